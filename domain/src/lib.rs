@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod nik;
+pub mod office;
 pub mod text;
 pub mod wilayah;
 pub mod zone;

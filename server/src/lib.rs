@@ -1,1 +1,194 @@
-//! placeholder
+//! The `simpul` appliance: configuration, storage, sessions, HTTP and the command line, wired
+//! together. This is the only crate that does I/O on behalf of the others.
+//!
+//! Start-up is a library function ([`Appliance::open`] then [`Appliance::serve`]) that takes a
+//! bound listener, so tests run real servers on port 0.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod hublink;
+pub mod logging;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use time::OffsetDateTime;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_rusqlite_store::RusqliteStore;
+
+use crate::config::Config;
+use crate::db::{Db, StoreError};
+use crate::hublink::{HubLink, Link};
+use crate::state::{AppState, Core};
+
+/// Why the appliance could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory cannot be created or written.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What went wrong, in plain words.
+        reason: String,
+    },
+    /// The database cannot be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sessions table cannot be prepared.
+    #[error("session store: {0}")]
+    Sessions(String),
+    /// Serving failed.
+    #[error("serving HTTP: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Creates the data directory if needed and proves it is writable.
+pub fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
+    let fail = |reason: String| StartError::DataDir { path: path.to_path_buf(), reason };
+    if path.exists() && !path.is_dir() {
+        return Err(fail("exists but is not a directory".into()));
+    }
+    if !path.exists() {
+        std::fs::create_dir_all(path).map_err(|e| fail(format!("cannot create it: {e}")))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let probe = path.join(".simpul-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(format!("is not writable: {e}")))?;
+    std::fs::remove_file(&probe).map_err(|e| fail(format!("is not writable: {e}")))?;
+    Ok(())
+}
+
+/// A ready-to-serve appliance: database open and migrated, sessions ready.
+pub struct Appliance {
+    state: AppState,
+    sessions: RusqliteStore,
+}
+
+impl Appliance {
+    /// Prepares the data directory, opens and migrates the database and the sessions table.
+    pub async fn open(config: Config) -> Result<Appliance, StartError> {
+        prepare_data_dir(&config.data_dir)?;
+        let db = Db::open(&config.database_path()).await?;
+        let sessions = RusqliteStore::new(db.connection());
+        sessions.migrate().await.map_err(|e| StartError::Sessions(e.to_string()))?;
+        let initial = match (config.role, &config.hub.url) {
+            (simpul_domain::office::BoxRole::Hub, _) => Link::Hub,
+            (_, None) => Link::NotConfigured,
+            (_, Some(_)) => Link::Checking,
+        };
+        let leptos = LeptosOptions::builder()
+            .output_name("simpul")
+            .site_pkg_dir("pkg")
+            .site_root("target/site")
+            .site_addr(config.listen)
+            .build();
+        let core = Arc::new(Core { config, db, link: HubLink::new(initial), started: OffsetDateTime::now_utc() });
+        Ok(Appliance { state: AppState { leptos, core }, sessions })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.state.core.db
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.state.core.config
+    }
+
+    /// Seeds the demo if there are no accounts yet. Returns the demo accounts when it did.
+    pub async fn seed_demo_if_empty(&self) -> Result<Option<Vec<demo::DemoAccount>>, StartError> {
+        let role = self.state.core.config.role;
+        let seeded = self
+            .db()
+            .call(move |c| {
+                if store::staff::count(c)? > 0 {
+                    return Ok(None);
+                }
+                demo::seed(c, role, OffsetDateTime::now_utc()).map(Some)
+            })
+            .await?;
+        Ok(seeded)
+    }
+
+    /// How many staff accounts exist.
+    pub async fn account_count(&self) -> Result<u64, StartError> {
+        Ok(self.db().call(|c| store::staff::count(c)).await?)
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; watches the hub link meanwhile.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        if !http::assets::bundle_present() {
+            tracing::warn!("the UI bundle is not embedded: pages work but are not interactive");
+        }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let core = self.state.core.clone();
+        if let (simpul_domain::office::BoxRole::Office, Some(url)) = (core.config.role, core.config.hub.url.clone()) {
+            match reqwest::Url::parse(&url) {
+                Ok(url) => {
+                    let mut rx = stop_rx.clone();
+                    tokio::spawn(hublink::watch(
+                        core.link.clone(),
+                        url,
+                        Duration::from_secs(core.config.hub.check_interval_secs),
+                        Duration::from_secs(core.config.hub.timeout_secs),
+                        async move {
+                            let _ = rx.wait_for(|stop| *stop).await;
+                        },
+                    ));
+                }
+                Err(e) => tracing::error!(error = %e, "hub address cannot be parsed"),
+            }
+        }
+        let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
+        let router = http::router(self.state, self.sessions);
+        let result = http::serve(listener, router, shutdown).await;
+        let _ = stop_tx.send(true);
+        cleanup.abort();
+        Ok(result?)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

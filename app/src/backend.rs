@@ -1,0 +1,73 @@
+//! The server side of the UI (feature `ssr` only): the [`Backend`] the server crate implements,
+//! and the helpers every server function uses to reach it and check the caller.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use leptos::prelude::*;
+use simpul_domain::auth::Permission;
+
+use crate::api::{LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, SystemView, UserView};
+use crate::error::ApiError;
+
+/// What the UI needs from the server. Implemented by the server crate, which owns storage,
+/// sessions and the hub link; provided to server functions through Leptos context.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Session, CSRF token and identity for this request.
+    async fn session_info(&self, parts: &Parts) -> Result<SessionInfo, ApiError>;
+    /// Checks the CSRF token and the credentials, then starts a new session.
+    async fn login(&self, parts: &Parts, csrf: &str, username: &str, password: &str) -> Result<UserView, ApiError>;
+    /// Checks the CSRF token and ends the session.
+    async fn logout(&self, parts: &Parts, csrf: &str) -> Result<(), ApiError>;
+    /// The caller, if logged in and allowed `permission`.
+    async fn authorize(&self, parts: &Parts, permission: Permission) -> Result<UserView, ApiError>;
+    /// The hub link.
+    async fn link(&self) -> LinkView;
+    /// The catalog.
+    async fn catalog_list(&self) -> Result<Vec<ServiceSummary>, ApiError>;
+    /// One catalog entry.
+    async fn catalog_detail(&self, id: uuid::Uuid) -> Result<ServiceView, ApiError>;
+    /// The staff accounts.
+    async fn staff_list(&self) -> Result<Vec<StaffView>, ApiError>;
+    /// The system page.
+    async fn system_info(&self) -> Result<SystemView, ApiError>;
+}
+
+/// The backend as shared through context.
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend and the request parts of the current server-function call.
+pub fn context() -> Result<(SharedBackend, Parts), ApiError> {
+    let backend = use_context::<SharedBackend>().ok_or(ApiError::Internal)?;
+    let parts = use_context::<Parts>().ok_or(ApiError::Internal)?;
+    Ok((backend, parts))
+}
+
+/// Runs a server function body and gives a failure its HTTP status.
+pub async fn respond<T>(body: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+    let result = body.await;
+    if let Err(e) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = axum::http::StatusCode::from_u16(e.status()) {
+                response.set_status(status);
+            }
+        }
+    }
+    result
+}
+
+/// Checks that the caller holds `permission`, then runs `body` with the backend and the caller.
+pub async fn guarded<T, F, Fut>(permission: Permission, body: F) -> Result<T, ApiError>
+where
+    F: FnOnce(SharedBackend, UserView) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    respond(async {
+        let (backend, parts) = context()?;
+        let user = backend.authorize(&parts, permission).await?;
+        body(backend, user).await
+    })
+    .await
+}

@@ -1,0 +1,71 @@
+//! The one error type of the UI's server functions: what went wrong, in terms the UI can
+//! translate. Internals never travel to the browser; the server logs them.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Why a server function refused or failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// No one is logged in.
+    #[error("not logged in")]
+    Unauthenticated,
+    /// There was a session but it ran out (idle or absolute expiry, or the account changed).
+    #[error("the session has expired")]
+    SessionExpired,
+    /// The role may not do this.
+    #[error("the role may not do this")]
+    Forbidden,
+    /// The CSRF token was missing or did not match the session's.
+    #[error("missing or invalid CSRF token")]
+    Csrf,
+    /// Wrong username or password (deliberately the same answer for both).
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// Too many failed logins for this account or address.
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    Throttled {
+        /// Seconds until a login may be tried again.
+        retry_after_secs: u64,
+    },
+    /// The record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The request itself is wrong (missing or malformed argument).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The browser could not reach the server.
+    #[error("the server could not be reached: {0}")]
+    Unavailable(String),
+    /// Anything else; the cause is in the server log.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthenticated | ApiError::SessionExpired | ApiError::InvalidCredentials => 401,
+            ApiError::Forbidden | ApiError::Csrf => 403,
+            ApiError::Throttled { .. } => 429,
+            ApiError::NotFound => 404,
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(m) => ApiError::Unavailable(m),
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => ApiError::BadRequest(m),
+            _ => ApiError::Internal,
+        }
+    }
+}

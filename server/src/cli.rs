@@ -1,0 +1,516 @@
+//! The command line: `simpul serve`, `user`, `wilayah`, `catalog`, `config`. Messages are in
+//! English (installers and admins read them in a terminal); failures end with a non-zero exit.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use simpul_domain::auth::{Role, Username, check_new_password};
+use simpul_domain::catalog::{ImportWarning, import_standard};
+use simpul_domain::office::{BoxRole, Unit};
+use simpul_domain::wilayah::{RegionCode, RegionDirectory, RegionLevel, parse_region_list};
+use time::OffsetDateTime;
+
+use crate::Appliance;
+use crate::auth::{hash_password, random_password};
+use crate::config::{self, Config};
+use crate::db;
+use crate::store::audit::{self, Actor};
+use crate::store::{catalog, regions, settings, staff, throttle};
+
+/// Simpul: the offline-first civil-registry appliance for kecamatan offices.
+#[derive(Debug, Parser)]
+#[command(name = "simpul", version, about)]
+pub struct Cli {
+    /// Config file (default: ./simpul.toml when present).
+    #[arg(long, global = true, env = "SIMPUL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web UI and API.
+    Serve(ServeArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage Kemendagri region codes.
+    #[command(subcommand)]
+    Wilayah(WilayahCommand),
+    /// Manage the service catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Show or explain the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Set which office (or, on a hub, which regency) this box serves.
+    Unit(UnitArgs),
+}
+
+/// Options of `serve`.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Do not create the demo office and accounts on an empty database (real deployments).
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from stdin with --password-stdin, otherwise one
+    /// is generated and printed.
+    Add {
+        /// Login name (3-32 of a-z 0-9 . _ -).
+        #[arg(long)]
+        username: String,
+        /// Name shown in the UI.
+        #[arg(long)]
+        name: String,
+        /// petugas, verifikator, kepala, admin_kabupaten or installer.
+        #[arg(long)]
+        role: String,
+        /// Office (kecamatan code) the account belongs to; defaults to this box's office for
+        /// office roles, none for admin_kabupaten.
+        #[arg(long)]
+        office: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the account's sessions and lifts a login lock).
+    Passwd {
+        /// Login name.
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop an account from logging in (ends its sessions).
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Allow a disabled account to log in again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+    /// List accounts.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `wilayah` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WilayahCommand {
+    /// Import a Kemendagri list in the `kode,nama` CSV format.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+/// `catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Import published service standards; all files or none.
+    Import {
+        /// Standard files (text or Markdown).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the catalog.
+    List {
+        /// Print every field as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+    /// Print the configuration in effect (file and environment applied).
+    Show,
+}
+
+/// Options of `unit`.
+#[derive(Debug, Args)]
+pub struct UnitArgs {
+    /// Kecamatan code for an office box (e.g. 51.03.02), regency code for a hub (e.g. 51.03).
+    #[arg(long)]
+    pub code: String,
+    /// Display name, e.g. "Kantor Kecamatan Mengwi".
+    #[arg(long)]
+    pub name: String,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    if let Command::Config(ConfigCommand::Example) = command {
+        print!("{}", config::example());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    match command {
+        Command::Serve(args) => serve(config, args),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", toml_of(&config)?);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Example) => unreachable_example(),
+        Command::User(cmd) => user(&config, cmd),
+        Command::Wilayah(WilayahCommand::Import { file }) => wilayah_import(&config, &file),
+        Command::Catalog(CatalogCommand::Import { files }) => catalog_import(&config, &files),
+        Command::Catalog(CatalogCommand::List { json }) => catalog_list(&config, json),
+        Command::Unit(args) => set_unit(&config, &args),
+    }
+}
+
+fn unreachable_example() -> Result<()> {
+    print!("{}", config::example());
+    Ok(())
+}
+
+fn toml_of(config: &Config) -> Result<String> {
+    // figment's TOML provider does not serialise; a small hand-written rendering keeps the
+    // output in the same shape as the example.
+    let hub = config.hub.url.as_deref().map_or("# url = (not set)".to_string(), |u| format!("url = {u:?}"));
+    Ok(format!(
+        "listen = \"{}\"\ndata_dir = {:?}\nrole = \"{}\"\n\n[hub]\n{hub}\ncheck_interval_secs = {}\ntimeout_secs = {}\n\n[session]\nidle_minutes = {}\nabsolute_hours = {}\nsecure_cookie = {}\n\n[log]\nformat = \"{}\"\nlevel = {:?}\n",
+        config.listen,
+        config.data_dir.display().to_string(),
+        config.role.code(),
+        config.hub.check_interval_secs,
+        config.hub.timeout_secs,
+        config.session.idle_minutes,
+        config.session.absolute_hours,
+        config.session.secure_cookie,
+        match config.log.format {
+            config::LogFormat::Text => "text",
+            config::LogFormat::Json => "json",
+        },
+        config.log.level,
+    ))
+}
+
+fn serve(config: Config, args: ServeArgs) -> Result<()> {
+    crate::logging::init(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listen = config.listen;
+        let data_dir = config.data_dir.clone();
+        let appliance = Appliance::open(config).await?;
+        if args.no_demo {
+            if appliance.account_count().await? == 0 {
+                println!(
+                    "No accounts yet. Create the first regency admin with:\n  simpul user add --username admin \
+                     --name \"Admin Kabupaten\" --role admin_kabupaten\nand set this box's office with:\n  simpul unit \
+                     --code 51.03.02 --name \"Kantor Kecamatan ...\""
+                );
+            }
+        } else if let Some(accounts) = appliance.seed_demo_if_empty().await? {
+            let file = crate::demo::write_credentials(&data_dir, &accounts)
+                .with_context(|| format!("writing demo credentials into {}", data_dir.display()))?;
+            println!(
+                "Created the demo office (Kecamatan Mengwi, {}) with these accounts (also in {}):\n{}",
+                crate::demo::OFFICE_CODE,
+                file.display(),
+                crate::demo::table(&accounts)
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (is another program using it?)"))?;
+        println!("Simpul is listening on http://{}", listener.local_addr()?);
+        std::io::stdout().flush().ok();
+        appliance.serve(listener, crate::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+fn open_db(config: &Config) -> Result<rusqlite::Connection> {
+    crate::prepare_data_dir(&config.data_dir)?;
+    db::open_sync(&config.database_path()).with_context(|| format!("opening {}", config.database_path().display()))
+}
+
+fn read_password_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("no password on stdin");
+    }
+    Ok(password)
+}
+
+/// The password to set: from stdin (checked against the policy) or a generated one (printed).
+fn choose_password(username: &Username, from_stdin: bool) -> Result<(String, bool)> {
+    if from_stdin {
+        let password = read_password_line()?;
+        check_new_password(username, &password).map_err(|e| anyhow::anyhow!("password refused: {e}"))?;
+        Ok((password, false))
+    } else {
+        Ok((random_password(), true))
+    }
+}
+
+fn user(config: &Config, cmd: UserCommand) -> Result<()> {
+    let conn = open_db(config)?;
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        UserCommand::Add { username, name, role, office, password_stdin } => {
+            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("username refused: {e}"))?;
+            let role: Role = role.parse()?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                bail!("the name must have 1 to 100 characters");
+            }
+            let office: Option<RegionCode> = match office {
+                Some(code) => {
+                    let code: RegionCode = code.parse().map_err(|e| anyhow::anyhow!("office: {e}"))?;
+                    if code.level() != RegionLevel::Kecamatan {
+                        bail!("office: {code} is not a kecamatan code");
+                    }
+                    Some(code)
+                }
+                None if role == Role::AdminKabupaten => None,
+                None => settings::unit(&conn)?.filter(|(r, _)| *r == BoxRole::Office).map(|(_, u)| u.code),
+            };
+            let (password, generated) = choose_password(&username, password_stdin)?;
+            let hash = hash_password(&password)?;
+            let new = staff::NewAccount { username: &username, display_name: name, role, office, password_hash: &hash };
+            let id = staff::insert(&conn, &new, now)?;
+            audit::record(&conn, now, &Actor::Cli, "user_added", Some(&id), Some(role.code()))?;
+            println!("Created {} ({}).", username, role.code());
+            if generated {
+                println!("Password: {password}\n(shown once; give it to the user in person)");
+            }
+            Ok(())
+        }
+        UserCommand::Passwd { username, password_stdin } => {
+            let account = staff::by_username(&conn, &username.to_lowercase())?
+                .with_context(|| format!("no account named '{username}'"))?;
+            let (password, generated) = choose_password(&account.username, password_stdin)?;
+            let hash = hash_password(&password)?;
+            staff::set_password(&conn, &account.id, &hash, now)?;
+            throttle::clear(&conn, &throttle::account_key(account.username.as_str()))?;
+            audit::record(&conn, now, &Actor::Cli, "password_set", Some(&account.id), None)?;
+            println!("Password of {} changed; its sessions have ended.", account.username);
+            if generated {
+                println!("Password: {password}");
+            }
+            Ok(())
+        }
+        UserCommand::Disable { username } => set_active(&conn, &username, false, now),
+        UserCommand::Enable { username } => set_active(&conn, &username, true, now),
+        UserCommand::List { json } => {
+            let accounts = staff::list(&conn)?;
+            if json {
+                let rows: Vec<serde_json::Value> = accounts
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "id": a.id,
+                            "username": a.username.as_str(),
+                            "name": a.display_name,
+                            "role": a.role.code(),
+                            "office": a.office.map(|o| o.to_string()),
+                            "active": a.active,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<20} {:<16} {:<10} {:<8} name", "username", "role", "office", "active");
+                for a in accounts {
+                    println!(
+                        "{:<20} {:<16} {:<10} {:<8} {}",
+                        a.username.as_str(),
+                        a.role.code(),
+                        a.office.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                        if a.active { "yes" } else { "no" },
+                        a.display_name
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn set_active(conn: &rusqlite::Connection, username: &str, active: bool, now: OffsetDateTime) -> Result<()> {
+    let account = staff::by_username(conn, &username.to_lowercase())?
+        .with_context(|| format!("no account named '{username}'"))?;
+    staff::set_active(conn, &account.id, active, now)?;
+    audit::record(
+        conn,
+        now,
+        &Actor::Cli,
+        if active { "user_enabled" } else { "user_disabled" },
+        Some(&account.id),
+        None,
+    )?;
+    println!("{} is now {}.", account.username, if active { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+/// Largest region list read (the national list with villages is about 4 MB).
+const MAX_REGION_FILE: u64 = 32 * 1024 * 1024;
+
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    if meta.len() > limit {
+        bail!("{} has {} bytes; at most {limit} are accepted", path.display(), meta.len());
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn wilayah_import(config: &Config, file: &Path) -> Result<()> {
+    let bytes = read_bounded(file, MAX_REGION_FILE)?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+    let mut conn = open_db(config)?;
+    let known = regions::all_codes(&conn)?;
+    let list = match parse_region_list(&text, &known as &dyn RegionDirectory) {
+        Ok(list) => list,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            bail!("{} has {} problem(s); nothing was imported", file.display(), errors.len());
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let tx = conn.transaction()?;
+    let summary = regions::import(&tx, &list, now)?;
+    audit::record(&tx, now, &Actor::Cli, "regions_imported", None, Some(&format!("{} codes", list.len())))?;
+    tx.commit()?;
+    let levels: Vec<String> = summary
+        .by_level
+        .iter()
+        .map(|(level, n)| {
+            let name = match level {
+                RegionLevel::Province => "provinces",
+                RegionLevel::Regency => "regencies/cities",
+                RegionLevel::Kecamatan => "kecamatan",
+                RegionLevel::Village => "villages",
+            };
+            format!("{n} {name}")
+        })
+        .collect();
+    println!(
+        "Imported {} region codes ({}): {} new, {} renamed, {} unchanged, {} retired.",
+        list.len(),
+        levels.join(", "),
+        summary.added,
+        summary.renamed,
+        summary.unchanged,
+        summary.retired
+    );
+    Ok(())
+}
+
+fn catalog_import(config: &Config, files: &[PathBuf]) -> Result<()> {
+    let mut parsed = Vec::new();
+    let mut failures = 0;
+    for file in files {
+        let outcome = read_bounded(file, simpul_domain::catalog::MAX_STANDARD_BYTES as u64)
+            .and_then(|bytes| import_standard(&bytes).map_err(anyhow::Error::from));
+        match outcome {
+            Ok(imported) => parsed.push((file, imported)),
+            Err(e) => {
+                failures += 1;
+                eprintln!("{}: {e}", file.display());
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} file(s) could not be read; nothing was imported", files.len());
+    }
+    let mut conn = open_db(config)?;
+    let now = OffsetDateTime::now_utc();
+    let tx = conn.transaction()?;
+    let mut report = Vec::new();
+    for (file, imported) in &parsed {
+        let source = file.file_name().map(|n| n.to_string_lossy().to_string());
+        let (id, outcome) = catalog::upsert(&tx, &imported.standard, source.as_deref(), now)?;
+        audit::record(&tx, now, &Actor::Cli, "catalog_imported", Some(&id), source.as_deref())?;
+        report.push((file, id, outcome, &imported.standard, &imported.warnings));
+    }
+    tx.commit()?;
+    for (file, id, outcome, standard, warnings) in report {
+        let verb = match outcome {
+            catalog::Upserted::Created => "imported",
+            catalog::Upserted::Updated => "updated",
+        };
+        println!("{}: {verb} \"{}\" ({}) as {id}", file.display(), standard.title, standard.kind.code());
+        for w in warnings.iter() {
+            print_warning(file, w);
+        }
+    }
+    Ok(())
+}
+
+fn print_warning(file: &Path, w: &ImportWarning) {
+    println!("  note: {}: {w}", file.display());
+}
+
+fn catalog_list(config: &Config, json: bool) -> Result<()> {
+    let conn = open_db(config)?;
+    let entries = catalog::list(&conn)?;
+    if json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let mut value = serde_json::to_value(&e.standard).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("id".into(), e.id.clone().into());
+                    map.insert("source".into(), e.source.clone().into());
+                    map.insert("imported_at".into(), crate::store::stamp(e.imported_at).into());
+                }
+                value
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for e in entries {
+            let completion = e.standard.completion.as_ref().map_or("-".to_string(), |c| c.time.to_string());
+            println!("{}  {:<22} {:<16} {}", e.id, e.standard.kind.code(), completion, e.standard.title);
+        }
+    }
+    Ok(())
+}
+
+fn set_unit(config: &Config, args: &UnitArgs) -> Result<()> {
+    let code: RegionCode = args.code.parse().map_err(|e| anyhow::anyhow!("code: {e}"))?;
+    let unit = Unit::for_role(config.role, code, args.name.trim().to_string())?;
+    if unit.name.is_empty() {
+        bail!("the name must not be empty");
+    }
+    let conn = open_db(config)?;
+    let known: HashSet<RegionCode> = regions::all_codes(&conn)?;
+    if !known.contains(&code) {
+        eprintln!("note: {code} is not in the imported region list (import it with `simpul wilayah import`)");
+    }
+    let now = OffsetDateTime::now_utc();
+    settings::set_unit(&conn, config.role, &unit)?;
+    audit::record(&conn, now, &Actor::Cli, "unit_set", Some(&code.to_string()), Some(&unit.name))?;
+    println!("This box now serves {} ({}) as {}.", unit.name, unit.code, config.role.code());
+    Ok(())
+}

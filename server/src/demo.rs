@@ -1,0 +1,145 @@
+//! Demo data for a first start on an empty database: a few region codes, the box's unit, four
+//! service standards (written for the demo, marked DEMO) and one account per role with a fresh
+//! random password, printed once and kept in `demo-accounts.txt` in the data directory.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use rusqlite::Connection;
+use simpul_domain::auth::{Role, Username};
+use simpul_domain::catalog::import_standard;
+use simpul_domain::office::{BoxRole, Unit};
+use simpul_domain::wilayah::parse_region_list;
+use time::OffsetDateTime;
+
+use crate::auth::{hash_password, random_password};
+use crate::db::StoreError;
+use crate::store::audit::{self, Actor};
+use crate::store::{catalog, regions, settings, staff};
+
+const REGIONS: &str = include_str!("../demo/wilayah-demo.csv");
+const STANDARDS: [(&str, &str); 4] = [
+    ("01-ktp-el-orang-asing.md", include_str!("../demo/katalog/01-ktp-el-orang-asing.md")),
+    ("02-ktp-el-perubahan-data.md", include_str!("../demo/katalog/02-ktp-el-perubahan-data.md")),
+    ("03-legalisir-ktp-el.md", include_str!("../demo/katalog/03-legalisir-ktp-el.md")),
+    ("04-aktivasi-ikd.md", include_str!("../demo/katalog/04-aktivasi-ikd.md")),
+];
+
+/// The demo office (Kecamatan Mengwi) and regency (Kabupaten Badung).
+pub const OFFICE_CODE: &str = "51.03.02";
+const REGENCY_CODE: &str = "51.03";
+
+/// One demo account as printed.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    /// Role.
+    pub role: Role,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// The generated password.
+    pub password: String,
+}
+
+fn accounts() -> [(Role, &'static str, &'static str); 5] {
+    [
+        (Role::Petugas, "petugas", "Ni Luh Ayu Lestari"),
+        (Role::Verifikator, "verifikator", "I Made Suardana"),
+        (Role::Kepala, "kepala", "I Wayan Sudirta"),
+        (Role::AdminKabupaten, "adminkab", "Ni Komang Sari (Admin Kabupaten)"),
+        (Role::Installer, "installer", "Putu Teknisi"),
+    ]
+}
+
+/// Fills an empty database with the demo. Everything in one transaction.
+pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result<Vec<DemoAccount>, StoreError> {
+    let region_list = parse_region_list(REGIONS, &HashSet::new())
+        .map_err(|e| StoreError::Corrupt(format!("demo regions: {}", e[0])))?;
+    let unit = match role {
+        BoxRole::Office => {
+            Unit { code: OFFICE_CODE.parse().expect("demo code"), name: "Kantor Kecamatan Mengwi".into() }
+        }
+        BoxRole::Hub => {
+            Unit { code: REGENCY_CODE.parse().expect("demo code"), name: "Dinas Dukcapil Kabupaten Badung".into() }
+        }
+    };
+    // Hashing is slow on purpose: do it before the transaction.
+    let mut created = Vec::new();
+    let mut hashes = Vec::new();
+    for (role, username, name) in accounts() {
+        let password = random_password();
+        hashes.push(hash_password(&password)?);
+        created.push(DemoAccount { role, username: username.into(), display_name: name.into(), password });
+    }
+    let tx = conn.transaction()?;
+    regions::import(&tx, &region_list, now)?;
+    settings::set_unit(&tx, role, &unit)?;
+    for (name, text) in STANDARDS {
+        let imported =
+            import_standard(text.as_bytes()).map_err(|e| StoreError::Corrupt(format!("demo standard {name}: {e}")))?;
+        catalog::upsert(&tx, &imported.standard, Some(name), now)?;
+    }
+    let office = OFFICE_CODE.parse().ok();
+    for (account, hash) in created.iter().zip(&hashes) {
+        let username = Username::parse(&account.username).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let new = staff::NewAccount {
+            username: &username,
+            display_name: &account.display_name,
+            role: account.role,
+            office: if account.role == Role::AdminKabupaten { None } else { office },
+            password_hash: hash,
+        };
+        staff::insert(&tx, &new, now)?;
+    }
+    audit::record(&tx, now, &Actor::System, "demo_seeded", Some(&unit.code.to_string()), None)?;
+    tx.commit()?;
+    Ok(created)
+}
+
+/// The accounts as a table for the console and the credentials file.
+pub fn table(accounts: &[DemoAccount]) -> String {
+    let mut out = String::from("  role             username      password\n");
+    for a in accounts {
+        out.push_str(&format!("  {:<16} {:<13} {}\n", a.role.code(), a.username, a.password));
+    }
+    out
+}
+
+/// Writes the credentials file, readable by the owner only.
+pub fn write_credentials(dir: &Path, accounts: &[DemoAccount]) -> std::io::Result<std::path::PathBuf> {
+    let path = dir.join("demo-accounts.txt");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path)?;
+    writeln!(file, "# Simpul demo accounts (delete this file once noted; demo boxes only)")?;
+    file.write_all(table(accounts).as_bytes())?;
+    file.sync_all()?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_every_role_and_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let accounts = seed(&mut conn, BoxRole::Office, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(accounts.len(), 5);
+        assert_eq!(staff::count(&conn).unwrap(), 5);
+        assert_eq!(catalog::count(&conn).unwrap(), 4);
+        let (role, unit) = settings::unit(&conn).unwrap().unwrap();
+        assert_eq!((role, unit.code.to_string()), (BoxRole::Office, OFFICE_CODE.to_string()));
+        let petugas = staff::by_username(&conn, "petugas").unwrap().unwrap();
+        assert!(crate::auth::verify_password(&accounts[0].password, &petugas.password_hash));
+        assert!(regions::all_codes(&conn).unwrap().contains(&OFFICE_CODE.parse().unwrap()));
+    }
+}
