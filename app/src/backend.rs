@@ -48,12 +48,11 @@ pub fn context() -> Result<(SharedBackend, Parts), ApiError> {
 /// Runs a server function body and gives a failure its HTTP status.
 pub async fn respond<T>(body: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
     let result = body.await;
-    if let Err(e) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(e.status()) {
-                response.set_status(status);
-            }
-        }
+    if let Err(e) = &result
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
+    {
+        response.set_status(status);
     }
     result
 }

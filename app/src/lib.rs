@@ -87,8 +87,12 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Entry point of the WASM bundle: hydrates the server-rendered page.
+/// Entry point of the WASM bundle: hydrates the server-rendered page, then marks `<body
+/// data-hydrated>` so that styles and tests can tell a live page from plain HTML.
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
     leptos::mount::hydrate_body(App);
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

@@ -356,11 +356,12 @@ pub fn parse_region_list(text: &str, existing: &dyn RegionDirectory) -> Result<V
             push(&mut errors, line, format!("region {code} appears twice"));
             continue;
         }
-        if let Some(parent) = code.parent() {
-            if !seen.contains(&parent) && !existing.contains(&parent) {
-                push(&mut errors, line, format!("region {code} comes before (or without) its parent {parent}"));
-                continue;
-            }
+        if let Some(parent) = code.parent()
+            && !seen.contains(&parent)
+            && !existing.contains(&parent)
+        {
+            push(&mut errors, line, format!("region {code} comes before (or without) its parent {parent}"));
+            continue;
         }
         regions.push(Region { code, name: name.to_string() });
     }

@@ -1,1 +1,137 @@
-//! placeholder
+//! Helpers for the cross-crate scenarios: the real `simpul` binary started as a process in its
+//! own directory, its console read for the address and the demo accounts, stopped on drop.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The `simpul` binary of the same build profile as the running test (or `SIMPUL_BIN`).
+pub fn simpul_binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("SIMPUL_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/simpul
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join("simpul");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p simpul-server --bin simpul with the same profile)",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `simpul serve`.
+pub struct Running {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Demo passwords by username, when the demo was created.
+    pub passwords: HashMap<String, String>,
+    /// Everything printed on stdout up to "listening".
+    pub console: String,
+}
+
+impl Running {
+    /// Starts `binary serve` in `dir` with `env`, listening on a free port, and waits until it
+    /// says where it listens.
+    pub fn start(binary: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Running {
+        let mut cmd = Command::new(binary);
+        cmd.current_dir(dir)
+            .arg("serve")
+            .args(args)
+            .env("SIMPUL_LISTEN", "127.0.0.1:0")
+            .env("SIMPUL_DATA_DIR", dir.join("data"))
+            .env("RUST_LOG", "warn")
+            .env_remove("SIMPUL_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("simpul starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut console = String::new();
+        let base = loop {
+            let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("simpul did not report its address; console so far:\n{console}")
+            });
+            console.push_str(&line);
+            console.push('\n');
+            if let Some(url) = line.strip_prefix("Simpul is listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        let passwords = console
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() == 3 && cols[2].len() == 19 && cols[2].matches('-').count() == 3)
+                    .then(|| (cols[1].to_string(), cols[2].to_string()))
+            })
+            .collect();
+        Running { child, base, passwords, console }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("simpul did not stop within 20 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process at once (a power cut, as far as the process can tell).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

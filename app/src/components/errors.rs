@@ -32,10 +32,10 @@ pub fn message(i18n: I18nContext<Locale>, error: ApiError) -> AnyView {
 pub fn ErrorPanel(error: ApiError) -> impl IntoView {
     let i18n = use_i18n();
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
-            response.set_status(status);
-        }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status())
+    {
+        response.set_status(status);
     }
     let login = matches!(error, ApiError::Unauthenticated | ApiError::SessionExpired);
     view! {

@@ -51,8 +51,16 @@ pub fn Layout(children: Children) -> impl IntoView {
             .and_then(|s| s.unit)
             .map(|u| view! { <span class="unit">{u.name}" "<small>"("{u.code}")"</small></span> })
     };
+    // The router would treat "#main" as a navigation; move the focus ourselves.
+    let main_ref = NodeRef::<leptos::html::Main>::new();
+    let skip = move |ev: leptos::ev::MouseEvent| {
+        if let Some(main) = main_ref.get() {
+            ev.prevent_default();
+            let _ = main.focus();
+        }
+    };
     view! {
-        <a class="skip-link" href="#main">
+        <a class="skip-link" href="#main" on:click=skip>
             {t!(i18n, skip_to_content)}
         </a>
         <header class="topbar">
@@ -71,7 +79,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <Transition>
                 <Nav />
             </Transition>
-            <main id="main" tabindex="-1">
+            <main id="main" tabindex="-1" node_ref=main_ref>
                 {children()}
             </main>
         </div>

@@ -98,14 +98,13 @@ pub fn parse_completion_time(text: &str) -> Option<(CompletionTime, std::ops::Ra
                     next += 1;
                 }
                 // "1 x 24 jam" means twenty-four hours.
-                if plain.get(next).is_some_and(|w| w == "x") {
-                    if let Some(m) = plain.get(next + 1).and_then(|w| w.parse::<u32>().ok()) {
-                        if plain.get(next + 2).is_some_and(|w| w == "jam") {
-                            let end = words[next + 2].1;
-                            let minutes = value.saturating_mul(m).saturating_mul(60);
-                            return Some((CompletionTime::Minutes(minutes), words[i].0..end));
-                        }
-                    }
+                if plain.get(next).is_some_and(|w| w == "x")
+                    && let Some(m) = plain.get(next + 1).and_then(|w| w.parse::<u32>().ok())
+                    && plain.get(next + 2).is_some_and(|w| w == "jam")
+                {
+                    let end = words[next + 2].1;
+                    let minutes = value.saturating_mul(m).saturating_mul(60);
+                    return Some((CompletionTime::Minutes(minutes), words[i].0..end));
                 }
                 match plain.get(next) {
                     Some(u) => u.clone(),

@@ -188,34 +188,31 @@ fn clean_markdown(s: &str) -> String {
             i += 2;
             continue;
         }
-        if c == '<' {
-            if let Some(end) = chars[i + 1..].iter().position(|&c| c == '>') {
-                let inner: String = chars[i + 1..i + 1 + end].iter().collect();
-                if inner.starts_with("http") || inner.starts_with("mailto:") || inner.starts_with("www.") {
-                    out.push_str(inner.trim_start_matches("mailto:"));
-                    i += end + 2;
-                    continue;
-                }
+        if c == '<'
+            && let Some(end) = chars[i + 1..].iter().position(|&c| c == '>')
+        {
+            let inner: String = chars[i + 1..i + 1 + end].iter().collect();
+            if inner.starts_with("http") || inner.starts_with("mailto:") || inner.starts_with("www.") {
+                out.push_str(inner.trim_start_matches("mailto:"));
+                i += end + 2;
+                continue;
             }
         }
-        if c == '[' {
-            if let Some(close) = find_unescaped(&chars, i + 1, ']') {
-                if chars.get(close + 1) == Some(&'(') {
-                    if let Some(end) = find_link_end(&chars, close + 2) {
-                        let label = clean_markdown(&chars[i + 1..close].iter().collect::<String>());
-                        let target: String = chars[close + 2..end].iter().collect();
-                        let target = target.trim_start_matches("mailto:");
-                        out.push_str(&label);
-                        let bare =
-                            |t: &str| t.trim_start_matches("https://").trim_start_matches("http://").to_lowercase();
-                        if !bare(&label).contains(&bare(target)) {
-                            out.push_str(&format!(" ({target})"));
-                        }
-                        i = end + 1;
-                        continue;
-                    }
-                }
+        if c == '['
+            && let Some(close) = find_unescaped(&chars, i + 1, ']')
+            && chars.get(close + 1) == Some(&'(')
+            && let Some(end) = find_link_end(&chars, close + 2)
+        {
+            let label = clean_markdown(&chars[i + 1..close].iter().collect::<String>());
+            let target: String = chars[close + 2..end].iter().collect();
+            let target = target.trim_start_matches("mailto:");
+            out.push_str(&label);
+            let bare = |t: &str| t.trim_start_matches("https://").trim_start_matches("http://").to_lowercase();
+            if !bare(&label).contains(&bare(target)) {
+                out.push_str(&format!(" ({target})"));
             }
+            i = end + 1;
+            continue;
         }
         if (c == '*' || c == '_') && chars.get(i + 1) == Some(&c) {
             i += 2;
@@ -286,10 +283,10 @@ fn split_marker(text: &str) -> Option<(MarkerKind, u32, &str)> {
                 return Some((MarkerKind::NumberDot, n, ""));
             }
         }
-        if let Some(rest) = after.strip_prefix(')') {
-            if rest.starts_with(' ') || rest.is_empty() {
-                return Some((MarkerKind::NumberParen, n, rest.trim_start()));
-            }
+        if let Some(rest) = after.strip_prefix(')')
+            && (rest.starts_with(' ') || rest.is_empty())
+        {
+            return Some((MarkerKind::NumberParen, n, rest.trim_start()));
         }
         return None;
     }

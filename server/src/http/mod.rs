@@ -119,11 +119,9 @@ async fn prepare_session(mut req: Request, next: Next) -> Response {
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.split(';').any(|c| c.trim_start().starts_with(&format!("{SESSION_COOKIE}="))));
         let had_token = matches!(session.get::<String>(auth::CSRF_KEY).await, Ok(Some(_)));
-        if !had_token {
-            if let Err(e) = auth::csrf_token(&session).await {
-                tracing::error!(error = %e, "cannot start a session");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
+        if !had_token && let Err(e) = auth::csrf_token(&session).await {
+            tracing::error!(error = %e, "cannot start a session");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         req.extensions_mut().insert(SessionMarker { expired: had_cookie && !had_token });
     }
@@ -139,10 +137,10 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
-    if let Ok(error) = serde_json::from_slice::<simpul_app::error::ApiError>(&bytes) {
-        if let Ok(status) = StatusCode::from_u16(error.status()) {
-            parts.status = status;
-        }
+    if let Ok(error) = serde_json::from_slice::<simpul_app::error::ApiError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status())
+    {
+        parts.status = status;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -88,7 +88,7 @@ pub fn import(conn: &Connection, regions: &[Region], at: OffsetDateTime) -> Resu
         ])?;
         in_list.insert(code);
     }
-    for (level, _) in &levels {
+    for level in levels.keys() {
         let mut stmt = conn.prepare("SELECT code FROM regions WHERE level = ?1 AND retired_at IS NULL")?;
         let codes: Vec<String> = stmt.query_map([level_code(*level)], |r| r.get(0))?.collect::<Result<_, _>>()?;
         for code in codes.into_iter().filter(|c| !in_list.contains(c)) {

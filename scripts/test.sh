@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: unit, property and integration tests of all crates (release profile, the same
+# build as the binary), the process scenarios, and the Playwright suite in Chromium against the
+# release binary. Installs what it needs first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+start=$(date +%s)
+bash scripts/setup.sh --with-test-deps
+bash scripts/build-site.sh
+log "building the simpul binary (release)"
+cargo build --release -p simpul-server --bin simpul
+log "cargo test (all crates, release profile)"
+cargo test --release --workspace
+log "Playwright (Chromium) against target/release/simpul"
+(cd end2end && SIMPUL_BIN="$CARGO_TARGET_DIR/release/simpul" npx playwright test)
+log "all tests passed in $(( $(date +%s) - start )) s"

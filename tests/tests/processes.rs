@@ -1,0 +1,133 @@
+//! The real binary as processes: it runs from an empty directory with the UI embedded, prints
+//! its demo accounts, stops cleanly, and an office box sees its hub come and go.
+
+use std::time::Duration;
+
+use simpul_tests::{Running, eventually, simpul_binary};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn the_binary_runs_from_an_empty_directory_with_everything_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("simpul");
+    std::fs::copy(simpul_binary(), &binary).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the binary is there");
+
+    let server = Running::start(&binary, dir.path(), &[], &[]);
+    assert!(server.console.contains("Created the demo office"), "{}", server.console);
+    for user in ["petugas", "verifikator", "kepala", "adminkab", "installer"] {
+        assert!(server.passwords.contains_key(user), "{user} printed: {}", server.console);
+    }
+    let c = client();
+    let page = c.get(format!("{}/masuk", server.base)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/pkg/simpul.js") && html.contains("Masuk"));
+    let wasm = c.get(format!("{}/pkg/simpul_bg.wasm", server.base)).send().await.unwrap();
+    assert_eq!(wasm.status().as_u16(), 200);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    let css = c.get(format!("{}/pkg/simpul.css", server.base)).send().await.unwrap();
+    assert_eq!(css.status().as_u16(), 200);
+
+    // The printed password logs in.
+    let session: serde_json::Value =
+        c.get(format!("{}/api/session", server.base)).send().await.unwrap().json().await.unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let login = c
+        .post(format!("{}/api/login", server.base))
+        .form(&[("csrf", csrf.as_str()), ("username", "kepala"), ("password", server.passwords["kepala"].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    assert!(dir.path().join("data/demo-accounts.txt").exists());
+
+    let status = server.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+
+    // A second start keeps the data and creates no second demo.
+    let again = Running::start(&binary, dir.path(), &[], &[]);
+    assert!(!again.console.contains("Created the demo office"));
+    assert!(again.passwords.is_empty());
+}
+
+#[tokio::test]
+async fn a_real_deployment_starts_without_demo_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &["--no-demo"]);
+    assert!(server.console.contains("No accounts yet"), "{}", server.console);
+    assert!(server.passwords.is_empty());
+    let session: serde_json::Value =
+        client().get(format!("{}/api/session", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(session["unit"], serde_json::Value::Null, "no office until one is set");
+}
+
+async fn link_state(c: &reqwest::Client, base: &str) -> Option<serde_json::Value> {
+    c.get(format!("{base}/api/link")).send().await.ok()?.json().await.ok()
+}
+
+#[tokio::test]
+async fn an_office_sees_its_hub_go_offline_and_come_back() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let hub = Running::start(&simpul_binary(), hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &[]);
+    let hub_base = hub.base.clone();
+    let hub_addr = hub_base.trim_start_matches("http://").to_string();
+    let office = Running::start(
+        &simpul_binary(),
+        office_dir.path(),
+        &[("SIMPUL_HUB__URL", &hub_base), ("SIMPUL_HUB__CHECK_INTERVAL_SECS", "1"), ("SIMPUL_HUB__TIMEOUT_SECS", "1")],
+        &[],
+    );
+    let c = client();
+    let hub_link = link_state(&c, &hub.base).await.unwrap();
+    assert_eq!(hub_link["state"], "Hub");
+
+    let online = eventually(Duration::from_secs(15), || async {
+        link_state(&c, &office.base).await.filter(|l| l["state"] == "Online")
+    })
+    .await;
+    assert!(online.is_some(), "office never saw the hub");
+
+    hub.kill();
+    let offline = eventually(Duration::from_secs(15), || async {
+        link_state(&c, &office.base).await.filter(|l| l["state"] == "Offline")
+    })
+    .await
+    .expect("office noticed the hub is gone");
+    let since = offline["since"].as_str().unwrap();
+    assert!(since.ends_with(" WITA") && since.len() == 10, "local time of the office: {since}");
+    assert!(offline["error"].as_str().unwrap().contains("cannot connect"), "{offline}");
+
+    // The hub comes back on the same address.
+    let _hub =
+        Running::start(&simpul_binary(), hub_dir.path(), &[("SIMPUL_ROLE", "hub"), ("SIMPUL_LISTEN", &hub_addr)], &[]);
+    let back = eventually(Duration::from_secs(15), || async {
+        link_state(&c, &office.base).await.filter(|l| l["state"] == "Online")
+    })
+    .await;
+    assert!(back.is_some(), "office did not see the hub return");
+}
+
+#[tokio::test]
+async fn an_office_pointed_at_another_office_says_so() {
+    let other_dir = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let other = Running::start(&simpul_binary(), other_dir.path(), &[], &[]);
+    let office = Running::start(
+        &simpul_binary(),
+        office_dir.path(),
+        &[("SIMPUL_HUB__URL", &other.base), ("SIMPUL_HUB__CHECK_INTERVAL_SECS", "1")],
+        &[],
+    );
+    let c = client();
+    let offline = eventually(Duration::from_secs(15), || async {
+        link_state(&c, &office.base).await.filter(|l| l["state"] == "Offline")
+    })
+    .await
+    .expect("not a hub is reported");
+    assert!(offline["error"].as_str().unwrap().contains("not a hub"), "{offline}");
+}
