@@ -85,6 +85,9 @@ async fn an_office_sees_its_hub_go_offline_and_come_back() {
     let c = client();
     let hub_link = link_state(&c, &hub.base).await.unwrap();
     assert_eq!(hub_link["state"], "Hub");
+    // The hub serves the same UI, for its regency.
+    let hub_page = c.get(format!("{}/masuk", hub.base)).send().await.unwrap().text().await.unwrap();
+    assert!(hub_page.contains("Dinas Dukcapil Kabupaten Badung"), "hub login page names the regency");
 
     let online = eventually(Duration::from_secs(15), || async {
         link_state(&c, &office.base).await.filter(|l| l["state"] == "Online")
@@ -130,4 +133,28 @@ async fn an_office_pointed_at_another_office_says_so() {
     .await
     .expect("not a hub is reported");
     assert!(offline["error"].as_str().unwrap().contains("not a hub"), "{offline}");
+}
+
+#[test]
+fn logs_can_be_json_lines_without_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(simpul_binary())
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env("SIMPUL_LISTEN", "127.0.0.1:0")
+        .env("SIMPUL_DATA_DIR", dir.path().join("data"))
+        .env("SIMPUL_LOG__FORMAT", "json")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
+    assert_eq!(line["level"], "INFO");
+    assert!(line["message"].is_string());
 }
