@@ -178,7 +178,7 @@ fn fixtures_give_warnings_not_errors_for_their_quirks() {
     let bytes = std::fs::read(fixtures().join("standar-pelayanan/003_13cc4f215da7530e.txt")).unwrap();
     let imported = import_standard(&bytes).unwrap();
     let text: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
-    assert!(text.iter().any(|w| w.contains("listed twice")), "{text:?}");
+    assert!(text.iter().any(|w| w.contains("printed twice")), "{text:?}");
     assert!(text.iter().any(|w| w.contains("letterhead repeated")), "{text:?}");
 }
 
@@ -302,4 +302,17 @@ proptest! {
             prop_assert!(!imported.standard.title.is_empty());
         }
     }
+}
+
+#[test]
+fn requirements_printed_twice_and_immediate_completion() {
+    let text = "Dinas Kependudukan dan Pencatatan Sipil\n\nJl. Raya 2 Kota 12345 0211234567\n\nPemerintah Kota Contoh / Dinas Kependudukan dan Pencatatan Sipil\n\nPencetakan KTP-el Karena Rusak\n\nNo. SK : -\n\nPersyaratan\n\n1. KTP-el yang rusak\n2. Kartu Keluarga\n\n1. KTP-EL YANG RUSAK\n2. KARTU KELUARGA\n\nSistem, Mekanisme dan Prosedur\n\n1. Pemohon datang\n\nWaktu Penyelesaian\n\nLangsung jadi\n\nBiaya / Tarif\n\nGratis\n";
+    let imported = import_standard(text.as_bytes()).unwrap();
+    let s = imported.standard;
+    assert_eq!(s.kind, ServiceKind::KtpElReplacement);
+    assert_eq!(s.sk_number, None, "a dash is no SK number");
+    let reqs: Vec<&str> = s.requirements.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(reqs, ["KTP-el yang rusak", "Kartu Keluarga"]);
+    assert_eq!(s.completion.unwrap().time, CompletionTime::Minutes(0));
+    assert!(imported.warnings.iter().any(|w| w.section == Some(Section::Requirements)));
 }

@@ -71,6 +71,7 @@ pub fn completion_label(locale: Locale, time: CompletionTime) -> String {
         (Locale::id, t) => t.to_string(),
         (Locale::en, CompletionTime::WorkingDays(n)) => plural(n.into(), "working day", "working days"),
         (Locale::en, CompletionTime::CalendarDays(n)) => plural(n.into(), "day", "days"),
+        (Locale::en, CompletionTime::Minutes(0)) => "immediately (while the applicant waits)".to_string(),
         (Locale::en, CompletionTime::Minutes(n)) if n >= 60 && n % 60 == 0 => plural((n / 60).into(), "hour", "hours"),
         (Locale::en, CompletionTime::Minutes(n)) => plural(n.into(), "minute", "minutes"),
     }

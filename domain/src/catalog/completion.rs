@@ -16,7 +16,7 @@ pub enum CompletionTime {
     WorkingDays(u16),
     /// Calendar days.
     CalendarDays(u16),
-    /// Minutes (hours are stored as minutes).
+    /// Minutes (hours are stored as minutes; 0 means done while the applicant waits).
     Minutes(u32),
 }
 
@@ -25,6 +25,7 @@ impl fmt::Display for CompletionTime {
         match self {
             CompletionTime::WorkingDays(n) => write!(f, "{n} hari kerja"),
             CompletionTime::CalendarDays(n) => write!(f, "{n} hari"),
+            CompletionTime::Minutes(0) => write!(f, "langsung (saat itu juga)"),
             CompletionTime::Minutes(n) if n % 60 == 0 && *n >= 60 => write!(f, "{} jam", n / 60),
             CompletionTime::Minutes(n) => write!(f, "{n} menit"),
         }
@@ -46,8 +47,31 @@ fn strip_punct(w: &str) -> String {
     w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()
 }
 
+/// Phrases that mean "done while the applicant waits".
+const IMMEDIATE: [&str; 6] = [
+    "langsung jadi",
+    "langsung selesai",
+    "saat itu juga",
+    "selesai di tempat",
+    "selesai ditempat",
+    "pada hari itu juga",
+];
+
 /// Finds the first duration in a line of text. Returns it with the byte range of the phrase.
+/// "Langsung jadi" and similar phrases are zero minutes: done while the applicant waits.
 pub fn parse_completion_time(text: &str) -> Option<(CompletionTime, std::ops::Range<usize>)> {
+    // ASCII lower-casing keeps byte offsets, so ranges found here index `text` too.
+    let lower = text.to_ascii_lowercase();
+    let immediate = IMMEDIATE.iter().filter_map(|p| lower.find(p).map(|at| (at, at + p.len()))).min();
+    let timed = parse_duration(text);
+    match (immediate, timed) {
+        (Some((start, end)), Some((_, range))) if start < range.start => Some((CompletionTime::Minutes(0), start..end)),
+        (Some((start, end)), None) => Some((CompletionTime::Minutes(0), start..end)),
+        (_, timed) => timed,
+    }
+}
+
+fn parse_duration(text: &str) -> Option<(CompletionTime, std::ops::Range<usize>)> {
     // Split into words, remembering where each starts and ends.
     let mut words: Vec<(usize, usize, String)> = Vec::new();
     let mut start = None;
@@ -159,6 +183,9 @@ mod tests {
         check("Sehari", Some((CalendarDays(1), "Sehari")));
         check("1 minggu", Some((CalendarDays(7), "1 minggu")));
         check("7 HK", Some((WorkingDays(7), "7 HK")));
+        check("Langsung jadi", Some((Minutes(0), "Langsung jadi")));
+        check("Selesai di tempat apabila berkas lengkap", Some((Minutes(0), "Selesai di tempat")));
+        check("10 menit, langsung jadi", Some((Minutes(10), "10 menit,")));
         check("Sesuai ketentuan", None);
         check("0 menit", None);
         check("", None);

@@ -674,6 +674,7 @@ impl Reader {
     fn requirements(&mut self, standard: &mut ServiceStandard, block: Block) {
         let listed = !block.items.is_empty();
         let items = if listed { block.items } else { lines_as_items(&block.intro) };
+        let items = self.drop_repeated_lists(items, Section::Requirements);
         for item in items {
             let (text, mut details) = split_inline(&item.text);
             details.extend(item.child_texts());
@@ -694,7 +695,17 @@ impl Reader {
         notes.extend(block.notes);
         standard.procedure_notes.extend(notes.into_iter().map(|(_, t)| t).filter(|t| !is_bare_label(t)));
         let items = if listed { block.items } else { lines_as_items(&block.intro) };
-        // Split into runs where numbering starts again at 1.
+        let items = self.drop_repeated_lists(items, Section::Procedure);
+        for item in items {
+            let (text, mut sub_steps) = split_inline(&item.text);
+            sub_steps.extend(item.child_texts());
+            standard.procedure.push(ProcedureStep { text, sub_steps });
+        }
+    }
+
+    /// Splits a list where its numbering starts again at 1 and drops a run that repeats an
+    /// earlier one (typically the same list again in capitals), keeping the mixed-case copy.
+    fn drop_repeated_lists(&mut self, items: Vec<Item>, section: Section) -> Vec<Item> {
         let mut runs: Vec<Vec<Item>> = Vec::new();
         for item in items {
             let restart = item.ordinal == 1
@@ -704,29 +715,19 @@ impl Reader {
             }
             runs.last_mut().expect("run").push(item);
         }
-        // Drop runs that repeat an earlier run (typically the same list again in capitals).
         let mut kept: Vec<Vec<Item>> = Vec::new();
         for run in runs {
             if let Some(index) = kept.iter().position(|k| is_same_list(k, &run)) {
                 let line = run.first().map(|i| i.line);
-                let replace = all_shouting(&kept[index]) && !all_shouting(&run);
-                self.warn(
-                    line,
-                    Some(Section::Procedure),
-                    "the steps are listed twice (once in capitals); one copy was kept",
-                );
-                if replace {
+                self.warn(line, Some(section), "the list is printed twice (once in capitals); one copy was kept");
+                if all_shouting(&kept[index]) && !all_shouting(&run) {
                     kept[index] = run;
                 }
                 continue;
             }
             kept.push(run);
         }
-        for item in kept.into_iter().flatten() {
-            let (text, mut sub_steps) = split_inline(&item.text);
-            sub_steps.extend(item.child_texts());
-            standard.procedure.push(ProcedureStep { text, sub_steps });
-        }
+        kept.into_iter().flatten().collect()
     }
 
     fn completion(&mut self, s: &SectionText, block: Block) -> Result<Option<Completion>, ImportError> {
