@@ -7,6 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 start=$(date +%s)
 bash scripts/setup.sh --with-test-deps
+log "rustfmt"
+cargo fmt --all -- --check
 bash scripts/build-site.sh
 log "building the simpul binary (release)"
 cargo build --release -p simpul-server --bin simpul
@@ -14,4 +16,7 @@ log "cargo test (every crate but the wasm entry point, release profile)"
 cargo test --release
 log "Playwright (Chromium) against target/release/simpul"
 (cd end2end && SIMPUL_BIN="$CARGO_TARGET_DIR/release/simpul" npx playwright test)
+log "clippy (warnings are errors)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p simpul-wasm --target wasm32-unknown-unknown -- -D warnings
 log "all tests passed in $(( $(date +%s) - start )) s"

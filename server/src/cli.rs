@@ -159,52 +159,24 @@ pub struct UnitArgs {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    if let Command::Config(ConfigCommand::Example) = command {
-        print!("{}", config::example());
-        return Ok(());
-    }
-    let config = Config::load(cli.config.as_deref())?;
-    match command {
-        Command::Serve(args) => serve(config, args),
-        Command::Config(ConfigCommand::Show) => {
-            print!("{}", toml_of(&config)?);
+    let load = || Config::load(cli.config.as_deref());
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        // The example needs no configuration, so that it also helps when the configuration is broken.
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::example());
             Ok(())
         }
-        Command::Config(ConfigCommand::Example) => unreachable_example(),
-        Command::User(cmd) => user(&config, cmd),
-        Command::Wilayah(WilayahCommand::Import { file }) => wilayah_import(&config, &file),
-        Command::Catalog(CatalogCommand::Import { files }) => catalog_import(&config, &files),
-        Command::Catalog(CatalogCommand::List { json }) => catalog_list(&config, json),
-        Command::Unit(args) => set_unit(&config, &args),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", toml::to_string_pretty(&load()?)?);
+            Ok(())
+        }
+        Command::Serve(args) => serve(load()?, args),
+        Command::User(cmd) => user(&load()?, cmd),
+        Command::Wilayah(WilayahCommand::Import { file }) => wilayah_import(&load()?, &file),
+        Command::Catalog(CatalogCommand::Import { files }) => catalog_import(&load()?, &files),
+        Command::Catalog(CatalogCommand::List { json }) => catalog_list(&load()?, json),
+        Command::Unit(args) => set_unit(&load()?, &args),
     }
-}
-
-fn unreachable_example() -> Result<()> {
-    print!("{}", config::example());
-    Ok(())
-}
-
-fn toml_of(config: &Config) -> Result<String> {
-    // figment's TOML provider does not serialise; a small hand-written rendering keeps the
-    // output in the same shape as the example.
-    let hub = config.hub.url.as_deref().map_or("# url = (not set)".to_string(), |u| format!("url = {u:?}"));
-    Ok(format!(
-        "listen = \"{}\"\ndata_dir = {:?}\nrole = \"{}\"\n\n[hub]\n{hub}\ncheck_interval_secs = {}\ntimeout_secs = {}\n\n[session]\nidle_minutes = {}\nabsolute_hours = {}\nsecure_cookie = {}\n\n[log]\nformat = \"{}\"\nlevel = {:?}\n",
-        config.listen,
-        config.data_dir.display().to_string(),
-        config.role.code(),
-        config.hub.check_interval_secs,
-        config.hub.timeout_secs,
-        config.session.idle_minutes,
-        config.session.absolute_hours,
-        config.session.secure_cookie,
-        match config.log.format {
-            config::LogFormat::Text => "text",
-            config::LogFormat::Json => "json",
-        },
-        config.log.level,
-    ))
 }
 
 fn serve(config: Config, args: ServeArgs) -> Result<()> {

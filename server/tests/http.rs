@@ -77,6 +77,17 @@ async fn wrong_and_unknown_credentials_get_the_same_answer() {
     assert_eq!(unknown.status, 401);
     assert_eq!(wrong.json(), serde_json::json!("InvalidCredentials"));
     assert_eq!(unknown.json(), wrong.json());
+    // Both are in the audit trail, with the reason the client was not told.
+    assert_eq!(b.login("petugas", &app.passwords["petugas"]).await.status, 200);
+    let conn = simpul_server::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
+    let entries = simpul_server::store::audit::recent(&conn, 3).unwrap();
+    let actions: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (e.action.as_str(), e.detail.as_deref())).collect();
+    assert_eq!(
+        actions,
+        [("login", None), ("login_failed", Some("unknown user")), ("login_failed", Some("wrong password"))]
+    );
+    assert!(entries[0].actor.starts_with("staff:"));
+    assert_eq!(entries[1].actor, "anon:127.0.0.1");
     app.stop().await;
 }
 
