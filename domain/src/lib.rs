@@ -7,10 +7,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod applicant;
+pub mod application;
+pub mod attachment;
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
 pub mod nik;
 pub mod office;
+pub mod queue;
 pub mod text;
 pub mod wilayah;
 pub mod zone;

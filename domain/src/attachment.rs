@@ -1,0 +1,195 @@
+//! Attachments to requirements (scans, photos, uploads): what a file really is (by its bytes,
+//! never by its name), the limits it must keep, and the requirement checklist they complete.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::fold;
+
+/// File types accepted as attachments, recognised by their first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentType {
+    /// application/pdf.
+    Pdf,
+    /// image/jpeg.
+    Jpeg,
+    /// image/png.
+    Png,
+}
+
+impl ContentType {
+    /// The MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ContentType::Pdf => "application/pdf",
+            ContentType::Jpeg => "image/jpeg",
+            ContentType::Png => "image/png",
+        }
+    }
+
+    /// Recognises a file by its first bytes.
+    pub fn sniff(bytes: &[u8]) -> Option<ContentType> {
+        if bytes.starts_with(b"%PDF-") {
+            Some(ContentType::Pdf)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ContentType::Jpeg)
+        } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+            Some(ContentType::Png)
+        } else {
+            None
+        }
+    }
+}
+
+/// Largest attachment accepted (a 300 dpi colour A4 scan as JPEG is 1-3 MB).
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// Why an upload was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadProblem {
+    /// No bytes.
+    #[error("the file is empty")]
+    Empty,
+    /// Over the limit.
+    #[error("the file has {0} bytes; at most {MAX_ATTACHMENT_BYTES} are accepted")]
+    TooLarge(usize),
+    /// Not PDF, JPEG or PNG, whatever its name says.
+    #[error("only PDF, JPEG and PNG files are accepted")]
+    WrongType,
+    /// The name carries a path, control characters or is too long.
+    #[error("the file name is not acceptable")]
+    BadName,
+}
+
+/// A checked upload: its type from the bytes and a display name with no path in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedUpload {
+    /// Type, from the bytes.
+    pub content_type: ContentType,
+    /// Name to show (never used to find or store the file).
+    pub name: String,
+    /// Size in bytes.
+    pub size: usize,
+}
+
+/// Checks an uploaded file.
+pub fn check_upload(name: &str, bytes: &[u8]) -> Result<CheckedUpload, UploadProblem> {
+    if name.is_empty()
+        || name.chars().count() > 200
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name == "."
+        || name.starts_with("..")
+    {
+        return Err(UploadProblem::BadName);
+    }
+    if bytes.is_empty() {
+        return Err(UploadProblem::Empty);
+    }
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(UploadProblem::TooLarge(bytes.len()));
+    }
+    let content_type = ContentType::sniff(bytes).ok_or(UploadProblem::WrongType)?;
+    Ok(CheckedUpload { content_type, name: name.to_string(), size: bytes.len() })
+}
+
+/// What a requirement asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementKind {
+    /// A document to attach (a scan or upload).
+    Document,
+    /// A condition staff confirm by looking ("has turned 17").
+    Condition,
+    /// Contact data entered in the form (phone, e-mail).
+    ContactData,
+}
+
+/// Guesses what a published requirement asks for.
+pub fn classify_requirement(text: &str) -> RequirementKind {
+    let f = format!(" {} ", fold(text));
+    let has = |w: &str| f.contains(&format!(" {w} "));
+    if has("nomor handphone") || has("nomor hp") || has("nomor telepon") || has("e mail") || has("email") {
+        RequirementKind::ContactData
+    } else if has("berusia") || has("telah berumur") || has("sudah kawin") || has("hadir") || has("datang sendiri") {
+        RequirementKind::Condition
+    } else {
+        RequirementKind::Document
+    }
+}
+
+/// One line of an application's requirement checklist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    /// The requirement as published.
+    pub text: String,
+    /// What it asks for.
+    pub kind: RequirementKind,
+    /// SHA-256 (hex) of the attached files.
+    pub attachments: Vec<String>,
+    /// Staff confirmed it (for conditions and contact data, and originals shown).
+    pub confirmed: bool,
+}
+
+impl ChecklistItem {
+    /// A fresh item for a requirement.
+    pub fn new(text: &str) -> ChecklistItem {
+        ChecklistItem {
+            text: text.to_string(),
+            kind: classify_requirement(text),
+            attachments: Vec::new(),
+            confirmed: false,
+        }
+    }
+
+    /// A document has a file; anything else is confirmed.
+    pub fn is_met(&self) -> bool {
+        match self.kind {
+            RequirementKind::Document => !self.attachments.is_empty(),
+            RequirementKind::Condition | RequirementKind::ContactData => self.confirmed,
+        }
+    }
+}
+
+/// Indexes of the items not met yet.
+pub fn missing(items: &[ChecklistItem]) -> Vec<usize> {
+    items.iter().enumerate().filter(|(_, i)| !i.is_met()).map(|(n, _)| n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_judged_by_their_bytes() {
+        let pdf = b"%PDF-1.7\n...";
+        assert_eq!(check_upload("kk.pdf", pdf).unwrap().content_type, ContentType::Pdf);
+        assert_eq!(check_upload("kk.pdf.exe", pdf).unwrap().content_type, ContentType::Pdf, "name does not matter");
+        assert_eq!(check_upload("foto.jpg", b"MZ\x90\x00"), Err(UploadProblem::WrongType));
+        assert_eq!(check_upload("kosong.pdf", b""), Err(UploadProblem::Empty));
+        assert_eq!(check_upload("../../etc/passwd", pdf), Err(UploadProblem::BadName));
+        assert_eq!(check_upload("C:\\x.pdf", pdf), Err(UploadProblem::BadName));
+        assert_eq!(check_upload("a\nb.pdf", pdf), Err(UploadProblem::BadName));
+        let big = vec![0xFFu8; MAX_ATTACHMENT_BYTES + 1];
+        assert_eq!(check_upload("big.jpg", &big), Err(UploadProblem::TooLarge(MAX_ATTACHMENT_BYTES + 1)));
+        assert_eq!(ContentType::sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]), Some(ContentType::Png));
+    }
+
+    #[test]
+    fn requirements_are_classified() {
+        assert_eq!(classify_requirement("Fotokopi KK."), RequirementKind::Document);
+        assert_eq!(classify_requirement("Kartu Izin Tinggal Tetap"), RequirementKind::Document);
+        assert_eq!(
+            classify_requirement("Telah berusia 17 tahun, sudah kawin, atau pernah kawin"),
+            RequirementKind::Condition
+        );
+        assert_eq!(classify_requirement("Nomor Handphone Pemohon"), RequirementKind::ContactData);
+        assert_eq!(classify_requirement("e-mail Pemohon"), RequirementKind::ContactData);
+        let mut items = vec![ChecklistItem::new("Fotokopi KK."), ChecklistItem::new("Telah berusia 17 tahun")];
+        assert_eq!(missing(&items), vec![0, 1]);
+        items[0].attachments.push("ab".repeat(32));
+        items[1].confirmed = true;
+        assert!(missing(&items).is_empty());
+    }
+}
