@@ -163,7 +163,7 @@ async fn roles_are_checked_on_the_server() {
     assert_eq!(installer.login("installer", &app.passwords["installer"]).await.status, 200);
     let system = installer.get("/api/system").await;
     assert_eq!(system.status, 200);
-    assert_eq!(system.json()["schema_version"], 1);
+    assert_eq!(system.json()["schema_version"], simpul_server::db::SCHEMA_VERSION);
     assert_eq!(installer.get("/api/staff").await.status, 403);
     app.stop().await;
 }

@@ -2,12 +2,17 @@
 //!
 //! Architecture invariant: no sockets, no SQLite, no clock, no randomness. The server moves
 //! bytes and stores state; this crate decides what to send, what to ask for and what a merge
-//! means. The protocol and the Automerge documents arrive with issue #4; today the crate holds
-//! the vocabulary the storage layer (#3) is designed around.
+//! means. Records are Automerge documents mapped with autosurgeon ([`records`]); the sync
+//! protocol arrives with issue #4.
 
 #![forbid(unsafe_code)]
 
+pub mod records;
+
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use automerge::AutoCommit;
 
 use serde::{Deserialize, Serialize};
 use simpul_domain::wilayah::RegionCode;
@@ -43,4 +48,100 @@ pub enum MergePolicy {
     Person,
     /// Notes, counters and other fields that merge by a fixed rule.
     Rule,
+}
+
+/// Largest document accepted from disk or the network.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why stored or received document bytes could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    #[error("the document has {0} bytes, more than accepted")]
+    TooLarge(usize),
+    /// Automerge refused the bytes.
+    #[error("the document does not decode: {0}")]
+    Invalid(String),
+    /// Automerge's decoder panicked on the bytes (it does on some corrupt input); the panic was
+    /// contained.
+    #[error("the document is corrupt")]
+    Corrupt,
+}
+
+/// Opens document bytes from disk or the network without letting a decoder panic escape:
+/// automerge 0.12 unwraps inside its decoder on some corrupt input.
+pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, LoadError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(LoadError::TooLarge(bytes.len()));
+    }
+    match catch_unwind(AssertUnwindSafe(|| AutoCommit::load(bytes))) {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(e)) => Err(LoadError::Invalid(e.to_string())),
+        Err(_) => Err(LoadError::Corrupt),
+    }
+}
+
+/// Applies incremental change bytes to a document, containing decoder panics the same way.
+pub fn apply_changes(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(LoadError::TooLarge(bytes.len()));
+    }
+    // Every Automerge chunk starts with these magic bytes; automerge itself skips what does not.
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    if !bytes.is_empty() && !bytes.starts_with(&MAGIC) {
+        return Err(LoadError::Invalid("not Automerge data".into()));
+    }
+    // Work on a fork so that a failure half-way leaves the document as it was.
+    let mut fork = doc.fork();
+    match catch_unwind(AssertUnwindSafe(|| fork.load_incremental(bytes))) {
+        Ok(Ok(_)) => {
+            *doc = fork;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(LoadError::Invalid(e.to_string())),
+        Err(_) => Err(LoadError::Corrupt),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_saved_document_loads_and_garbage_does_not() {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, records::tests_support::application()).unwrap();
+        let bytes = doc.save();
+        assert!(load_document(&bytes).is_ok());
+        assert!(load_document(&[0u8; 48]).is_err());
+        let mut corrupt = bytes.clone();
+        let n = corrupt.len();
+        corrupt[n / 2] ^= 0xFF;
+        assert!(load_document(&corrupt).is_err());
+        let mut target = AutoCommit::new();
+        assert!(apply_changes(&mut target, &bytes).is_ok());
+        assert!(apply_changes(&mut target, b"definitely not automerge").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_bytes_never_escape_as_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = load_document(&bytes);
+        }
+
+        #[test]
+        fn damaged_documents_never_escape_as_a_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
+            let mut doc = AutoCommit::new();
+            autosurgeon::reconcile(&mut doc, records::tests_support::application()).unwrap();
+            let mut bytes = doc.save();
+            for (i, b) in flips {
+                let at = i.index(bytes.len());
+                bytes[at] ^= b | 1;
+            }
+            let _ = load_document(&bytes);
+        }
+    }
 }

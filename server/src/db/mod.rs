@@ -49,7 +49,8 @@ impl From<tokio_rusqlite::Error<StoreError>> for StoreError {
 }
 
 /// The migrations, in order. Version N is the N-th entry.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/0001_init.sql"), include_str!("../../migrations/0002_office_day.sql")];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod documents;
 pub mod regions;
 pub mod settings;
 pub mod staff;
