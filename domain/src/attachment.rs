@@ -104,13 +104,18 @@ pub enum RequirementKind {
     Condition,
     /// Contact data entered in the form (phone, e-mail).
     ContactData,
+    /// A document needed only in some cases ("surat kuasa bila diwakilkan"): attached, or
+    /// confirmed as not applicable.
+    Conditional,
 }
 
 /// Guesses what a published requirement asks for.
 pub fn classify_requirement(text: &str) -> RequirementKind {
     let f = format!(" {} ", fold(text));
     let has = |w: &str| f.contains(&format!(" {w} "));
-    if has("nomor handphone") || has("nomor hp") || has("nomor telepon") || has("e mail") || has("email") {
+    if has("bila") || has("apabila") || has("jika") || has("bagi yang") {
+        RequirementKind::Conditional
+    } else if has("nomor handphone") || has("nomor hp") || has("nomor telepon") || has("e mail") || has("email") {
         RequirementKind::ContactData
     } else if has("berusia") || has("telah berumur") || has("sudah kawin") || has("hadir") || has("datang sendiri") {
         RequirementKind::Condition
@@ -148,6 +153,7 @@ impl ChecklistItem {
         match self.kind {
             RequirementKind::Document => !self.attachments.is_empty(),
             RequirementKind::Condition | RequirementKind::ContactData => self.confirmed,
+            RequirementKind::Conditional => self.confirmed || !self.attachments.is_empty(),
         }
     }
 }
@@ -186,6 +192,7 @@ mod tests {
         );
         assert_eq!(classify_requirement("Nomor Handphone Pemohon"), RequirementKind::ContactData);
         assert_eq!(classify_requirement("e-mail Pemohon"), RequirementKind::ContactData);
+        assert_eq!(classify_requirement("Surat kuasa bila diwakilkan"), RequirementKind::Conditional);
         let mut items = vec![ChecklistItem::new("Fotokopi KK."), ChecklistItem::new("Telah berusia 17 tahun")];
         assert_eq!(missing(&items), vec![0, 1]);
         items[0].attachments.push("ab".repeat(32));

@@ -46,6 +46,11 @@ impl Role {
             ViewStaff => matches!(self, Kepala | AdminKabupaten),
             ManageStaff | EditCatalog => matches!(self, AdminKabupaten),
             ViewSystem => matches!(self, Installer | AdminKabupaten | Kepala),
+            ServeCounter | TakeApplications | HandOver => matches!(self, Petugas | Kepala),
+            ViewApplications => matches!(self, Petugas | Verifikator | Kepala | AdminKabupaten),
+            Verify => matches!(self, Verifikator | Kepala),
+            RecordCentralSteps => matches!(self, Kepala | AdminKabupaten),
+            ManageQueue => matches!(self, Kepala | Installer),
         }
     }
 }
@@ -86,6 +91,20 @@ pub enum Permission {
     ManageStaff,
     /// See the box's system page (version, storage, hub link).
     ViewSystem,
+    /// Open a counter and call tickets.
+    ServeCounter,
+    /// Open applications, fill them in, attach documents, submit them.
+    TakeApplications,
+    /// See applications and their documents.
+    ViewApplications,
+    /// Verify or return applications.
+    Verify,
+    /// Record the national centre's steps (sent, single or double identification).
+    RecordCentralSteps,
+    /// Hand products over to applicants.
+    HandOver,
+    /// Set up counters and kiosk or display tokens.
+    ManageQueue,
 }
 
 /// A login name: 3-32 characters of `a-z 0-9 . _ -`, starting with a letter. Stored lower-case.

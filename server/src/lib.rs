@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod applications;
 pub mod auth;
 pub mod backend;
 pub mod cli;

@@ -120,7 +120,7 @@ pub struct ProxyDoc {
 pub struct ChecklistDoc {
     /// Requirement text.
     pub text: String,
-    /// "document" / "condition" / "contact_data".
+    /// "document" / "condition" / "contact_data" / "conditional".
     pub kind: String,
     /// SHA-256 (hex) of attached files.
     pub attachments: Vec<String>,
@@ -269,6 +269,7 @@ pub mod code {
             RequirementKind::Document => "document",
             RequirementKind::Condition => "condition",
             RequirementKind::ContactData => "contact_data",
+            RequirementKind::Conditional => "conditional",
         }
     }
 
@@ -397,6 +398,7 @@ impl ChecklistDoc {
             "document" => RequirementKind::Document,
             "condition" => RequirementKind::Condition,
             "contact_data" => RequirementKind::ContactData,
+            "conditional" => RequirementKind::Conditional,
             other => return Err(bad("checklist.kind", other)),
         };
         Ok(ChecklistItem {

@@ -1,0 +1,679 @@
+//! The office's work on applications: open, fill in, attach, submit, verify or return, record
+//! biometrics and the centre's answers, produce, hand over, cancel.
+//!
+//! Each function is one unit of work inside the caller's transaction: the document change, its
+//! projection and the audit entry commit together or not at all. The rules come from `domain`;
+//! this module applies them to stored documents.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use simpul_domain::applicant::{self, Applicant, FieldProblem, PoaProblem, PoaScope, PowerOfAttorney};
+use simpul_domain::application::{self, Action, IllegalTransition, Status};
+use simpul_domain::attachment::ChecklistItem;
+use simpul_domain::calendar::{Calendar, Pause};
+use simpul_domain::catalog::{CompletionTime, ServiceKind, ServiceStandard};
+use simpul_domain::wilayah::RegionCode;
+use simpul_domain::zone::Zone;
+use simpul_sync::records::{
+    ApplicantDoc, ApplicationDoc, CaptureDoc, ChecklistDoc, HandoverDoc, IdentificationDoc, ProxyDoc, ReturnDoc,
+    ReturnReasonDoc, StepDoc, code, date_text,
+};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::db::StoreError;
+use crate::store::audit::{self, Actor};
+use crate::store::documents::{self, DocKind, UpdateError};
+use crate::store::{catalog, stamp};
+
+/// Who acts, where, and when by their device.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// Staff account id.
+    pub staff: String,
+    /// The office (kecamatan) this box serves.
+    pub office: RegionCode,
+    /// Device time of the action.
+    pub at: OffsetDateTime,
+    /// The office's time zone.
+    pub zone: Zone,
+}
+
+impl Who {
+    fn local_date(&self) -> Date {
+        self.at.to_offset(self.zone.offset()).date()
+    }
+
+    fn time_text(&self) -> String {
+        self.at.to_offset(self.zone.offset()).format(&Rfc3339).unwrap_or_default()
+    }
+}
+
+/// Why an application action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such application.
+    #[error("application not found")]
+    NotFound,
+    /// No such catalog entry.
+    #[error("service not found")]
+    UnknownService,
+    /// The applicant's data has problems.
+    #[error("the applicant's data has {} problem(s)", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    /// The lifecycle does not allow it.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// Requirements not met (checklist indexes).
+    #[error("requirements not met: {0:?}")]
+    RequirementsMissing(Vec<usize>),
+    /// A return needs at least one reason, each with words.
+    #[error("a return needs a written reason for each missing item")]
+    ReturnReasons,
+    /// A checklist index that does not exist.
+    #[error("no requirement number {0}")]
+    NoSuchItem(usize),
+    /// The data may not change any more (it was submitted).
+    #[error("the application is {0} and can no longer be edited")]
+    Locked(Status),
+    /// The proxy's power of attorney does not cover the act.
+    #[error("power of attorney: {0}")]
+    Poa(PoaProblem),
+    /// The hand-over lacks something it needs.
+    #[error("hand-over: {0}")]
+    HandOver(&'static str),
+    /// Biometrics incomplete.
+    #[error("biometrics: {0}")]
+    Biometrics(&'static str),
+    /// Another required detail is missing.
+    #[error("{0}")]
+    Detail(&'static str),
+    /// The stored document does not decode.
+    #[error("stored application is damaged: {0}")]
+    Damaged(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<UpdateError<AppError>> for AppError {
+    fn from(e: UpdateError<AppError>) -> Self {
+        match e {
+            UpdateError::Refused(e) => e,
+            UpdateError::Store(StoreError::NotFound) => AppError::NotFound,
+            UpdateError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+fn damaged(e: impl std::fmt::Display) -> AppError {
+    AppError::Damaged(e.to_string())
+}
+
+/// A proxy as entered at the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyInput {
+    /// The power of attorney.
+    pub poa: PowerOfAttorney,
+    /// SHA-256 of its scan, if attached.
+    pub document: Option<String>,
+}
+
+/// What the counter enters to open an application.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Catalog entry id.
+    pub service_id: String,
+    /// The applicant.
+    pub applicant: Applicant,
+    /// Queue ticket it came from.
+    pub ticket: Option<String>,
+    /// A proxy submitting for the applicant.
+    pub proxy: Option<ProxyInput>,
+}
+
+/// Everything a projection or a page needs about one application.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Id.
+    pub id: String,
+    /// The document.
+    pub doc: ApplicationDoc,
+}
+
+fn next_sequence(conn: &Connection, scope: &str, day: Date) -> Result<u32, StoreError> {
+    let day = date_text(day);
+    conn.execute(
+        "INSERT INTO daily_sequences (scope, day, last) VALUES (?1, ?2, 1)
+         ON CONFLICT (scope, day) DO UPDATE SET last = last + 1",
+        params![scope, day],
+    )?;
+    let last: i64 =
+        conn.query_row("SELECT last FROM daily_sequences WHERE scope = ?1 AND day = ?2", params![scope, day], |r| {
+            r.get(0)
+        })?;
+    u32::try_from(last).map_err(|_| StoreError::Corrupt("daily sequence".into()))
+}
+
+/// The answer stored for a client id, if this action was already done.
+pub fn replay(conn: &Connection, client_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row("SELECT result FROM submissions WHERE client_id = ?1", [client_id], |r| r.get(0)).optional()?)
+}
+
+/// Remembers the answer to a client id.
+pub fn remember(
+    conn: &Connection,
+    client_id: &str,
+    action: &str,
+    result: &str,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO submissions (client_id, action, result, at) VALUES (?1, ?2, ?3, ?4)",
+        params![client_id, action, result, stamp(at)],
+    )?;
+    Ok(())
+}
+
+fn proxy_doc(p: &ProxyInput) -> ProxyDoc {
+    let scope: Vec<&str> = p
+        .poa
+        .scope
+        .iter()
+        .map(|s| match s {
+            PoaScope::Submit => "submit",
+            PoaScope::Pickup => "pickup",
+        })
+        .collect();
+    ProxyDoc {
+        nik: p.poa.grantee_nik.clone(),
+        name: p.poa.grantee_name.clone(),
+        scope: scope.join(","),
+        valid_from: date_text(p.poa.valid_from),
+        valid_until: date_text(p.poa.valid_until),
+        reason: p.poa.reason.clone(),
+        document: p.document.clone(),
+    }
+}
+
+fn poa_of(doc: &ApplicationDoc) -> Result<Option<PowerOfAttorney>, AppError> {
+    let Some(p) = &doc.proxy else { return Ok(None) };
+    let date = |s: &str| {
+        Date::parse(s, &time::format_description::well_known::Iso8601::DATE).map_err(|_| damaged("proxy date"))
+    };
+    Ok(Some(PowerOfAttorney {
+        grantor_nik: doc.applicant.nik.clone(),
+        grantor_name: doc.applicant.name.clone(),
+        grantee_nik: p.nik.clone(),
+        grantee_name: p.name.clone(),
+        scope: p
+            .scope
+            .split(',')
+            .filter_map(|s| match s {
+                "submit" => Some(PoaScope::Submit),
+                "pickup" => Some(PoaScope::Pickup),
+                _ => None,
+            })
+            .collect(),
+        valid_from: date(&p.valid_from)?,
+        valid_until: date(&p.valid_until)?,
+        reason: p.reason.clone(),
+    }))
+}
+
+/// Opens an application for a catalog service. Returns its id and number.
+pub fn open(
+    conn: &Connection,
+    who: &Who,
+    intake: &Intake,
+    regions: &HashSet<RegionCode>,
+) -> Result<(String, String), AppError> {
+    let entry = catalog::get(conn, &intake.service_id)?.ok_or(AppError::UnknownService)?;
+    let standard = &entry.standard;
+    let today = who.local_date();
+    let problems = applicant::check(standard.kind, &intake.applicant, regions, today);
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    if let Some(proxy) = &intake.proxy {
+        proxy
+            .poa
+            .covers(PoaScope::Submit, &intake.applicant.nik, &proxy.poa.grantee_nik, today)
+            .map_err(AppError::Poa)?;
+    }
+    let sequence = next_sequence(conn, "application", today)?;
+    let number = application::application_number(who.office, today, sequence);
+    let id = uuid::Uuid::new_v4().to_string();
+    let doc = ApplicationDoc {
+        schema: simpul_sync::records::APPLICATION_SCHEMA,
+        number: number.clone(),
+        office: who.office.to_string(),
+        service_id: entry.id.clone(),
+        service_kind: standard.kind.code().into(),
+        service_title: standard.title.clone(),
+        status: Status::Draft.code().into(),
+        created_at: who.time_text(),
+        created_by: who.staff.clone(),
+        ticket: intake.ticket.clone(),
+        applicant: ApplicantDoc::from(&intake.applicant),
+        proxy: intake.proxy.as_ref().map(proxy_doc),
+        checklist: standard.requirements.iter().map(|r| ChecklistDoc::from(&ChecklistItem::new(&r.text))).collect(),
+        captures: Vec::new(),
+        steps: Vec::new(),
+        returns: Vec::new(),
+        identification: None,
+        handover: None,
+    };
+    documents::create(conn, DocKind::Application, &id, &doc, who.at)?;
+    project(conn, &id, &doc, standard)?;
+    audit::record(conn, who.at, &Actor::Staff(who.staff.clone()), "application_opened", Some(&id), Some(&number))?;
+    Ok((id, number))
+}
+
+/// Reads an application.
+pub fn load(conn: &Connection, id: &str) -> Result<Loaded, AppError> {
+    let doc: ApplicationDoc = documents::load(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(Loaded { id: id.to_string(), doc })
+}
+
+fn editable(doc: &ApplicationDoc) -> Result<(), AppError> {
+    let status = doc.status().map_err(damaged)?;
+    if matches!(status, Status::Draft | Status::Returned) { Ok(()) } else { Err(AppError::Locked(status)) }
+}
+
+fn change(
+    conn: &Connection,
+    who: &Who,
+    id: &str,
+    audit_action: &str,
+    detail: Option<&str>,
+    f: impl FnOnce(&mut ApplicationDoc) -> Result<(), AppError>,
+) -> Result<ApplicationDoc, AppError> {
+    let doc: ApplicationDoc = documents::update(conn, id, who.at, f)?;
+    let entry = catalog::get(conn, &doc.service_id)?;
+    if let Some(entry) = entry {
+        project(conn, id, &doc, &entry.standard)?;
+    } else {
+        // The catalog entry was removed: keep the projection current without a due time.
+        project_without_standard(conn, id, &doc)?;
+    }
+    audit::record(conn, who.at, &Actor::Staff(who.staff.clone()), audit_action, Some(id), detail)?;
+    Ok(doc)
+}
+
+/// Replaces the applicant's data (while the application is a draft or returned).
+pub fn set_applicant(
+    conn: &Connection,
+    who: &Who,
+    id: &str,
+    applicant_data: &Applicant,
+    regions: &HashSet<RegionCode>,
+) -> Result<(), AppError> {
+    let today = who.local_date();
+    change(conn, who, id, "applicant_updated", None, |doc| {
+        editable(doc)?;
+        let problems = applicant::check(doc.kind().map_err(damaged)?, applicant_data, regions, today);
+        if !problems.is_empty() {
+            return Err(AppError::Invalid(problems));
+        }
+        doc.applicant = ApplicantDoc::from(applicant_data);
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Attaches a stored file to a requirement.
+pub fn attach(conn: &Connection, who: &Who, id: &str, item: usize, sha256: &str) -> Result<(), AppError> {
+    change(conn, who, id, "requirement_attached", Some(sha256), |doc| {
+        editable(doc)?;
+        let line = doc.checklist.get_mut(item).ok_or(AppError::NoSuchItem(item))?;
+        if !line.attachments.iter().any(|a| a == sha256) {
+            line.attachments.push(sha256.to_string());
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Confirms (or un-confirms) a condition or a shown original.
+pub fn confirm(conn: &Connection, who: &Who, id: &str, item: usize, confirmed: bool) -> Result<(), AppError> {
+    change(conn, who, id, "requirement_confirmed", None, |doc| {
+        editable(doc)?;
+        let line = doc.checklist.get_mut(item).ok_or(AppError::NoSuchItem(item))?;
+        line.confirmed = confirmed;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Details some actions need.
+#[derive(Debug, Clone, Default)]
+pub struct ActDetails {
+    /// Reasons of a return: (checklist index, reason).
+    pub reasons: Vec<(usize, String)>,
+    /// Reason of a cancellation or a note.
+    pub note: Option<String>,
+    /// For a double identification: the other record's reference.
+    pub other_reference: Option<String>,
+    /// For a hand-over.
+    pub handover: Option<HandoverInput>,
+}
+
+/// What the counter records at hand-over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverInput {
+    /// NIK of the person taking it (the applicant or the proxy).
+    pub recipient_nik: String,
+    /// Old KTP-el withdrawn: serial, reason, what was done with it.
+    pub withdrawn: Option<(String, String, String)>,
+    /// Copies stamped (legalisation).
+    pub copies: Option<u32>,
+}
+
+fn step(doc: &mut ApplicationDoc, who: &Who, from: Status, to: Status, action: Action, note: Option<String>) {
+    doc.status = to.code().into();
+    doc.steps.push(StepDoc {
+        from: from.code().into(),
+        to: to.code().into(),
+        action: code::action(action).into(),
+        by: who.staff.clone(),
+        at: who.time_text(),
+        office: who.office.to_string(),
+        note,
+    });
+}
+
+/// Applies a lifecycle action, with the checks it needs.
+pub fn act(
+    conn: &Connection,
+    who: &Who,
+    id: &str,
+    action: Action,
+    details: &ActDetails,
+    regions: &HashSet<RegionCode>,
+) -> Result<Status, AppError> {
+    let today = who.local_date();
+    let doc = change(conn, who, id, code::action(action), details.note.as_deref(), |doc| {
+        let from = doc.status().map_err(damaged)?;
+        let kind = doc.kind().map_err(damaged)?;
+        let to = application::transition(kind, from, action)?;
+        let mut note = details.note.clone().filter(|n| !n.trim().is_empty());
+        match action {
+            Action::Submit | Action::Resubmit => {
+                let applicant = doc.applicant.to_domain().map_err(damaged)?;
+                let problems = applicant::check(kind, &applicant, regions, today);
+                if !problems.is_empty() {
+                    return Err(AppError::Invalid(problems));
+                }
+                let items = doc.checklist().map_err(damaged)?;
+                let missing = simpul_domain::attachment::missing(&items);
+                if !missing.is_empty() {
+                    return Err(AppError::RequirementsMissing(missing));
+                }
+            }
+            Action::Return => {
+                let reasons: Vec<ReturnReasonDoc> = details
+                    .reasons
+                    .iter()
+                    .filter(|(_, r)| !r.trim().is_empty())
+                    .map(|(item, reason)| ReturnReasonDoc { item: *item as u64, reason: reason.trim().to_string() })
+                    .collect();
+                if reasons.is_empty() || reasons.len() != details.reasons.len() {
+                    return Err(AppError::ReturnReasons);
+                }
+                if let Some(bad) = details.reasons.iter().find(|(i, _)| *i >= doc.checklist.len()) {
+                    return Err(AppError::NoSuchItem(bad.0));
+                }
+                doc.returns.push(ReturnDoc { at: who.time_text(), by: who.staff.clone(), reasons });
+            }
+            Action::RecordBiometrics => {
+                let has = |captures: &[CaptureDoc], m: &str| {
+                    captures.iter().any(|c| c.modality == m && (c.blob.is_some() || c.exception.is_some()))
+                };
+                if !has(&doc.captures, "photo") || !has(&doc.captures, "signature") {
+                    return Err(AppError::Biometrics("a photo and a signature are needed"));
+                }
+                // Fingerprint and iris devices arrive with the hardware drivers: record that
+                // they were not captured rather than pretend they were.
+                for modality in ["fingerprint", "iris"] {
+                    if !has(&doc.captures, modality) {
+                        doc.captures.push(CaptureDoc {
+                            modality: modality.into(),
+                            position: String::new(),
+                            blob: None,
+                            quality: None,
+                            device: "none".into(),
+                            exception: Some("perangkat belum tersedia di kantor ini".into()),
+                            at: who.time_text(),
+                        });
+                    }
+                }
+            }
+            Action::IdentifiedSingle => {
+                doc.identification =
+                    Some(IdentificationDoc { result: "single".into(), other_reference: None, at: who.time_text() });
+            }
+            Action::IdentifiedDouble => {
+                let other = details
+                    .other_reference
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or(AppError::Detail("a double identification names the other record"))?;
+                note = note.or_else(|| Some(format!("ganda dengan {other}")));
+                doc.identification = Some(IdentificationDoc {
+                    result: "double".into(),
+                    other_reference: Some(other),
+                    at: who.time_text(),
+                });
+            }
+            Action::HandOver => {
+                let input = details.handover.as_ref().ok_or(AppError::HandOver("who took it is not recorded"))?;
+                let recipient = if input.recipient_nik == doc.applicant.nik {
+                    "applicant"
+                } else {
+                    let poa = poa_of(doc)?
+                        .ok_or(AppError::HandOver("the recipient is not the applicant and no proxy is recorded"))?;
+                    poa.covers(PoaScope::Pickup, &doc.applicant.nik, &input.recipient_nik, today)
+                        .map_err(AppError::Poa)?;
+                    "proxy"
+                };
+                let needs_withdrawal = matches!(kind, ServiceKind::KtpElReissue);
+                if needs_withdrawal && input.withdrawn.is_none() {
+                    return Err(AppError::HandOver("the old KTP-el must be withdrawn (serial, reason, what was done)"));
+                }
+                if let Some((serial, reason, disposition)) = &input.withdrawn
+                    && (serial.trim().is_empty() || reason.trim().is_empty() || disposition.trim().is_empty())
+                {
+                    return Err(AppError::HandOver("the withdrawal needs the serial, the reason and what was done"));
+                }
+                if kind == ServiceKind::Legalisation && input.copies.is_none_or(|c| c == 0) {
+                    return Err(AppError::HandOver("the number of stamped copies is needed"));
+                }
+                doc.handover = Some(HandoverDoc {
+                    recipient: recipient.into(),
+                    recipient_nik: input.recipient_nik.clone(),
+                    withdrawn_serial: input.withdrawn.as_ref().map(|w| w.0.trim().to_string()),
+                    withdrawn_reason: input.withdrawn.as_ref().map(|w| w.1.trim().to_string()),
+                    withdrawn_disposition: input.withdrawn.as_ref().map(|w| w.2.trim().to_string()),
+                    copies: input.copies.map(u64::from),
+                    at: who.time_text(),
+                    by: who.staff.clone(),
+                });
+            }
+            Action::Cancel => {
+                if note.is_none() {
+                    return Err(AppError::Detail("a cancellation needs a reason"));
+                }
+            }
+            Action::Verify | Action::SendForIdentification | Action::ResolveClarification | Action::Produce => {}
+        }
+        step(doc, who, from, to, action, note);
+        Ok(())
+    })?;
+    doc.status().map_err(damaged)
+}
+
+/// Records one biometric capture (from a device, or an uploaded photo or signature).
+pub fn record_capture(conn: &Connection, who: &Who, id: &str, capture: CaptureDoc) -> Result<(), AppError> {
+    let modality = capture.modality.clone();
+    change(conn, who, id, "biometric_captured", Some(&modality), |doc| {
+        let status = doc.status().map_err(damaged)?;
+        if status != Status::Verified {
+            return Err(AppError::Biometrics("biometrics are recorded after verification, before sending"));
+        }
+        let valid = ["photo", "signature", "fingerprint", "iris"].contains(&capture.modality.as_str());
+        if !valid || (capture.blob.is_none() && capture.exception.is_none()) {
+            return Err(AppError::Biometrics("a capture has a known kind and either an image or an exception"));
+        }
+        doc.captures.retain(|c| !(c.modality == capture.modality && c.position == capture.position));
+        doc.captures.push(capture);
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The SLA of an application: its completion time, start and pauses from its steps.
+pub fn sla_inputs(
+    doc: &ApplicationDoc,
+    standard: &ServiceStandard,
+) -> Option<(CompletionTime, PrimitiveDateTime, Vec<Pause>)> {
+    let time = standard.completion.as_ref()?.time;
+    let local = |s: &str| OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| PrimitiveDateTime::new(t.date(), t.time()));
+    // The clock starts when the file is first submitted complete.
+    let start = doc.steps.iter().find(|s| s.action == "submit").and_then(|s| local(&s.at))?;
+    let mut pauses = Vec::new();
+    for s in &doc.steps {
+        let paused_after = Status::from_code(&s.to).is_some_and(Status::pauses_sla);
+        let paused_before = Status::from_code(&s.from).is_some_and(Status::pauses_sla);
+        if paused_after && !paused_before {
+            pauses.push(Pause { from: local(&s.at)?, until: None });
+        } else if paused_before
+            && !paused_after
+            && let Some(open) = pauses.last_mut().filter(|p| p.until.is_none())
+        {
+            open.until = local(&s.at);
+        }
+    }
+    Some((time, start, pauses))
+}
+
+fn calendar(conn: &Connection) -> Result<Calendar, StoreError> {
+    let mut stmt = conn.prepare("SELECT date, name, kind FROM holidays")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut holidays = Vec::new();
+    for row in rows {
+        let (date, name, kind) = row?;
+        let date = Date::parse(&date, &time::format_description::well_known::Iso8601::DATE)
+            .map_err(|_| StoreError::Corrupt(format!("holiday {date}")))?;
+        let kind = match kind.as_str() {
+            "national" => simpul_domain::calendar::HolidayKind::National,
+            "cuti_bersama" => simpul_domain::calendar::HolidayKind::CutiBersama,
+            _ => simpul_domain::calendar::HolidayKind::Regional,
+        };
+        holidays.push(simpul_domain::calendar::Holiday { date, name, kind });
+    }
+    Ok(Calendar::with_holidays(holidays))
+}
+
+/// The office calendar (holidays as imported).
+pub fn office_calendar(conn: &Connection) -> Result<Calendar, StoreError> {
+    calendar(conn)
+}
+
+fn project(conn: &Connection, id: &str, doc: &ApplicationDoc, standard: &ServiceStandard) -> Result<(), StoreError> {
+    let due = match sla_inputs(doc, standard) {
+        Some((time, start, pauses)) => calendar(conn)?.due(time, start, &pauses),
+        None => None,
+    };
+    let due = due.map(|d| format!("{} {:02}:{:02}", date_text(d.date()), d.hour(), d.minute()));
+    upsert_projection(conn, id, doc, due)
+}
+
+fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<(), StoreError> {
+    upsert_projection(conn, id, doc, None)
+}
+
+fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Option<String>) -> Result<(), StoreError> {
+    let updated = doc.steps.last().map_or(doc.created_at.clone(), |s| s.at.clone());
+    conn.execute(
+        "INSERT INTO applications (id, number, office, service_id, kind, status, nik, name, created_by, created_at, updated_at, due_at, ticket)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, nik = excluded.nik, name = excluded.name,
+           updated_at = excluded.updated_at, due_at = excluded.due_at",
+        params![
+            id,
+            doc.number,
+            doc.office,
+            doc.service_id,
+            doc.service_kind,
+            doc.status,
+            doc.applicant.nik,
+            doc.applicant.name,
+            doc.created_by,
+            doc.created_at,
+            updated,
+            due,
+            doc.ticket
+        ],
+    )?;
+    Ok(())
+}
+
+/// One row of an application list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Id.
+    pub id: String,
+    /// Number.
+    pub number: String,
+    /// Status.
+    pub status: Status,
+    /// Service kind.
+    pub kind: ServiceKind,
+    /// Applicant name.
+    pub name: String,
+    /// Staff who opened it.
+    pub created_by: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Due (office-local "YYYY-MM-DD HH:MM"), when known.
+    pub due_at: Option<String>,
+}
+
+/// Applications by status (all when `statuses` is empty), newest first.
+pub fn list(conn: &Connection, statuses: &[Status], limit: u32) -> Result<Vec<Row>, StoreError> {
+    let filter = if statuses.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 2)).collect();
+        format!("WHERE status IN ({})", marks.join(", "))
+    };
+    let sql = format!(
+        "SELECT id, number, status, kind, name, created_by, updated_at, due_at FROM applications {filter}
+         ORDER BY updated_at DESC LIMIT ?1"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut values: Vec<rusqlite::types::Value> = vec![i64::from(limit).into()];
+    values.extend(statuses.iter().map(|s| rusqlite::types::Value::from(s.code().to_string())));
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, number, status, kind, name, created_by, updated_at, due_at) = row?;
+        let status = Status::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+        let kind = ServiceKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?;
+        out.push(Row { id, number, status, kind, name, created_by, updated_at, due_at });
+    }
+    Ok(out)
+}
