@@ -16,6 +16,7 @@ pub mod demo;
 pub mod http;
 pub mod hublink;
 pub mod logging;
+pub mod queue;
 pub mod state;
 pub mod store;
 

@@ -1,0 +1,169 @@
+//! The queue on a real SQLite file: tickets count only once printed, counters call priority
+//! first within the policy, no ticket is called twice, and the display and statistics follow.
+
+use std::sync::{Arc, Mutex};
+
+use simpul_domain::office::BoxRole;
+use simpul_domain::queue::{CallPolicy, Lane, PriorityReason, TicketAction};
+use simpul_domain::zone::Zone;
+use simpul_server::queue::{self, QueueError};
+use simpul_server::store::catalog;
+use time::Duration;
+use time::macros::datetime;
+
+const T0: time::OffsetDateTime = datetime!(2026-11-23 08:00 +08:00);
+
+fn office() -> (tempfile::TempDir, rusqlite::Connection, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = simpul_server::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    simpul_server::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
+    let services: Vec<String> = catalog::list(&conn).unwrap().into_iter().map(|e| e.id).collect();
+    queue::set_counter(&conn, "L1", "Loket 1", &[]).unwrap();
+    queue::set_counter(&conn, "L2", "Loket 2", &[services[0].clone()]).unwrap();
+    queue::open_counter(&conn, "L1", Some("staff-1"), T0).unwrap();
+    queue::open_counter(&conn, "L2", Some("staff-2"), T0).unwrap();
+    (dir, conn, services)
+}
+
+fn issue(conn: &rusqlite::Connection, service: &str, lane: Lane, n: u32) -> queue::Ticket {
+    let t = queue::issue(
+        conn,
+        "51.03.02".parse().unwrap(),
+        service,
+        lane,
+        &format!("client-{n}"),
+        T0 + Duration::minutes(n.into()),
+        Zone::Wita,
+    )
+    .unwrap();
+    queue::printed(conn, &t.id, true).unwrap()
+}
+
+#[test]
+fn tickets_are_numbered_per_lane_and_only_printed_ones_wait() {
+    let (_d, conn, services) = office();
+    let a1 = issue(&conn, &services[0], Lane::Normal, 1);
+    let a2 = issue(&conn, &services[0], Lane::Normal, 2);
+    let p1 = issue(&conn, &services[1], Lane::Priority(PriorityReason::Elderly), 3);
+    let b1 = issue(&conn, &services[1], Lane::Normal, 4);
+    assert_eq!(
+        [a1.number.as_str(), a2.number.as_str(), p1.number.as_str(), b1.number.as_str()],
+        ["A-001", "A-002", "P-001", "B-001"]
+    );
+    assert_eq!(a1.id, "510302-20261123-A001");
+    assert_eq!(p1.lane, "lansia");
+
+    // A retry of the same kiosk request gets the same ticket, not a second one.
+    let again =
+        queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "client-1", T0, Zone::Wita)
+            .unwrap();
+    assert_eq!(again.id, a1.id);
+
+    // A ticket whose print failed is not issued: not waiting, not counted.
+    let failed =
+        queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "client-x", T0, Zone::Wita)
+            .unwrap();
+    assert_eq!(failed.state, "pending_print");
+    assert_eq!(queue::printed(&conn, &failed.id, false).unwrap().state, "void");
+    let waiting: Vec<String> = queue::waiting(&conn, T0, Zone::Wita).unwrap().into_iter().map(|t| t.number).collect();
+    assert_eq!(waiting, ["P-001", "A-001", "A-002", "B-001"]);
+    assert_eq!(queue::stats(&conn, T0, Zone::Wita).unwrap().total.issued, 4);
+}
+
+#[test]
+fn counters_call_priority_first_but_not_forever_and_never_the_same_ticket() {
+    let (_d, conn, services) = office();
+    let elderly = Lane::Priority(PriorityReason::Elderly);
+    issue(&conn, &services[0], Lane::Normal, 1);
+    issue(&conn, &services[0], elderly, 2);
+    issue(&conn, &services[0], elderly, 3);
+    let policy = CallPolicy { max_priority_in_row: 1 };
+    let at = T0 + Duration::minutes(10);
+    let first = queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
+    assert_eq!(first.number, "P-001");
+    // The counter is busy until it finishes, skips or transfers.
+    assert!(matches!(queue::call_next(&conn, "L1", policy, at, Zone::Wita), Err(QueueError::Busy)));
+    queue::act(&conn, &first.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
+    queue::act(&conn, &first.id, TicketAction::Finish, None, at + Duration::minutes(5), Zone::Wita).unwrap();
+    // One priority call in a row is the limit while a normal ticket waits.
+    let second = queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
+    assert_eq!(second.number, "A-001");
+    // The other counter gets the other ticket.
+    let third = queue::call_next(&conn, "L2", policy, at, Zone::Wita).unwrap();
+    assert_eq!(third.number, "P-002");
+    assert!(matches!(queue::call_next(&conn, "L2", policy, at, Zone::Wita), Err(QueueError::Busy)));
+    queue::act(&conn, &third.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    assert!(matches!(queue::call_next(&conn, "L2", policy, at, Zone::Wita), Err(QueueError::Empty)));
+    // Illegal actions are refused.
+    assert!(matches!(
+        queue::act(&conn, &first.id, TicketAction::Start, None, at, Zone::Wita),
+        Err(QueueError::Illegal(_))
+    ));
+}
+
+#[test]
+fn two_counters_calling_at_once_never_share_a_ticket() {
+    let (_d, conn, services) = office();
+    for n in 0..40 {
+        issue(&conn, &services[0], Lane::Normal, n);
+    }
+    let conn = Arc::new(Mutex::new(conn));
+    let called = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<_> = ["L1", "L2"]
+        .into_iter()
+        .map(|counter| {
+            let (conn, called) = (conn.clone(), called.clone());
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let c = conn.lock().unwrap();
+                    let tx = c.unchecked_transaction().unwrap();
+                    let t = queue::call_next(&tx, counter, CallPolicy::default(), T0, Zone::Wita).unwrap();
+                    queue::act(&tx, &t.id, TicketAction::Start, None, T0, Zone::Wita).unwrap();
+                    queue::act(&tx, &t.id, TicketAction::Finish, None, T0, Zone::Wita).unwrap();
+                    tx.commit().unwrap();
+                    called.lock().unwrap().push(t.id);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut ids = called.lock().unwrap().clone();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "every ticket called exactly once");
+}
+
+#[test]
+fn transfers_keep_the_place_and_the_display_and_stats_follow() {
+    let (_d, conn, services) = office();
+    let a1 = issue(&conn, &services[1], Lane::Normal, 1);
+    issue(&conn, &services[1], Lane::Normal, 2);
+    let at = T0 + Duration::minutes(10);
+    let t = queue::call_next(&conn, "L1", CallPolicy::default(), at, Zone::Wita).unwrap();
+    assert_eq!(t.id, a1.id);
+    queue::act(&conn, &t.id, TicketAction::Recall, None, at, Zone::Wita).unwrap();
+    queue::act(&conn, &t.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
+    // Sent to L2 for the service L2 handles: it keeps its early place there.
+    let moved =
+        queue::act(&conn, &t.id, TicketAction::Transfer, Some(("L2", Some(&services[0]))), at, Zone::Wita).unwrap();
+    assert_eq!(moved.state, "waiting");
+    let at_l2 = queue::call_next(&conn, "L2", CallPolicy::default(), at, Zone::Wita).unwrap();
+    assert_eq!(at_l2.id, a1.id);
+    let display = queue::display(&conn, at, Zone::Wita).unwrap();
+    assert_eq!(
+        display.serving,
+        vec![("Loket 1".to_string(), None), ("Loket 2".to_string(), Some("B-001".to_string()))]
+    );
+    assert_eq!(display.last_called[0], ("B-001".to_string(), "Loket 2".to_string()));
+    assert_eq!(display.waiting, (1, 0));
+    assert_eq!(display.call_seq, 3, "call, recall, call");
+    queue::act(&conn, &at_l2.id, TicketAction::Start, None, at + Duration::minutes(1), Zone::Wita).unwrap();
+    queue::act(&conn, &at_l2.id, TicketAction::Finish, None, at + Duration::minutes(9), Zone::Wita).unwrap();
+    let stats = queue::stats(&conn, at, Zone::Wita).unwrap();
+    assert_eq!(stats.total.issued, 2);
+    assert_eq!(stats.total.served, 1);
+    assert_eq!(stats.by_counter["L2"].mean_service_secs, Some(480));
+    assert_eq!(queue::parse_number(" a-14 ").unwrap().to_string(), "A-014");
+}
