@@ -243,3 +243,179 @@ mod tests {
         assert_eq!(safe_next(None), "/");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The queue: kiosk, counters, display.
+// ---------------------------------------------------------------------------------------------
+
+/// A service the kiosk offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskService {
+    /// Catalog id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Letter of its normal lane.
+    pub letter: String,
+}
+
+/// A queue ticket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    /// Id.
+    pub id: String,
+    /// "A-014".
+    pub number: String,
+    /// "normal" or the priority reason code.
+    pub lane: String,
+    /// Service id.
+    pub service_id: String,
+    /// Service title.
+    pub service: String,
+    /// State code.
+    pub state: String,
+    /// Counter it was called to.
+    pub counter: Option<String>,
+    /// Issue time "HH:MM".
+    pub issued: String,
+}
+
+/// The kiosk's start screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskView {
+    /// Office name.
+    pub office: String,
+    /// Services to choose from.
+    pub services: Vec<KioskService>,
+}
+
+/// A counter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterView {
+    /// Id ("L1").
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Open.
+    pub open: bool,
+    /// Staff at it (display name).
+    pub staff: Option<String>,
+    /// Ticket called or served there.
+    pub current: Option<TicketView>,
+}
+
+/// The counter page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterDesk {
+    /// Every counter.
+    pub counters: Vec<CounterView>,
+    /// Waiting tickets.
+    pub waiting: Vec<TicketView>,
+    /// Services (for transfers).
+    pub services: Vec<KioskService>,
+}
+
+/// The waiting-room display.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayView {
+    /// Office name.
+    pub office: String,
+    /// Open counters and what they serve now.
+    pub serving: Vec<(String, Option<String>)>,
+    /// Last calls, newest first: (number, counter).
+    pub last_called: Vec<(String, String)>,
+    /// Waiting (normal, priority).
+    pub waiting: (u32, u32),
+    /// Grows with each call; a change means "chime".
+    pub call_seq: i64,
+}
+
+/// Services for the kiosk (device token required).
+#[server(endpoint = "kiosk", prefix = "/api", input = GetUrl)]
+pub async fn get_kiosk(token: String) -> Result<KioskView, ApiError> {
+    crate::backend::respond(async {
+        let (backend, parts) = crate::backend::context()?;
+        backend.kiosk_view(&parts, &token).await
+    })
+    .await
+}
+
+/// Takes a ticket at the kiosk. `client_id` makes a retry return the same ticket.
+#[server(endpoint = "kiosk/ticket", prefix = "/api")]
+pub async fn kiosk_take(
+    token: String,
+    service_id: String,
+    lane: String,
+    client_id: String,
+) -> Result<TicketView, ApiError> {
+    crate::backend::respond(async {
+        let (backend, parts) = crate::backend::context()?;
+        backend.kiosk_take(&parts, &token, &service_id, &lane, &client_id).await
+    })
+    .await
+}
+
+/// Reports whether the kiosk's printer produced the ticket.
+#[server(endpoint = "kiosk/printed", prefix = "/api")]
+pub async fn kiosk_printed(token: String, ticket_id: String, ok: bool) -> Result<TicketView, ApiError> {
+    crate::backend::respond(async {
+        let (backend, parts) = crate::backend::context()?;
+        backend.kiosk_printed(&parts, &token, &ticket_id, ok).await
+    })
+    .await
+}
+
+/// The waiting-room display (device token required). Live updates come from
+/// `/api/layar/stream`.
+#[server(endpoint = "display", prefix = "/api", input = GetUrl)]
+pub async fn get_display(token: String) -> Result<DisplayView, ApiError> {
+    crate::backend::respond(async {
+        let (backend, parts) = crate::backend::context()?;
+        backend.display_view(&parts, &token).await
+    })
+    .await
+}
+
+/// The counter desk.
+#[server(endpoint = "counter", prefix = "/api", input = GetUrl)]
+pub async fn get_counter_desk() -> Result<CounterDesk, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ServeCounter, |backend, user| async move { backend.counter_desk(&user).await })
+        .await
+}
+
+/// Opens or closes a counter for the logged-in staff member.
+#[server(endpoint = "counter/open", prefix = "/api")]
+pub async fn counter_open(csrf: String, counter: String, open: bool) -> Result<(), ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ServeCounter, csrf, |backend, user| async move {
+        backend.counter_open(&user, &counter, open).await
+    })
+    .await
+}
+
+/// Calls the next ticket to a counter.
+#[server(endpoint = "counter/call", prefix = "/api")]
+pub async fn counter_call(csrf: String, counter: String) -> Result<TicketView, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ServeCounter, csrf, |backend, user| async move {
+        backend.counter_call(&user, &counter).await
+    })
+    .await
+}
+
+/// Recall, start, finish, skip or transfer the ticket at a counter.
+#[server(endpoint = "counter/act", prefix = "/api")]
+pub async fn counter_act(
+    csrf: String,
+    ticket: String,
+    action: String,
+    to_counter: Option<String>,
+    to_service: Option<String>,
+) -> Result<TicketView, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ServeCounter, csrf, |backend, user| async move {
+        backend.counter_act(&user, &ticket, &action, to_counter.as_deref(), to_service.as_deref()).await
+    })
+    .await
+}

@@ -8,7 +8,10 @@ use axum::http::request::Parts;
 use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
-use crate::api::{LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, SystemView, UserView};
+use crate::api::{
+    CounterDesk, DisplayView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, SystemView,
+    TicketView, UserView,
+};
 use crate::error::ApiError;
 
 /// What the UI needs from the server. Implemented by the server crate, which owns storage,
@@ -33,6 +36,45 @@ pub trait Backend: Send + Sync + 'static {
     async fn staff_list(&self) -> Result<Vec<StaffView>, ApiError>;
     /// The system page.
     async fn system_info(&self) -> Result<SystemView, ApiError>;
+    /// Checks the CSRF token of a state-changing call.
+    async fn check_csrf(&self, parts: &Parts, csrf: &str) -> Result<(), ApiError>;
+
+    /// The kiosk's services, for a valid kiosk token.
+    async fn kiosk_view(&self, parts: &Parts, token: &str) -> Result<KioskView, ApiError>;
+    /// Issues a ticket at the kiosk.
+    async fn kiosk_take(
+        &self,
+        parts: &Parts,
+        token: &str,
+        service_id: &str,
+        lane: &str,
+        client_id: &str,
+    ) -> Result<TicketView, ApiError>;
+    /// The kiosk reports whether the ticket printed.
+    async fn kiosk_printed(
+        &self,
+        parts: &Parts,
+        token: &str,
+        ticket_id: &str,
+        ok: bool,
+    ) -> Result<TicketView, ApiError>;
+    /// The display, for a valid display token.
+    async fn display_view(&self, parts: &Parts, token: &str) -> Result<DisplayView, ApiError>;
+    /// The counter desk.
+    async fn counter_desk(&self, user: &UserView) -> Result<CounterDesk, ApiError>;
+    /// Opens or closes a counter.
+    async fn counter_open(&self, user: &UserView, counter: &str, open: bool) -> Result<(), ApiError>;
+    /// Calls the next ticket.
+    async fn counter_call(&self, user: &UserView, counter: &str) -> Result<TicketView, ApiError>;
+    /// Acts on a ticket.
+    async fn counter_act(
+        &self,
+        user: &UserView,
+        ticket: &str,
+        action: &str,
+        to_counter: Option<&str>,
+        to_service: Option<&str>,
+    ) -> Result<TicketView, ApiError>;
 }
 
 /// The backend as shared through context.
@@ -66,6 +108,21 @@ where
     respond(async {
         let (backend, parts) = context()?;
         let user = backend.authorize(&parts, permission).await?;
+        body(backend, user).await
+    })
+    .await
+}
+
+/// Like [`guarded`], and checks the CSRF token first (for calls that change state).
+pub async fn guarded_csrf<T, F, Fut>(permission: Permission, csrf: String, body: F) -> Result<T, ApiError>
+where
+    F: FnOnce(SharedBackend, UserView) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    respond(async {
+        let (backend, parts) = context()?;
+        let user = backend.authorize(&parts, permission).await?;
+        backend.check_csrf(&parts, &csrf).await?;
         body(backend, user).await
     })
     .await

@@ -38,9 +38,45 @@ pub enum ApiError {
     /// The browser could not reach the server.
     #[error("the server could not be reached: {0}")]
     Unavailable(String),
+    /// The request is understood but the rules refuse it.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     /// Anything else; the cause is in the server log.
     #[error("internal error")]
     Internal,
+}
+
+/// Why the office's rules refused an action, in terms the UI translates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The kiosk or display token is missing, unknown or revoked.
+    DeviceToken,
+    /// Nobody waits for this counter.
+    QueueEmpty,
+    /// The counter is closed.
+    CounterClosed,
+    /// The counter still has a ticket called or in service.
+    CounterBusy,
+    /// No more ticket numbers today for this lane.
+    NoMoreNumbers,
+    /// The ticket or application is not in a state that allows this (current state code).
+    WrongState(String),
+    /// Form fields with problems: (field code, problem code, detail).
+    Fields(Vec<(String, String, String)>),
+    /// Checklist items not met (1-based numbers).
+    RequirementsMissing(Vec<usize>),
+    /// A return needs a written reason for each item.
+    ReturnReasons,
+    /// The application can no longer be edited (status code).
+    Locked(String),
+    /// The power of attorney does not cover it (detail).
+    PowerOfAttorney(String),
+    /// Something the step needs is missing (detail in English for the log, code for the UI).
+    Missing(String),
+    /// An upload was refused (problem code).
+    Upload(String),
+    /// The box has no office yet.
+    NoOffice,
 }
 
 impl ApiError {
@@ -53,6 +89,8 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::BadRequest(_) => 400,
             ApiError::Unavailable(_) => 503,
+            ApiError::Refused(Refusal::DeviceToken) => 403,
+            ApiError::Refused(_) => 409,
             ApiError::Internal => 500,
         }
     }

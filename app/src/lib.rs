@@ -15,6 +15,7 @@ leptos_i18n::load_locales!();
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+mod client;
 mod components;
 pub mod error;
 mod pages;
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/katalog/:id") view=pages::catalog::ServicePage />
                             <Route path=path!("/pengguna") view=pages::staff::StaffPage />
                             <Route path=path!("/sistem") view=pages::system::SystemPage />
+                            <Route path=path!("/kios") view=pages::kiosk::KioskPage />
+                            <Route path=path!("/layar") view=pages::display::DisplayPage />
+                            <Route path=path!("/loket") view=pages::counter::CounterPage />
                         </Routes>
                     </Layout>
                 </Auth>

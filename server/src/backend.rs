@@ -7,10 +7,11 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
-    LinkState, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, SystemView, UnitView, UserView,
+    CounterDesk, CounterView, DisplayView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView,
+    SessionInfo, StaffView, SystemView, TicketView, UnitView, UserView,
 };
 use simpul_app::backend::Backend;
-use simpul_app::error::ApiError;
+use simpul_app::error::{ApiError, Refusal};
 use simpul_domain::auth::Permission;
 use simpul_domain::office::BoxRole;
 use simpul_domain::zone::Zone;
@@ -20,7 +21,9 @@ use tower_sessions::Session;
 use crate::auth::{self, AuthError, Lifetimes};
 use crate::db::StoreError;
 use crate::hublink::Link;
+use crate::queue::{self, QueueError};
 use crate::state::Core;
+use crate::store::tokens::{self, Purpose};
 use crate::store::{self, settings, staff};
 
 /// Set by the session middleware when the request carried a session cookie the store no
@@ -50,11 +53,115 @@ impl AppBackend {
         self.core.db.call(|c| settings::unit(c)).await.map_err(internal)
     }
 
+    /// The office this box serves and its time zone; refused on a box without one.
+    async fn office(&self) -> Result<(simpul_domain::office::Unit, Zone), ApiError> {
+        match self.unit().await? {
+            Some((BoxRole::Office, unit)) => {
+                let zone = unit.zone();
+                Ok((unit, zone))
+            }
+            _ => Err(ApiError::Refused(Refusal::NoOffice)),
+        }
+    }
+
+    pub(crate) async fn device(&self, purpose: Purpose, token: &str) -> Result<(), ApiError> {
+        let token = token.to_string();
+        let ok = self.core.db.call(move |c| tokens::valid(c, purpose, &token)).await.map_err(internal)?;
+        if ok { Ok(()) } else { Err(ApiError::Refused(Refusal::DeviceToken)) }
+    }
+
+    /// Runs a queue action in one transaction, then tells the displays.
+    async fn queue_tx<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, QueueError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let result = self
+            .core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                match f(&tx) {
+                    Ok(v) => {
+                        tx.commit()?;
+                        Ok(Ok(v))
+                    }
+                    Err(QueueError::Store(e)) => Err(e),
+                    Err(e) => Ok(Err(e)),
+                }
+            })
+            .await
+            .map_err(internal)?
+            .map_err(queue_error)?;
+        self.core.queue_touched();
+        Ok(result)
+    }
+
+    async fn services(&self) -> Result<Vec<KioskService>, ApiError> {
+        let entries = self.core.db.call(|c| store::catalog::list(c)).await.map_err(internal)?;
+        Ok(entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| KioskService {
+                id: e.id,
+                title: e.standard.title,
+                letter: simpul_domain::queue::service_prefix(i).to_string(),
+            })
+            .collect())
+    }
+
+    /// The display's state (also used by the live stream).
+    pub async fn display_state(&self) -> Result<DisplayView, ApiError> {
+        let (unit, zone) = self.office().await?;
+        let state = self
+            .core
+            .db
+            .call(move |c| {
+                queue::display(c, OffsetDateTime::now_utc(), zone).map_err(|e| match e {
+                    QueueError::Store(e) => e,
+                    other => StoreError::Corrupt(other.to_string()),
+                })
+            })
+            .await
+            .map_err(internal)?;
+        Ok(DisplayView {
+            office: unit.name,
+            serving: state.serving,
+            last_called: state.last_called,
+            waiting: state.waiting,
+            call_seq: state.call_seq,
+        })
+    }
+
     async fn zone(&self) -> Zone {
         match self.unit().await {
             Ok(Some((_, unit))) => unit.zone(),
             _ => Zone::Wib,
         }
+    }
+}
+
+fn queue_error(e: QueueError) -> ApiError {
+    match e {
+        QueueError::NoTicket | QueueError::NoCounter | QueueError::UnknownService => ApiError::NotFound,
+        QueueError::CounterClosed => ApiError::Refused(Refusal::CounterClosed),
+        QueueError::Empty => ApiError::Refused(Refusal::QueueEmpty),
+        QueueError::DayFull => ApiError::Refused(Refusal::NoMoreNumbers),
+        QueueError::Busy => ApiError::Refused(Refusal::CounterBusy),
+        QueueError::Illegal(e) => ApiError::Refused(Refusal::WrongState(format!("{:?}", e.state).to_lowercase())),
+        QueueError::Store(e) => internal(e),
+    }
+}
+
+fn ticket_view(t: queue::Ticket) -> TicketView {
+    TicketView {
+        id: t.id,
+        number: t.number,
+        lane: t.lane,
+        service_id: t.service_id,
+        service: t.service,
+        state: t.state,
+        counter: t.counter,
+        issued: t.issued,
     }
 }
 
@@ -177,6 +284,163 @@ impl Backend for AppBackend {
             last_check: status.last_check.map(|t| local_datetime(t, zone)),
             error: status.error,
         }
+    }
+
+    async fn check_csrf(&self, parts: &Parts, csrf: &str) -> Result<(), ApiError> {
+        let session = session_of(parts)?;
+        auth::check_csrf(&session, csrf).await.map_err(|e| api_error(e, parts))
+    }
+
+    async fn kiosk_view(&self, _parts: &Parts, token: &str) -> Result<KioskView, ApiError> {
+        self.device(Purpose::Kiosk, token).await?;
+        let (unit, _) = self.office().await?;
+        Ok(KioskView { office: unit.name, services: self.services().await? })
+    }
+
+    async fn kiosk_take(
+        &self,
+        _parts: &Parts,
+        token: &str,
+        service_id: &str,
+        lane: &str,
+        client_id: &str,
+    ) -> Result<TicketView, ApiError> {
+        self.device(Purpose::Kiosk, token).await?;
+        let (unit, zone) = self.office().await?;
+        let lane = match lane {
+            "normal" => simpul_domain::queue::Lane::Normal,
+            other => simpul_domain::queue::PriorityReason::from_code(other)
+                .map(simpul_domain::queue::Lane::Priority)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown lane '{other}'")))?,
+        };
+        if client_id.is_empty() || client_id.len() > 64 {
+            return Err(ApiError::BadRequest("client_id must have 1 to 64 characters".into()));
+        }
+        let (service_id, client_id) = (service_id.to_string(), client_id.to_string());
+        let ticket = self
+            .queue_tx(move |tx| {
+                queue::issue(tx, unit.code, &service_id, lane, &client_id, OffsetDateTime::now_utc(), zone)
+            })
+            .await?;
+        Ok(ticket_view(ticket))
+    }
+
+    async fn kiosk_printed(
+        &self,
+        _parts: &Parts,
+        token: &str,
+        ticket_id: &str,
+        ok: bool,
+    ) -> Result<TicketView, ApiError> {
+        self.device(Purpose::Kiosk, token).await?;
+        let id = ticket_id.to_string();
+        Ok(ticket_view(self.queue_tx(move |tx| queue::printed(tx, &id, ok)).await?))
+    }
+
+    async fn display_view(&self, _parts: &Parts, token: &str) -> Result<DisplayView, ApiError> {
+        self.device(Purpose::Display, token).await?;
+        self.display_state().await
+    }
+
+    async fn counter_desk(&self, _user: &UserView) -> Result<CounterDesk, ApiError> {
+        let (_, zone) = self.office().await?;
+        let services = self.services().await?;
+        let (counters, waiting, names) = self
+            .core
+            .db
+            .call(move |c| {
+                let now = OffsetDateTime::now_utc();
+                let day = now.to_offset(zone.offset()).date();
+                let map = |e: QueueError| match e {
+                    QueueError::Store(e) => e,
+                    other => StoreError::Corrupt(other.to_string()),
+                };
+                let counters = queue::counters(c).map_err(map)?;
+                let mut with_current = Vec::new();
+                for counter in counters {
+                    let current = queue::current(c, &counter.id, day).map_err(map)?;
+                    with_current.push((counter, current));
+                }
+                let waiting = queue::waiting(c, now, zone).map_err(map)?;
+                let names: Vec<(String, String)> =
+                    staff::list(c)?.into_iter().map(|a| (a.id, a.display_name)).collect();
+                Ok((with_current, waiting, names))
+            })
+            .await
+            .map_err(internal)?;
+        let name_of = |id: &Option<String>| {
+            id.as_ref().and_then(|id| names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()))
+        };
+        Ok(CounterDesk {
+            counters: counters
+                .into_iter()
+                .map(|(c, current)| CounterView {
+                    staff: name_of(&c.staff_id),
+                    id: c.id,
+                    name: c.name,
+                    open: c.open,
+                    current: current.map(ticket_view),
+                })
+                .collect(),
+            waiting: waiting.into_iter().map(ticket_view).collect(),
+            services,
+        })
+    }
+
+    async fn counter_open(&self, user: &UserView, counter: &str, open: bool) -> Result<(), ApiError> {
+        let (counter, staff) = (counter.to_string(), user.id.clone());
+        self.queue_tx(move |tx| {
+            queue::open_counter(tx, &counter, open.then_some(staff.as_str()), OffsetDateTime::now_utc())
+        })
+        .await
+    }
+
+    async fn counter_call(&self, _user: &UserView, counter: &str) -> Result<TicketView, ApiError> {
+        let (_, zone) = self.office().await?;
+        let counter = counter.to_string();
+        let policy = simpul_domain::queue::CallPolicy::default();
+        let ticket =
+            self.queue_tx(move |tx| queue::call_next(tx, &counter, policy, OffsetDateTime::now_utc(), zone)).await?;
+        Ok(ticket_view(ticket))
+    }
+
+    async fn counter_act(
+        &self,
+        _user: &UserView,
+        ticket: &str,
+        action: &str,
+        to_counter: Option<&str>,
+        to_service: Option<&str>,
+    ) -> Result<TicketView, ApiError> {
+        use simpul_domain::queue::TicketAction as A;
+        let (_, zone) = self.office().await?;
+        let action = match action {
+            "recall" => A::Recall,
+            "start" => A::Start,
+            "finish" => A::Finish,
+            "skip" => A::Skip,
+            "transfer" => A::Transfer,
+            other => return Err(ApiError::BadRequest(format!("unknown action '{other}'"))),
+        };
+        if action == A::Transfer && to_counter.is_none_or(str::is_empty) && to_service.is_none_or(str::is_empty) {
+            return Err(ApiError::Refused(Refusal::Missing("transfer target".into())));
+        }
+        let ticket = ticket.to_string();
+        let to_counter = to_counter.unwrap_or_default().to_string();
+        let to_service = to_service.filter(|s| !s.is_empty()).map(str::to_string);
+        let t = self
+            .queue_tx(move |tx| {
+                queue::act(
+                    tx,
+                    &ticket,
+                    action,
+                    Some((&to_counter, to_service.as_deref())),
+                    OffsetDateTime::now_utc(),
+                    zone,
+                )
+            })
+            .await?;
+        Ok(ticket_view(t))
     }
 
     async fn catalog_list(&self) -> Result<Vec<ServiceSummary>, ApiError> {

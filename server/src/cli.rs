@@ -51,6 +51,56 @@ pub enum Command {
     Config(ConfigCommand),
     /// Set which office (or, on a hub, which regency) this box serves.
     Unit(UnitArgs),
+    /// Set up counters and the tokens of kiosks and waiting-room displays.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// Manage the holiday calendar used for service deadlines.
+    #[command(subcommand)]
+    Holidays(HolidaysCommand),
+}
+
+/// `queue` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Create or change a counter.
+    Counter {
+        /// Short id, e.g. L1.
+        #[arg(long)]
+        id: String,
+        /// Name shown on the display, e.g. "Loket 1".
+        #[arg(long)]
+        name: String,
+        /// Catalog ids of the services it serves (repeat; none means all).
+        #[arg(long = "service")]
+        services: Vec<String>,
+    },
+    /// List counters.
+    Counters,
+    /// Create a token for a kiosk or a display and print its address (shown once).
+    Token {
+        /// kiosk or display.
+        #[arg(long)]
+        purpose: String,
+        /// A label to recognise (and revoke) it by.
+        #[arg(long)]
+        label: String,
+    },
+    /// Revoke the tokens with a label.
+    Revoke {
+        /// The label.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+/// `holidays` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HolidaysCommand {
+    /// Import a list `tanggal,nama,jenis` (libur_nasional, cuti_bersama, libur_daerah).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 /// Options of `serve`.
@@ -176,7 +226,74 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Catalog(CatalogCommand::Import { files }) => catalog_import(&load()?, &files),
         Command::Catalog(CatalogCommand::List { json }) => catalog_list(&load()?, json),
         Command::Unit(args) => set_unit(&load()?, &args),
+        Command::Queue(cmd) => queue_command(&load()?, cmd),
+        Command::Holidays(HolidaysCommand::Import { file }) => holidays_import(&load()?, &file),
     }
+}
+
+fn queue_command(config: &Config, cmd: QueueCommand) -> Result<()> {
+    use crate::store::tokens::{self, Purpose};
+    let conn = open_db(config)?;
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        QueueCommand::Counter { id, name, services } => {
+            if id.trim().is_empty() || id.len() > 16 || name.trim().is_empty() {
+                bail!("a counter needs an id (up to 16 characters) and a name");
+            }
+            for s in &services {
+                if catalog::get(&conn, s)?.is_none() {
+                    bail!("no catalog entry {s} (see `simpul catalog list`)");
+                }
+            }
+            crate::queue::set_counter(&conn, id.trim(), name.trim(), &services)?;
+            audit::record(&conn, now, &Actor::Cli, "counter_set", Some(id.trim()), Some(name.trim()))?;
+            println!(
+                "Counter {} ({}) serves {}.",
+                id.trim(),
+                name.trim(),
+                if services.is_empty() { "every service".into() } else { format!("{} service(s)", services.len()) }
+            );
+        }
+        QueueCommand::Counters => {
+            for c in crate::queue::counters(&conn)? {
+                println!(
+                    "{:<6} {:<20} {}",
+                    c.id,
+                    c.name,
+                    if c.services.is_empty() { "all services".into() } else { c.services.join(",") }
+                );
+            }
+        }
+        QueueCommand::Token { purpose, label } => {
+            let (purpose, path) = match purpose.as_str() {
+                "kiosk" => (Purpose::Kiosk, "kios"),
+                "display" => (Purpose::Display, "layar"),
+                other => bail!("purpose '{other}' is neither kiosk nor display"),
+            };
+            let token = tokens::create(&conn, purpose, label.trim(), now)?;
+            audit::record(&conn, now, &Actor::Cli, "device_token_created", Some(label.trim()), None)?;
+            println!("Open this address on the device (shown once):\n  http://{}/{path}?token={token}", config.listen);
+        }
+        QueueCommand::Revoke { label } => {
+            let n = tokens::revoke(&conn, &label, now)?;
+            audit::record(&conn, now, &Actor::Cli, "device_token_revoked", Some(&label), None)?;
+            println!("Revoked {n} token(s) labelled '{label}'.");
+        }
+    }
+    Ok(())
+}
+
+fn holidays_import(config: &Config, file: &Path) -> Result<()> {
+    let bytes = read_bounded(file, 1024 * 1024)?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+    let mut conn = open_db(config)?;
+    let tx = conn.transaction()?;
+    let n = crate::holidays::import(&tx, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+    audit::record(&tx, OffsetDateTime::now_utc(), &Actor::Cli, "holidays_imported", None, Some(&format!("{n} days")))?;
+    tx.commit()?;
+    println!("Imported {n} holidays.");
+    Ok(())
 }
 
 fn serve(config: Config, args: ServeArgs) -> Result<()> {
@@ -186,6 +303,10 @@ fn serve(config: Config, args: ServeArgs) -> Result<()> {
         let listen = config.listen;
         let data_dir = config.data_dir.clone();
         let appliance = Appliance::open(config).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (is another program using it?)"))?;
+        let base = format!("http://{}", listener.local_addr()?);
         if args.no_demo {
             if appliance.account_count().await? == 0 {
                 println!(
@@ -194,20 +315,17 @@ fn serve(config: Config, args: ServeArgs) -> Result<()> {
                      --code 51.03.02 --name \"Kantor Kecamatan ...\""
                 );
             }
-        } else if let Some(accounts) = appliance.seed_demo_if_empty().await? {
-            let file = crate::demo::write_credentials(&data_dir, &accounts)
+        } else if let Some(demo) = appliance.seed_demo_if_empty().await? {
+            let file = crate::demo::write_credentials(&data_dir, &demo, &base)
                 .with_context(|| format!("writing demo credentials into {}", data_dir.display()))?;
             println!(
-                "Created the demo office (Kecamatan Mengwi, {}) with these accounts (also in {}):\n{}",
+                "Created the demo office (Kecamatan Mengwi, {}) with these accounts and devices (also in {}):\n{}",
                 crate::demo::OFFICE_CODE,
                 file.display(),
-                crate::demo::table(&accounts)
+                crate::demo::table(&demo, &base)
             );
         }
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen} (is another program using it?)"))?;
-        println!("Simpul is listening on http://{}", listener.local_addr()?);
+        println!("Simpul is listening on {base}");
         std::io::stdout().flush().ok();
         appliance.serve(listener, crate::shutdown_signal()).await?;
         Ok(())

@@ -16,9 +16,11 @@ use time::OffsetDateTime;
 use crate::auth::{hash_password, random_password};
 use crate::db::StoreError;
 use crate::store::audit::{self, Actor};
+use crate::store::tokens::{self, Purpose};
 use crate::store::{catalog, regions, settings, staff};
 
 const REGIONS: &str = include_str!("../demo/wilayah-demo.csv");
+const HOLIDAYS: &str = include_str!("../demo/libur-2026.csv");
 const STANDARDS: [(&str, &str); 4] = [
     ("01-ktp-el-orang-asing.md", include_str!("../demo/katalog/01-ktp-el-orang-asing.md")),
     ("02-ktp-el-perubahan-data.md", include_str!("../demo/katalog/02-ktp-el-perubahan-data.md")),
@@ -29,6 +31,17 @@ const STANDARDS: [(&str, &str); 4] = [
 /// The demo office (Kecamatan Mengwi) and regency (Kabupaten Badung).
 pub const OFFICE_CODE: &str = "51.03.02";
 const REGENCY_CODE: &str = "51.03";
+
+/// What the demo created that is shown once: accounts, and the kiosk and display tokens.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// One account per role.
+    pub accounts: Vec<DemoAccount>,
+    /// Token of the demo kiosk.
+    pub kiosk_token: String,
+    /// Token of the demo waiting-room display.
+    pub display_token: String,
+}
 
 /// One demo account as printed.
 #[derive(Debug, Clone)]
@@ -54,7 +67,7 @@ fn accounts() -> [(Role, &'static str, &'static str); 5] {
 }
 
 /// Fills an empty database with the demo. Everything in one transaction.
-pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result<Vec<DemoAccount>, StoreError> {
+pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result<Demo, StoreError> {
     let region_list = parse_region_list(REGIONS, &HashSet::new())
         .map_err(|e| StoreError::Corrupt(format!("demo regions: {}", e[0])))?;
     let unit = match role {
@@ -93,22 +106,31 @@ pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result
         };
         staff::insert(&tx, &new, now)?;
     }
+    crate::holidays::import(&tx, HOLIDAYS).map_err(|e| StoreError::Corrupt(format!("demo holidays: {e}")))?;
+    let ids: Vec<String> = catalog::list(&tx)?.into_iter().map(|e| e.id).collect();
+    crate::queue::set_counter(&tx, "L1", "Loket 1", &[]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    crate::queue::set_counter(&tx, "L2", "Loket 2", &ids[..ids.len().min(2)])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let kiosk_token = tokens::create(&tx, Purpose::Kiosk, "kios demo", now)?;
+    let display_token = tokens::create(&tx, Purpose::Display, "layar demo", now)?;
     audit::record(&tx, now, &Actor::System, "demo_seeded", Some(&unit.code.to_string()), None)?;
     tx.commit()?;
-    Ok(created)
+    Ok(Demo { accounts: created, kiosk_token, display_token })
 }
 
-/// The accounts as a table for the console and the credentials file.
-pub fn table(accounts: &[DemoAccount]) -> String {
+/// The accounts and device addresses as shown on the console and in the credentials file.
+pub fn table(demo: &Demo, base: &str) -> String {
     let mut out = String::from("  role             username      password\n");
-    for a in accounts {
+    for a in &demo.accounts {
         out.push_str(&format!("  {:<16} {:<13} {}\n", a.role.code(), a.username, a.password));
     }
+    out.push_str(&format!("  kiosk:   {base}/kios?token={}\n", demo.kiosk_token));
+    out.push_str(&format!("  display: {base}/layar?token={}\n", demo.display_token));
     out
 }
 
 /// Writes the credentials file, readable by the owner only.
-pub fn write_credentials(dir: &Path, accounts: &[DemoAccount]) -> std::io::Result<std::path::PathBuf> {
+pub fn write_credentials(dir: &Path, demo: &Demo, base: &str) -> std::io::Result<std::path::PathBuf> {
     let path = dir.join("demo-accounts.txt");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -119,7 +141,7 @@ pub fn write_credentials(dir: &Path, accounts: &[DemoAccount]) -> std::io::Resul
     }
     let mut file = options.open(&path)?;
     writeln!(file, "# Simpul demo accounts (delete this file once noted; demo boxes only)")?;
-    file.write_all(table(accounts).as_bytes())?;
+    file.write_all(table(demo, base).as_bytes())?;
     file.sync_all()?;
     Ok(path)
 }
@@ -132,8 +154,11 @@ mod tests {
     fn seeds_every_role_and_the_catalog() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
-        let accounts = seed(&mut conn, BoxRole::Office, OffsetDateTime::now_utc()).unwrap();
+        let demo = seed(&mut conn, BoxRole::Office, OffsetDateTime::now_utc()).unwrap();
+        let accounts = demo.accounts;
         assert_eq!(accounts.len(), 5);
+        assert!(tokens::valid(&conn, Purpose::Kiosk, &demo.kiosk_token).unwrap());
+        assert_eq!(crate::queue::counters(&conn).unwrap().len(), 2);
         assert_eq!(staff::count(&conn).unwrap(), 5);
         assert_eq!(catalog::count(&conn).unwrap(), 4);
         let (role, unit) = settings::unit(&conn).unwrap().unwrap();

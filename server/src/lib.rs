@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod holidays;
 pub mod http;
 pub mod hublink;
 pub mod logging;
@@ -101,7 +102,16 @@ impl Appliance {
             .site_root("target/site")
             .site_addr(config.listen)
             .build();
-        let core = Arc::new(Core { config, db, link: HubLink::new(initial), started: OffsetDateTime::now_utc() });
+        let (queue_changed, _) = tokio::sync::watch::channel(0);
+        let (stopping, _) = tokio::sync::watch::channel(false);
+        let core = Arc::new(Core {
+            config,
+            db,
+            link: HubLink::new(initial),
+            started: OffsetDateTime::now_utc(),
+            queue_changed,
+            stopping,
+        });
         Ok(Appliance { state: AppState { leptos, core }, sessions })
     }
 
@@ -116,7 +126,7 @@ impl Appliance {
     }
 
     /// Seeds the demo if there are no accounts yet. Returns the demo accounts when it did.
-    pub async fn seed_demo_if_empty(&self) -> Result<Option<Vec<demo::DemoAccount>>, StartError> {
+    pub async fn seed_demo_if_empty(&self) -> Result<Option<demo::Demo>, StartError> {
         let role = self.state.core.config.role;
         let seeded = self
             .db()
@@ -165,6 +175,12 @@ impl Appliance {
         }
         let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
         let router = http::router(self.state, self.sessions);
+        let stopping = core.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Long-lived streams (displays) end now, so that open connections close.
+            let _ = stopping.send(true);
+        };
         let result = http::serve(listener, router, shutdown).await;
         let _ = stop_tx.send(true);
         cleanup.abort();

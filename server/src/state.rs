@@ -20,6 +20,17 @@ pub struct Core {
     pub link: Arc<HubLink>,
     /// When the server started.
     pub started: OffsetDateTime,
+    /// Bumped after every change to the queue; the display stream listens to it.
+    pub queue_changed: tokio::sync::watch::Sender<u64>,
+    /// Set when the server begins to stop, so that long-lived streams end and let it.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Core {
+    /// Tells listeners (the waiting-room displays) that the queue changed.
+    pub fn queue_touched(&self) {
+        self.queue_changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
 }
 
 /// Router state: the core plus the options Leptos needs.

@@ -279,3 +279,92 @@ async fn the_ui_bundle_is_embedded_and_served_compressed() {
     assert_eq!(b.get("/pkg/../Cargo.toml").await.status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_queue_from_kiosk_to_counter_to_the_live_display() {
+    let app = TestApp::start().await;
+    let kiosk = app.browser();
+    let bad = kiosk.get("/api/kiosk?token=guessed").await;
+    assert_eq!((bad.status, bad.json()), (403, serde_json::json!({"Refused": "DeviceToken"})));
+    let view = kiosk.get(&format!("/api/kiosk?token={}", app.kiosk_token)).await;
+    assert_eq!(view.status, 200, "{}", view.body);
+    let service = view.json()["services"][0]["id"].as_str().unwrap().to_string();
+    let take = |lane: &'static str, client: &'static str| {
+        let (token, service) = (app.kiosk_token.clone(), service.clone());
+        let kiosk = &kiosk;
+        async move {
+            kiosk
+                .post(
+                    "/api/kiosk/ticket",
+                    &[("token", &token), ("service_id", &service), ("lane", lane), ("client_id", client)],
+                )
+                .await
+        }
+    };
+    let ticket = take("normal", "k-1").await;
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let ticket = ticket.json();
+    assert_eq!(ticket["state"], "pending_print");
+    assert_eq!(ticket["number"], "A-001");
+    // The same request again (a retry) is the same ticket.
+    assert_eq!(take("normal", "k-1").await.json()["id"], ticket["id"]);
+    let printed = kiosk
+        .post(
+            "/api/kiosk/printed",
+            &[("token", &app.kiosk_token), ("ticket_id", ticket["id"].as_str().unwrap()), ("ok", "true")],
+        )
+        .await;
+    assert_eq!(printed.json()["state"], "waiting");
+    assert_eq!(take("bogus-lane", "k-2").await.status, 400);
+
+    // The display stream starts with the current state.
+    let display = reqwest::Client::new();
+    let mut stream =
+        display.get(app.url(&format!("/api/layar/stream?token={}", app.display_token))).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("event: antrian") && first.contains("\"waiting\":[1,0]"), "{first}");
+    assert_eq!(display.get(app.url("/api/layar/stream?token=nope")).send().await.unwrap().status().as_u16(), 403);
+
+    // A verifier has no counter; counter staff do, with CSRF.
+    let verifier = app.browser();
+    verifier.login("verifikator", &app.passwords["verifikator"]).await;
+    assert_eq!(verifier.get("/api/counter").await.status, 403);
+    let staff = app.browser();
+    assert_eq!(staff.login("petugas", &app.passwords["petugas"]).await.status, 200);
+    let csrf = staff.csrf().await;
+    assert_eq!(
+        staff.post("/api/counter/open", &[("csrf", "x"), ("counter", "L1"), ("open", "true")]).await.status,
+        403
+    );
+    assert_eq!(
+        staff.post("/api/counter/open", &[("csrf", &csrf), ("counter", "L1"), ("open", "true")]).await.status,
+        200
+    );
+    let called = staff.post("/api/counter/call", &[("csrf", &csrf), ("counter", "L1")]).await;
+    assert_eq!(called.status, 200, "{}", called.body);
+    assert_eq!(called.json()["number"], "A-001");
+    let again = staff.post("/api/counter/call", &[("csrf", &csrf), ("counter", "L1")]).await;
+    assert_eq!((again.status, again.json()), (409, serde_json::json!({"Refused": "CounterBusy"})));
+
+    // The call reaches the display live (after the event for the counter opening).
+    let mut seen = String::new();
+    while !seen.contains("[\"Loket 1\",\"A-001\"]") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk()).await;
+        let chunk = chunk.expect("an event within 5 s").unwrap().expect("stream open");
+        seen.push_str(&String::from_utf8(chunk.to_vec()).unwrap());
+    }
+    assert!(seen.contains("\"call_seq\":1"), "{seen}");
+
+    let id = called.json()["id"].as_str().unwrap().to_string();
+    for action in ["start", "finish"] {
+        let r = staff.post("/api/counter/act", &[("csrf", &csrf), ("ticket", &id), ("action", action)]).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+    }
+    let empty = staff.post("/api/counter/call", &[("csrf", &csrf), ("counter", "L1")]).await;
+    assert_eq!(empty.json(), serde_json::json!({"Refused": "QueueEmpty"}));
+    let desk = staff.get("/api/counter").await.json();
+    assert_eq!(desk["counters"][0]["open"], true);
+    assert_eq!(desk["counters"][0]["staff"], "Ni Luh Ayu Lestari");
+    app.stop().await;
+}

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::i18n::*;
 use leptos_i18n::I18nContext;
 
@@ -23,6 +23,33 @@ pub fn message(i18n: I18nContext<Locale>, error: ApiError) -> AnyView {
         ApiError::BadRequest(detail) => t!(i18n, errors.bad_request, detail).into_any(),
         ApiError::Unavailable(_) => t!(i18n, errors.unavailable).into_any(),
         ApiError::Internal => t!(i18n, errors.internal).into_any(),
+        ApiError::Refused(refusal) => refusal_message(i18n, refusal),
+    }
+}
+
+/// The message for a refusal by the office's rules.
+pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
+    match refusal {
+        Refusal::DeviceToken => t!(i18n, refusals.device_token).into_any(),
+        Refusal::QueueEmpty => t!(i18n, refusals.queue_empty).into_any(),
+        Refusal::CounterClosed => t!(i18n, refusals.counter_closed).into_any(),
+        Refusal::CounterBusy => t!(i18n, refusals.counter_busy).into_any(),
+        Refusal::NoMoreNumbers => t!(i18n, refusals.no_more_numbers).into_any(),
+        Refusal::WrongState(state) => t!(i18n, refusals.wrong_state, state).into_any(),
+        Refusal::Fields(fields) => {
+            let count = fields.len();
+            t!(i18n, refusals.fields, count).into_any()
+        }
+        Refusal::RequirementsMissing(items) => {
+            let items = items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            t!(i18n, refusals.requirements_missing, items).into_any()
+        }
+        Refusal::ReturnReasons => t!(i18n, refusals.return_reasons).into_any(),
+        Refusal::Locked(state) => t!(i18n, refusals.locked, state).into_any(),
+        Refusal::PowerOfAttorney(detail) => t!(i18n, refusals.power_of_attorney, detail).into_any(),
+        Refusal::Missing(detail) => t!(i18n, refusals.missing, detail).into_any(),
+        Refusal::Upload(detail) => t!(i18n, refusals.upload, detail).into_any(),
+        Refusal::NoOffice => t!(i18n, refusals.no_office).into_any(),
     }
 }
 

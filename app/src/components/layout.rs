@@ -42,6 +42,31 @@ pub fn use_auth() -> AuthContext {
 /// Header, navigation and the page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    // The router would treat "#main" as a navigation; move the focus ourselves.
+    let main_ref = NodeRef::<leptos::html::Main>::new();
+    let skip = move |ev: leptos::ev::MouseEvent| {
+        if let Some(main) = main_ref.get() {
+            ev.prevent_default();
+            let _ = main.focus();
+        }
+    };
+    // Kiosk and display screens run full-screen, without the staff frame. They are opened by
+    // their own address on their own device, so the choice is made once per page load.
+    let path = use_location().pathname.get_untracked();
+    if path.starts_with("/kios") || path.starts_with("/layar") {
+        view! { <main id="main" class="bare">{children()}</main> }.into_any()
+    } else {
+        view! { <Frame skip main_ref>{children()}</Frame> }.into_any()
+    }
+}
+
+/// The staff frame: header, navigation, main.
+#[component]
+fn Frame(
+    skip: impl Fn(leptos::ev::MouseEvent) + 'static,
+    main_ref: NodeRef<leptos::html::Main>,
+    children: Children,
+) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
     let unit = move || {
@@ -50,14 +75,6 @@ pub fn Layout(children: Children) -> impl IntoView {
             .and_then(Result::ok)
             .and_then(|s| s.unit)
             .map(|u| view! { <span class="unit">{u.name}" "<small>"("{u.code}")"</small></span> })
-    };
-    // The router would treat "#main" as a navigation; move the focus ourselves.
-    let main_ref = NodeRef::<leptos::html::Main>::new();
-    let skip = move |ev: leptos::ev::MouseEvent| {
-        if let Some(main) = main_ref.get() {
-            ev.prevent_default();
-            let _ = main.focus();
-        }
     };
     view! {
         <a class="skip-link" href="#main" on:click=skip>
@@ -103,6 +120,7 @@ fn Nav() -> impl IntoView {
             ("/", Permission::ViewDashboard, t!(i18n, nav.home).into_any()),
             ("/katalog", Permission::ViewCatalog, t!(i18n, nav.catalog).into_any()),
             ("/pengguna", Permission::ViewStaff, t!(i18n, nav.staff).into_any()),
+            ("/loket", Permission::ServeCounter, t!(i18n, nav.counter).into_any()),
             ("/sistem", Permission::ViewSystem, t!(i18n, nav.system).into_any()),
         ];
         let links = entries

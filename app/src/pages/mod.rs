@@ -1,7 +1,10 @@
 //! The pages, one module each, and the guard that keeps them behind a login and a permission.
 
 pub mod catalog;
+pub mod counter;
+pub mod display;
 pub mod home;
+pub mod kiosk;
 pub mod login;
 pub mod not_found;
 pub mod staff;

@@ -63,6 +63,7 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
 
     Router::new()
         .route("/healthz", get(health))
+        .route("/api/layar/stream", get(display_stream))
         .route("/pkg/{*path}", get(assets::serve))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .with_state(state)
@@ -93,6 +94,46 @@ async fn not_found(State(state): State<AppState>, req: Request) -> Response {
         move || shell(options.clone()),
     );
     handler(req).await.into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+/// `/api/layar/stream`: the waiting-room display's live feed (server-sent events). Sends the
+/// state at once and again after every queue change; browsers reconnect by themselves.
+async fn display_stream(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<TokenQuery>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let backend = AppBackend::new(state.core.clone());
+    if backend.device(crate::store::tokens::Purpose::Display, &q.token).await.is_err() {
+        return (StatusCode::FORBIDDEN, "unknown display token").into_response();
+    }
+    let changes = state.core.queue_changed.subscribe();
+    let stopping = state.core.stopping.subscribe();
+    let stream = futures::stream::unfold(
+        (changes, stopping, backend, true),
+        |(mut changes, mut stopping, backend, first)| async move {
+            if *stopping.borrow() {
+                return None;
+            }
+            if !first {
+                tokio::select! {
+                    changed = changes.changed() => changed.ok()?,
+                    _ = stopping.changed() => return None,
+                }
+            }
+            let event = match backend.display_state().await {
+                Ok(view) => Event::default().event("antrian").json_data(&view).unwrap_or_default(),
+                Err(_) => Event::default().event("galat").data("display state unavailable"),
+            };
+            Some((Ok::<_, std::convert::Infallible>(event), (changes, stopping, backend, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
 /// `/healthz`: what this box is, for its peers and for monitoring.

@@ -9,6 +9,7 @@ pub mod regions;
 pub mod settings;
 pub mod staff;
 pub mod throttle;
+pub mod tokens;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

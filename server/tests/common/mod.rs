@@ -16,6 +16,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     pub passwords: HashMap<String, String>,
+    pub kiosk_token: String,
+    pub display_token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -31,8 +33,9 @@ impl TestApp {
         let mut config = Config { data_dir: dir.path().join("data"), ..Config::default() };
         adjust(&mut config);
         let appliance = Appliance::open(config).await.expect("appliance opens");
-        let accounts = appliance.seed_demo_if_empty().await.unwrap().expect("demo seeded");
-        let passwords = accounts.into_iter().map(|a| (a.username, a.password)).collect();
+        let demo = appliance.seed_demo_if_empty().await.unwrap().expect("demo seeded");
+        let (kiosk_token, display_token) = (demo.kiosk_token.clone(), demo.display_token.clone());
+        let passwords = demo.accounts.into_iter().map(|a| (a.username, a.password)).collect();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -44,7 +47,7 @@ impl TestApp {
                 .await
                 .unwrap();
         });
-        TestApp { addr, dir, passwords, stop: Some(tx), task: Some(task) }
+        TestApp { addr, dir, passwords, kiosk_token, display_token, stop: Some(tx), task: Some(task) }
     }
 
     pub fn url(&self, path: &str) -> String {

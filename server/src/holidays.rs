@@ -1,0 +1,38 @@
+//! The holiday calendar as data: national holidays and cuti bersama imported from a CSV list
+//! (`tanggal,nama,jenis`), plus regional days off.
+
+use rusqlite::{Connection, params};
+use simpul_domain::calendar::{HolidayKind, parse_holiday_list};
+use simpul_sync::records::date_text;
+
+use crate::db::StoreError;
+
+/// Why a holiday list was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum HolidayImportError {
+    /// Lines with problems.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<simpul_domain::calendar::HolidayListError>),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports (adds or replaces by date) every holiday of a list. Returns how many.
+pub fn import(conn: &Connection, text: &str) -> Result<usize, HolidayImportError> {
+    let list = parse_holiday_list(text).map_err(HolidayImportError::Invalid)?;
+    for h in &list {
+        let kind = match h.kind {
+            HolidayKind::National => "national",
+            HolidayKind::CutiBersama => "cuti_bersama",
+            HolidayKind::Regional => "regional",
+        };
+        conn.execute(
+            "INSERT INTO holidays (date, name, kind) VALUES (?1, ?2, ?3)
+             ON CONFLICT (date) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+            params![date_text(h.date), h.name, kind],
+        )
+        .map_err(StoreError::from)?;
+    }
+    Ok(list.len())
+}
