@@ -352,7 +352,7 @@ async fn the_queue_from_kiosk_to_counter_to_the_live_display() {
     while !seen.contains("[\"Loket 1\",\"A-001\"]") {
         let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk()).await;
         let chunk = chunk.expect("an event within 5 s").unwrap().expect("stream open");
-        seen.push_str(&String::from_utf8(chunk.to_vec()).unwrap());
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
     }
     assert!(seen.contains("\"call_seq\":1"), "{seen}");
 
