@@ -37,6 +37,8 @@ export default async function globalSetup() {
     const cols = line.trim().split(/\s+/);
     if (cols.length === 3 && /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/.test(cols[2])) passwords[cols[1]] = cols[2];
   }
-  fs.writeFileSync(STATE_FILE, JSON.stringify({ base, passwords, pid: child.pid, dir }));
+  const kiosk = console.match(/kiosk:\s+(\S+)/)?.[1] ?? "";
+  const display = console.match(/display:\s+(\S+)/)?.[1] ?? "";
+  fs.writeFileSync(STATE_FILE, JSON.stringify({ base, passwords, kiosk, display, pid: child.pid, dir }));
   child.unref();
 }

@@ -9,6 +9,10 @@ export const STATE_FILE = path.join(__dirname, "..", ".e2e-state.json");
 export interface ServerState {
   base: string;
   passwords: Record<string, string>;
+  /** Address of the demo kiosk, with its token. */
+  kiosk: string;
+  /** Address of the demo waiting-room display, with its token. */
+  display: string;
 }
 
 export function server(): ServerState {

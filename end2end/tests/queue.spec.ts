@@ -1,0 +1,74 @@
+// The queue in three browsers at once: tickets from the kiosk (normal and priority), calls
+// from two counters, and the waiting-room display updating live without a reload.
+import { expect, hydrated, login, markDocument, server, stillSameDocument, test } from "./state";
+
+test("kiosk tickets are called at two counters and the display follows live", async ({ browser }) => {
+  const s = server();
+  const displayContext = await browser.newContext();
+  const display = await displayContext.newPage();
+  await display.goto(s.display);
+  await hydrated(display);
+  await markDocument(display);
+  await expect(display.locator(".display-live")).toHaveAttribute("data-connected", "true");
+
+  // Two tickets at the kiosk: a normal one and a priority one.
+  const kioskContext = await browser.newContext();
+  const kiosk = await kioskContext.newPage();
+  await kiosk.goto(s.kiosk);
+  await hydrated(kiosk);
+  const take = async (lane: RegExp) => {
+    await kiosk.locator(".kiosk-button").first().click();
+    await kiosk.getByRole("button", { name: lane }).click();
+    await expect(kiosk.locator("#ticket-slip .ticket-number")).toBeVisible();
+    const number = (await kiosk.locator("#ticket-slip .ticket-number").textContent())!.trim();
+    await kiosk.getByRole("button", { name: "Ya, tiket sudah saya ambil" }).click();
+    await expect(kiosk.locator("#kiosk-number")).toHaveText(number);
+    await kiosk.getByRole("button", { name: "Selesai" }).click();
+    return number;
+  };
+  const normal = await take(/^Antrean umum$/);
+  const priority = await take(/lansia/);
+  expect(normal).toMatch(/^A-\d{3}$/);
+  expect(priority).toMatch(/^P-\d{3}$/);
+  await expect(display.locator(".display-last p")).toContainText("Menunggu:");
+
+  // Counter 1 (petugas) calls: the priority ticket comes first.
+  const counterContext = await browser.newContext();
+  const counter = await counterContext.newPage();
+  await login(counter, "petugas");
+  await counter.getByRole("link", { name: "Loket", exact: true }).click();
+  await expect(counter.getByRole("heading", { name: "Loket" })).toBeVisible();
+  await counter.locator("#counter-select").selectOption("L1");
+  await counter.getByRole("button", { name: "Buka loket" }).click();
+  await counter.getByRole("button", { name: "Panggil berikutnya" }).click();
+  await expect(counter.locator("#current-number")).toHaveText(priority);
+
+  // The display shows it under Loket 1, live.
+  await expect(display.locator(".display-counter").filter({ hasText: "Loket 1" })).toContainText(priority);
+  await expect(display.locator("#last-called li").first()).toContainText(priority);
+  expect(await stillSameDocument(display)).toBe(true);
+
+  // Counter 2 (the office head) calls the normal ticket.
+  const headContext = await browser.newContext();
+  const head = await headContext.newPage();
+  await login(head, "kepala");
+  await head.goto(`${s.base}/loket?loket=L2`);
+  await hydrated(head);
+  await head.getByRole("button", { name: "Buka loket" }).click();
+  await head.getByRole("button", { name: "Panggil berikutnya" }).click();
+  await expect(head.locator("#current-number")).toHaveText(normal);
+  await expect(display.locator(".display-counter").filter({ hasText: "Loket 2" })).toContainText(normal);
+
+  // Served and finished at counter 1; nothing else waits.
+  await counter.getByRole("button", { name: "Mulai layani" }).click();
+  await counter.getByRole("button", { name: "Selesai" }).click();
+  await expect(counter.locator(".current-ticket")).toHaveCount(0);
+  await counter.getByRole("button", { name: "Panggil berikutnya" }).click();
+  await expect(counter.getByRole("alert")).toHaveText("Tidak ada antrean yang menunggu untuk loket ini.");
+  for (const c of [displayContext, kioskContext, counterContext, headContext]) await c.close();
+});
+
+test("a kiosk without a valid token says so", async ({ page }) => {
+  await page.goto(`${server().base}/kios?token=salah`);
+  await expect(page.getByRole("alert")).toContainText("belum terdaftar sebagai kios");
+});
