@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod document;
+
 /// The kinds of device the box drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
