@@ -123,6 +123,40 @@ pub enum Action {
     Cancel,
 }
 
+impl Action {
+    /// Every action, in lifecycle order.
+    pub const ALL: [Action; 12] = [
+        Action::Submit,
+        Action::Return,
+        Action::Resubmit,
+        Action::Verify,
+        Action::RecordBiometrics,
+        Action::SendForIdentification,
+        Action::IdentifiedSingle,
+        Action::IdentifiedDouble,
+        Action::ResolveClarification,
+        Action::Produce,
+        Action::HandOver,
+        Action::Cancel,
+    ];
+
+    /// What a role must be allowed to take this step.
+    pub fn permission(self) -> crate::auth::Permission {
+        use crate::auth::Permission as P;
+        match self {
+            Action::Submit | Action::Resubmit | Action::RecordBiometrics | Action::Produce | Action::Cancel => {
+                P::TakeApplications
+            }
+            Action::Return | Action::Verify => P::Verify,
+            Action::SendForIdentification
+            | Action::IdentifiedSingle
+            | Action::IdentifiedDouble
+            | Action::ResolveClarification => P::RecordCentralSteps,
+            Action::HandOver => P::HandOver,
+        }
+    }
+}
+
 /// What the lifecycle of a service kind includes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifecycle {
@@ -194,21 +228,7 @@ pub fn transition(kind: ServiceKind, from: Status, action: Action) -> Result<Sta
 
 /// The actions available from a status for a kind (for buttons and checks).
 pub fn available(kind: ServiceKind, from: Status) -> Vec<Action> {
-    const ACTIONS: [Action; 12] = [
-        Action::Submit,
-        Action::Return,
-        Action::Resubmit,
-        Action::Verify,
-        Action::RecordBiometrics,
-        Action::SendForIdentification,
-        Action::IdentifiedSingle,
-        Action::IdentifiedDouble,
-        Action::ResolveClarification,
-        Action::Produce,
-        Action::HandOver,
-        Action::Cancel,
-    ];
-    ACTIONS.into_iter().filter(|a| transition(kind, from, *a).is_ok()).collect()
+    Action::ALL.into_iter().filter(|a| transition(kind, from, *a).is_ok()).collect()
 }
 
 /// One recorded step: who did what, when by their device's clock, at which office.
@@ -245,6 +265,18 @@ mod tests {
 
     fn walk(kind: ServiceKind, actions: &[Action]) -> Result<Status, IllegalTransition> {
         actions.iter().try_fold(Status::Draft, |s, a| transition(kind, s, *a))
+    }
+
+    #[test]
+    fn a_verifier_verifies_and_a_counter_does_not() {
+        use crate::auth::Role;
+        assert!(Role::Verifikator.allows(Action::Verify.permission()));
+        assert!(!Role::Petugas.allows(Action::Verify.permission()));
+        assert!(!Role::Petugas.allows(Action::Return.permission()));
+        assert!(Role::Petugas.allows(Action::HandOver.permission()));
+        assert!(!Role::Verifikator.allows(Action::HandOver.permission()));
+        assert!(!Role::Petugas.allows(Action::IdentifiedDouble.permission()));
+        assert!(Role::Kepala.allows(Action::IdentifiedSingle.permission()));
     }
 
     #[test]
@@ -293,20 +325,7 @@ mod tests {
     }
 
     fn any_action() -> impl Strategy<Value = Action> {
-        prop::sample::select(vec![
-            Action::Submit,
-            Action::Return,
-            Action::Resubmit,
-            Action::Verify,
-            Action::RecordBiometrics,
-            Action::SendForIdentification,
-            Action::IdentifiedSingle,
-            Action::IdentifiedDouble,
-            Action::ResolveClarification,
-            Action::Produce,
-            Action::HandOver,
-            Action::Cancel,
-        ])
+        prop::sample::select(Action::ALL.to_vec())
     }
 
     proptest! {

@@ -282,6 +282,33 @@ impl Calendar {
         None
     }
 
+    /// How an application stands at `now` from its due time alone (the due time already
+    /// accounts for past pauses; lists use this without loading each record).
+    pub fn status_by_due(&self, time: CompletionTime, due: PrimitiveDateTime, now: PrimitiveDateTime) -> SlaStatus {
+        self.classify(time, due, now, self.spent(time, now, due, &[]))
+    }
+
+    /// The SLA state given the due time and the budget left at `now`.
+    fn classify(
+        &self,
+        time: CompletionTime,
+        due: PrimitiveDateTime,
+        now: PrimitiveDateTime,
+        left: Duration,
+    ) -> SlaStatus {
+        if now >= due {
+            return SlaStatus::Late;
+        }
+        let (budget, _) = self.budget(time);
+        if left * 5 < budget {
+            SlaStatus::AboutToBreach
+        } else if due.date() == now.date() {
+            SlaStatus::DueToday
+        } else {
+            SlaStatus::OnTrack
+        }
+    }
+
     /// How an application stands at `now`.
     pub fn status(
         &self,
@@ -294,18 +321,8 @@ impl Calendar {
             return SlaStatus::Paused;
         }
         let Some(due) = self.due(time, start, pauses) else { return SlaStatus::Paused };
-        if now >= due {
-            return SlaStatus::Late;
-        }
         let (budget, _) = self.budget(time);
-        let left = budget - self.spent(time, start, now, pauses);
-        if left * 5 < budget {
-            SlaStatus::AboutToBreach
-        } else if due.date() == now.date() {
-            SlaStatus::DueToday
-        } else {
-            SlaStatus::OnTrack
-        }
+        self.classify(time, due, now, budget - self.spent(time, start, now, pauses))
     }
 }
 
@@ -398,6 +415,20 @@ mod tests {
         let open = Pause { from: datetime!(2026-11-23 10:00), until: None };
         assert_eq!(cal.status(t, start, &[open], datetime!(2026-11-30 10:00)), SlaStatus::Paused);
         assert_eq!(cal.spent(t, start, datetime!(2026-11-24 09:00), &[]), Duration::hours(8));
+    }
+
+    proptest::proptest! {
+        /// Judged from the due time alone, an application stands as it does judged from its
+        /// start (when nothing paused it).
+        #[test]
+        fn status_by_due_agrees_with_status(start_h in 0i64..400, now_h in 0i64..400, days in 1u16..6) {
+            let cal = calendar();
+            let t = CompletionTime::WorkingDays(days);
+            let start = datetime!(2026-11-16 00:00) + Duration::minutes(start_h * 37);
+            let now = start + Duration::minutes(now_h * 23);
+            let due = cal.due(t, start, &[]).unwrap();
+            proptest::prop_assert_eq!(cal.status_by_due(t, due, now), cal.status(t, start, &[], now));
+        }
     }
 
     #[test]
