@@ -82,13 +82,13 @@ pub enum AppError {
     Poa(PoaProblem),
     /// The hand-over lacks something it needs.
     #[error("hand-over: {0}")]
-    HandOver(&'static str),
+    HandOver(Needed),
     /// Biometrics incomplete.
     #[error("biometrics: {0}")]
-    Biometrics(&'static str),
+    Biometrics(Needed),
     /// Another required detail is missing.
     #[error("{0}")]
-    Detail(&'static str),
+    Detail(Needed),
     /// The stored document does not decode.
     #[error("stored application is damaged: {0}")]
     Damaged(String),
@@ -103,6 +103,59 @@ impl From<UpdateError<AppError>> for AppError {
             UpdateError::Refused(e) => e,
             UpdateError::Store(StoreError::NotFound) => AppError::NotFound,
             UpdateError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+/// What a step still needs, with a stable code the UI translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Needed {
+    /// Who took the product.
+    #[error("who took it is not recorded")]
+    Recipient,
+    /// The recipient is neither the applicant nor a recorded proxy.
+    #[error("the recipient is not the applicant and no proxy is recorded")]
+    NoProxy,
+    /// A reissue withdraws the old card.
+    #[error("the old KTP-el must be withdrawn (serial, reason, what was done)")]
+    Withdrawal,
+    /// The withdrawal lacks a part.
+    #[error("the withdrawal needs the serial, the reason and what was done")]
+    WithdrawalDetails,
+    /// Legalisation counts its copies.
+    #[error("the number of stamped copies is needed")]
+    Copies,
+    /// Photo and signature before the biometric step closes.
+    #[error("a photo and a signature are needed")]
+    PhotoAndSignature,
+    /// Captures are taken between verification and sending.
+    #[error("biometrics are recorded after verification, before sending")]
+    CaptureWindow,
+    /// A capture needs a known kind and an image or an exception.
+    #[error("a capture has a known kind and either an image or an exception")]
+    CaptureContent,
+    /// A double identification names the other record.
+    #[error("a double identification names the other record")]
+    OtherReference,
+    /// A cancellation says why.
+    #[error("a cancellation needs a reason")]
+    CancelReason,
+}
+
+impl Needed {
+    /// Stable code for the UI.
+    pub fn code(self) -> &'static str {
+        match self {
+            Needed::Recipient => "recipient",
+            Needed::NoProxy => "no_proxy",
+            Needed::Withdrawal => "withdrawal",
+            Needed::WithdrawalDetails => "withdrawal_details",
+            Needed::Copies => "copies",
+            Needed::PhotoAndSignature => "photo_and_signature",
+            Needed::CaptureWindow => "capture_window",
+            Needed::CaptureContent => "capture_content",
+            Needed::OtherReference => "other_reference",
+            Needed::CancelReason => "cancel_reason",
         }
     }
 }
@@ -432,7 +485,7 @@ pub fn act(
                     captures.iter().any(|c| c.modality == m && (c.blob.is_some() || c.exception.is_some()))
                 };
                 if !has(&doc.captures, "photo") || !has(&doc.captures, "signature") {
-                    return Err(AppError::Biometrics("a photo and a signature are needed"));
+                    return Err(AppError::Biometrics(Needed::PhotoAndSignature));
                 }
                 // Fingerprint and iris devices arrive with the hardware drivers: record that
                 // they were not captured rather than pretend they were.
@@ -459,7 +512,7 @@ pub fn act(
                     .other_reference
                     .clone()
                     .filter(|r| !r.trim().is_empty())
-                    .ok_or(AppError::Detail("a double identification names the other record"))?;
+                    .ok_or(AppError::Detail(Needed::OtherReference))?;
                 note = note.or_else(|| Some(format!("ganda dengan {other}")));
                 doc.identification = Some(IdentificationDoc {
                     result: "double".into(),
@@ -468,27 +521,26 @@ pub fn act(
                 });
             }
             Action::HandOver => {
-                let input = details.handover.as_ref().ok_or(AppError::HandOver("who took it is not recorded"))?;
+                let input = details.handover.as_ref().ok_or(AppError::HandOver(Needed::Recipient))?;
                 let recipient = if input.recipient_nik == doc.applicant.nik {
                     "applicant"
                 } else {
-                    let poa = poa_of(doc)?
-                        .ok_or(AppError::HandOver("the recipient is not the applicant and no proxy is recorded"))?;
+                    let poa = poa_of(doc)?.ok_or(AppError::HandOver(Needed::NoProxy))?;
                     poa.covers(PoaScope::Pickup, &doc.applicant.nik, &input.recipient_nik, today)
                         .map_err(AppError::Poa)?;
                     "proxy"
                 };
                 let needs_withdrawal = matches!(kind, ServiceKind::KtpElReissue);
                 if needs_withdrawal && input.withdrawn.is_none() {
-                    return Err(AppError::HandOver("the old KTP-el must be withdrawn (serial, reason, what was done)"));
+                    return Err(AppError::HandOver(Needed::Withdrawal));
                 }
                 if let Some((serial, reason, disposition)) = &input.withdrawn
                     && (serial.trim().is_empty() || reason.trim().is_empty() || disposition.trim().is_empty())
                 {
-                    return Err(AppError::HandOver("the withdrawal needs the serial, the reason and what was done"));
+                    return Err(AppError::HandOver(Needed::WithdrawalDetails));
                 }
                 if kind == ServiceKind::Legalisation && input.copies.is_none_or(|c| c == 0) {
-                    return Err(AppError::HandOver("the number of stamped copies is needed"));
+                    return Err(AppError::HandOver(Needed::Copies));
                 }
                 doc.handover = Some(HandoverDoc {
                     recipient: recipient.into(),
@@ -503,7 +555,7 @@ pub fn act(
             }
             Action::Cancel => {
                 if note.is_none() {
-                    return Err(AppError::Detail("a cancellation needs a reason"));
+                    return Err(AppError::Detail(Needed::CancelReason));
                 }
             }
             Action::Verify | Action::SendForIdentification | Action::ResolveClarification | Action::Produce => {}
@@ -520,11 +572,11 @@ pub fn record_capture(conn: &Connection, who: &Who, id: &str, capture: CaptureDo
     change(conn, who, id, "biometric_captured", Some(&modality), |doc| {
         let status = doc.status().map_err(damaged)?;
         if status != Status::Verified {
-            return Err(AppError::Biometrics("biometrics are recorded after verification, before sending"));
+            return Err(AppError::Biometrics(Needed::CaptureWindow));
         }
         let valid = ["photo", "signature", "fingerprint", "iris"].contains(&capture.modality.as_str());
         if !valid || (capture.blob.is_none() && capture.exception.is_none()) {
-            return Err(AppError::Biometrics("a capture has a known kind and either an image or an exception"));
+            return Err(AppError::Biometrics(Needed::CaptureContent));
         }
         doc.captures.retain(|c| !(c.modality == capture.modality && c.position == capture.position));
         doc.captures.push(capture);

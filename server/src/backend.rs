@@ -7,8 +7,9 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
-    CounterDesk, CounterView, DisplayView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView,
-    SessionInfo, StaffView, SystemView, TicketView, UnitView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, CounterDesk, CounterView, DashboardView, DisplayView, IntakeForm,
+    IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView,
+    StepForm, SystemView, TicketView, UnitView, UserView,
 };
 use simpul_app::backend::Backend;
 use simpul_app::error::{ApiError, Refusal};
@@ -36,7 +37,7 @@ pub struct SessionMarker {
 
 /// The backend handed to the UI's server functions.
 pub struct AppBackend {
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
 }
 
 impl AppBackend {
@@ -54,7 +55,7 @@ impl AppBackend {
     }
 
     /// The office this box serves and its time zone; refused on a box without one.
-    async fn office(&self) -> Result<(simpul_domain::office::Unit, Zone), ApiError> {
+    pub(crate) async fn office(&self) -> Result<(simpul_domain::office::Unit, Zone), ApiError> {
         match self.unit().await? {
             Some((BoxRole::Office, unit)) => {
                 let zone = unit.zone();
@@ -165,7 +166,7 @@ fn ticket_view(t: queue::Ticket) -> TicketView {
     }
 }
 
-fn internal(e: StoreError) -> ApiError {
+pub(crate) fn internal(e: StoreError) -> ApiError {
     tracing::error!(error = %e, "storage failure");
     ApiError::Internal
 }
@@ -508,5 +509,50 @@ impl Backend for AppBackend {
             link: self.link().await,
             zone: zone.abbreviation().to_string(),
         })
+    }
+
+    async fn applications(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError> {
+        self.apps_list(user, list).await
+    }
+
+    async fn application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError> {
+        self.app_view(user, id).await
+    }
+
+    async fn intake(&self, ticket: Option<&str>) -> Result<IntakeView, ApiError> {
+        self.intake_view(ticket).await
+    }
+
+    async fn open_application(&self, user: &UserView, client_id: &str, form: IntakeForm) -> Result<String, ApiError> {
+        self.app_open(user, client_id, form).await
+    }
+
+    async fn update_applicant(&self, user: &UserView, id: &str, applicant: ApplicantForm) -> Result<(), ApiError> {
+        self.app_update_applicant(user, id, applicant).await
+    }
+
+    async fn confirm_requirement(
+        &self,
+        user: &UserView,
+        id: &str,
+        item: usize,
+        confirmed: bool,
+    ) -> Result<(), ApiError> {
+        self.app_confirm(user, id, item, confirmed).await
+    }
+
+    async fn application_step(
+        &self,
+        user: &UserView,
+        client_id: &str,
+        id: &str,
+        action: simpul_domain::application::Action,
+        form: StepForm,
+    ) -> Result<simpul_domain::application::Status, ApiError> {
+        self.app_step(user, client_id, id, action, form).await
+    }
+
+    async fn dashboard(&self, user: &UserView) -> Result<DashboardView, ApiError> {
+        self.dashboard_view(user).await
     }
 }

@@ -9,6 +9,7 @@
 pub mod applications;
 pub mod auth;
 pub mod backend;
+pub mod backend_apps;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -17,7 +18,9 @@ pub mod holidays;
 pub mod http;
 pub mod hublink;
 pub mod logging;
+pub mod printouts;
 pub mod queue;
+pub mod receipts;
 pub mod state;
 pub mod store;
 

@@ -2,17 +2,19 @@
 //! function that serves it on a bound listener.
 
 pub mod assets;
+pub mod files;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use simpul_app::backend::SharedBackend;
@@ -55,8 +57,22 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
+        .route("/berkas/{sha}", get(files::download))
+        .route("/dokumen/permohonan/{id}/tanda-terima.pdf", get(files::receipt))
+        .route("/dokumen/permohonan/{id}/pengembalian.pdf", get(files::return_slip))
         .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(prepare_session))
+        .layer(sessions.clone())
+        .with_state(state.clone());
+
+    // Uploads have their own, larger limit; everything else keeps the small one.
+    let uploads = Router::new()
+        .route("/berkas/permohonan/{id}/syarat/{item}", post(files::upload_requirement))
+        .route("/berkas/permohonan/{id}/biometrik/{kind}", post(files::upload_capture))
+        .layer(DefaultBodyLimit::max(files::UPLOAD_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(files::UPLOAD_BODY_BYTES))
         .layer(middleware::from_fn(prepare_session))
         .layer(sessions)
         .with_state(state.clone());
@@ -66,10 +82,11 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
         .route("/api/layar/stream", get(display_stream))
         .route("/pkg/{*path}", get(assets::serve))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state)
+        .merge(uploads)
         .merge(ui)
         .layer(middleware::from_fn(refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -3,6 +3,7 @@
 //! business rules beyond what keeps the tables consistent.
 
 pub mod audit;
+pub mod blobs;
 pub mod catalog;
 pub mod documents;
 pub mod regions;

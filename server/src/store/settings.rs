@@ -9,11 +9,11 @@ const UNIT_CODE: &str = "unit.code";
 const UNIT_NAME: &str = "unit.name";
 const UNIT_ROLE: &str = "unit.role";
 
-fn get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
-fn put(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+pub(crate) fn put(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],

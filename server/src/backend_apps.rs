@@ -1,0 +1,910 @@
+//! The UI's application work on the server: forms to domain values and back, one transaction
+//! per user action (document change, projection, audit, and the idempotency record together),
+//! views with the steps the caller may take, the dashboard, uploads and printouts.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{Connection, params};
+use simpul_app::api::{
+    ApplicantForm, ApplicationRow, ApplicationView, AttachmentView, CaptureView, ChecklistLine, DashboardView,
+    HandoverView, IntakeForm, IntakeService, IntakeView, ProxyForm, StepForm, StepView, UserView,
+};
+use simpul_app::error::{ApiError, Refusal};
+use simpul_domain::applicant::{
+    Applicant, Field, FieldProblem, MaritalStatus, Nationality, Passport, Permit, PermitKind, PoaProblem, PoaScope,
+    PowerOfAttorney, Problem,
+};
+use simpul_domain::application::{self, Action, Status};
+use simpul_domain::attachment::{CheckedUpload, ContentType};
+use simpul_domain::calendar::SlaStatus;
+use simpul_domain::nik::Sex;
+use simpul_domain::wilayah::RegionCode;
+use simpul_sync::records::{ApplicantDoc, ApplicationDoc, CaptureDoc};
+use time::format_description::well_known::{Iso8601, Rfc3339};
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::applications::{self, ActDetails, AppError, HandoverInput, Intake, ProxyInput, Who};
+use crate::backend::{AppBackend, internal, local_datetime};
+use crate::db::StoreError;
+use crate::store::{blobs, catalog, regions, staff};
+
+/// An upload's destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadTarget {
+    /// A checklist line (index).
+    Requirement(usize),
+    /// A photo.
+    Photo,
+    /// A signature.
+    Signature,
+}
+
+/// Maps an application refusal to what the UI shows.
+pub fn app_error(e: AppError) -> ApiError {
+    match e {
+        AppError::NotFound | AppError::UnknownService => ApiError::NotFound,
+        AppError::Invalid(problems) => ApiError::Refused(Refusal::Fields(problems.iter().map(field_problem).collect())),
+        AppError::Illegal(t) => ApiError::Refused(Refusal::WrongState(t.from.code().into())),
+        AppError::RequirementsMissing(items) => {
+            ApiError::Refused(Refusal::RequirementsMissing(items.into_iter().map(|i| i + 1).collect()))
+        }
+        AppError::ReturnReasons => ApiError::Refused(Refusal::ReturnReasons),
+        AppError::NoSuchItem(i) => ApiError::BadRequest(format!("no requirement number {}", i + 1)),
+        AppError::Locked(s) => ApiError::Refused(Refusal::Locked(s.code().into())),
+        AppError::Poa(p) => ApiError::Refused(Refusal::PowerOfAttorney(poa_code(&p).into())),
+        AppError::HandOver(n) | AppError::Biometrics(n) | AppError::Detail(n) => {
+            ApiError::Refused(Refusal::Missing(n.code().into()))
+        }
+        AppError::Damaged(detail) => {
+            tracing::error!(detail, "stored application does not decode");
+            ApiError::Internal
+        }
+        AppError::Store(e) => internal(e),
+    }
+}
+
+fn poa_code(p: &PoaProblem) -> &'static str {
+    match p {
+        PoaProblem::NotYetValid(_) => "not_yet_valid",
+        PoaProblem::Expired(_) => "expired",
+        PoaProblem::OutOfScope => "out_of_scope",
+        PoaProblem::OtherGrantor => "other_grantor",
+        PoaProblem::OtherGrantee => "other_grantee",
+        PoaProblem::Malformed => "malformed",
+    }
+}
+
+fn code_of<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn field_problem(p: &FieldProblem) -> (String, String, String) {
+    let detail = match &p.problem {
+        Problem::TooLong(n) => n.to_string(),
+        Problem::Nik(reason) | Problem::NikMismatch(reason) => reason.clone(),
+        Problem::UnknownRegion(code) => code.clone(),
+        Problem::Expired(d) => applications_date(*d),
+        Problem::PassportBeforeCard { passport, card } => {
+            format!("{} < {}", applications_date(*passport), applications_date(*card))
+        }
+        _ => String::new(),
+    };
+    (code_of(&p.field), code_of(&p.problem), detail)
+}
+
+fn applications_date(d: Date) -> String {
+    simpul_sync::records::date_text(d)
+}
+
+fn problem(field: Field, problem: Problem) -> FieldProblem {
+    FieldProblem { field, problem }
+}
+
+fn parse_date(field: Field, s: &str, problems: &mut Vec<FieldProblem>) -> Option<Date> {
+    let s = s.trim();
+    if s.is_empty() {
+        problems.push(problem(field, Problem::Missing));
+        return None;
+    }
+    match Date::parse(s, &Iso8601::DATE) {
+        Ok(d) => Some(d),
+        Err(_) => {
+            problems.push(problem(field, Problem::Missing));
+            None
+        }
+    }
+}
+
+fn optional(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The form as a domain applicant, or every problem that stops it from being one (the domain
+/// checks the rest).
+pub fn applicant_from_form(f: &ApplicantForm) -> Result<Applicant, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let sex = match f.sex.as_str() {
+        "male" => Some(Sex::Male),
+        "female" => Some(Sex::Female),
+        _ => {
+            problems.push(problem(Field::Sex, Problem::Missing));
+            None
+        }
+    };
+    let marital = match f.marital.as_str() {
+        "single" => Some(MaritalStatus::Single),
+        "married" => Some(MaritalStatus::Married),
+        "divorced" => Some(MaritalStatus::Divorced),
+        "widowed" => Some(MaritalStatus::Widowed),
+        _ => {
+            problems.push(problem(Field::Marital, Problem::Missing));
+            None
+        }
+    };
+    let birth_date = parse_date(Field::BirthDate, &f.birth_date, &mut problems);
+    let region = match f.region.trim().parse::<RegionCode>() {
+        Ok(r) => Some(r),
+        Err(_) if f.region.trim().is_empty() => {
+            problems.push(problem(Field::Region, Problem::Missing));
+            None
+        }
+        Err(_) => {
+            problems.push(problem(Field::Region, Problem::UnknownRegion(f.region.trim().to_string())));
+            None
+        }
+    };
+    let (nationality, passport, permit) = if f.foreign {
+        let country = f.country.trim().to_uppercase();
+        let passport = match (optional(&f.passport_number), optional(&f.passport_expires)) {
+            (Some(number), Some(_)) => parse_date(Field::Passport, &f.passport_expires, &mut problems)
+                .map(|expires| Passport { number, expires }),
+            (None, None) => None,
+            _ => {
+                problems.push(problem(Field::Passport, Problem::Missing));
+                None
+            }
+        };
+        let permit = match (optional(&f.permit_number), optional(&f.permit_expires)) {
+            (Some(number), Some(_)) => {
+                let kind = if f.permit_kind == "kitap" { PermitKind::Kitap } else { PermitKind::Itap };
+                parse_date(Field::Permit, &f.permit_expires, &mut problems).map(|expires| Permit {
+                    kind,
+                    number,
+                    expires,
+                })
+            }
+            (None, None) => None,
+            _ => {
+                problems.push(problem(Field::Permit, Problem::Missing));
+                None
+            }
+        };
+        (Nationality::Foreign(country), passport, permit)
+    } else {
+        (Nationality::Indonesian, None, None)
+    };
+    match (sex, marital, birth_date, region) {
+        (Some(sex), Some(marital), Some(birth_date), Some(region)) if problems.is_empty() => Ok(Applicant {
+            nik: f.nik.trim().to_string(),
+            name: f.name.trim().to_string(),
+            sex,
+            birth_place: f.birth_place.trim().to_string(),
+            birth_date,
+            marital,
+            address: f.address.trim().to_string(),
+            region,
+            kk_number: f.kk_number.trim().to_string(),
+            nationality,
+            passport,
+            permit,
+            phone: optional(&f.phone),
+            email: optional(&f.email),
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn form_from_doc(a: &ApplicantDoc) -> ApplicantForm {
+    ApplicantForm {
+        nik: a.nik.clone(),
+        name: a.name.clone(),
+        sex: a.sex.clone(),
+        birth_place: a.birth_place.clone(),
+        birth_date: a.birth_date.clone(),
+        marital: a.marital.clone(),
+        address: a.address.clone(),
+        region: a.region.clone(),
+        kk_number: a.kk_number.clone(),
+        foreign: a.nationality != "IDN",
+        country: if a.nationality == "IDN" { String::new() } else { a.nationality.clone() },
+        passport_number: a.passport_number.clone().unwrap_or_default(),
+        passport_expires: a.passport_expires.clone().unwrap_or_default(),
+        permit_kind: a.permit_kind.clone().unwrap_or_default(),
+        permit_number: a.permit_number.clone().unwrap_or_default(),
+        permit_expires: a.permit_expires.clone().unwrap_or_default(),
+        phone: a.phone.clone().unwrap_or_default(),
+        email: a.email.clone().unwrap_or_default(),
+    }
+}
+
+fn proxy_from_form(p: &ProxyForm, applicant: &Applicant) -> Result<ProxyInput, ApiError> {
+    let date = |s: &str| {
+        Date::parse(s.trim(), &Iso8601::DATE)
+            .map_err(|_| ApiError::Refused(Refusal::PowerOfAttorney("malformed".into())))
+    };
+    let mut scope = Vec::new();
+    if p.submit {
+        scope.push(PoaScope::Submit);
+    }
+    if p.pickup {
+        scope.push(PoaScope::Pickup);
+    }
+    Ok(ProxyInput {
+        poa: PowerOfAttorney {
+            grantor_nik: applicant.nik.clone(),
+            grantor_name: applicant.name.clone(),
+            grantee_nik: p.nik.trim().to_string(),
+            grantee_name: p.name.trim().to_string(),
+            scope,
+            valid_from: date(&p.valid_from)?,
+            valid_until: date(&p.valid_until)?,
+            reason: p.reason.trim().to_string(),
+        },
+        document: None,
+    })
+}
+
+fn parse_local(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+fn parse_due(s: &str) -> Option<PrimitiveDateTime> {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    PrimitiveDateTime::parse(s, &format).ok()
+}
+
+struct Context {
+    calendar: simpul_domain::calendar::Calendar,
+    completion: HashMap<String, simpul_domain::catalog::CompletionTime>,
+    names: HashMap<String, String>,
+    now: PrimitiveDateTime,
+    zone: simpul_domain::zone::Zone,
+}
+
+impl Context {
+    fn load(conn: &Connection, zone: simpul_domain::zone::Zone) -> Result<Context, StoreError> {
+        let calendar = applications::office_calendar(conn)?;
+        let completion =
+            catalog::list(conn)?.into_iter().filter_map(|e| e.standard.completion.map(|c| (e.id, c.time))).collect();
+        let names = staff::list(conn)?.into_iter().map(|a| (a.id, a.display_name)).collect();
+        let now = OffsetDateTime::now_utc().to_offset(zone.offset());
+        Ok(Context { calendar, completion, names, now: PrimitiveDateTime::new(now.date(), now.time()), zone })
+    }
+
+    fn sla(&self, service_id: &str, status: Status, due: Option<&str>) -> Option<SlaStatus> {
+        if status.is_final() {
+            return None;
+        }
+        if status.pauses_sla() {
+            return Some(SlaStatus::Paused);
+        }
+        let due = parse_due(due?)?;
+        let time = self.completion.get(service_id)?;
+        Some(self.calendar.status_by_due(*time, due, self.now))
+    }
+
+    fn name(&self, staff_id: &str) -> String {
+        self.names.get(staff_id).cloned().unwrap_or_else(|| staff_id.to_string())
+    }
+
+    fn local(&self, rfc3339: &str) -> String {
+        parse_local(rfc3339).map_or_else(|| rfc3339.to_string(), |t| local_datetime(t, self.zone))
+    }
+}
+
+/// Rows of the projection, with their SLA.
+fn rows(
+    conn: &Connection,
+    ctx: &Context,
+    filter: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<ApplicationRow>, StoreError> {
+    let sql = format!(
+        "SELECT id, number, status, kind, name, updated_at, due_at, service_id FROM applications {filter}
+         ORDER BY updated_at DESC LIMIT 200"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mapped = stmt.query_map(values, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in mapped {
+        let (id, number, status, kind, name, updated, due, service_id) = row?;
+        let status = Status::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+        let kind = simpul_domain::catalog::ServiceKind::from_code(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?;
+        let sla = ctx.sla(&service_id, status, due.as_deref());
+        out.push(ApplicationRow { id, number, status, kind, name, updated: ctx.local(&updated), due, sla });
+    }
+    Ok(out)
+}
+
+const OPEN: &str = "status NOT IN ('handed_over', 'cancelled')";
+
+fn list_filter(list: &str) -> Option<String> {
+    Some(match list {
+        "open" => format!("WHERE {OPEN}"),
+        "to_verify" => "WHERE status = 'submitted'".into(),
+        "returned" => "WHERE status = 'returned'".into(),
+        "ready" => "WHERE status = 'ready'".into(),
+        "centre" => "WHERE status IN ('verified', 'biometrics_recorded', 'sent_for_identification', 'clarification', 'ready_to_print')".into(),
+        "closed" => "WHERE status IN ('handed_over', 'cancelled')".into(),
+        "mine" => format!("WHERE {OPEN} AND created_by = ?1"),
+        "all" => String::new(),
+        _ => return None,
+    })
+}
+
+fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<ApplicationView, AppError> {
+    let doc = applications::load(conn, id)?.doc;
+    let status = doc.status().map_err(|e| AppError::Damaged(e.to_string()))?;
+    let kind = doc.kind().map_err(|e| AppError::Damaged(e.to_string()))?;
+    let entry = catalog::get(conn, &doc.service_id)?;
+    let procedure = entry.as_ref().map_or_else(Vec::new, |e| {
+        e.standard
+            .procedure
+            .iter()
+            .map(|p| {
+                if p.sub_steps.is_empty() { p.text.clone() } else { format!("{} ({})", p.text, p.sub_steps.join("; ")) }
+            })
+            .collect()
+    });
+    let last_return = doc.returns.last();
+    let mut checklist = Vec::new();
+    for (i, line) in doc.checklist.iter().enumerate() {
+        let item = line.to_domain().map_err(|e| AppError::Damaged(e.to_string()))?;
+        let mut attachments = Vec::new();
+        for sha in &line.attachments {
+            if let Some(b) = blobs::get(conn, sha)? {
+                attachments.push(AttachmentView {
+                    sha256: b.sha256,
+                    content_type: b.content_type.mime().into(),
+                    size: b.size,
+                });
+            }
+        }
+        let returned_because = if status == Status::Returned {
+            last_return.and_then(|r| r.reasons.iter().find(|x| x.item as usize == i)).map(|x| x.reason.clone())
+        } else {
+            None
+        };
+        checklist.push(ChecklistLine {
+            text: line.text.clone(),
+            kind: item.kind,
+            attachments,
+            confirmed: line.confirmed,
+            met: item.is_met(),
+            returned_because,
+        });
+    }
+    let steps = doc
+        .steps
+        .iter()
+        .filter_map(|s| {
+            let action = Action::ALL.into_iter().find(|a| simpul_sync::records::code::action(*a) == s.action)?;
+            Some(StepView {
+                action,
+                to: Status::from_code(&s.to)?,
+                by: ctx.name(&s.by),
+                at: ctx.local(&s.at),
+                office: s.office.clone(),
+                note: s.note.clone(),
+            })
+        })
+        .collect();
+    let card_expires =
+        doc.applicant.to_domain().ok().and_then(|a| simpul_domain::applicant::card_expiry(&a)).map(applications_date);
+    let due: Option<String> =
+        conn.query_row("SELECT due_at FROM applications WHERE id = ?1", [id], |r| r.get(0)).unwrap_or(None);
+    let actions =
+        application::available(kind, status).into_iter().filter(|a| user.role.allows(a.permission())).collect();
+    let ticket_number = doc.ticket.as_deref().and_then(|t| crate::queue::ticket(conn, t).ok()).map(|t| t.number);
+    Ok(ApplicationView {
+        id: id.to_string(),
+        number: doc.number.clone(),
+        status,
+        kind,
+        service: doc.service_title.clone(),
+        opened: ctx.local(&doc.created_at),
+        opened_by: ctx.name(&doc.created_by),
+        ticket: ticket_number,
+        applicant: form_from_doc(&doc.applicant),
+        card_expires,
+        proxy: doc.proxy.as_ref().map(|p| ProxyForm {
+            nik: p.nik.clone(),
+            name: p.name.clone(),
+            submit: p.scope.contains("submit"),
+            pickup: p.scope.contains("pickup"),
+            valid_from: p.valid_from.clone(),
+            valid_until: p.valid_until.clone(),
+            reason: p.reason.clone(),
+        }),
+        checklist,
+        procedure,
+        captures: doc
+            .captures
+            .iter()
+            .map(|c| CaptureView {
+                modality: c.modality.clone(),
+                position: c.position.clone(),
+                blob: c.blob.clone(),
+                quality: c.quality,
+                device: c.device.clone(),
+                exception: c.exception.clone(),
+            })
+            .collect(),
+        needs_biometrics: application::Lifecycle::of(kind).biometrics,
+        steps,
+        identification: doc.identification.as_ref().map(|i| (i.result.clone(), i.other_reference.clone())),
+        handover: doc.handover.as_ref().map(|h| HandoverView {
+            recipient: h.recipient.clone(),
+            recipient_nik: h.recipient_nik.clone(),
+            withdrawn_serial: h.withdrawn_serial.clone(),
+            copies: h.copies,
+            at: ctx.local(&h.at),
+        }),
+        sla: ctx.sla(&doc.service_id, status, due.as_deref()),
+        due,
+        actions,
+        editable: matches!(status, Status::Draft | Status::Returned),
+        can_edit: user.role.allows(simpul_domain::auth::Permission::TakeApplications),
+        has_return_slip: !doc.returns.is_empty(),
+    })
+}
+
+/// Runs `f` in one transaction; an application refusal rolls it back.
+fn in_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AppError>,
+) -> Result<Result<T, AppError>, StoreError> {
+    let tx = conn.transaction()?;
+    match f(&tx) {
+        Ok(v) => {
+            tx.commit()?;
+            Ok(Ok(v))
+        }
+        Err(AppError::Store(e)) => Err(e),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+impl AppBackend {
+    async fn who(&self, user: &UserView) -> Result<Who, ApiError> {
+        let (unit, zone) = self.office().await?;
+        Ok(Who { staff: user.id.clone(), office: unit.code, at: OffsetDateTime::now_utc(), zone })
+    }
+
+    /// Runs an application action in one transaction.
+    async fn app_tx<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.core.db.call(move |c| in_tx(c, f)).await.map_err(internal)?.map_err(app_error)
+    }
+
+    pub(crate) async fn apps_list(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError> {
+        let filter = list_filter(list).ok_or_else(|| ApiError::BadRequest(format!("unknown list '{list}'")))?;
+        let (_, zone) = self.office().await?;
+        let mine = user.id.clone();
+        let uses_me = list == "mine";
+        self.core
+            .db
+            .call(move |c| {
+                let ctx = Context::load(c, zone)?;
+                if uses_me { rows(c, &ctx, &filter, &[&mine]) } else { rows(c, &ctx, &filter, &[]) }
+            })
+            .await
+            .map_err(internal)
+    }
+
+    pub(crate) async fn app_view(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError> {
+        let (_, zone) = self.office().await?;
+        let (user, id) = (user.clone(), id.to_string());
+        self.core
+            .db
+            .call(move |c| {
+                let ctx = Context::load(c, zone)?;
+                Ok(view(c, &ctx, &user, &id))
+            })
+            .await
+            .map_err(internal)?
+            .map_err(app_error)
+    }
+
+    pub(crate) async fn intake_view(&self, ticket: Option<&str>) -> Result<IntakeView, ApiError> {
+        let (unit, _) = self.office().await?;
+        let ticket = ticket.map(str::to_string);
+        self.core
+            .db
+            .call(move |c| {
+                let services = catalog::list(c)?
+                    .into_iter()
+                    .map(|e| IntakeService {
+                        id: e.id,
+                        title: e.standard.title,
+                        kind: e.standard.kind,
+                        requirements: e.standard.requirements.into_iter().map(|r| r.text).collect(),
+                    })
+                    .collect();
+                let ticket_number = ticket.as_deref().and_then(|t| crate::queue::ticket(c, t).ok()).map(|t| t.number);
+                Ok(IntakeView { services, office_code: unit.code.to_string(), ticket_number })
+            })
+            .await
+            .map_err(internal)
+    }
+
+    pub(crate) async fn app_open(
+        &self,
+        user: &UserView,
+        client_id: &str,
+        form: IntakeForm,
+    ) -> Result<String, ApiError> {
+        check_client_id(client_id)?;
+        let who = self.who(user).await?;
+        let applicant = applicant_from_form(&form.applicant)
+            .map_err(|p| ApiError::Refused(Refusal::Fields(p.iter().map(field_problem).collect())))?;
+        let proxy = match &form.proxy {
+            Some(p) => Some(proxy_from_form(p, &applicant)?),
+            None => None,
+        };
+        let intake = Intake { service_id: form.service_id.clone(), applicant, ticket: form.ticket.clone(), proxy };
+        let client_id = client_id.to_string();
+        self.app_tx(move |tx| {
+            if let Some(id) = applications::replay(tx, &client_id)? {
+                return Ok(id);
+            }
+            if let Some(t) = &intake.ticket
+                && crate::queue::ticket(tx, t).is_err()
+            {
+                return Err(AppError::NotFound);
+            }
+            let regions = regions::all_codes(tx)?;
+            let (id, _) = applications::open(tx, &who, &intake, &regions)?;
+            applications::remember(tx, &client_id, "open", &id, who.at)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    pub(crate) async fn app_update_applicant(
+        &self,
+        user: &UserView,
+        id: &str,
+        form: ApplicantForm,
+    ) -> Result<(), ApiError> {
+        let who = self.who(user).await?;
+        let applicant = applicant_from_form(&form)
+            .map_err(|p| ApiError::Refused(Refusal::Fields(p.iter().map(field_problem).collect())))?;
+        let id = id.to_string();
+        self.app_tx(move |tx| {
+            let regions: HashSet<RegionCode> = regions::all_codes(tx)?;
+            applications::set_applicant(tx, &who, &id, &applicant, &regions)
+        })
+        .await
+    }
+
+    pub(crate) async fn app_confirm(
+        &self,
+        user: &UserView,
+        id: &str,
+        item: usize,
+        confirmed: bool,
+    ) -> Result<(), ApiError> {
+        let who = self.who(user).await?;
+        let id = id.to_string();
+        self.app_tx(move |tx| applications::confirm(tx, &who, &id, item, confirmed)).await
+    }
+
+    pub(crate) async fn app_step(
+        &self,
+        user: &UserView,
+        client_id: &str,
+        id: &str,
+        action: Action,
+        form: StepForm,
+    ) -> Result<Status, ApiError> {
+        check_client_id(client_id)?;
+        if !user.role.allows(action.permission()) {
+            return Err(ApiError::Forbidden);
+        }
+        let who = self.who(user).await?;
+        let details = ActDetails {
+            reasons: form.reasons.clone(),
+            note: optional(&form.note),
+            other_reference: optional(&form.other_reference),
+            handover: (action == Action::HandOver && !form.recipient_nik.trim().is_empty()).then(|| HandoverInput {
+                recipient_nik: form.recipient_nik.trim().to_string(),
+                withdrawn: (!form.withdrawn_serial.trim().is_empty()
+                    || !form.withdrawn_reason.trim().is_empty()
+                    || !form.withdrawn_disposition.trim().is_empty())
+                .then(|| {
+                    (form.withdrawn_serial.clone(), form.withdrawn_reason.clone(), form.withdrawn_disposition.clone())
+                }),
+                copies: form.copies,
+            }),
+        };
+        let (client_id, id) = (client_id.to_string(), id.to_string());
+        self.app_tx(move |tx| {
+            if let Some(status) = applications::replay(tx, &client_id)? {
+                return Status::from_code(&status).ok_or_else(|| AppError::Damaged("stored answer".into()));
+            }
+            let regions = regions::all_codes(tx)?;
+            let status = applications::act(tx, &who, &id, action, &details, &regions)?;
+            applications::remember(tx, &client_id, simpul_sync::records::code::action(action), status.code(), who.at)?;
+            Ok(status)
+        })
+        .await
+    }
+
+    /// Stores an uploaded file and attaches it, in one transaction after the bytes are on disk.
+    pub(crate) async fn app_upload(
+        &self,
+        user: &UserView,
+        id: &str,
+        target: UploadTarget,
+        checked: CheckedUpload,
+        bytes: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        let who = self.who(user).await?;
+        let data_dir = self.core.config.data_dir.clone();
+        let sha = tokio::task::spawn_blocking(move || blobs::write(&data_dir, &bytes))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store an upload");
+                ApiError::Internal
+            })?;
+        let id = id.to_string();
+        self.app_tx(move |tx| {
+            blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
+            match target {
+                UploadTarget::Requirement(item) => applications::attach(tx, &who, &id, item, &sha),
+                UploadTarget::Photo | UploadTarget::Signature => {
+                    if checked.content_type == ContentType::Pdf {
+                        return Err(AppError::Biometrics(applications::Needed::CaptureContent));
+                    }
+                    let modality = if target == UploadTarget::Photo { "photo" } else { "signature" };
+                    let capture = CaptureDoc {
+                        modality: modality.into(),
+                        position: String::new(),
+                        blob: Some(sha.clone()),
+                        quality: None,
+                        device: "upload".into(),
+                        exception: None,
+                        at: who.at.to_offset(who.zone.offset()).format(&Rfc3339).unwrap_or_default(),
+                    };
+                    applications::record_capture(tx, &who, &id, capture)
+                }
+            }
+        })
+        .await
+    }
+
+    /// The bytes of a stored file, when it belongs to an application this box keeps.
+    pub(crate) async fn blob(&self, sha: &str) -> Result<(ContentType, Vec<u8>), ApiError> {
+        if !blobs::valid_digest(sha) {
+            return Err(ApiError::NotFound);
+        }
+        let key = sha.to_string();
+        let row = self.core.db.call(move |c| blobs::get(c, &key)).await.map_err(internal)?.ok_or(ApiError::NotFound)?;
+        let data_dir = self.core.config.data_dir.clone();
+        let sha = sha.to_string();
+        let bytes = tokio::task::spawn_blocking(move || blobs::read(&data_dir, &sha))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "a stored file cannot be read");
+                ApiError::Internal
+            })?;
+        Ok((row.content_type, bytes))
+    }
+
+    /// The receipt or the rejection slip as PDF.
+    pub(crate) async fn printout(
+        &self,
+        user: &UserView,
+        id: &str,
+        receipt: bool,
+    ) -> Result<(String, Vec<u8>), ApiError> {
+        let (unit, zone) = self.office().await?;
+        let id = id.to_string();
+        let printer = user.display_name.clone();
+        let document = self
+            .core
+            .db
+            .call(move |c| {
+                let loaded = match applications::load(c, &id) {
+                    Ok(l) => l,
+                    Err(AppError::Store(e)) => return Err(e),
+                    Err(_) => return Ok(None),
+                };
+                let doc: ApplicationDoc = loaded.doc;
+                let head = crate::printouts::Letterhead { office: unit.name.clone(), code: unit.code.to_string() };
+                let printed_at = local_datetime(OffsetDateTime::now_utc(), zone);
+                let names: HashMap<String, String> =
+                    staff::list(c)?.into_iter().map(|a| (a.id, a.display_name)).collect();
+                let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+                if receipt {
+                    let Some(h) = &doc.handover else { return Ok(None) };
+                    let key = crate::receipts::key(c)?;
+                    let reference = crate::receipts::sign(
+                        &key,
+                        &crate::receipts::Reference {
+                            number: doc.number.clone(),
+                            office: doc.office.clone(),
+                            handed_over_at: h.at.clone(),
+                        },
+                    );
+                    let staff_name = name(&h.by);
+                    Ok(Some((
+                        format!("tanda-terima-{}.pdf", doc.number),
+                        crate::printouts::receipt(&head, &doc, &printed_at, &staff_name, &reference),
+                    )))
+                } else {
+                    let verifier = doc.returns.last().map_or_else(|| printer.clone(), |r| name(&r.by));
+                    Ok(crate::printouts::return_slip(&head, &doc, &printed_at, &verifier)
+                        .map(|d| (format!("pengembalian-{}.pdf", doc.number), d)))
+                }
+            })
+            .await
+            .map_err(internal)?
+            .ok_or(ApiError::NotFound)?;
+        let (name, document) = document;
+        let bytes = simpul_hardware::document::render(&document).map_err(|e| {
+            tracing::error!(error = %e, "a printout does not render");
+            ApiError::Internal
+        })?;
+        Ok((name, bytes))
+    }
+
+    pub(crate) async fn dashboard_view(&self, user: &UserView) -> Result<DashboardView, ApiError> {
+        let (_, zone) = self.office().await?;
+        let user = user.clone();
+        self.core
+            .db
+            .call(move |c| {
+                let ctx = Context::load(c, zone)?;
+                let now = OffsetDateTime::now_utc();
+                let today = simpul_sync::records::date_text(now.to_offset(zone.offset()).date());
+                let like = format!("{today}%");
+                let count = |sql: &str| -> Result<u32, StoreError> {
+                    Ok(c.query_row(sql, params![like], |r| r.get::<_, i64>(0))? as u32)
+                };
+                let opened_today = count("SELECT count(*) FROM applications WHERE created_at LIKE ?1")?;
+                let handed_over_today =
+                    count("SELECT count(*) FROM applications WHERE status = 'handed_over' AND updated_at LIKE ?1")?;
+                let open = rows(c, &ctx, &format!("WHERE {OPEN}"), &[])?;
+                let pick = |s: SlaStatus| open.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
+                let stats = crate::queue::stats(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let waiting = crate::queue::display(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(DashboardView {
+                    waiting: waiting.waiting,
+                    tickets_today: stats.total.issued,
+                    served_today: stats.total.served,
+                    average_wait_minutes: stats.total.mean_wait_secs.map(|s| (s / 60) as u32),
+                    opened_today,
+                    handed_over_today,
+                    mine_open: open
+                        .iter()
+                        .filter(|r| created_by(c, &r.id).as_deref() == Some(&user.id))
+                        .cloned()
+                        .collect(),
+                    to_verify: open.iter().filter(|r| r.status == Status::Submitted).cloned().collect(),
+                    ready: open.iter().filter(|r| r.status == Status::Ready).cloned().collect(),
+                    due_today: pick(SlaStatus::DueToday),
+                    about_to_breach: pick(SlaStatus::AboutToBreach),
+                    late: pick(SlaStatus::Late),
+                    queue_figures: figures(&stats),
+                })
+            })
+            .await
+            .map_err(internal)
+    }
+}
+
+fn created_by(c: &Connection, id: &str) -> Option<String> {
+    c.query_row("SELECT created_by FROM applications WHERE id = ?1", [id], |r| r.get(0)).ok()
+}
+
+fn figures(stats: &simpul_domain::queue::QueueStats) -> Vec<simpul_app::api::QueueFigure> {
+    let one = |group: &str, key: &str, f: &simpul_domain::queue::Figures| simpul_app::api::QueueFigure {
+        group: group.into(),
+        key: key.into(),
+        issued: f.issued,
+        served: f.served,
+        mean_wait_minutes: f.mean_wait_secs.map(|s| (s as f64 / 60.0 * 10.0).round() / 10.0),
+        mean_service_minutes: f.mean_service_secs.map(|s| (s as f64 / 60.0 * 10.0).round() / 10.0),
+    };
+    let mut out = Vec::new();
+    for (k, f) in &stats.by_service {
+        out.push(one("service", k, f));
+    }
+    for (k, f) in &stats.by_counter {
+        out.push(one("counter", k, f));
+    }
+    for (k, f) in &stats.by_lane {
+        out.push(one("lane", k, f));
+    }
+    out
+}
+
+fn check_client_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(ApiError::BadRequest("client id".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> ApplicantForm {
+        ApplicantForm {
+            nik: "5103021205900001".into(),
+            name: "I Made Contoh".into(),
+            sex: "male".into(),
+            birth_place: "Badung".into(),
+            birth_date: "1990-05-12".into(),
+            marital: "married".into(),
+            address: "Jl. Raya Mengwi 1".into(),
+            region: "51.03.02".into(),
+            kk_number: "5103021234567890".into(),
+            ..ApplicantForm::default()
+        }
+    }
+
+    #[test]
+    fn a_form_round_trips_through_the_document() {
+        let a = applicant_from_form(&form()).unwrap();
+        assert_eq!(form_from_doc(&ApplicantDoc::from(&a)), form());
+    }
+
+    #[test]
+    fn unreadable_fields_are_named() {
+        let bad = ApplicantForm { birth_date: "12/05/1990".into(), sex: "x".into(), region: "Mengwi".into(), ..form() };
+        let problems = applicant_from_form(&bad).unwrap_err();
+        let fields: Vec<Field> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, vec![Field::Sex, Field::BirthDate, Field::Region]);
+        let codes = field_problem(&problems[2]);
+        assert_eq!((codes.0.as_str(), codes.1.as_str()), ("region", "unknown_region"));
+    }
+
+    #[test]
+    fn a_foreigner_needs_both_parts_of_a_document() {
+        let half = ApplicantForm { foreign: true, country: "aus".into(), passport_number: "X1".into(), ..form() };
+        let problems = applicant_from_form(&half).unwrap_err();
+        assert_eq!(problems[0].field, Field::Passport);
+    }
+
+    #[test]
+    fn client_ids_are_plain() {
+        assert!(check_client_id("18c3f-00ab12").is_ok());
+        assert!(check_client_id("").is_err());
+        assert!(check_client_id("a'; drop").is_err());
+    }
+}
