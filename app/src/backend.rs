@@ -9,8 +9,9 @@ use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
 use crate::api::{
-    CounterDesk, DisplayView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, SystemView,
-    TicketView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, CounterDesk, DashboardView, DisplayView, IntakeForm, IntakeView,
+    KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SystemView, TicketView,
+    UserView,
 };
 use crate::error::ApiError;
 
@@ -75,6 +76,36 @@ pub trait Backend: Send + Sync + 'static {
         to_counter: Option<&str>,
         to_service: Option<&str>,
     ) -> Result<TicketView, ApiError>;
+
+    /// Applications by list name.
+    async fn applications(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError>;
+    /// One application, with the steps `user` may take.
+    async fn application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError>;
+    /// The intake page.
+    async fn intake(&self, ticket: Option<&str>) -> Result<IntakeView, ApiError>;
+    /// Opens an application (idempotent by `client_id`).
+    async fn open_application(&self, user: &UserView, client_id: &str, form: IntakeForm) -> Result<String, ApiError>;
+    /// Corrects the applicant's data.
+    async fn update_applicant(&self, user: &UserView, id: &str, applicant: ApplicantForm) -> Result<(), ApiError>;
+    /// Confirms a requirement.
+    async fn confirm_requirement(
+        &self,
+        user: &UserView,
+        id: &str,
+        item: usize,
+        confirmed: bool,
+    ) -> Result<(), ApiError>;
+    /// A lifecycle step (idempotent by `client_id`); checks the step's own permission.
+    async fn application_step(
+        &self,
+        user: &UserView,
+        client_id: &str,
+        id: &str,
+        action: simpul_domain::application::Action,
+        form: StepForm,
+    ) -> Result<simpul_domain::application::Status, ApiError>;
+    /// The dashboard.
+    async fn dashboard(&self, user: &UserView) -> Result<DashboardView, ApiError>;
 }
 
 /// The backend as shared through context.

@@ -83,6 +83,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/kios") view=pages::kiosk::KioskPage />
                             <Route path=path!("/layar") view=pages::display::DisplayPage />
                             <Route path=path!("/loket") view=pages::counter::CounterPage />
+                            <Route path=path!("/permohonan") view=pages::applications::ApplicationsPage />
+                            <Route path=path!("/permohonan/baru") view=pages::applications::IntakePage />
+                            <Route path=path!("/permohonan/:id") view=pages::applications::ApplicationPage />
                         </Routes>
                     </Layout>
                 </Auth>

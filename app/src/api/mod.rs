@@ -1,6 +1,9 @@
 //! The wire between browser and server: the types the pages receive and the server functions
 //! that return them. Each server function is thin: check the caller, call the backend, answer.
 
+mod applications;
+
+pub use applications::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};

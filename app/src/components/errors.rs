@@ -35,7 +35,10 @@ pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
         Refusal::CounterClosed => t!(i18n, refusals.counter_closed).into_any(),
         Refusal::CounterBusy => t!(i18n, refusals.counter_busy).into_any(),
         Refusal::NoMoreNumbers => t!(i18n, refusals.no_more_numbers).into_any(),
-        Refusal::WrongState(state) => t!(i18n, refusals.wrong_state, state).into_any(),
+        Refusal::WrongState(state) => {
+            let state = super::lang::status_code_text(i18n, &state);
+            t!(i18n, refusals.wrong_state, state).into_any()
+        }
         Refusal::Fields(fields) => {
             let count = fields.len();
             t!(i18n, refusals.fields, count).into_any()
@@ -45,10 +48,19 @@ pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
             t!(i18n, refusals.requirements_missing, items).into_any()
         }
         Refusal::ReturnReasons => t!(i18n, refusals.return_reasons).into_any(),
-        Refusal::Locked(state) => t!(i18n, refusals.locked, state).into_any(),
-        Refusal::PowerOfAttorney(detail) => t!(i18n, refusals.power_of_attorney, detail).into_any(),
-        Refusal::Missing(detail) => t!(i18n, refusals.missing, detail).into_any(),
-        Refusal::Upload(detail) => t!(i18n, refusals.upload, detail).into_any(),
+        Refusal::Locked(state) => {
+            let state = super::lang::status_code_text(i18n, &state);
+            t!(i18n, refusals.locked, state).into_any()
+        }
+        Refusal::PowerOfAttorney(code) => {
+            let detail = super::lang::poa_text(i18n, &code);
+            t!(i18n, refusals.power_of_attorney, detail).into_any()
+        }
+        Refusal::Missing(code) => {
+            let detail = super::lang::needs_text(i18n, &code);
+            t!(i18n, refusals.missing, detail).into_any()
+        }
+        Refusal::Upload(code) => super::lang::upload_text(i18n, &format!("upload_{code}")).into_any(),
         Refusal::NoOffice => t!(i18n, refusals.no_office).into_any(),
     }
 }

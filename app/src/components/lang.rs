@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_use::UseLocalesOptions;
+use simpul_domain::application::{Action, Status};
 use simpul_domain::auth::Role;
+use simpul_domain::calendar::SlaStatus;
 use simpul_domain::catalog::{CompletionTime, ServiceKind};
 
 use crate::i18n::*;
@@ -74,5 +76,163 @@ pub fn completion_label(locale: Locale, time: CompletionTime) -> String {
         (Locale::en, CompletionTime::Minutes(0)) => "immediately (while the applicant waits)".to_string(),
         (Locale::en, CompletionTime::Minutes(n)) if n >= 60 && n % 60 == 0 => plural((n / 60).into(), "hour", "hours"),
         (Locale::en, CompletionTime::Minutes(n)) => plural(n.into(), "minute", "minutes"),
+    }
+}
+
+/// An application status in the current language.
+pub fn status_text(i18n: I18nContext<Locale>, status: Status) -> String {
+    match status {
+        Status::Draft => t_string!(i18n, status.draft).to_string(),
+        Status::Submitted => t_string!(i18n, status.submitted).to_string(),
+        Status::Returned => t_string!(i18n, status.returned).to_string(),
+        Status::Verified => t_string!(i18n, status.verified).to_string(),
+        Status::BiometricsRecorded => t_string!(i18n, status.biometrics_recorded).to_string(),
+        Status::SentForIdentification => t_string!(i18n, status.sent_for_identification).to_string(),
+        Status::Clarification => t_string!(i18n, status.clarification).to_string(),
+        Status::ReadyToPrint => t_string!(i18n, status.ready_to_print).to_string(),
+        Status::Ready => t_string!(i18n, status.ready).to_string(),
+        Status::HandedOver => t_string!(i18n, status.handed_over).to_string(),
+        Status::Cancelled => t_string!(i18n, status.cancelled).to_string(),
+    }
+}
+
+/// A status code from the server in the current language (the code itself if unknown).
+pub fn status_code_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    Status::from_code(code).map_or_else(|| code.to_string(), |s| status_text(i18n, s))
+}
+
+/// A lifecycle step's button label.
+pub fn action_text(i18n: I18nContext<Locale>, action: Action) -> String {
+    match action {
+        Action::Submit => t_string!(i18n, action.submit).to_string(),
+        Action::Return => t_string!(i18n, action.return_file).to_string(),
+        Action::Resubmit => t_string!(i18n, action.resubmit).to_string(),
+        Action::Verify => t_string!(i18n, action.verify).to_string(),
+        Action::RecordBiometrics => t_string!(i18n, action.record_biometrics).to_string(),
+        Action::SendForIdentification => t_string!(i18n, action.send_for_identification).to_string(),
+        Action::IdentifiedSingle => t_string!(i18n, action.identified_single).to_string(),
+        Action::IdentifiedDouble => t_string!(i18n, action.identified_double).to_string(),
+        Action::ResolveClarification => t_string!(i18n, action.resolve_clarification).to_string(),
+        Action::Produce => t_string!(i18n, action.produce).to_string(),
+        Action::HandOver => t_string!(i18n, action.hand_over).to_string(),
+        Action::Cancel => t_string!(i18n, action.cancel).to_string(),
+    }
+}
+
+/// Where an application stands against its due time.
+pub fn sla_text(i18n: I18nContext<Locale>, sla: SlaStatus) -> String {
+    match sla {
+        SlaStatus::OnTrack => t_string!(i18n, sla.on_track).to_string(),
+        SlaStatus::DueToday => t_string!(i18n, sla.due_today).to_string(),
+        SlaStatus::AboutToBreach => t_string!(i18n, sla.about_to_breach).to_string(),
+        SlaStatus::Late => t_string!(i18n, sla.late).to_string(),
+        SlaStatus::Paused => t_string!(i18n, sla.paused).to_string(),
+    }
+}
+
+/// CSS class of an SLA state.
+pub fn sla_class(sla: Option<SlaStatus>) -> &'static str {
+    match sla {
+        Some(SlaStatus::Late) => "sla sla-late",
+        Some(SlaStatus::AboutToBreach) => "sla sla-breach",
+        Some(SlaStatus::DueToday) => "sla sla-today",
+        Some(SlaStatus::Paused) => "sla sla-paused",
+        _ => "sla",
+    }
+}
+
+/// A form field's label, by its code.
+pub fn field_text(i18n: I18nContext<Locale>, field: &str) -> String {
+    match field {
+        "nik" => t_string!(i18n, field.nik).to_string(),
+        "name" => t_string!(i18n, field.name).to_string(),
+        "sex" => t_string!(i18n, field.sex).to_string(),
+        "birth_place" => t_string!(i18n, field.birth_place).to_string(),
+        "birth_date" => t_string!(i18n, field.birth_date).to_string(),
+        "marital" => t_string!(i18n, field.marital).to_string(),
+        "address" => t_string!(i18n, field.address).to_string(),
+        "region" => t_string!(i18n, field.region).to_string(),
+        "kk_number" => t_string!(i18n, field.kk_number).to_string(),
+        "nationality" => t_string!(i18n, field.nationality).to_string(),
+        "passport" => t_string!(i18n, field.passport).to_string(),
+        "permit" => t_string!(i18n, field.permit).to_string(),
+        "phone" => t_string!(i18n, field.phone).to_string(),
+        "email" => t_string!(i18n, field.email).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A field problem, by its code, with its detail.
+pub fn problem_text(i18n: I18nContext<Locale>, problem: &str, detail: &str) -> String {
+    let detail = detail.to_string();
+    match problem {
+        "too_long" => with_detail(t_string!(i18n, problem.too_long).to_string(), &detail),
+        "nik" => with_detail(t_string!(i18n, problem.nik).to_string(), &detail),
+        "nik_mismatch" => with_detail(t_string!(i18n, problem.nik_mismatch).to_string(), &detail),
+        "future" => t_string!(i18n, problem.future).to_string(),
+        "too_old" => t_string!(i18n, problem.too_old).to_string(),
+        "too_young" => t_string!(i18n, problem.too_young).to_string(),
+        "kk_number" => t_string!(i18n, problem.kk_number).to_string(),
+        "unknown_region" => with_detail(t_string!(i18n, problem.unknown_region).to_string(), &detail),
+        "region_level" => t_string!(i18n, problem.region_level).to_string(),
+        "expired" => with_detail(t_string!(i18n, problem.expired).to_string(), &detail),
+        "passport_before_card" => with_detail(t_string!(i18n, problem.passport_before_card).to_string(), &detail),
+        "required_for_foreigner" => t_string!(i18n, problem.required_for_foreigner).to_string(),
+        "only_for_foreigner" => t_string!(i18n, problem.only_for_foreigner).to_string(),
+        "country_code" => t_string!(i18n, problem.country_code).to_string(),
+        "phone" => t_string!(i18n, problem.phone).to_string(),
+        "email" => t_string!(i18n, problem.email).to_string(),
+        _ => t_string!(i18n, problem.missing).to_string(),
+    }
+}
+
+fn with_detail(text: String, detail: &str) -> String {
+    if detail.is_empty() { text } else { format!("{text}: {detail}.") }
+}
+
+/// What a step still needs, by its code.
+pub fn needs_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "recipient" => t_string!(i18n, needs.recipient).to_string(),
+        "no_proxy" => t_string!(i18n, needs.no_proxy).to_string(),
+        "withdrawal" => t_string!(i18n, needs.withdrawal).to_string(),
+        "withdrawal_details" => t_string!(i18n, needs.withdrawal_details).to_string(),
+        "copies" => t_string!(i18n, needs.copies).to_string(),
+        "photo_and_signature" => t_string!(i18n, needs.photo_and_signature).to_string(),
+        "capture_window" => t_string!(i18n, needs.capture_window).to_string(),
+        "capture_content" => t_string!(i18n, needs.capture_content).to_string(),
+        "other_reference" => t_string!(i18n, needs.other_reference).to_string(),
+        "cancel_reason" => t_string!(i18n, needs.cancel_reason).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Why a power of attorney does not cover an act, by its code.
+pub fn poa_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "not_yet_valid" => t_string!(i18n, poa.not_yet_valid).to_string(),
+        "expired" => t_string!(i18n, poa.expired).to_string(),
+        "out_of_scope" => t_string!(i18n, poa.out_of_scope).to_string(),
+        "other_grantor" => t_string!(i18n, poa.other_grantor).to_string(),
+        "other_grantee" => t_string!(i18n, poa.other_grantee).to_string(),
+        _ => t_string!(i18n, poa.malformed).to_string(),
+    }
+}
+
+/// The message after an upload, by the code the server put in the address.
+pub fn upload_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "upload_empty" => t_string!(i18n, upload.upload_empty).to_string(),
+        "upload_too_large" => t_string!(i18n, upload.upload_too_large).to_string(),
+        "upload_wrong_type" => t_string!(i18n, upload.upload_wrong_type).to_string(),
+        "upload_bad_name" => t_string!(i18n, upload.upload_bad_name).to_string(),
+        "locked" => t_string!(i18n, upload.locked).to_string(),
+        "capture_window" => t_string!(i18n, upload.capture_window).to_string(),
+        "capture_content" => t_string!(i18n, upload.capture_content).to_string(),
+        "csrf" => t_string!(i18n, upload.csrf).to_string(),
+        "forbidden" => t_string!(i18n, upload.forbidden).to_string(),
+        "not_found" => t_string!(i18n, upload.not_found).to_string(),
+        "wrong_state" => t_string!(i18n, upload.wrong_state).to_string(),
+        _ => t_string!(i18n, upload.other).to_string(),
     }
 }

@@ -121,6 +121,7 @@ fn Nav() -> impl IntoView {
             ("/katalog", Permission::ViewCatalog, t!(i18n, nav.catalog).into_any()),
             ("/pengguna", Permission::ViewStaff, t!(i18n, nav.staff).into_any()),
             ("/loket", Permission::ServeCounter, t!(i18n, nav.counter).into_any()),
+            ("/permohonan", Permission::ViewApplications, t!(i18n, nav.applications).into_any()),
             ("/sistem", Permission::ViewSystem, t!(i18n, nav.system).into_any()),
         ];
         let links = entries
