@@ -14,7 +14,15 @@ export default async function globalSetup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-e2e-"));
   const child = spawn(binary, ["serve"], {
     cwd: dir,
-    env: { ...process.env, SIMPUL_LISTEN: "127.0.0.1:0", SIMPUL_DATA_DIR: path.join(dir, "data"), RUST_LOG: "warn" },
+    // The hub is configured but unreachable (nothing listens on the discard port): the whole
+    // suite, the office day included, runs with the link down.
+    env: {
+      ...process.env,
+      SIMPUL_LISTEN: "127.0.0.1:0",
+      SIMPUL_DATA_DIR: path.join(dir, "data"),
+      SIMPUL_HUB__URL: "http://127.0.0.1:9",
+      RUST_LOG: "warn",
+    },
     stdio: ["ignore", "pipe", "inherit"],
     detached: false,
   });

@@ -24,7 +24,7 @@ fi
 
 apt_packages=(mold gzip)
 if [ "$want_test_deps" = 1 ]; then
-  apt_packages+=(chromium)
+  apt_packages+=(chromium poppler-utils)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

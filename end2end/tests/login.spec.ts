@@ -16,7 +16,7 @@ for (const role of roles) {
     const nav = page.getByRole("navigation", { name: "Menu utama" });
     for (const entry of role.nav) await expect(nav.getByRole("link", { name: entry, exact: true })).toBeVisible();
     for (const entry of role.hidden) await expect(nav.getByRole("link", { name: entry, exact: true })).toHaveCount(0);
-    await expect(page.getByRole("status").filter({ hasText: "Hub kabupaten belum diatur" })).toBeVisible();
+    await expect(page.getByRole("status").filter({ hasText: /^Luring/ })).toBeVisible();
     await page.getByRole("button", { name: "Keluar" }).click();
     await expect(page).toHaveURL(`${server().base}/masuk`);
     await expect(page.getByRole("heading", { name: "Masuk" })).toBeVisible();
