@@ -853,7 +853,7 @@ fn figures(stats: &simpul_domain::queue::QueueStats) -> Vec<simpul_app::api::Que
 }
 
 fn check_client_id(id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(ApiError::BadRequest("client id".into()));
     }
     Ok(())

@@ -14,8 +14,9 @@ pub fn simpul_binary() -> PathBuf {
         return PathBuf::from(bin);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/simpul
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    // A test runs from target/<profile>/deps/, a bench binary from target/<profile>/.
+    let here = exe.parent().expect("target/<profile>[/deps]");
+    let profile_dir = if here.ends_with("deps") { here.parent().expect("target/<profile>") } else { here };
     let bin = profile_dir.join("simpul");
     assert!(
         bin.exists(),

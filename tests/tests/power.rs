@@ -64,7 +64,8 @@ impl Client {
                 "permit_expires": "", "phone": "081234567890", "email": "contoh@example.org"
             }
         });
-        let v = self.call("/api/permohonan/buka", json!({"csrf": self.csrf, "client_id": client_id, "form": form})).await?;
+        let v =
+            self.call("/api/permohonan/buka", json!({"csrf": self.csrf, "client_id": client_id, "form": form})).await?;
         v.as_str().map(str::to_string).ok_or(Failed)
     }
 
@@ -232,7 +233,10 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
         check(&c, id, a).await;
     }
     assert!(acked.len() > cycles, "the client got work done between cuts ({} applications)", acked.len());
-    eprintln!("{cycles} SIGKILL cycles: {} applications acknowledged, {retried} in-flight actions retried", acked.len());
+    eprintln!(
+        "{cycles} SIGKILL cycles: {} applications acknowledged, {retried} in-flight actions retried",
+        acked.len()
+    );
 }
 
 async fn check(c: &Client, id: &str, a: &Acked) {
