@@ -127,7 +127,7 @@ async fn work(c: &Client, counter: &mut u64, acked: &mut HashMap<String, Acked>)
             return None;
         }
         acked.get_mut(&id).expect("just inserted").confirmed_item = Some(c.item);
-        if *counter % 2 == 0 {
+        if counter.is_multiple_of(2) {
             let cancel_id = format!("cancel-{counter}");
             match c.cancel(&id, &cancel_id).await {
                 Ok(status) => {

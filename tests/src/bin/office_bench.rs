@@ -257,7 +257,7 @@ async fn main() {
                 .unwrap(),
             "finish",
         );
-        if n % 20 == 0 {
+        if n.is_multiple_of(20) {
             t.time("dashboard (api)", async {
                 ok(counter.http.get(format!("{base}/api/dasbor")).send().await.unwrap(), "dashboard");
             })
