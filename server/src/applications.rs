@@ -376,6 +376,27 @@ pub fn set_applicant(
     Ok(())
 }
 
+/// Whether a file may be attached now (to requirement `item`, or as a biometric capture when
+/// `item` is `None`): checked before the bytes are written, so that a refused upload stores
+/// nothing.
+pub fn check_attach(conn: &Connection, id: &str, item: Option<usize>) -> Result<(), AppError> {
+    let doc = load(conn, id)?.doc;
+    match item {
+        Some(item) => {
+            editable(&doc)?;
+            if item >= doc.checklist.len() {
+                return Err(AppError::NoSuchItem(item));
+            }
+        }
+        None => {
+            if doc.status().map_err(damaged)? != Status::Verified {
+                return Err(AppError::Biometrics(Needed::CaptureWindow));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Attaches a stored file to a requirement.
 pub fn attach(conn: &Connection, who: &Who, id: &str, item: usize, sha256: &str) -> Result<(), AppError> {
     change(conn, who, id, "requirement_attached", Some(sha256), |doc| {

@@ -670,6 +670,13 @@ impl AppBackend {
         bytes: Vec<u8>,
     ) -> Result<(), ApiError> {
         let who = self.who(user).await?;
+        let (check_id, item) = (id.to_string(), if let UploadTarget::Requirement(i) = target { Some(i) } else { None });
+        self.core
+            .db
+            .call(move |c| Ok(applications::check_attach(c, &check_id, item)))
+            .await
+            .map_err(internal)?
+            .map_err(app_error)?;
         let data_dir = self.core.config.data_dir.clone();
         let sha = tokio::task::spawn_blocking(move || blobs::write(&data_dir, &bytes))
             .await

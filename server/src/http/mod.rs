@@ -71,8 +71,9 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
     let uploads = Router::new()
         .route("/berkas/permohonan/{id}/syarat/{item}", post(files::upload_requirement))
         .route("/berkas/permohonan/{id}/biometrik/{kind}", post(files::upload_capture))
+        // Enforced while the form is read, so that a file too large gets the same answer as any
+        // other refused file (a redirect with its reason), not a bare 413.
         .layer(DefaultBodyLimit::max(files::UPLOAD_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(files::UPLOAD_BODY_BYTES))
         .layer(middleware::from_fn(prepare_session))
         .layer(sessions)
         .with_state(state.clone());
