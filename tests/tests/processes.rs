@@ -135,6 +135,40 @@ async fn an_office_pointed_at_another_office_says_so() {
     assert!(offline["error"].as_str().unwrap().contains("not a hub"), "{offline}");
 }
 
+#[tokio::test]
+async fn sigterm_ends_open_display_streams_and_the_server_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let token = server
+        .console
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("display:"))
+        .and_then(|url| url.split("token=").nth(1))
+        .expect("the demo prints the display address")
+        .trim()
+        .to_string();
+    // Two waiting-room displays hold their live streams open.
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut r = client().get(format!("{}/api/layar/stream?token={token}", server.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        let first = r.chunk().await.unwrap().expect("the state comes at once");
+        assert!(String::from_utf8_lossy(&first).contains("event: antrian"));
+        streams.push(r);
+    }
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
+    assert!(status.success(), "clean exit: {status}");
+    eprintln!("stopped in {} ms with two streams open", started.elapsed().as_millis());
+    for mut s in streams {
+        // The stream ends (or the connection closes); it does not hang.
+        let end =
+            tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = s.chunk().await {} }).await;
+        assert!(end.is_ok(), "the stream ended with the server");
+    }
+}
+
 #[test]
 fn logs_can_be_json_lines_without_personal_data() {
     let dir = tempfile::tempdir().unwrap();
