@@ -88,6 +88,16 @@ impl Running {
         Running { child, base, passwords, console }
     }
 
+    /// The token of the demo device printed as `label: URL?token=...` ("kiosk", "display").
+    pub fn device_token(&self, label: &str) -> Option<String> {
+        let prefix = format!("{label}:");
+        self.console
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+            .and_then(|url| url.split("token=").nth(1))
+            .map(|t| t.trim().to_string())
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -139,14 +139,7 @@ async fn an_office_pointed_at_another_office_says_so() {
 async fn sigterm_ends_open_display_streams_and_the_server_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
-    let token = server
-        .console
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("display:"))
-        .and_then(|url| url.split("token=").nth(1))
-        .expect("the demo prints the display address")
-        .trim()
-        .to_string();
+    let token = server.device_token("display").expect("the demo prints the display address");
     // Two waiting-room displays hold their live streams open.
     let mut streams = Vec::new();
     for _ in 0..2 {

@@ -73,14 +73,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Running::start(&simpul_binary(), dir.path(), &[("SIMPUL_HUB__URL", "http://127.0.0.1:9")], &[]);
     let base = server.base.clone();
-    let token = server
-        .console
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("kiosk:"))
-        .and_then(|url| url.split("token=").nth(1))
-        .expect("the demo prints a kiosk address")
-        .trim()
-        .to_string();
+    let token = server.device_token("kiosk").expect("the demo prints a kiosk address");
     let rss_start = rss_kib(server.pid());
     let counter = login(&base, "petugas", &server.passwords["petugas"]).await;
     let verifier = login(&base, "verifikator", &server.passwords["verifikator"]).await;
