@@ -704,6 +704,8 @@ pub struct Row {
     pub status: Status,
     /// Service kind.
     pub kind: ServiceKind,
+    /// Catalog entry.
+    pub service_id: String,
     /// Applicant name.
     pub name: String,
     /// Staff who opened it.
@@ -716,19 +718,33 @@ pub struct Row {
 
 /// Applications by status (all when `statuses` is empty), newest first.
 pub fn list(conn: &Connection, statuses: &[Status], limit: u32) -> Result<Vec<Row>, StoreError> {
-    let filter = if statuses.is_empty() {
-        String::new()
-    } else {
-        let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 2)).collect();
-        format!("WHERE status IN ({})", marks.join(", "))
-    };
+    list_by(conn, statuses, None, limit)
+}
+
+/// Applications by status and, when given, by the staff member who opened them, newest first.
+pub fn list_by(
+    conn: &Connection,
+    statuses: &[Status],
+    created_by: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Row>, StoreError> {
+    let mut clauses = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = vec![i64::from(limit).into()];
+    if !statuses.is_empty() {
+        let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", values.len() + i + 1)).collect();
+        clauses.push(format!("status IN ({})", marks.join(", ")));
+        values.extend(statuses.iter().map(|s| rusqlite::types::Value::from(s.code().to_string())));
+    }
+    if let Some(staff) = created_by {
+        values.push(staff.to_string().into());
+        clauses.push(format!("created_by = ?{}", values.len()));
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let sql = format!(
-        "SELECT id, number, status, kind, name, created_by, updated_at, due_at FROM applications {filter}
+        "SELECT id, number, status, kind, service_id, name, created_by, updated_at, due_at FROM applications {filter}
          ORDER BY updated_at DESC LIMIT ?1"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut values: Vec<rusqlite::types::Value> = vec![i64::from(limit).into()];
-    values.extend(statuses.iter().map(|s| rusqlite::types::Value::from(s.code().to_string())));
     let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -738,15 +754,37 @@ pub fn list(conn: &Connection, statuses: &[Status], limit: u32) -> Result<Vec<Ro
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, Option<String>>(8)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, number, status, kind, name, created_by, updated_at, due_at) = row?;
+        let (id, number, status, kind, service_id, name, created_by, updated_at, due_at) = row?;
         let status = Status::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
         let kind = ServiceKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?;
-        out.push(Row { id, number, status, kind, name, created_by, updated_at, due_at });
+        out.push(Row { id, number, status, kind, service_id, name, created_by, updated_at, due_at });
     }
     Ok(out)
+}
+
+/// The projected due time of one application.
+pub fn due_at(conn: &Connection, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT due_at FROM applications WHERE id = ?1", [id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Applications opened on `day`, and handed over on `day` (office-local dates).
+pub fn counts_on(conn: &Connection, day: Date) -> Result<(u32, u32), StoreError> {
+    let like = format!("{}%", date_text(day));
+    let opened: i64 =
+        conn.query_row("SELECT count(*) FROM applications WHERE created_at LIKE ?1", [&like], |r| r.get(0))?;
+    let handed: i64 = conn.query_row(
+        "SELECT count(*) FROM applications WHERE status = 'handed_over' AND updated_at LIKE ?1",
+        [&like],
+        |r| r.get(0),
+    )?;
+    Ok((opened as u32, handed as u32))
 }

@@ -80,15 +80,10 @@ impl AppBackend {
             .core
             .db
             .call(move |c| {
-                let tx = c.transaction()?;
-                match f(&tx) {
-                    Ok(v) => {
-                        tx.commit()?;
-                        Ok(Ok(v))
-                    }
-                    Err(QueueError::Store(e)) => Err(e),
-                    Err(e) => Ok(Err(e)),
-                }
+                crate::db::transaction(c, f, |e| match e {
+                    QueueError::Store(e) => Ok(e),
+                    other => Err(other),
+                })
             })
             .await
             .map_err(internal)?

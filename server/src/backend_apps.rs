@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use simpul_app::api::{
     ApplicantForm, ApplicationRow, ApplicationView, AttachmentView, CaptureView, ChecklistLine, DashboardView,
     HandoverView, IntakeForm, IntakeService, IntakeView, ProxyForm, StepForm, StepView, UserView,
@@ -19,7 +19,7 @@ use simpul_domain::attachment::{CheckedUpload, ContentType};
 use simpul_domain::calendar::SlaStatus;
 use simpul_domain::nik::Sex;
 use simpul_domain::wilayah::RegionCode;
-use simpul_sync::records::{ApplicantDoc, ApplicationDoc, CaptureDoc};
+use simpul_sync::records::{ApplicantDoc, ApplicationDoc, CaptureDoc, date_text};
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
@@ -87,17 +87,13 @@ fn field_problem(p: &FieldProblem) -> (String, String, String) {
         Problem::TooLong(n) => n.to_string(),
         Problem::Nik(reason) | Problem::NikMismatch(reason) => reason.clone(),
         Problem::UnknownRegion(code) => code.clone(),
-        Problem::Expired(d) => applications_date(*d),
+        Problem::Expired(d) => date_text(*d),
         Problem::PassportBeforeCard { passport, card } => {
-            format!("{} < {}", applications_date(*passport), applications_date(*card))
+            format!("{} < {}", date_text(*passport), date_text(*card))
         }
         _ => String::new(),
     };
     (code_of(&p.field), code_of(&p.problem), detail)
-}
-
-fn applications_date(d: Date) -> String {
-    simpul_sync::records::date_text(d)
 }
 
 fn problem(field: Field, problem: Problem) -> FieldProblem {
@@ -307,54 +303,43 @@ impl Context {
     }
 }
 
-/// Rows of the projection, with their SLA.
-fn rows(
-    conn: &Connection,
-    ctx: &Context,
-    filter: &str,
-    values: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<ApplicationRow>, StoreError> {
-    let sql = format!(
-        "SELECT id, number, status, kind, name, updated_at, due_at, service_id FROM applications {filter}
-         ORDER BY updated_at DESC LIMIT 200"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mapped = stmt.query_map(values, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, Option<String>>(6)?,
-            r.get::<_, String>(7)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in mapped {
-        let (id, number, status, kind, name, updated, due, service_id) = row?;
-        let status = Status::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
-        let kind = simpul_domain::catalog::ServiceKind::from_code(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?;
-        let sla = ctx.sla(&service_id, status, due.as_deref());
-        out.push(ApplicationRow { id, number, status, kind, name, updated: ctx.local(&updated), due, sla });
+/// A projection row as the lists show it, with its SLA now.
+fn row_view(ctx: &Context, r: &applications::Row) -> ApplicationRow {
+    ApplicationRow {
+        id: r.id.clone(),
+        number: r.number.clone(),
+        status: r.status,
+        kind: r.kind,
+        name: r.name.clone(),
+        updated: ctx.local(&r.updated_at),
+        due: r.due_at.clone(),
+        sla: ctx.sla(&r.service_id, r.status, r.due_at.as_deref()),
     }
-    Ok(out)
 }
 
-const OPEN: &str = "status NOT IN ('handed_over', 'cancelled')";
+/// Longest list a page shows.
+const LIST_LIMIT: u32 = 200;
 
-fn list_filter(list: &str) -> Option<String> {
+/// Statuses still in the office's hands.
+fn open_statuses() -> Vec<Status> {
+    Status::ALL.into_iter().filter(|s| !s.is_final()).collect()
+}
+
+/// The statuses of a named list, and whether it holds only the caller's applications.
+fn list_statuses(list: &str) -> Option<(Vec<Status>, bool)> {
+    use Status as S;
     Some(match list {
-        "open" => format!("WHERE {OPEN}"),
-        "to_verify" => "WHERE status = 'submitted'".into(),
-        "returned" => "WHERE status = 'returned'".into(),
-        "ready" => "WHERE status = 'ready'".into(),
-        "centre" => "WHERE status IN ('verified', 'biometrics_recorded', 'sent_for_identification', 'clarification', 'ready_to_print')".into(),
-        "closed" => "WHERE status IN ('handed_over', 'cancelled')".into(),
-        "mine" => format!("WHERE {OPEN} AND created_by = ?1"),
-        "all" => String::new(),
+        "open" => (open_statuses(), false),
+        "mine" => (open_statuses(), true),
+        "to_verify" => (vec![S::Submitted], false),
+        "returned" => (vec![S::Returned], false),
+        "ready" => (vec![S::Ready], false),
+        "centre" => (
+            vec![S::Verified, S::BiometricsRecorded, S::SentForIdentification, S::Clarification, S::ReadyToPrint],
+            false,
+        ),
+        "closed" => (vec![S::HandedOver, S::Cancelled], false),
+        "all" => (Vec::new(), false),
         _ => return None,
     })
 }
@@ -417,9 +402,8 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
         })
         .collect();
     let card_expires =
-        doc.applicant.to_domain().ok().and_then(|a| simpul_domain::applicant::card_expiry(&a)).map(applications_date);
-    let due: Option<String> =
-        conn.query_row("SELECT due_at FROM applications WHERE id = ?1", [id], |r| r.get(0)).unwrap_or(None);
+        doc.applicant.to_domain().ok().and_then(|a| simpul_domain::applicant::card_expiry(&a)).map(date_text);
+    let due = applications::due_at(conn, id)?;
     let actions =
         application::available(kind, status).into_iter().filter(|a| user.role.allows(a.permission())).collect();
     let ticket_number = doc.ticket.as_deref().and_then(|t| crate::queue::ticket(conn, t).ok()).map(|t| t.number);
@@ -476,22 +460,6 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
     })
 }
 
-/// Runs `f` in one transaction; an application refusal rolls it back.
-fn in_tx<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AppError>,
-) -> Result<Result<T, AppError>, StoreError> {
-    let tx = conn.transaction()?;
-    match f(&tx) {
-        Ok(v) => {
-            tx.commit()?;
-            Ok(Ok(v))
-        }
-        Err(AppError::Store(e)) => Err(e),
-        Err(e) => Ok(Err(e)),
-    }
-}
-
 impl AppBackend {
     async fn who(&self, user: &UserView) -> Result<Who, ApiError> {
         let (unit, zone) = self.office().await?;
@@ -503,19 +471,30 @@ impl AppBackend {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.core.db.call(move |c| in_tx(c, f)).await.map_err(internal)?.map_err(app_error)
+        self.core
+            .db
+            .call(move |c| {
+                crate::db::transaction(c, f, |e| match e {
+                    AppError::Store(e) => Ok(e),
+                    other => Err(other),
+                })
+            })
+            .await
+            .map_err(internal)?
+            .map_err(app_error)
     }
 
     pub(crate) async fn apps_list(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError> {
-        let filter = list_filter(list).ok_or_else(|| ApiError::BadRequest(format!("unknown list '{list}'")))?;
+        let (statuses, mine) =
+            list_statuses(list).ok_or_else(|| ApiError::BadRequest(format!("unknown list '{list}'")))?;
         let (_, zone) = self.office().await?;
-        let mine = user.id.clone();
-        let uses_me = list == "mine";
+        let author = mine.then(|| user.id.clone());
         self.core
             .db
             .call(move |c| {
                 let ctx = Context::load(c, zone)?;
-                if uses_me { rows(c, &ctx, &filter, &[&mine]) } else { rows(c, &ctx, &filter, &[]) }
+                let rows = applications::list_by(c, &statuses, author.as_deref(), LIST_LIMIT)?;
+                Ok(rows.iter().map(|r| row_view(&ctx, r)).collect())
             })
             .await
             .map_err(internal)
@@ -752,9 +731,9 @@ impl AppBackend {
                 let doc: ApplicationDoc = loaded.doc;
                 let head = crate::printouts::Letterhead { office: unit.name.clone(), code: unit.code.to_string() };
                 let printed_at = local_datetime(OffsetDateTime::now_utc(), zone);
-                let names: HashMap<String, String> =
-                    staff::list(c)?.into_iter().map(|a| (a.id, a.display_name)).collect();
-                let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+                let name = |id: &str| -> Result<String, StoreError> {
+                    Ok(staff::by_id(c, id)?.map_or_else(|| id.to_string(), |a| a.display_name))
+                };
                 if receipt {
                     let Some(h) = &doc.handover else { return Ok(None) };
                     let key = crate::receipts::key(c)?;
@@ -766,13 +745,16 @@ impl AppBackend {
                             handed_over_at: h.at.clone(),
                         },
                     );
-                    let staff_name = name(&h.by);
+                    let staff_name = name(&h.by)?;
                     Ok(Some((
                         format!("tanda-terima-{}.pdf", doc.number),
                         crate::printouts::receipt(&head, &doc, &printed_at, &staff_name, &reference),
                     )))
                 } else {
-                    let verifier = doc.returns.last().map_or_else(|| printer.clone(), |r| name(&r.by));
+                    let verifier = match doc.returns.last() {
+                        Some(r) => name(&r.by)?,
+                        None => printer.clone(),
+                    };
                     Ok(crate::printouts::return_slip(&head, &doc, &printed_at, &verifier)
                         .map(|d| (format!("pengembalian-{}.pdf", doc.number), d)))
                 }
@@ -796,15 +778,11 @@ impl AppBackend {
             .call(move |c| {
                 let ctx = Context::load(c, zone)?;
                 let now = OffsetDateTime::now_utc();
-                let today = simpul_sync::records::date_text(now.to_offset(zone.offset()).date());
-                let like = format!("{today}%");
-                let count = |sql: &str| -> Result<u32, StoreError> {
-                    Ok(c.query_row(sql, params![like], |r| r.get::<_, i64>(0))? as u32)
-                };
-                let opened_today = count("SELECT count(*) FROM applications WHERE created_at LIKE ?1")?;
-                let handed_over_today =
-                    count("SELECT count(*) FROM applications WHERE status = 'handed_over' AND updated_at LIKE ?1")?;
-                let open = rows(c, &ctx, &format!("WHERE {OPEN}"), &[])?;
+                let (opened_today, handed_over_today) =
+                    applications::counts_on(c, now.to_offset(zone.offset()).date())?;
+                let rows = applications::list_by(c, &open_statuses(), None, LIST_LIMIT)?;
+                let mine_open = rows.iter().filter(|r| r.created_by == user.id).map(|r| row_view(&ctx, r)).collect();
+                let open: Vec<ApplicationRow> = rows.iter().map(|r| row_view(&ctx, r)).collect();
                 let pick = |s: SlaStatus| open.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
                 let stats = crate::queue::stats(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let waiting = crate::queue::display(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -815,11 +793,7 @@ impl AppBackend {
                     average_wait_minutes: stats.total.mean_wait_secs.map(|s| (s / 60) as u32),
                     opened_today,
                     handed_over_today,
-                    mine_open: open
-                        .iter()
-                        .filter(|r| created_by(c, &r.id).as_deref() == Some(&user.id))
-                        .cloned()
-                        .collect(),
+                    mine_open,
                     to_verify: open.iter().filter(|r| r.status == Status::Submitted).cloned().collect(),
                     ready: open.iter().filter(|r| r.status == Status::Ready).cloned().collect(),
                     due_today: pick(SlaStatus::DueToday),
@@ -831,10 +805,6 @@ impl AppBackend {
             .await
             .map_err(internal)
     }
-}
-
-fn created_by(c: &Connection, id: &str) -> Option<String> {
-    c.query_row("SELECT created_by FROM applications WHERE id = ?1", [id], |r| r.get(0)).ok()
 }
 
 fn figures(stats: &simpul_domain::queue::QueueStats) -> Vec<simpul_app::api::QueueFigure> {

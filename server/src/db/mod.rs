@@ -48,6 +48,27 @@ impl From<tokio_rusqlite::Error<StoreError>> for StoreError {
     }
 }
 
+/// Runs `f` in one transaction: committed when it succeeds, rolled back when it refuses. A
+/// refusal comes back inside `Ok`; a storage failure (which `storage` picks out of `E`) as
+/// `Err`, so that callers tell the rules' answer from a broken database.
+pub fn transaction<T, E>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    storage: impl FnOnce(E) -> Result<StoreError, E>,
+) -> Result<Result<T, E>, StoreError> {
+    let tx = conn.transaction()?;
+    match f(&tx) {
+        Ok(v) => {
+            tx.commit()?;
+            Ok(Ok(v))
+        }
+        Err(e) => match storage(e) {
+            Ok(store) => Err(store),
+            Err(refusal) => Ok(Err(refusal)),
+        },
+    }
+}
+
 /// The migrations, in order. Version N is the N-th entry.
 const MIGRATIONS: &[&str] =
     &[include_str!("../../migrations/0001_init.sql"), include_str!("../../migrations/0002_office_day.sql")];
