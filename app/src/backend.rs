@@ -120,9 +120,12 @@ pub fn context() -> Result<(SharedBackend, Parts), ApiError> {
 
 /// Runs a server function body and gives a failure its HTTP status.
 pub async fn respond<T>(body: impl Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+    // Read the context before awaiting: the reactive owner may be gone once the body finishes
+    // (a client that disconnected mid-request), and a disposed owner must not cost a panic.
+    let response = use_context::<leptos_axum::ResponseOptions>();
     let result = body.await;
     if let Err(e) = &result
-        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Some(response) = response
         && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
     {
         response.set_status(status);

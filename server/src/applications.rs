@@ -317,6 +317,7 @@ pub fn open(
         returns: Vec::new(),
         identification: None,
         handover: None,
+        resolutions: Vec::new(),
     };
     documents::create(conn, DocKind::Application, &id, &doc, who.at)?;
     project(conn, &id, &doc, standard)?;

@@ -2,12 +2,17 @@
 //!
 //! Architecture invariant: no sockets, no SQLite, no clock, no randomness. The server moves
 //! bytes and stores state; this crate decides what to send, what to ask for and what a merge
-//! means. Records are Automerge documents mapped with autosurgeon ([`records`]); the sync
-//! protocol arrives with issue #4.
+//! means. Records are Automerge documents mapped with autosurgeon ([`records`]); [`protocol`]
+//! holds the messages and their wire form, [`merge`] merging and conflicts, [`session`] the
+//! steps of a session over any storage, [`memory`] an in-memory storage for tests and benches.
 
 #![forbid(unsafe_code)]
 
+pub mod memory;
+pub mod merge;
+pub mod protocol;
 pub mod records;
+pub mod session;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};

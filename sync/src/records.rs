@@ -55,6 +55,27 @@ pub struct ApplicationDoc {
     pub identification: Option<IdentificationDoc>,
     /// Hand-over record.
     pub handover: Option<HandoverDoc>,
+    /// Conflicts a regency admin settled on this record (absent in documents written before
+    /// sync existed).
+    #[autosurgeon(missing = "Vec::new")]
+    pub resolutions: Vec<ResolutionDoc>,
+}
+
+/// A conflict settled by a regency admin.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct ResolutionDoc {
+    /// Dotted field path, e.g. `applicant.name`.
+    pub field: String,
+    /// The values that competed.
+    pub candidates: Vec<String>,
+    /// The value chosen or entered (`None` clears an optional field).
+    pub value: Option<String>,
+    /// Why, in the admin's words.
+    pub reason: String,
+    /// Admin's staff id.
+    pub by: String,
+    /// When (RFC 3339, hub time).
+    pub at: String,
 }
 
 /// Applicant fields as on form F-1.02.
@@ -410,6 +431,51 @@ impl ChecklistDoc {
     }
 }
 
+/// The merge policy of every field of an application document, declared next to the type. A
+/// test checks that every field the document holds is listed here, so a new field cannot slip
+/// in without a decision. Identity and status go to a person; contact data, notes and the
+/// append-only lists merge by Automerge's rules (lists keep both sides' entries).
+pub const APPLICATION_FIELDS: &[(&[&str], crate::MergePolicy)] = {
+    use crate::MergePolicy::{Person, Rule};
+    &[
+        (&["schema"], Rule),
+        (&["number"], Person),
+        (&["office"], Person),
+        (&["service_id"], Person),
+        (&["service_kind"], Person),
+        (&["service_title"], Rule),
+        (&["status"], Person),
+        (&["created_at"], Rule),
+        (&["created_by"], Rule),
+        (&["ticket"], Rule),
+        (&["applicant", "nik"], Person),
+        (&["applicant", "name"], Person),
+        (&["applicant", "sex"], Person),
+        (&["applicant", "birth_place"], Person),
+        (&["applicant", "birth_date"], Person),
+        (&["applicant", "marital"], Person),
+        (&["applicant", "address"], Rule),
+        (&["applicant", "region"], Rule),
+        (&["applicant", "kk_number"], Person),
+        (&["applicant", "nationality"], Person),
+        (&["applicant", "passport_number"], Person),
+        (&["applicant", "passport_expires"], Person),
+        (&["applicant", "permit_kind"], Person),
+        (&["applicant", "permit_number"], Person),
+        (&["applicant", "permit_expires"], Person),
+        (&["applicant", "phone"], Rule),
+        (&["applicant", "email"], Rule),
+        (&["proxy"], Person),
+        (&["checklist"], Rule),
+        (&["captures"], Rule),
+        (&["steps"], Rule),
+        (&["returns"], Rule),
+        (&["identification"], Person),
+        (&["handover"], Person),
+        (&["resolutions"], Rule),
+    ]
+};
+
 impl ApplicationDoc {
     /// The status, checked.
     pub fn status(&self) -> Result<Status, BadField> {
@@ -482,6 +548,7 @@ pub(crate) mod tests_support {
             returns: vec![],
             identification: None,
             handover: None,
+            resolutions: vec![],
         }
     }
 }
@@ -492,6 +559,46 @@ mod tests {
 
     use super::tests_support::{applicant, application};
     use super::*;
+
+    /// Every leaf key the document holds (maps walked, lists and optional records as one).
+    fn leaf_paths(doc: &AutoCommit, obj: &automerge::ObjId, prefix: &mut Vec<String>, out: &mut Vec<String>) {
+        use automerge::{ObjType, ReadDoc, Value};
+        for key in doc.keys(obj) {
+            prefix.push(key.clone());
+            match doc.get(obj, key.as_str()).unwrap() {
+                Some((Value::Object(ObjType::Map), id)) if prefix.len() == 1 && key == "applicant" => {
+                    leaf_paths(doc, &id, prefix, out)
+                }
+                _ => out.push(prefix.join(".")),
+            }
+            prefix.pop();
+        }
+    }
+
+    #[test]
+    fn every_field_has_a_merge_policy() {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, application()).unwrap();
+        let mut paths = Vec::new();
+        leaf_paths(&doc, &automerge::ROOT, &mut Vec::new(), &mut paths);
+        let declared: Vec<String> = APPLICATION_FIELDS.iter().map(|(p, _)| p.join(".")).collect();
+        for path in &paths {
+            assert!(declared.contains(path), "field {path} has no merge policy");
+        }
+        for path in &declared {
+            assert!(paths.contains(path), "policy for {path}, which the document does not hold");
+        }
+    }
+
+    #[test]
+    fn documents_written_before_resolutions_existed_still_load() {
+        use automerge::transaction::Transactable;
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, application()).unwrap();
+        doc.delete(automerge::ROOT, "resolutions").unwrap();
+        let back: ApplicationDoc = autosurgeon::hydrate(&doc).unwrap();
+        assert!(back.resolutions.is_empty());
+    }
 
     #[test]
     fn applicants_round_trip_through_a_document() {

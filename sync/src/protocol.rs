@@ -1,0 +1,331 @@
+//! The sync messages and their wire form.
+//!
+//! A session is a short series of exchanges, each one HTTP round trip: the box sends a [`Push`]
+//! (its changes after the cursor the hub last acknowledged, and how far it has applied the
+//! hub's log), the hub answers with a [`Pull`] (its acknowledgement and the changes the box
+//! lacks). How many exchanges a session takes depends on bytes, never on how many documents
+//! changed: changes of many documents travel in one batch.
+//!
+//! Wire form: `SMPL`, a version byte, the payload length before compression (u32 LE), then the
+//! payload: postcard-encoded message compressed with zstd. Every length is checked before
+//! anything is allocated for it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Cursor, DocumentId};
+
+/// First bytes of every message.
+pub const MAGIC: [u8; 4] = *b"SMPL";
+/// Version of the message layout; a peer refuses versions it does not know.
+pub const VERSION: u8 = 1;
+/// Largest message on the wire.
+pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+/// Largest message once decompressed.
+pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024 * 1024;
+/// Most documents in one batch.
+pub const MAX_DOCS_PER_BATCH: usize = 20_000;
+/// Most heads a document may announce.
+pub const MAX_HEADS: usize = 64;
+/// Byte budget a sender aims at for the changes of one batch.
+pub const BATCH_BUDGET: usize = 1024 * 1024;
+
+/// Kinds of replicated documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DocKind {
+    /// An application (permohonan).
+    Application,
+}
+
+impl DocKind {
+    /// Stable code, as stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            DocKind::Application => "application",
+        }
+    }
+
+    /// From the stored code.
+    pub fn from_code(code: &str) -> Option<DocKind> {
+        match code {
+            "application" => Some(DocKind::Application),
+            _ => None,
+        }
+    }
+}
+
+/// The changes of one document in a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocChanges {
+    /// Which document.
+    pub doc: DocumentId,
+    /// What kind it is.
+    pub kind: DocKind,
+    /// Automerge change chunks, concatenated.
+    #[serde(with = "serde_bytes_compat")]
+    pub bytes: Vec<u8>,
+    /// The sender's heads of the document once these changes are in: the receiver checks it
+    /// holds them all afterwards, so a gap is found at once, not at the next edit.
+    pub heads: Vec<[u8; 32]>,
+}
+
+/// Box to hub.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Push {
+    /// The box's clock when it sent this (Unix seconds).
+    pub sent_at: i64,
+    /// The box's log position this batch starts after (what the hub acknowledged last).
+    pub after: Cursor,
+    /// The box's log position the batch reaches.
+    pub upto: Cursor,
+    /// How far the box has durably applied the hub's log.
+    pub applied_hub: Cursor,
+    /// The changes.
+    pub changes: Vec<DocChanges>,
+    /// More local changes wait after `upto`.
+    pub more: bool,
+}
+
+/// Hub to box.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pull {
+    /// The hub's clock (Unix seconds).
+    pub sent_at: i64,
+    /// How far the hub has durably applied the box's log.
+    pub applied_box: Cursor,
+    /// The hub's log position this batch reaches (for this box's scope).
+    pub upto: Cursor,
+    /// The changes the box lacks.
+    pub changes: Vec<DocChanges>,
+    /// More changes wait after `upto`.
+    pub more: bool,
+}
+
+/// One message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Box to hub.
+    Push(Push),
+    /// Hub to box.
+    Pull(Pull),
+}
+
+/// Why bytes are not a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Larger than [`MAX_FRAME_BYTES`].
+    #[error("the message has {0} bytes, more than accepted")]
+    TooLarge(usize),
+    /// Shorter than its header.
+    #[error("the message is truncated")]
+    Truncated,
+    /// Not a Simpul sync message.
+    #[error("not a Simpul sync message")]
+    NotSync,
+    /// A version this build does not speak.
+    #[error("sync message version {0} is not supported (this box speaks {VERSION})")]
+    Version(u8),
+    /// The compressed payload is damaged or its size is not what the header says.
+    #[error("the message payload is damaged")]
+    Damaged,
+    /// The payload decodes but breaks a limit or a rule.
+    #[error("the message is not valid: {0}")]
+    Invalid(&'static str),
+}
+
+/// Bytes of a message on the wire.
+pub fn encode(message: &Message) -> Vec<u8> {
+    // Serialising plain owned data into a Vec cannot fail.
+    let payload = postcard::to_stdvec(message).unwrap_or_default();
+    let compressed = zstd::bulk::compress(&payload, 3).unwrap_or_default();
+    let mut out = Vec::with_capacity(compressed.len() + 9);
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&compressed);
+    out
+}
+
+/// A message from the wire, checked against every limit.
+pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    if bytes.len() < 9 {
+        return Err(DecodeError::Truncated);
+    }
+    if bytes[..4] != MAGIC {
+        return Err(DecodeError::NotSync);
+    }
+    if bytes[4] != VERSION {
+        return Err(DecodeError::Version(bytes[4]));
+    }
+    let mut len = [0u8; 4];
+    len.copy_from_slice(&bytes[5..9]);
+    let raw_len = u32::from_le_bytes(len) as usize;
+    if raw_len > MAX_PAYLOAD_BYTES {
+        return Err(DecodeError::TooLarge(raw_len));
+    }
+    let payload = zstd::bulk::decompress(&bytes[9..], raw_len).map_err(|_| DecodeError::Damaged)?;
+    if payload.len() != raw_len {
+        return Err(DecodeError::Damaged);
+    }
+    let (message, rest): (Message, &[u8]) =
+        postcard::take_from_bytes(&payload).map_err(|_| DecodeError::Invalid("the payload does not decode"))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::Invalid("bytes after the message"));
+    }
+    validate(&message)?;
+    Ok(message)
+}
+
+fn validate(message: &Message) -> Result<(), DecodeError> {
+    let changes = match message {
+        Message::Push(p) => {
+            if p.upto < p.after {
+                return Err(DecodeError::Invalid("the batch ends before it starts"));
+            }
+            &p.changes
+        }
+        Message::Pull(p) => &p.changes,
+    };
+    if changes.len() > MAX_DOCS_PER_BATCH {
+        return Err(DecodeError::Invalid("too many documents in one batch"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    for c in changes {
+        if c.heads.len() > MAX_HEADS {
+            return Err(DecodeError::Invalid("too many heads"));
+        }
+        if c.bytes.len() > crate::MAX_DOCUMENT_BYTES {
+            return Err(DecodeError::Invalid("a document's changes are too large"));
+        }
+        if !seen.insert(c.doc) {
+            return Err(DecodeError::Invalid("a document appears twice in one batch"));
+        }
+    }
+    Ok(())
+}
+
+/// Byte vectors as postcard byte strings (one length prefix, not one per byte).
+mod serde_bytes_compat {
+    use serde::de::{Deserializer, Error, SeqAccess, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(Bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn sample() -> Message {
+        Message::Push(Push {
+            sent_at: 1_790_000_000,
+            after: Cursor(4),
+            upto: Cursor(9),
+            applied_hub: Cursor(2),
+            changes: vec![DocChanges {
+                doc: DocumentId(uuid::Uuid::from_u128(7)),
+                kind: DocKind::Application,
+                bytes: vec![1, 2, 3, 4, 5],
+                heads: vec![[9; 32]],
+            }],
+            more: false,
+        })
+    }
+
+    #[test]
+    fn a_message_survives_the_wire() {
+        let m = sample();
+        assert_eq!(decode(&encode(&m)).unwrap(), m);
+    }
+
+    #[test]
+    fn damaged_messages_are_refused_with_a_reason() {
+        let good = encode(&sample());
+        assert_eq!(decode(&good[..5]), Err(DecodeError::Truncated));
+        assert_eq!(decode(b"GET / HTTP/1.1\r\n"), Err(DecodeError::NotSync));
+        let mut v2 = good.clone();
+        v2[4] = 2;
+        assert_eq!(decode(&v2), Err(DecodeError::Version(2)));
+        let mut huge = good.clone();
+        huge[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(decode(&huge), Err(DecodeError::TooLarge(_))));
+        let mut short = good.clone();
+        short[5..9].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(decode(&short), Err(DecodeError::Damaged));
+        assert!(decode(&good[..good.len() - 2]).is_err());
+        assert!(matches!(decode(&vec![0u8; MAX_FRAME_BYTES + 1]), Err(DecodeError::TooLarge(_))));
+    }
+
+    #[test]
+    fn a_document_twice_in_a_batch_is_refused() {
+        let Message::Push(mut p) = sample() else { unreachable!() };
+        p.changes.push(p.changes[0].clone());
+        assert_eq!(
+            decode(&encode(&Message::Push(p))),
+            Err(DecodeError::Invalid("a document appears twice in one batch"))
+        );
+    }
+
+    #[test]
+    fn a_batch_that_ends_before_it_starts_is_refused() {
+        let Message::Push(mut p) = sample() else { unreachable!() };
+        p.upto = Cursor(1);
+        assert!(matches!(decode(&encode(&Message::Push(p))), Err(DecodeError::Invalid(_))));
+    }
+
+    #[test]
+    fn bytes_are_sent_once_not_per_element() {
+        let Message::Push(mut p) = sample() else { unreachable!() };
+        p.changes[0].bytes = vec![0xAB; 10_000];
+        let payload = postcard::to_stdvec(&Message::Push(p)).unwrap();
+        assert!(payload.len() < 10_200, "payload {} bytes", payload.len());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_payloads_behind_a_valid_header_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let compressed = zstd::bulk::compress(&payload, 1).unwrap();
+            let mut frame = MAGIC.to_vec();
+            frame.push(VERSION);
+            frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            frame.extend_from_slice(&compressed);
+            let _ = decode(&frame);
+        }
+    }
+}
