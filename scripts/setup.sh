@@ -24,7 +24,7 @@ fi
 
 apt_packages=(mold gzip)
 if [ "$want_test_deps" = 1 ]; then
-  apt_packages+=(chromium poppler-utils)
+  apt_packages+=(chromium poppler-utils sqlite3)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -319,7 +319,7 @@ pub fn open(
         handover: None,
         resolutions: Vec::new(),
     };
-    documents::create(conn, DocKind::Application, &id, &doc, who.at)?;
+    documents::create(conn, DocKind::Application, &id, &doc, who.at, &who.staff)?;
     project(conn, &id, &doc, standard)?;
     audit::record(conn, who.at, &Actor::Staff(who.staff.clone()), "application_opened", Some(&id), Some(&number))?;
     Ok((id, number))
@@ -344,14 +344,8 @@ fn change(
     detail: Option<&str>,
     f: impl FnOnce(&mut ApplicationDoc) -> Result<(), AppError>,
 ) -> Result<ApplicationDoc, AppError> {
-    let doc: ApplicationDoc = documents::update(conn, id, who.at, f)?;
-    let entry = catalog::get(conn, &doc.service_id)?;
-    if let Some(entry) = entry {
-        project(conn, id, &doc, &entry.standard)?;
-    } else {
-        // The catalog entry was removed: keep the projection current without a due time.
-        project_without_standard(conn, id, &doc)?;
-    }
+    let doc: ApplicationDoc = documents::update(conn, id, who.at, &who.staff, f)?;
+    project_current(conn, id, &doc)?;
     audit::record(conn, who.at, &Actor::Staff(who.staff.clone()), audit_action, Some(id), detail)?;
     Ok(doc)
 }
@@ -662,6 +656,16 @@ fn project(conn: &Connection, id: &str, doc: &ApplicationDoc, standard: &Service
     };
     let due = due.map(|d| format!("{} {:02}:{:02}", date_text(d.date()), d.hour(), d.minute()));
     upsert_projection(conn, id, doc, due)
+}
+
+/// Brings the projection of a document up to date (after a local action, or after changes
+/// from a peer were merged).
+pub fn project_current(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<(), StoreError> {
+    match catalog::get(conn, &doc.service_id)? {
+        Some(entry) => project(conn, id, doc, &entry.standard),
+        // The catalog entry is unknown here (removed, or not yet synced): no due time.
+        None => project_without_standard(conn, id, doc),
+    }
 }
 
 fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<(), StoreError> {

@@ -57,6 +57,77 @@ pub enum Command {
     /// Manage the holiday calendar used for service deadlines.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// Enroll this box with its hub (`--hub URL --token T`), or on a hub manage enrollment.
+    Enroll(EnrollArgs),
+    /// Sync: the conflict inbox on a hub.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+/// `enroll`: redeem a token on a box, or a hub's token and box management.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EnrollArgs {
+    /// Hub sync address, e.g. https://hub.badungkab.go.id:3443.
+    #[arg(long, requires = "token")]
+    pub hub: Option<String>,
+    /// The one-time token from the regency admin.
+    #[arg(long, requires = "hub")]
+    pub token: Option<String>,
+    /// Hub side.
+    #[command(subcommand)]
+    pub command: Option<EnrollCommand>,
+}
+
+/// Hub-side enrollment commands.
+#[derive(Debug, Subcommand)]
+pub enum EnrollCommand {
+    /// One-time enrollment tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Refuse every box of an office from now on.
+    Revoke {
+        /// Office code, e.g. 51.03.02.
+        #[arg(long)]
+        office: String,
+    },
+    /// List enrolled boxes.
+    List,
+}
+
+/// `enroll token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an office (printed once).
+    Create {
+        /// Office code, e.g. 51.03.02.
+        #[arg(long)]
+        office: String,
+        /// Hours until the token expires.
+        #[arg(long, default_value_t = 72)]
+        hours: u32,
+    },
+}
+
+/// `sync` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// List open conflicts (hub).
+    Conflicts,
+    /// Settle a conflict (hub).
+    Resolve {
+        /// Conflict number.
+        id: i64,
+        /// The value to keep (omit with --empty to clear an optional field).
+        #[arg(long)]
+        value: Option<String>,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Staff id of the admin settling it (recorded in the audit).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
 }
 
 /// `queue` subcommands.
@@ -228,6 +299,81 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Unit(args) => set_unit(&load()?, &args),
         Command::Queue(cmd) => queue_command(&load()?, cmd),
         Command::Holidays(HolidaysCommand::Import { file }) => holidays_import(&load()?, &file),
+        Command::Enroll(args) => enroll_command(&load()?, args),
+        Command::Sync(cmd) => sync_command(&load()?, cmd),
+    }
+}
+
+fn enroll_command(config: &Config, args: EnrollArgs) -> Result<()> {
+    use crate::store::enroll;
+    let now = OffsetDateTime::now_utc();
+    match (args.command, args.hub, args.token) {
+        (None, Some(hub), Some(token)) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let answer = runtime.block_on(crate::syncbox::enroll(&config.data_dir, &hub, &token))?;
+            println!("Enrolled as {} ({}). The box syncs with {hub} when it runs.", answer.office_name, answer.office);
+            Ok(())
+        }
+        (Some(EnrollCommand::Token(TokenCommand::Create { office, hours })), _, _) => {
+            let code: RegionCode = office.parse().map_err(|e| anyhow::anyhow!("office code '{office}': {e}"))?;
+            if code.level() != RegionLevel::Kecamatan {
+                bail!("office code '{office}' is not a kecamatan code (like 51.03.02)");
+            }
+            if config.role != BoxRole::Hub {
+                bail!("tokens are created on the hub (role = \"hub\")");
+            }
+            let pki = crate::pki::HubPki::ensure(&config.data_dir, &config.hub.tls_names, now)?;
+            let secret = crate::auth::random_token();
+            let token = crate::syncbox::make_token(&secret, &pki.ca_pem)?;
+            let conn = open_db(config)?;
+            let expires = now + time::Duration::hours(i64::from(hours.clamp(1, 24 * 30)));
+            enroll::create_token(&conn, &token, &code.to_string(), now, expires)?;
+            audit::record(&conn, now, &Actor::Cli, "enrollment_token_created", Some(&code.to_string()), None)?;
+            println!("Enrollment token for office {code} (valid {hours} h, works once):\n{token}");
+            Ok(())
+        }
+        (Some(EnrollCommand::Revoke { office }), _, _) => {
+            let conn = open_db(config)?;
+            let n = enroll::revoke_office(&conn, &office, now)?;
+            audit::record(&conn, now, &Actor::Cli, "box_revoked", Some(&office), None)?;
+            println!("Revoked {n} box(es) of office {office}.");
+            Ok(())
+        }
+        (Some(EnrollCommand::List), _, _) => {
+            let conn = open_db(config)?;
+            for b in enroll::list(&conn)? {
+                println!(
+                    "{}  {}  enrolled {}  last seen {}{}",
+                    b.office,
+                    &b.fingerprint[..16.min(b.fingerprint.len())],
+                    b.enrolled_at,
+                    b.last_seen.as_deref().unwrap_or("never"),
+                    if b.revoked_at.is_some() { "  REVOKED" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        _ => bail!(
+            "use `simpul enroll --hub URL --token T` on a box, or `simpul enroll token create --office CODE` on a hub"
+        ),
+    }
+}
+
+fn sync_command(config: &Config, cmd: SyncCommand) -> Result<()> {
+    let mut conn = open_db(config)?;
+    match cmd {
+        SyncCommand::Conflicts => {
+            for c in crate::store::conflicts::list_open(&conn, 500)? {
+                let values: Vec<String> = c.candidates.iter().map(|v| format!("{:?}", v.value)).collect();
+                println!("#{}  {}  {}  {}  {}", c.id, c.office, c.doc_id, c.field, values.join(" | "));
+            }
+            Ok(())
+        }
+        SyncCommand::Resolve { id, value, reason, by } => {
+            crate::replication::resolve(&mut conn, id, value.as_deref(), &reason, &by, OffsetDateTime::now_utc())?;
+            println!("Conflict #{id} settled.");
+            Ok(())
+        }
     }
 }
 
@@ -302,7 +448,19 @@ fn serve(config: Config, args: ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let listen = config.listen;
         let data_dir = config.data_dir.clone();
-        let appliance = Appliance::open(config).await?;
+        let role = config.role;
+        let sync_listen = config.hub.sync_listen;
+        let tls_names = config.hub.tls_names.clone();
+        let mut appliance = Appliance::open(config).await?;
+        if role == simpul_domain::office::BoxRole::Hub {
+            // The CA and TLS certificate exist before the hub says it is listening.
+            crate::pki::HubPki::ensure(&data_dir, &tls_names, OffsetDateTime::now_utc())?;
+            let sync = tokio::net::TcpListener::bind(sync_listen)
+                .await
+                .with_context(|| format!("cannot listen for sync on {sync_listen} (is another program using it?)"))?;
+            println!("Simpul hub sync (mutual TLS) is listening on https://{}", sync.local_addr()?);
+            appliance = appliance.with_sync_listener(sync);
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (is another program using it?)"))?;

@@ -41,6 +41,15 @@ pub struct HubConfig {
     pub check_interval_secs: u64,
     /// Seconds before a check gives up.
     pub timeout_secs: u64,
+    /// Hub role: address of the mutual-TLS sync listener boxes connect to.
+    pub sync_listen: SocketAddr,
+    /// Hub role: DNS names and IP addresses written into the hub's TLS certificate.
+    pub tls_names: Vec<String>,
+    /// Office role: seconds between sync sessions while the link is up.
+    pub sync_interval_secs: u64,
+    /// Office role: longest wait between attempts while the link is down (the wait doubles
+    /// from 2 s up to this).
+    pub retry_max_secs: u64,
 }
 
 /// Session lifetimes and cookie settings.
@@ -90,7 +99,15 @@ impl Default for Config {
 
 impl Default for HubConfig {
     fn default() -> Self {
-        HubConfig { url: None, check_interval_secs: 15, timeout_secs: 5 }
+        HubConfig {
+            url: None,
+            check_interval_secs: 15,
+            timeout_secs: 5,
+            sync_listen: SocketAddr::from(([0, 0, 0, 0], 3443)),
+            tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+            sync_interval_secs: 30,
+            retry_max_secs: 300,
+        }
     }
 }
 

@@ -88,7 +88,10 @@ pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result
     }
     let tx = conn.transaction()?;
     regions::import(&tx, &region_list, now)?;
-    settings::set_unit(&tx, role, &unit)?;
+    // A box enrolled before its first start keeps the office its enrollment gave it.
+    if settings::unit(&tx)?.is_none() {
+        settings::set_unit(&tx, role, &unit)?;
+    }
     for (name, text) in STANDARDS {
         let imported =
             import_standard(text.as_bytes()).map_err(|e| StoreError::Corrupt(format!("demo standard {name}: {e}")))?;

@@ -97,7 +97,8 @@ pub async fn check(client: &reqwest::Client, base: &reqwest::Url) -> Result<(), 
     Ok(())
 }
 
-fn describe(e: &reqwest::Error) -> String {
+/// A failed request to the hub in plain words.
+pub fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "the hub did not answer in time".into()
     } else if e.is_connect() {

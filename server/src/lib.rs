@@ -18,11 +18,15 @@ pub mod holidays;
 pub mod http;
 pub mod hublink;
 pub mod logging;
+pub mod pki;
 pub mod printouts;
 pub mod queue;
 pub mod receipts;
+pub mod replication;
 pub mod state;
 pub mod store;
+pub mod syncbox;
+pub mod synchub;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -85,6 +89,7 @@ pub fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
 pub struct Appliance {
     state: AppState,
     sessions: RusqliteStore,
+    sync_listener: Option<tokio::net::TcpListener>,
 }
 
 impl Appliance {
@@ -94,10 +99,11 @@ impl Appliance {
         let db = Db::open(&config.database_path()).await?;
         let sessions = RusqliteStore::new(db.connection());
         sessions.migrate().await.map_err(|e| StartError::Sessions(e.to_string()))?;
+        let enrolled = pki::BoxIdentity::load(&config.data_dir).is_ok();
         let initial = match (config.role, &config.hub.url) {
             (simpul_domain::office::BoxRole::Hub, _) => Link::Hub,
-            (_, None) => Link::NotConfigured,
-            (_, Some(_)) => Link::Checking,
+            (_, None) if !enrolled => Link::NotConfigured,
+            _ => Link::Checking,
         };
         let leptos = LeptosOptions::builder()
             .output_name("simpul")
@@ -114,8 +120,15 @@ impl Appliance {
             started: OffsetDateTime::now_utc(),
             queue_changed,
             stopping,
+            sync: Arc::new(syncbox::SyncHandle::default()),
         });
-        Ok(Appliance { state: AppState { leptos, core }, sessions })
+        Ok(Appliance { state: AppState { leptos, core }, sessions, sync_listener: None })
+    }
+
+    /// Hub role: the listener for the mutual-TLS sync endpoint.
+    pub fn with_sync_listener(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.sync_listener = Some(listener);
+        self
     }
 
     /// The database.
@@ -159,9 +172,20 @@ impl Appliance {
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let core = self.state.core.clone();
-        if let (simpul_domain::office::BoxRole::Office, Some(url)) = (core.config.role, core.config.hub.url.clone()) {
-            match reqwest::Url::parse(&url) {
-                Ok(url) => {
+        if let Some(listener) = self.sync_listener {
+            let pki = pki::HubPki::ensure(&core.config.data_dir, &core.config.hub.tls_names, OffsetDateTime::now_utc())
+                .map_err(|e| StartError::DataDir { path: core.config.data_dir.join("tls"), reason: e.to_string() })?;
+            tokio::spawn(synchub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
+        }
+        if core.config.role == simpul_domain::office::BoxRole::Office {
+            let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await?;
+            let url = core.config.hub.url.clone().or(stored);
+            let enrolled = pki::BoxIdentity::load(&core.config.data_dir).is_ok();
+            match url.as_deref().map(reqwest::Url::parse) {
+                Some(Ok(url)) if enrolled => {
+                    tokio::spawn(syncbox::run(core.clone(), core.sync.clone(), url, stop_rx.clone()));
+                }
+                Some(Ok(url)) => {
                     let mut rx = stop_rx.clone();
                     tokio::spawn(hublink::watch(
                         core.link.clone(),
@@ -173,7 +197,8 @@ impl Appliance {
                         },
                     ));
                 }
-                Err(e) => tracing::error!(error = %e, "hub address cannot be parsed"),
+                Some(Err(e)) => tracing::error!(error = %e, "hub address cannot be parsed"),
+                None => {}
             }
         }
         let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(Duration::from_secs(600)));

@@ -24,6 +24,8 @@ pub struct Core {
     pub queue_changed: tokio::sync::watch::Sender<u64>,
     /// Set when the server begins to stop, so that long-lived streams end and let it.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The office box's sync state (idle on a hub).
+    pub sync: Arc<crate::syncbox::SyncHandle>,
 }
 
 impl Core {

@@ -70,8 +70,11 @@ pub fn transaction<T, E>(
 }
 
 /// The migrations, in order. Version N is the N-th entry.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_init.sql"), include_str!("../../migrations/0002_office_day.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_office_day.sql"),
+    include_str!("../../migrations/0003_sync.sql"),
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -10,20 +10,7 @@ use time::OffsetDateTime;
 use super::stamp;
 use crate::db::StoreError;
 
-/// Kinds of replicated documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    /// An application (permohonan).
-    Application,
-}
-
-impl DocKind {
-    fn code(self) -> &'static str {
-        match self {
-            DocKind::Application => "application",
-        }
-    }
-}
+pub use simpul_sync::protocol::DocKind;
 
 /// This box's Automerge actor id, created once and kept in the settings table.
 pub fn actor(conn: &Connection) -> Result<ActorId, StoreError> {
@@ -45,13 +32,41 @@ pub fn actor(conn: &Connection) -> Result<ActorId, StoreError> {
     Ok(ActorId::from(bytes))
 }
 
-fn heads_text(heads: &[ChangeHash]) -> String {
+/// Heads as stored: a JSON array of hex hashes.
+pub fn heads_text(heads: &[ChangeHash]) -> String {
     let hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
     serde_json::to_string(&hex).unwrap_or_else(|_| "[]".into())
 }
 
-fn commit(doc: &mut AutoCommit, at: OffsetDateTime) {
-    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(at.unix_timestamp()));
+/// Stored heads back as bytes; unreadable text gives no heads (the receiver then checks less).
+pub fn heads_from_text(text: &str) -> Vec<[u8; 32]> {
+    let hex: Vec<String> = serde_json::from_str(text).unwrap_or_default();
+    hex.iter().filter_map(|h| h.parse::<ChangeHash>().ok()).map(|h| h.0).collect()
+}
+
+/// Commits with the device time and the author's staff id as the change message, so that a
+/// conflict can say who wrote each value and when.
+fn commit(doc: &mut AutoCommit, at: OffsetDateTime, by: &str) {
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default().with_time(at.unix_timestamp()).with_message(by.to_string()),
+    );
+}
+
+/// Appends one entry to the local change log.
+pub(crate) fn append_change(
+    conn: &Connection,
+    id: &str,
+    office: Option<&str>,
+    bytes: &[u8],
+    heads: &str,
+    origin: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO changes (doc_id, bytes, origin, at, office, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, bytes, origin, at, office, heads],
+    )?;
+    Ok(())
 }
 
 /// Creates a document holding `value`.
@@ -61,25 +76,24 @@ pub fn create<T: Reconcile>(
     id: &str,
     value: &T,
     at: OffsetDateTime,
+    by: &str,
 ) -> Result<(), StoreError> {
     let mut doc = AutoCommit::new().with_actor(actor(conn)?);
     autosurgeon::reconcile(&mut doc, value).map_err(|e| StoreError::Corrupt(format!("reconcile: {e}")))?;
-    commit(&mut doc, at);
+    commit(&mut doc, at, by);
     let changes = doc.save_incremental();
     let state = doc.save();
     let now = stamp(at);
+    let heads = heads_text(&doc.get_heads());
+    let office = simpul_sync::merge::root_text(&doc, "office");
     conn.execute(
-        "INSERT INTO documents (id, kind, state, heads, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![id, kind.code(), state, heads_text(&doc.get_heads()), now],
+        "INSERT INTO documents (id, kind, state, heads, created_at, updated_at, office) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![id, kind.code(), state, heads, now, office],
     )?;
-    conn.execute(
-        "INSERT INTO changes (doc_id, bytes, origin, at) VALUES (?1, ?2, 'local', ?3)",
-        params![id, changes, now],
-    )?;
-    Ok(())
+    append_change(conn, id, office.as_deref(), &changes, &heads, "local", &now)
 }
 
-fn open(conn: &Connection, id: &str) -> Result<Option<AutoCommit>, StoreError> {
+pub(crate) fn open(conn: &Connection, id: &str) -> Result<Option<AutoCommit>, StoreError> {
     let state: Option<Vec<u8>> =
         conn.query_row("SELECT state FROM documents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     state
@@ -107,7 +121,13 @@ pub enum UpdateError<E> {
 /// Changes a document: reads its value, lets `change` edit it (or refuse), and stores the new
 /// changes and state. Returns the new value. Nothing is written when `change` refuses or
 /// changes nothing.
-pub fn update<T, E, F>(conn: &Connection, id: &str, at: OffsetDateTime, change: F) -> Result<T, UpdateError<E>>
+pub fn update<T, E, F>(
+    conn: &Connection,
+    id: &str,
+    at: OffsetDateTime,
+    by: &str,
+    change: F,
+) -> Result<T, UpdateError<E>>
 where
     T: Reconcile + Hydrate + PartialEq + Clone,
     F: FnOnce(&mut T) -> Result<(), E>,
@@ -120,20 +140,18 @@ where
         return Ok(value);
     }
     autosurgeon::reconcile(&mut doc, &value).map_err(|e| StoreError::Corrupt(format!("reconcile: {e}")))?;
-    commit(&mut doc, at);
+    commit(&mut doc, at, by);
     let changes = doc.save_incremental();
     let state = doc.save();
     let now = stamp(at);
+    let heads = heads_text(&doc.get_heads());
+    let office = simpul_sync::merge::root_text(&doc, "office");
     conn.execute(
         "UPDATE documents SET state = ?2, heads = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, state, heads_text(&doc.get_heads()), now],
+        params![id, state, heads, now],
     )
     .map_err(StoreError::from)?;
-    conn.execute(
-        "INSERT INTO changes (doc_id, bytes, origin, at) VALUES (?1, ?2, 'local', ?3)",
-        params![id, changes, now],
-    )
-    .map_err(StoreError::from)?;
+    append_change(conn, id, office.as_deref(), &changes, &heads, "local", &now)?;
     Ok(value)
 }
 
@@ -161,17 +179,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
         let now = OffsetDateTime::now_utc();
-        create(&conn, DocKind::Application, "d1", &Note { text: "a".into(), count: 0 }, now).unwrap();
-        let updated: Note = update(&conn, "d1", now, |n: &mut Note| -> Result<(), ()> {
+        create(&conn, DocKind::Application, "d1", &Note { text: "a".into(), count: 0 }, now, "staff-1").unwrap();
+        let updated: Note = update(&conn, "d1", now, "staff-1", |n: &mut Note| -> Result<(), ()> {
             n.count += 1;
             Ok(())
         })
         .unwrap();
         assert_eq!(updated.count, 1);
         // A refused change writes nothing; an unchanged value writes nothing either.
-        let refused = update(&conn, "d1", now, |_: &mut Note| Err::<(), _>("no"));
+        let refused = update(&conn, "d1", now, "staff-1", |_: &mut Note| Err::<(), _>("no"));
         assert!(matches!(refused, Err(UpdateError::Refused("no"))));
-        update(&conn, "d1", now, |_: &mut Note| Ok::<(), ()>(())).unwrap();
+        update(&conn, "d1", now, "staff-1", |_: &mut Note| Ok::<(), ()>(())).unwrap();
         let log = changes_after(&conn, 0, 100).unwrap();
         assert_eq!(log.len(), 2);
         // Replaying the log from nothing gives the same value.

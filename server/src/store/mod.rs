@@ -5,8 +5,11 @@
 pub mod audit;
 pub mod blobs;
 pub mod catalog;
+pub mod conflicts;
 pub mod documents;
+pub mod enroll;
 pub mod regions;
+pub mod replica;
 pub mod settings;
 pub mod staff;
 pub mod throttle;

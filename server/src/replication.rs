@@ -1,0 +1,317 @@
+//! Replication use-cases on the database: one exchange at the hub, preparing and applying
+//! exchanges on a box, what follows a merge (projections, the conflict inbox), and settling a
+//! conflict. Each public function runs in one transaction: refused means nothing applied.
+
+use rusqlite::Connection;
+use simpul_sync::merge::{ConflictValue, conflicts, settle};
+use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, encode};
+use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, ResolutionDoc};
+use simpul_sync::session::{SyncError, box_push, box_receive, hub_answer};
+use simpul_sync::{Cursor, DocumentId};
+use time::OffsetDateTime;
+
+use crate::applications;
+use crate::db::StoreError;
+use crate::store::audit::{self, Actor};
+use crate::store::enroll::{self, BoxStanding};
+use crate::store::replica::{ReplicaError, SqliteReplica};
+use crate::store::{conflicts as inbox, documents, stamp};
+
+/// Why an exchange was refused. Nothing was applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The certificate belongs to no enrolled box.
+    #[error("this box is not enrolled with the hub")]
+    NotEnrolled,
+    /// The box was revoked.
+    #[error("this box's enrollment was revoked by the regency")]
+    Revoked,
+    /// The bytes are not a valid message.
+    #[error("sync message refused: {0}")]
+    Decode(#[from] DecodeError),
+    /// The wrong kind of message for this side.
+    #[error("unexpected sync message")]
+    Unexpected,
+    /// The protocol refused.
+    #[error("{0}")]
+    Sync(SyncError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<ReplicaError> for ExchangeError {
+    fn from(e: ReplicaError) -> Self {
+        match e {
+            ReplicaError::Sync(s) => ExchangeError::Sync(s),
+            ReplicaError::Store(s) => ExchangeError::Store(s),
+        }
+    }
+}
+
+impl From<StoreError> for ExchangeError {
+    fn from(e: StoreError) -> Self {
+        ExchangeError::Store(e)
+    }
+}
+
+impl From<rusqlite::Error> for ExchangeError {
+    fn from(e: rusqlite::Error) -> Self {
+        ExchangeError::Store(e.into())
+    }
+}
+
+impl From<applications::AppError> for ExchangeError {
+    fn from(e: applications::AppError) -> Self {
+        ExchangeError::Store(StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// The hub's part of one exchange with the box holding certificate `fingerprint`.
+pub fn hub_exchange(
+    conn: &mut Connection,
+    fingerprint: &str,
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, ExchangeError> {
+    let Message::Push(push) = decode(body)? else { return Err(ExchangeError::Unexpected) };
+    let tx = conn.transaction()?;
+    let office = match enroll::standing(&tx, fingerprint, now)? {
+        BoxStanding::Enrolled(office) => office,
+        BoxStanding::Revoked => return Err(ExchangeError::Revoked),
+        BoxStanding::Unknown => return Err(ExchangeError::NotEnrolled),
+    };
+    let mut replica = SqliteReplica::new(&tx, stamp(now));
+    let (pull, touched) = hub_answer(&mut replica, &office, &push, now.unix_timestamp(), BATCH_BUDGET)?;
+    after_merge(&tx, &touched, true, now)?;
+    tx.commit()?;
+    if !touched.is_empty() {
+        tracing::info!(office = %office, documents = touched.len(), "merged changes from a box");
+    }
+    Ok(encode(&Message::Pull(pull)))
+}
+
+/// What a box's next push is.
+pub struct Outgoing {
+    /// The message bytes.
+    pub bytes: Vec<u8>,
+    /// Documents in it.
+    pub documents: usize,
+    /// More local changes wait.
+    pub more: bool,
+    /// The box's log position the push reaches (to tell progress).
+    pub upto: Cursor,
+}
+
+/// A box: the next push.
+pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoing, ExchangeError> {
+    let tx = conn.transaction()?;
+    let mut replica = SqliteReplica::new(&tx, stamp(now));
+    let push = box_push(&mut replica, now.unix_timestamp(), BATCH_BUDGET)?;
+    tx.commit()?;
+    Ok(Outgoing {
+        documents: push.changes.len(),
+        more: push.more,
+        upto: push.upto,
+        bytes: encode(&Message::Push(push)),
+    })
+}
+
+/// What a box applied from the hub's answer.
+pub struct Incoming {
+    /// Documents changed.
+    pub documents: usize,
+    /// The hub has more for this box.
+    pub more: bool,
+}
+
+/// A box: applies the hub's answer.
+pub fn box_incoming(conn: &mut Connection, body: &[u8], now: OffsetDateTime) -> Result<Incoming, ExchangeError> {
+    let Message::Pull(pull) = decode(body)? else { return Err(ExchangeError::Unexpected) };
+    let skew = pull.sent_at - now.unix_timestamp();
+    if skew.abs() > simpul_sync::session::MAX_CLOCK_SKEW_SECS {
+        return Err(ExchangeError::Sync(SyncError::ClockSkew(-skew)));
+    }
+    let tx = conn.transaction()?;
+    let mut replica = SqliteReplica::new(&tx, stamp(now));
+    let touched = box_receive(&mut replica, &pull)?;
+    after_merge(&tx, &touched, false, now)?;
+    tx.commit()?;
+    Ok(Incoming { documents: touched.len(), more: pull.more })
+}
+
+/// A box: forgets what the hub acknowledged, so the next push starts from `held` (the hub lost
+/// part of the box's log, e.g. it was restored from a backup).
+pub fn box_rewind(conn: &Connection, held: Cursor) -> Result<(), StoreError> {
+    let held = i64::try_from(held.0).unwrap_or(i64::MAX);
+    conn.execute("UPDATE sync_peers SET acked = MIN(acked, ?1) WHERE peer = 'hub'", [held])?;
+    Ok(())
+}
+
+/// After documents were merged: projections, and at the hub the conflict inbox.
+fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: OffsetDateTime) -> Result<(), ExchangeError> {
+    for id in touched {
+        let key = id.to_string();
+        let Some(doc) = documents::load::<ApplicationDoc>(conn, &key)? else { continue };
+        applications::project_current(conn, &key, &doc)?;
+        if !hub {
+            continue;
+        }
+        let mut am = documents::open(conn, &key)?.ok_or(StoreError::NotFound)?;
+        let found = conflicts(&mut am, APPLICATION_FIELDS);
+        let mut fields = Vec::new();
+        for c in &found {
+            inbox::open(conn, &key, &doc.office, &c.field, &c.values, now)?;
+            fields.push(c.field.clone());
+        }
+        if let Some(other) = other_office_with_same_person(conn, &key, &doc)? {
+            inbox::open(conn, &key, &doc.office, CROSS_OFFICE_FIELD, &other, now)?;
+            fields.push(CROSS_OFFICE_FIELD.to_string());
+        }
+        inbox::close_settled(conn, &key, &fields, now)?;
+        if !found.is_empty() {
+            tracing::warn!(document = %key, fields = found.len(), "merge left concurrent values for a person to settle");
+        }
+    }
+    Ok(())
+}
+
+/// The inbox field name of the rule "the same person has open applications at two offices".
+pub const CROSS_OFFICE_FIELD: &str = "applicant.nik@other_office";
+
+fn other_office_with_same_person(
+    conn: &Connection,
+    id: &str,
+    doc: &ApplicationDoc,
+) -> Result<Option<Vec<ConflictValue>>, StoreError> {
+    let status = doc.status().ok();
+    if status.is_none_or(|s| s.is_final()) {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT number, office, created_by, created_at FROM applications
+         WHERE nik = ?1 AND office != ?2 AND id != ?3 AND status NOT IN ('handed_over', 'cancelled')",
+    )?;
+    let others: Vec<ConflictValue> = stmt
+        .query_map(rusqlite::params![doc.applicant.nik, doc.office, id], |r| {
+            let number: String = r.get(0)?;
+            let office: String = r.get(1)?;
+            let created_at: String = r.get(3)?;
+            Ok(ConflictValue {
+                value: format!("{number} ({office})"),
+                change: String::new(),
+                actor: office,
+                time: crate::store::parse_stamp(&created_at).map_or(0, |t| t.unix_timestamp()),
+                by: Some(r.get(2)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    if others.is_empty() {
+        return Ok(None);
+    }
+    let mut all = vec![ConflictValue {
+        value: format!("{} ({})", doc.number, doc.office),
+        change: String::new(),
+        actor: doc.office.clone(),
+        time: crate::store::parse_stamp(&doc.created_at).map_or(0, |t| t.unix_timestamp()),
+        by: Some(doc.created_by.clone()),
+    }];
+    all.extend(others);
+    Ok(Some(all))
+}
+
+/// Why a settlement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No open case with that number.
+    #[error("no open conflict with that number")]
+    NotFound,
+    /// A reason is required.
+    #[error("a reason is required")]
+    NoReason,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ResolveError {
+    fn from(e: rusqlite::Error) -> Self {
+        ResolveError::Store(e.into())
+    }
+}
+
+/// Settles case `id` with `value` (one of the candidates or a corrected value; `None` for an
+/// optional field left empty). The settlement is a new change of the document, which syncs
+/// back to the box, and an entry in the record's resolutions, which the box shows.
+pub fn resolve(
+    conn: &mut Connection,
+    id: i64,
+    value: Option<&str>,
+    reason: &str,
+    admin: &str,
+    now: OffsetDateTime,
+) -> Result<(), ResolveError> {
+    let reason = reason.trim();
+    if reason.chars().count() < 5 {
+        return Err(ResolveError::NoReason);
+    }
+    let tx = conn.transaction()?;
+    let case = inbox::get(&tx, id)?.filter(|c| c.resolved_at.is_none()).ok_or(ResolveError::NotFound)?;
+    let mut doc = documents::open(&tx, &case.doc_id)?.ok_or(ResolveError::NotFound)?.with_actor(documents::actor(&tx)?);
+    let before = doc.get_heads();
+    if case.field != CROSS_OFFICE_FIELD {
+        let path: Vec<&str> = case.field.split('.').collect();
+        settle(&mut doc, &path, value, admin, now.unix_timestamp())
+            .map_err(|e| StoreError::Corrupt(format!("settle: {e}")))?;
+    }
+    let mut record: ApplicationDoc =
+        autosurgeon::hydrate(&doc).map_err(|e| StoreError::Corrupt(format!("document {}: {e}", case.doc_id)))?;
+    record.resolutions.push(ResolutionDoc {
+        field: case.field.clone(),
+        candidates: case.candidates.iter().map(|c| c.value.clone()).collect(),
+        value: value.map(str::to_string),
+        reason: reason.to_string(),
+        by: admin.to_string(),
+        at: stamp(now),
+    });
+    autosurgeon::reconcile(&mut doc, &record).map_err(|e| StoreError::Corrupt(format!("reconcile: {e}")))?;
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(admin.to_string())
+            .with_time(now.unix_timestamp()),
+    );
+    let heads = doc.get_heads();
+    let bytes = doc.save_after(&before);
+    let stored = simpul_sync::session::StoredDoc {
+        kind: documents::DocKind::Application,
+        office: record.office.clone(),
+        state: doc.save(),
+    };
+    let doc_id: DocumentId =
+        case.doc_id.parse().map(DocumentId).map_err(|_| StoreError::Corrupt("document id".into()))?;
+    let mut replica = SqliteReplica::new(&tx, stamp(now));
+    simpul_sync::session::Replica::store(
+        &mut replica,
+        doc_id,
+        &stored,
+        &simpul_sync::merge::heads_bytes(&heads),
+        &bytes,
+        simpul_sync::session::Origin::Local,
+    )
+    .map_err(|e| match e {
+        ReplicaError::Store(s) => s,
+        ReplicaError::Sync(s) => StoreError::Corrupt(s.to_string()),
+    })?;
+    applications::project_current(&tx, &case.doc_id, &record)?;
+    inbox::resolve(&tx, id, admin, value, reason, now)?;
+    audit::record(
+        &tx,
+        now,
+        &Actor::Staff(admin.to_string()),
+        "conflict_resolved",
+        Some(&case.doc_id),
+        Some(&case.field),
+    )?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! Hub side of enrollment: one-time tokens for an office, and the boxes enrolled with them
+//! (known by their certificate's fingerprint).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::stamp;
+use super::tokens::sha256_hex;
+use crate::db::StoreError;
+
+/// Why a token was not accepted. Each is logged and answered in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRefusal {
+    /// No such token (mistyped, or from another hub).
+    #[error("the enrollment token is not known to this hub")]
+    Unknown,
+    /// Already redeemed.
+    #[error("the enrollment token was already used")]
+    Used,
+    /// Past its expiry.
+    #[error("the enrollment token has expired")]
+    Expired,
+}
+
+/// Stores a token for `office`, valid until `expires`.
+pub fn create_token(
+    conn: &Connection,
+    token: &str,
+    office: &str,
+    now: OffsetDateTime,
+    expires: OffsetDateTime,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO enrollment_tokens (token_hash, office, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![sha256_hex(token.as_bytes()), office, stamp(now), stamp(expires)],
+    )?;
+    Ok(())
+}
+
+/// The office a token is for, if it can still be redeemed.
+pub fn token_office(
+    conn: &Connection,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Result<String, TokenRefusal>, StoreError> {
+    let row: Option<(String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT office, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+            [sha256_hex(token.as_bytes())],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((office, expires, used)) = row else { return Ok(Err(TokenRefusal::Unknown)) };
+    if used.is_some() {
+        return Ok(Err(TokenRefusal::Used));
+    }
+    if super::parse_stamp(&expires).is_none_or(|e| e <= now) {
+        return Ok(Err(TokenRefusal::Expired));
+    }
+    Ok(Ok(office))
+}
+
+/// Redeems a token for the box with certificate `fingerprint`: marks it used and records the
+/// box. Returns the office. Runs in the caller's transaction.
+pub fn redeem(
+    conn: &Connection,
+    token: &str,
+    fingerprint: &str,
+    now: OffsetDateTime,
+) -> Result<Result<String, TokenRefusal>, StoreError> {
+    let office = match token_office(conn, token, now)? {
+        Ok(office) => office,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    conn.execute(
+        "UPDATE enrollment_tokens SET used_at = ?2, used_by = ?3 WHERE token_hash = ?1",
+        params![sha256_hex(token.as_bytes()), stamp(now), fingerprint],
+    )?;
+    conn.execute(
+        "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at) VALUES (?1, ?2, ?3)",
+        params![fingerprint, office, stamp(now)],
+    )?;
+    Ok(Ok(office))
+}
+
+/// The office of an enrolled box, or why it may not sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoxStanding {
+    /// Enrolled for this office.
+    Enrolled(String),
+    /// Was enrolled, then revoked.
+    Revoked,
+    /// Not known.
+    Unknown,
+}
+
+/// Looks a box up by its certificate and notes that it was seen.
+pub fn standing(conn: &Connection, fingerprint: &str, now: OffsetDateTime) -> Result<BoxStanding, StoreError> {
+    let row: Option<(String, Option<String>)> = conn
+        .query_row("SELECT office, revoked_at FROM enrolled_boxes WHERE fingerprint = ?1", [fingerprint], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(match row {
+        None => BoxStanding::Unknown,
+        Some((_, Some(_))) => BoxStanding::Revoked,
+        Some((office, None)) => {
+            conn.execute(
+                "UPDATE enrolled_boxes SET last_seen = ?2 WHERE fingerprint = ?1",
+                params![fingerprint, stamp(now)],
+            )?;
+            BoxStanding::Enrolled(office)
+        }
+    })
+}
+
+/// Revokes every box of `office`. Returns how many.
+pub fn revoke_office(conn: &Connection, office: &str, now: OffsetDateTime) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE enrolled_boxes SET revoked_at = ?2 WHERE office = ?1 AND revoked_at IS NULL",
+        params![office, stamp(now)],
+    )?)
+}
+
+/// One enrolled box as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolledBox {
+    /// Certificate fingerprint.
+    pub fingerprint: String,
+    /// Office code.
+    pub office: String,
+    /// When enrolled.
+    pub enrolled_at: String,
+    /// When revoked.
+    pub revoked_at: Option<String>,
+    /// Last sync.
+    pub last_seen: Option<String>,
+}
+
+/// Every enrolled box.
+pub fn list(conn: &Connection) -> Result<Vec<EnrolledBox>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT fingerprint, office, enrolled_at, revoked_at, last_seen FROM enrolled_boxes ORDER BY office, enrolled_at",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(EnrolledBox {
+            fingerprint: r.get(0)?,
+            office: r.get(1)?,
+            enrolled_at: r.get(2)?,
+            revoked_at: r.get(3)?,
+            last_seen: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,170 @@
+//! The sync session's storage on SQLite: the documents table, the change log and the per-peer
+//! cursors. Every method runs inside the caller's transaction.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use simpul_sync::session::{Batch, Origin, Replica, Scope, StoredDoc, SyncError, group_entries};
+use simpul_sync::{Cursor, DocumentId};
+
+use super::documents::{DocKind, append_change, heads_from_text};
+use crate::db::StoreError;
+
+/// A sync step failed: refused by the protocol, or storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The protocol refused.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ReplicaError {
+    fn from(e: rusqlite::Error) -> Self {
+        ReplicaError::Store(StoreError::from(e))
+    }
+}
+
+/// The session's view of this box's database.
+pub struct SqliteReplica<'c> {
+    conn: &'c Connection,
+    now: String,
+}
+
+impl<'c> SqliteReplica<'c> {
+    /// Wraps a connection (inside a transaction) at time `now`.
+    pub fn new(conn: &'c Connection, now: String) -> Self {
+        SqliteReplica { conn, now }
+    }
+}
+
+fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::Local => "local".into(),
+        Origin::Hub => "hub".into(),
+        Origin::Office(code) => format!("office:{code}"),
+    }
+}
+
+fn doc_id(text: &str) -> Result<DocumentId, StoreError> {
+    text.parse().map(DocumentId).map_err(|_| StoreError::Corrupt(format!("document id '{text}'")))
+}
+
+impl Replica for SqliteReplica<'_> {
+    type Error = ReplicaError;
+
+    fn log_after(&mut self, after: Cursor, scope: Scope<'_>, budget: usize) -> Result<Batch, ReplicaError> {
+        let after = i64::try_from(after.0).unwrap_or(i64::MAX);
+        let (sql, office, not_origin) = match scope {
+            Scope::Local => (
+                "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
+                 WHERE c.origin = 'local' AND c.seq > ?1 ORDER BY c.seq",
+                String::new(),
+                String::new(),
+            ),
+            Scope::Office(code) => (
+                "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
+                 WHERE c.office = ?2 AND c.origin != ?3 AND c.seq > ?1 ORDER BY c.seq",
+                code.to_string(),
+                format!("office:{code}"),
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = match scope {
+            Scope::Local => stmt.query(params![after])?,
+            Scope::Office(_) => stmt.query(params![after, office, not_origin])?,
+        };
+        let mut picked = Vec::new();
+        let mut bytes = 0usize;
+        let mut last_included = after;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let blob: Vec<u8> = row.get(3)?;
+            if !picked.is_empty() && bytes + blob.len() > budget {
+                more = true;
+                break;
+            }
+            let id: String = row.get(1)?;
+            let kind: String = row.get(2)?;
+            let kind =
+                DocKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt(format!("document kind '{kind}'")))?;
+            let heads: Option<String> = row.get(4)?;
+            bytes += blob.len();
+            picked.push((doc_id(&id)?, kind, blob, heads.as_deref().map(heads_from_text).unwrap_or_default()));
+            last_included = seq;
+        }
+        let upto = if more {
+            last_included
+        } else {
+            // Nothing more for this peer: its cursor moves past entries that are not for it.
+            self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?
+        };
+        Ok(Batch { changes: group_entries(picked), upto: Cursor(upto.max(0) as u64), more })
+    }
+
+    fn document(&mut self, id: DocumentId) -> Result<Option<StoredDoc>, ReplicaError> {
+        let row: Option<(String, Option<String>, Vec<u8>)> = self
+            .conn
+            .query_row("SELECT kind, office, state FROM documents WHERE id = ?1", [id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((kind, office, state)) = row else { return Ok(None) };
+        let kind = DocKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt(format!("document kind '{kind}'")))?;
+        Ok(Some(StoredDoc { kind, office: office.unwrap_or_default(), state }))
+    }
+
+    fn store(
+        &mut self,
+        id: DocumentId,
+        doc: &StoredDoc,
+        heads: &[[u8; 32]],
+        new_changes: &[u8],
+        origin: Origin,
+    ) -> Result<(), ReplicaError> {
+        let hashes: Vec<automerge::ChangeHash> = heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
+        let heads = super::documents::heads_text(&hashes);
+        let id = id.to_string();
+        self.conn.execute(
+            "INSERT INTO documents (id, kind, state, heads, created_at, updated_at, office) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, heads = excluded.heads, updated_at = excluded.updated_at",
+            params![id, doc.kind.code(), doc.state, heads, self.now, doc.office],
+        )?;
+        if !new_changes.is_empty() {
+            append_change(self.conn, &id, Some(&doc.office), new_changes, &heads, &origin_text(&origin), &self.now)?;
+        }
+        Ok(())
+    }
+
+    fn cursors(&mut self, peer: &str) -> Result<(Cursor, Cursor), ReplicaError> {
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row("SELECT acked, applied FROM sync_peers WHERE peer = ?1", [peer], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (acked, applied) = row.unwrap_or((0, 0));
+        Ok((Cursor(acked.max(0) as u64), Cursor(applied.max(0) as u64)))
+    }
+
+    fn set_cursors(&mut self, peer: &str, acked: Cursor, applied: Cursor) -> Result<(), ReplicaError> {
+        let as_i64 = |c: Cursor| i64::try_from(c.0).unwrap_or(i64::MAX);
+        self.conn.execute(
+            "INSERT INTO sync_peers (peer, acked, applied, last_seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (peer) DO UPDATE SET acked = excluded.acked, applied = excluded.applied, last_seen = excluded.last_seen",
+            params![peer, as_i64(acked), as_i64(applied), self.now],
+        )?;
+        Ok(())
+    }
+}
+
+/// What waits to go to the hub: (log entries, their bytes).
+pub fn pending(conn: &Connection) -> Result<(u64, u64), StoreError> {
+    let acked: i64 =
+        conn.query_row("SELECT acked FROM sync_peers WHERE peer = 'hub'", [], |r| r.get(0)).optional()?.unwrap_or(0);
+    let (n, bytes): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM changes WHERE origin = 'local' AND seq > ?1",
+        [acked],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((n.max(0) as u64, bytes.max(0) as u64))
+}

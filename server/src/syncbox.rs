@@ -1,0 +1,368 @@
+//! The office box's side of sync: enrollment with a hub, and the loop that runs a session when
+//! the link is up, backs off while it is down, and runs at once on demand.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use simpul_sync::Cursor;
+use simpul_sync::protocol::MAX_FRAME_BYTES;
+use time::OffsetDateTime;
+
+use crate::hublink::describe;
+use crate::pki::{self, BoxIdentity};
+use crate::replication::{self, ExchangeError};
+use crate::state::Core;
+use crate::store::settings;
+use crate::synchub::{EnrollRequest, EnrollResponse};
+
+/// Settings key holding the hub address written at enrollment.
+pub const HUB_URL_SETTING: &str = "sync.hub_url";
+
+/// What the UI shows about sync.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncStatus {
+    /// Enrolled with a hub.
+    pub enrolled: bool,
+    /// A session is running.
+    pub running: bool,
+    /// Exchanges done in the running (or last) session.
+    pub exchanges: u64,
+    /// Bytes sent and received in the running (or last) session.
+    pub bytes: u64,
+    /// Records (documents) with changes waiting to go.
+    pub waiting_records: u64,
+    /// Bytes of those changes.
+    pub waiting_bytes: u64,
+    /// End of the last successful session.
+    pub last_success: Option<OffsetDateTime>,
+    /// The last failure in plain words (cleared by a success).
+    pub last_error: Option<String>,
+    /// Sessions completed since start.
+    pub sessions: u64,
+}
+
+/// Shared between the loop and the UI.
+#[derive(Default)]
+pub struct SyncHandle {
+    status: RwLock<SyncStatus>,
+    wake: tokio::sync::Notify,
+}
+
+impl SyncHandle {
+    /// A copy of the status.
+    pub fn status(&self) -> SyncStatus {
+        self.status.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
+        f(&mut self.status.write().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Asks the loop to sync now.
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Why a session stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The hub cannot be reached.
+    #[error("{0}")]
+    Link(String),
+    /// The hub refused, with its reason.
+    #[error("the hub refused: {0}")]
+    Refused(String),
+    /// This box refused the hub's answer.
+    #[error("{0}")]
+    Local(#[from] ExchangeError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::db::StoreError),
+    /// Keys or certificates are missing or unusable.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+}
+
+/// A client with this box's certificate.
+pub fn client(identity: &BoxIdentity, timeout: Duration) -> Result<reqwest::Client, SessionError> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(identity.client_config()?)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| SessionError::Link(format!("cannot start the HTTP client: {e}")))
+}
+
+async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, SessionError> {
+    if response.content_length().is_some_and(|n| n > MAX_FRAME_BYTES as u64) {
+        return Err(SessionError::Refused("the hub's answer is too large".into()));
+    }
+    let mut response = response;
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| SessionError::Link(describe(&e)))? {
+        if out.len() + chunk.len() > MAX_FRAME_BYTES {
+            return Err(SessionError::Refused("the hub's answer is too large".into()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Runs one session: exchanges until neither side has anything more. Returns the exchanges.
+pub async fn session(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+) -> Result<u64, SessionError> {
+    let url = base.join("sync/v1/exchange").map_err(|e| SessionError::Link(format!("bad hub address: {e}")))?;
+    let mut exchanges = 0u64;
+    let mut rewinds = 0;
+    let mut last_pull_had_changes = false;
+    handle.update(|s| {
+        s.running = true;
+        s.exchanges = 0;
+        s.bytes = 0;
+    });
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let out = core.db.call(move |c| Ok(replication::box_outgoing(c, now))).await??;
+        if out.documents == 0 && !out.more && exchanges > 0 && !last_pull_had_changes {
+            return Ok(exchanges);
+        }
+        let sent = out.bytes.len() as u64;
+        let response = client
+            .post(url.clone())
+            .header("content-type", "application/x-simpul-sync")
+            .body(out.bytes)
+            .send()
+            .await
+            .map_err(|e| SessionError::Link(describe(&e)))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::CONFLICT && rewinds < 3 {
+            // The hub holds less of our log than we thought: start again from what it holds.
+            let held = response
+                .headers()
+                .get("x-simpul-held")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            core.db.call(move |c| replication::box_rewind(c, Cursor(held))).await?;
+            rewinds += 1;
+            continue;
+        }
+        if !status.is_success() {
+            let body = read_bounded(response).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&body[..body.len().min(500)]).to_string();
+            return Err(SessionError::Refused(if text.is_empty() {
+                format!("HTTP {}", status.as_u16())
+            } else {
+                text
+            }));
+        }
+        let body = read_bounded(response).await?;
+        let received = body.len() as u64;
+        let now = OffsetDateTime::now_utc();
+        let incoming = core.db.call(move |c| Ok(replication::box_incoming(c, &body, now))).await??;
+        exchanges += 1;
+        handle.update(|s| {
+            s.exchanges = exchanges;
+            s.bytes += sent + received;
+        });
+        last_pull_had_changes = incoming.documents > 0;
+        if !out.more && !incoming.more && !last_pull_had_changes {
+            return Ok(exchanges);
+        }
+    }
+}
+
+async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
+    if let Ok((records, bytes)) = core.db.call(|c| crate::store::replica::pending(c)).await {
+        handle.update(|s| {
+            s.waiting_records = records;
+            s.waiting_bytes = bytes;
+        });
+    }
+}
+
+/// The sync loop of an office box, until `stop` turns true.
+pub async fn run(
+    core: Arc<Core>,
+    handle: Arc<SyncHandle>,
+    base: reqwest::Url,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let base = if base.path().ends_with('/') {
+        base
+    } else {
+        let mut b = base.clone();
+        b.set_path(&format!("{}/", base.path()));
+        b
+    };
+    let interval = Duration::from_secs(core.config.hub.sync_interval_secs.max(1));
+    let retry_max = Duration::from_secs(core.config.hub.retry_max_secs.max(1));
+    let timeout = Duration::from_secs(core.config.hub.timeout_secs.max(1) * 6);
+    let mut failures = 0u32;
+    loop {
+        refresh_waiting(&core, &handle).await;
+        let identity = BoxIdentity::load(&core.config.data_dir);
+        let outcome = match identity {
+            Err(e) => Err(SessionError::Pki(e)),
+            Ok(identity) => {
+                handle.update(|s| s.enrolled = true);
+                match client(&identity, timeout) {
+                    Ok(client) => session(&core, &handle, &client, &base).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let wait = match outcome {
+            Ok(exchanges) => {
+                failures = 0;
+                core.link.record(Ok(()), now);
+                handle.update(|s| {
+                    s.running = false;
+                    s.last_success = Some(now);
+                    s.last_error = None;
+                    s.sessions += 1;
+                });
+                tracing::debug!(exchanges, "sync session done");
+                interval
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                if matches!(e, SessionError::Link(_)) {
+                    core.link.record(Err(e.to_string()), now);
+                } else {
+                    // The hub answered: the link is up even though the session failed.
+                    core.link.record(Ok(()), now);
+                    tracing::warn!(error = %e, "sync session failed");
+                }
+                handle.update(|s| {
+                    s.running = false;
+                    s.last_error = Some(e.to_string());
+                });
+                let backoff = Duration::from_secs(2u64.saturating_pow(failures.min(16)));
+                backoff.min(retry_max)
+            }
+        };
+        refresh_waiting(&core, &handle).await;
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = handle.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Why enrollment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    /// The token is not in the expected form.
+    #[error("the token is not a Simpul enrollment token")]
+    BadToken,
+    /// The hub's CA does not match the token: not the hub the token came from.
+    #[error("the hub's certificate authority does not match the token; check the hub address")]
+    WrongHub,
+    /// The hub could not be reached.
+    #[error("{0}")]
+    Link(String),
+    /// The hub refused.
+    #[error("the hub refused: {0}")]
+    Refused(String),
+    /// Keys or storage failed.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] crate::db::StoreError),
+    /// The box already holds applications of another office.
+    #[error("this box already holds applications of office {0}; it cannot be enrolled for another office")]
+    OtherOffice(String),
+}
+
+/// Token form: `SPL1.<secret>.<first 16 hex digits of the SHA-256 of the hub CA>`.
+pub fn make_token(secret: &str, ca_pem: &str) -> Result<String, pki::PkiError> {
+    let print = pki::fingerprint(&pki::cert_der(ca_pem)?);
+    Ok(format!("SPL1.{secret}.{}", &print[..16]))
+}
+
+/// Enrolls this box (data directory `data_dir`) with the hub at `hub` using `token`.
+pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollResponse, EnrollError> {
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    let [magic, secret, ca_print] = parts.as_slice() else { return Err(EnrollError::BadToken) };
+    if *magic != "SPL1" || secret.len() < 16 || ca_print.len() != 16 {
+        return Err(EnrollError::BadToken);
+    }
+    let base = reqwest::Url::parse(hub).map_err(|e| EnrollError::Link(format!("bad hub address: {e}")))?;
+    let timeout = Duration::from_secs(20);
+    let fetch = reqwest::Client::builder()
+        .use_preconfigured_tls(pki::ca_fetch_config()?)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| EnrollError::Link(e.to_string()))?;
+    let link = |e: reqwest::Error| EnrollError::Link(describe(&e));
+    let ca_url = base.join("/sync/v1/ca").map_err(|e| EnrollError::Link(e.to_string()))?;
+    let ca_pem = fetch.get(ca_url).send().await.map_err(link)?.text().await.map_err(link)?;
+    let print = pki::fingerprint(&pki::cert_der(&ca_pem).map_err(|_| EnrollError::WrongHub)?);
+    if !print.starts_with(ca_print) {
+        return Err(EnrollError::WrongHub);
+    }
+    let verified = reqwest::Client::builder()
+        .use_preconfigured_tls(pki::ca_only_config(&ca_pem)?)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| EnrollError::Link(e.to_string()))?;
+    let office_hint = {
+        let path = data_dir.join("simpul.sqlite3");
+        if path.exists() {
+            let conn = crate::db::open_sync(&path)?;
+            settings::unit(&conn)?.map(|(_, u)| u.code.to_string())
+        } else {
+            None
+        }
+    };
+    let (key_pem, csr) = pki::box_key_and_csr(office_hint.as_deref().unwrap_or("new"))?;
+    let enroll_url = base.join("/sync/v1/enroll").map_err(|e| EnrollError::Link(e.to_string()))?;
+    let response = verified
+        .post(enroll_url)
+        .json(&EnrollRequest { token: token.trim().to_string(), csr })
+        .send()
+        .await
+        .map_err(link)?;
+    if !response.status().is_success() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(EnrollError::Refused(text.chars().take(300).collect()));
+    }
+    let answer: EnrollResponse =
+        response.json().await.map_err(|_| EnrollError::Refused("the hub's answer is not understood".into()))?;
+    crate::prepare_data_dir(data_dir).map_err(|e| EnrollError::Link(e.to_string()))?;
+    let conn = crate::db::open_sync(&data_dir.join("simpul.sqlite3"))?;
+    let other: Option<String> = conn
+        .query_row("SELECT office FROM applications WHERE office != ?1 LIMIT 1", [&answer.office], |r| r.get(0))
+        .ok();
+    if let Some(other) = other {
+        return Err(EnrollError::OtherOffice(other));
+    }
+    BoxIdentity { key_pem, cert_pem: answer.certificate.clone(), ca_pem: answer.ca.clone() }.save(data_dir)?;
+    let code = answer.office.parse().map_err(|_| EnrollError::Refused("the hub sent an invalid office code".into()))?;
+    settings::set_unit(
+        &conn,
+        simpul_domain::office::BoxRole::Office,
+        &simpul_domain::office::Unit { code, name: answer.office_name.clone() },
+    )?;
+    settings::put(&conn, HUB_URL_SETTING, base.as_str())?;
+    crate::store::audit::record(
+        &conn,
+        OffsetDateTime::now_utc(),
+        &crate::store::audit::Actor::Cli,
+        "box_enrolled",
+        Some(&answer.office),
+        None,
+    )?;
+    Ok(answer)
+}

@@ -1,0 +1,225 @@
+//! The hub's sync listener: HTTPS with mutual TLS. Which office is talking is known from the
+//! client certificate (looked up among enrolled boxes), never from the request body. Without a
+//! certificate a connection reaches only the CA, enrollment and the health report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use simpul_sync::protocol::MAX_FRAME_BYTES;
+use simpul_sync::session::SyncError;
+use time::OffsetDateTime;
+
+use crate::pki::{HubPki, fingerprint};
+use crate::replication::{self, ExchangeError};
+use crate::state::Core;
+use crate::store::enroll::{self, TokenRefusal};
+
+/// The fingerprint of the client certificate of this connection, if one was shown.
+#[derive(Clone, Debug)]
+pub struct PeerCert(pub Option<String>);
+
+#[derive(Clone)]
+struct SyncState {
+    core: Arc<Core>,
+    pki: Arc<HubPki>,
+}
+
+/// An enrollment request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// The one-time token.
+    pub token: String,
+    /// The box's CSR (PEM).
+    pub csr: String,
+}
+
+/// What an enrolled box receives.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// Office code the certificate is for.
+    pub office: String,
+    /// Office name.
+    pub office_name: String,
+    /// The box certificate (PEM).
+    pub certificate: String,
+    /// The hub CA (PEM).
+    pub ca: String,
+}
+
+fn router(state: SyncState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/sync/v1/ca", get(ca))
+        .route("/sync/v1/enroll", post(enroll_box))
+        .route("/sync/v1/exchange", post(exchange))
+        .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    let body = serde_json::json!({ "service": "simpul", "role": "hub", "version": env!("CARGO_PKG_VERSION") });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn ca(State(state): State<SyncState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], state.pki.ca_pem.clone()).into_response()
+}
+
+fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+}
+
+async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<EnrollRequest>(&body) else {
+        return plain(StatusCode::BAD_REQUEST, "the enrollment request is not valid JSON");
+    };
+    if request.token.len() > 200 || request.csr.len() > 16 * 1024 {
+        return plain(StatusCode::BAD_REQUEST, "the enrollment request is too large");
+    }
+    let now = OffsetDateTime::now_utc();
+    let pki = state.pki.clone();
+    let result = state
+        .core
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let office = match enroll::token_office(&tx, &request.token, now)? {
+                Ok(office) => office,
+                Err(refusal) => return Ok(Err(EnrollFailure::Token(refusal))),
+            };
+            let certificate = match pki.sign_box(&request.csr, &office, now) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(EnrollFailure::Csr(e.to_string()))),
+            };
+            let print = match crate::pki::cert_der(&certificate) {
+                Ok(der) => fingerprint(&der),
+                Err(e) => return Ok(Err(EnrollFailure::Csr(e.to_string()))),
+            };
+            if let Err(refusal) = enroll::redeem(&tx, &request.token, &print, now)? {
+                return Ok(Err(EnrollFailure::Token(refusal)));
+            }
+            let office_name = office
+                .parse()
+                .ok()
+                .and_then(|code| crate::store::regions::name(&tx, &code).ok().flatten())
+                .map_or_else(|| format!("Kecamatan {office}"), |n| format!("Kantor Kecamatan {n}"));
+            crate::store::audit::record(
+                &tx,
+                now,
+                &crate::store::audit::Actor::System,
+                "box_enrolled",
+                Some(&office),
+                Some(&print),
+            )?;
+            tx.commit()?;
+            Ok(Ok(EnrollResponse { office, office_name, certificate, ca: pki.ca_pem.clone() }))
+        })
+        .await;
+    match result {
+        Ok(Ok(response)) => {
+            tracing::info!(office = %response.office, "box enrolled");
+            Json(response).into_response()
+        }
+        Ok(Err(EnrollFailure::Token(refusal))) => {
+            tracing::warn!(reason = %refusal, "enrollment refused");
+            plain(StatusCode::FORBIDDEN, refusal.to_string())
+        }
+        Ok(Err(EnrollFailure::Csr(e))) => {
+            tracing::warn!(error = %e, "enrollment CSR refused");
+            plain(StatusCode::BAD_REQUEST, format!("the certificate request is not valid: {e}"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "enrollment failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not enroll the box; try again")
+        }
+    }
+}
+
+enum EnrollFailure {
+    Token(TokenRefusal),
+    Csr(String),
+}
+
+async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<PeerCert>, body: Bytes) -> Response {
+    let Some(print) = peer.0 else {
+        return plain(StatusCode::UNAUTHORIZED, "a box certificate is required");
+    };
+    let now = OffsetDateTime::now_utc();
+    let result = state.core.db.call(move |conn| Ok(replication::hub_exchange(conn, &print, &body, now))).await;
+    match result {
+        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/x-simpul-sync")], bytes).into_response(),
+        Ok(Err(e)) => {
+            let status = match &e {
+                ExchangeError::NotEnrolled => StatusCode::UNAUTHORIZED,
+                ExchangeError::Revoked => StatusCode::FORBIDDEN,
+                ExchangeError::Decode(_) | ExchangeError::Unexpected => StatusCode::BAD_REQUEST,
+                ExchangeError::Sync(SyncError::Gap { .. }) => StatusCode::CONFLICT,
+                ExchangeError::Sync(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ExchangeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            tracing::warn!(error = %e, status = status.as_u16(), "sync exchange refused");
+            let mut response = plain(status, e.to_string());
+            if let ExchangeError::Sync(SyncError::Gap { held, .. }) = &e
+                && let Ok(v) = HeaderValue::from_str(&held.0.to_string())
+            {
+                response.headers_mut().insert("x-simpul-held", v);
+            }
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sync exchange failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not process the exchange")
+        }
+    }
+}
+
+/// Serves the sync listener until `stop` turns true.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    core: Arc<Core>,
+    pki: Arc<HubPki>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let config = match pki.server_config() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the sync listener cannot start");
+            return;
+        }
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let app = router(SyncState { core, pki });
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, addr)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::warn!(peer = %addr.ip(), error = %e, "sync TLS handshake refused");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let print = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| fingerprint(c.as_ref()));
+            let service = hyper_util::service::TowerToHyperService::new(app.layer(Extension(PeerCert(print))));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
