@@ -82,7 +82,8 @@ pub fn hub_exchange(
         BoxStanding::Unknown => return Err(ExchangeError::NotEnrolled),
     };
     let mut replica = SqliteReplica::new(&tx, stamp(now));
-    let (pull, touched) = hub_answer(&mut replica, &office, &push, now.unix_timestamp(), BATCH_BUDGET)?;
+    let peer = simpul_sync::session::BoxPeer { id: fingerprint, office: &office };
+    let (pull, touched) = hub_answer(&mut replica, peer, &push, now.unix_timestamp(), BATCH_BUDGET)?;
     after_merge(&tx, &touched, true, now)?;
     tx.commit()?;
     if !touched.is_empty() {

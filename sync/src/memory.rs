@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 
 use crate::merge::heads_bytes;
 use crate::protocol::DocKind;
-use crate::session::{Batch, Origin, Replica, Scope, StoredDoc, SyncError, group_entries};
+use crate::session::{Batch, BoxPeer, Origin, Replica, Scope, StoredDoc, SyncError, group_entries};
 use crate::{Cursor, DocumentId, load_document};
 
 #[derive(Clone, Debug)]
@@ -102,7 +102,7 @@ impl Replica for MemoryReplica {
             self.scanned += 1;
             let wanted = match scope {
                 Scope::Local => e.origin == Origin::Local,
-                Scope::Office(office) => e.office == office && e.origin != Origin::Office(office.to_string()),
+                Scope::Office { office, except } => e.office == office && e.origin != Origin::Box(except.to_string()),
             };
             if !wanted {
                 continue;
@@ -176,11 +176,24 @@ pub struct SessionStats {
 
 /// Runs a whole session between `office_box` and `hub` through the wire encoding. `cut` is
 /// asked before and after each exchange; when it answers `true` the session stops there, as a
-/// broken link would stop it.
+/// broken link would stop it. The box's id is `office` (one box per office) unless given with
+/// [`session_as`].
 pub fn session(
     office_box: &mut MemoryReplica,
     hub: &mut MemoryReplica,
     office: &str,
+    now: i64,
+    budget: usize,
+    cut: impl FnMut(Cut) -> bool,
+) -> Result<SessionStats, SyncError> {
+    session_as(office_box, hub, BoxPeer { id: office, office }, now, budget, cut)
+}
+
+/// [`session`] for a box with its own id.
+pub fn session_as(
+    office_box: &mut MemoryReplica,
+    hub: &mut MemoryReplica,
+    peer: BoxPeer<'_>,
     now: i64,
     budget: usize,
     mut cut: impl FnMut(Cut) -> bool,
@@ -202,7 +215,7 @@ pub fn session(
             return Ok(stats);
         }
         let Ok(Message::Push(push)) = decode(&wire) else { unreachable!("own encoding decodes") };
-        let (pull, _) = hub.transaction(|r| hub_answer(r, office, &push, now, budget))?;
+        let (pull, _) = hub.transaction(|r| hub_answer(r, peer, &push, now, budget))?;
         let wire = encode(&Message::Pull(pull));
         stats.bytes_down += wire.len();
         stats.round_trips += 1;

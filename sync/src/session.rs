@@ -15,8 +15,9 @@ pub enum Origin {
     Local,
     /// Received from the hub (on a box).
     Hub,
-    /// Received from an office box (on the hub), by office code.
-    Office(String),
+    /// Received from an office box (on the hub), by the box's id (its certificate
+    /// fingerprint). An office may run more than one box; each is its own peer.
+    Box(String),
 }
 
 /// What part of a log a peer receives.
@@ -24,8 +25,23 @@ pub enum Origin {
 pub enum Scope<'a> {
     /// On a box: what the box wrote itself.
     Local,
-    /// On the hub: the documents of one office, except what that office sent.
-    Office(&'a str),
+    /// On the hub: the documents of one office, except what the asking box sent itself.
+    Office {
+        /// Office code.
+        office: &'a str,
+        /// The asking box's id.
+        except: &'a str,
+    },
+}
+
+/// A box as the hub knows it: its id (certificate fingerprint) and its office (from the
+/// enrollment behind the certificate, never from the message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoxPeer<'a> {
+    /// The box's id.
+    pub id: &'a str,
+    /// Its office code.
+    pub office: &'a str,
 }
 
 /// A slice of a log, ready to send.
@@ -164,10 +180,10 @@ fn apply_one<R: Replica>(
     replica.store(change.doc, &doc, &heads_bytes(&merged.heads), &merged.new_changes, origin)
 }
 
-/// Hub: applies a box's push and answers it. `office` comes from the box's certificate.
+/// Hub: applies a box's push and answers it. `peer` comes from the box's certificate.
 pub fn hub_answer<R: Replica>(
     replica: &mut R,
-    office: &str,
+    peer: BoxPeer<'_>,
     push: &Push,
     now: i64,
     budget: usize,
@@ -176,22 +192,23 @@ pub fn hub_answer<R: Replica>(
     if skew.abs() > MAX_CLOCK_SKEW_SECS {
         return Err(SyncError::ClockSkew(skew).into());
     }
-    let (_, mut applied_box) = replica.cursors(office)?;
+    let office = peer.office;
+    let (_, mut applied_box) = replica.cursors(peer.id)?;
     let mut touched = Vec::new();
     if push.upto > applied_box {
         if push.after > applied_box {
             return Err(SyncError::Gap { sent: push.after, held: applied_box }.into());
         }
         for change in &push.changes {
-            apply_one(replica, change, Origin::Office(office.to_string()), Some(office))?;
+            apply_one(replica, change, Origin::Box(peer.id.to_string()), Some(office))?;
             touched.push(change.doc);
         }
         applied_box = push.upto;
     }
     // A replayed batch (upto <= applied_box) is answered without applying anything again.
-    let batch = replica.log_after(push.applied_hub, Scope::Office(office), budget)?;
+    let batch = replica.log_after(push.applied_hub, Scope::Office { office, except: peer.id }, budget)?;
     let upto = batch.upto.max(push.applied_hub);
-    replica.set_cursors(office, push.applied_hub, applied_box)?;
+    replica.set_cursors(peer.id, push.applied_hub, applied_box)?;
     Ok((Pull { sent_at: now, applied_box, upto, changes: batch.changes, more: batch.more }, touched))
 }
 

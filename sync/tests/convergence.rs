@@ -1,5 +1,6 @@
-//! Any interleaving of edits, syncs and cut sessions between a hub and three boxes converges,
-//! and no accepted change is lost.
+//! Any interleaving of edits, syncs and cut sessions between a hub and four boxes (three
+//! offices, one of them with two boxes editing the same records) converges, and no accepted
+//! change is lost.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +8,17 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, ReadDoc};
 use proptest::prelude::*;
 use simpul_sync::DocumentId;
-use simpul_sync::memory::{Cut, MemoryReplica, session};
+use simpul_sync::memory::{Cut, MemoryReplica, session, session_as};
+use simpul_sync::session::BoxPeer;
 
 const OFFICES: [&str; 3] = ["51.03.01", "51.03.02", "51.03.03"];
+/// Boxes: (id, office index). Office 0 runs two boxes, which edit the same records.
+const BOXES: [(&str, usize); 4] = [("box-a", 0), ("box-b", 1), ("box-c", 2), ("box-d", 0)];
 const NOW: i64 = 1_795_000_000;
 
 #[derive(Clone, Debug)]
 enum Op {
-    /// Box `office` edits its document `slot`.
+    /// Box `office` (an index into BOXES) edits its office's document `slot`.
     BoxEdit { office: usize, slot: u8, field: u8, value: u8 },
     /// The hub edits a document of `office` (if it holds it).
     HubEdit { office: usize, slot: u8, value: u8 },
@@ -24,9 +28,9 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3usize, 0..4u8, 0..3u8, any::<u8>()).prop_map(|(office, slot, field, value)| Op::BoxEdit { office, slot, field, value }),
+        4 => (0..4usize, 0..4u8, 0..3u8, any::<u8>()).prop_map(|(office, slot, field, value)| Op::BoxEdit { office, slot, field, value }),
         1 => (0..3usize, 0..4u8, any::<u8>()).prop_map(|(office, slot, value)| Op::HubEdit { office, slot, value }),
-        3 => (0..3usize, proptest::option::of((0..4u8, any::<bool>())), 64..4096u16)
+        3 => (0..4usize, proptest::option::of((0..4u8, any::<bool>())), 64..4096u16)
             .prop_map(|(office, cut_at, budget)| Op::Sync { office, cut_at, budget }),
     ]
 }
@@ -73,30 +77,32 @@ fn snapshot(r: &MemoryReplica, office: &str) -> BTreeMap<DocumentId, (Vec<autome
 
 fn run(ops: Vec<Op>) {
     let mut hub = MemoryReplica::default();
-    let mut boxes: Vec<MemoryReplica> = (0..3).map(|_| MemoryReplica::default()).collect();
-    let actors: Vec<ActorId> = (0..4u8).map(|i| ActorId::from(vec![i + 1; 16])).collect();
+    let mut boxes: Vec<MemoryReplica> = BOXES.iter().map(|_| MemoryReplica::default()).collect();
+    let actors: Vec<ActorId> = (0..5u8).map(|i| ActorId::from(vec![i + 1; 16])).collect();
+    let hub_actor = &actors[4];
     // Every change hash a box or the hub accepted, by owning office.
     let mut accepted: Vec<(usize, automerge::ChangeHash)> = Vec::new();
     for (t, op) in ops.into_iter().enumerate() {
         match op {
-            Op::BoxEdit { office, slot, field, value } => {
+            Op::BoxEdit { office: b, slot, field, value } => {
+                let office = BOXES[b].1;
                 let id = doc_id(office, slot);
-                boxes[office]
-                    .edit(id, OFFICES[office], &actors[office], "staff", NOW + t as i64, |d| edit(d, field, value));
-                let mut doc = boxes[office].open(id).unwrap();
+                boxes[b].edit(id, OFFICES[office], &actors[b], "staff", NOW + t as i64, |d| edit(d, field, value));
+                let mut doc = boxes[b].open(id).unwrap();
                 accepted.extend(doc.get_heads().into_iter().map(|h| (office, h)));
             }
             Op::HubEdit { office, slot, value } => {
                 let id = doc_id(office, slot);
                 if hub.open(id).is_some() {
-                    hub.edit(id, OFFICES[office], &actors[3], "admin", NOW + t as i64, |d| edit(d, 0, value));
+                    hub.edit(id, OFFICES[office], hub_actor, "admin", NOW + t as i64, |d| edit(d, 0, value));
                     let mut doc = hub.open(id).unwrap();
                     accepted.extend(doc.get_heads().into_iter().map(|h| (office, h)));
                 }
             }
-            Op::Sync { office, cut_at, budget } => {
+            Op::Sync { office: b, cut_at, budget } => {
                 let mut step = 0u8;
-                session(&mut boxes[office], &mut hub, OFFICES[office], NOW, budget as usize, |at| {
+                let peer = BoxPeer { id: BOXES[b].0, office: OFFICES[BOXES[b].1] };
+                session_as(&mut boxes[b], &mut hub, peer, NOW, budget as usize, |at| {
                     let cut = match cut_at {
                         Some((n, after)) => n == step && (at == Cut::AfterHub) == after,
                         None => false,
@@ -110,21 +116,25 @@ fn run(ops: Vec<Op>) {
             }
         }
     }
-    // Heal: every box syncs until nothing moves (twice around covers hub edits made meanwhile).
+    // Heal: every box syncs until nothing moves (twice around carries what one box sent to the
+    // other box of its office).
     for _ in 0..2 {
         for (i, b) in boxes.iter_mut().enumerate() {
-            session(b, &mut hub, OFFICES[i], NOW, 1 << 20, |_| false).unwrap();
+            let peer = BoxPeer { id: BOXES[i].0, office: OFFICES[BOXES[i].1] };
+            session_as(b, &mut hub, peer, NOW, 1 << 20, |_| false).unwrap();
         }
     }
     for (i, b) in boxes.iter().enumerate() {
-        let at_box = snapshot(b, OFFICES[i]);
-        let at_hub = snapshot(&hub, OFFICES[i]);
-        assert_eq!(at_box, at_hub, "office {i} differs from the hub");
+        let office = OFFICES[BOXES[i].1];
+        let at_box = snapshot(b, office);
+        let at_hub = snapshot(&hub, office);
+        assert_eq!(at_box, at_hub, "box {i} differs from the hub");
         // Nothing of other offices reached this box.
         assert_eq!(b.ids().len(), at_box.len(), "box {i} holds another office's documents");
     }
     for (office, hash) in accepted {
-        for r in [&hub, &boxes[office]] {
+        let holders = BOXES.iter().enumerate().filter(|(_, (_, o))| *o == office).map(|(i, _)| &boxes[i]);
+        for r in std::iter::once(&hub).chain(holders) {
             let found = r.ids().into_iter().any(|id| r.open(id).unwrap().get_change_by_hash(&hash).is_some());
             assert!(found, "accepted change {hash} of office {office} was lost");
         }
@@ -177,7 +187,17 @@ fn a_box_cannot_send_another_offices_document_nor_a_skewed_clock() {
     let mut honest = MemoryReplica::default();
     honest.edit(id, OFFICES[0], &actor, "staff", NOW, |d| edit(d, 0, 1));
     let push = simpul_sync::session::box_push(&mut honest, NOW - 3 * 86_400, 1 << 20).unwrap();
-    let err = hub.transaction(|h| simpul_sync::session::hub_answer(h, OFFICES[0], &push, NOW, 1 << 20)).unwrap_err();
+    let err = hub
+        .transaction(|h| {
+            simpul_sync::session::hub_answer(
+                h,
+                simpul_sync::session::BoxPeer { id: OFFICES[0], office: OFFICES[0] },
+                &push,
+                NOW,
+                1 << 20,
+            )
+        })
+        .unwrap_err();
     assert!(matches!(err, simpul_sync::session::SyncError::ClockSkew(_)), "{err}");
     assert!(hub.ids().is_empty());
 }

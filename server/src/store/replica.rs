@@ -42,7 +42,7 @@ fn origin_text(origin: &Origin) -> String {
     match origin {
         Origin::Local => "local".into(),
         Origin::Hub => "hub".into(),
-        Origin::Office(code) => format!("office:{code}"),
+        Origin::Box(id) => format!("box:{id}"),
     }
 }
 
@@ -62,17 +62,17 @@ impl Replica for SqliteReplica<'_> {
                 String::new(),
                 String::new(),
             ),
-            Scope::Office(code) => (
+            Scope::Office { office, except } => (
                 "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
                  WHERE c.office = ?2 AND c.origin != ?3 AND c.seq > ?1 ORDER BY c.seq",
-                code.to_string(),
-                format!("office:{code}"),
+                office.to_string(),
+                format!("box:{except}"),
             ),
         };
         let mut stmt = self.conn.prepare_cached(sql)?;
         let mut rows = match scope {
             Scope::Local => stmt.query(params![after])?,
-            Scope::Office(_) => stmt.query(params![after, office, not_origin])?,
+            Scope::Office { .. } => stmt.query(params![after, office, not_origin])?,
         };
         let mut picked = Vec::new();
         let mut bytes = 0usize;
