@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
 use crate::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, CounterDesk, DashboardView, DisplayView, IntakeForm, IntakeView,
-    KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SystemView, TicketView,
-    UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, ConflictView, CounterDesk, DashboardView, DisplayView, IntakeForm,
+    IntakeView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SyncView,
+    SystemView, TicketView, UserView,
 };
 use crate::error::ApiError;
 
@@ -106,6 +106,14 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<simpul_domain::application::Status, ApiError>;
     /// The dashboard.
     async fn dashboard(&self, user: &UserView) -> Result<DashboardView, ApiError>;
+    /// The box's sync state.
+    async fn sync_status(&self) -> Result<SyncView, ApiError>;
+    /// Starts a sync session now.
+    async fn sync_now(&self) -> Result<(), ApiError>;
+    /// The open conflicts (hub).
+    async fn conflicts(&self) -> Result<Vec<ConflictView>, ApiError>;
+    /// Settles a conflict.
+    async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError>;
 }
 
 /// The backend as shared through context.

@@ -51,6 +51,7 @@ impl Role {
             Verify => matches!(self, Verifikator | Kepala),
             RecordCentralSteps => matches!(self, Kepala | AdminKabupaten),
             ManageQueue => matches!(self, Kepala | Installer),
+            ResolveConflicts => matches!(self, AdminKabupaten),
         }
     }
 }
@@ -105,6 +106,8 @@ pub enum Permission {
     HandOver,
     /// Set up counters and kiosk or display tokens.
     ManageQueue,
+    /// Settle conflicts a sync could not decide (regency admin, on the hub).
+    ResolveConflicts,
 }
 
 /// A login name: 3-32 characters of `a-z 0-9 . _ -`, starting with a letter. Stored lower-case.
@@ -288,6 +291,8 @@ mod tests {
         assert!(Role::AdminKabupaten.allows(Permission::ManageStaff));
         assert!(Role::Installer.allows(Permission::ViewSystem));
         assert!(!Role::Verifikator.allows(Permission::ViewSystem));
+        assert!(Role::AdminKabupaten.allows(Permission::ResolveConflicts));
+        assert!(!Role::Kepala.allows(Permission::ResolveConflicts));
     }
 
     #[test]

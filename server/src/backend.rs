@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, CounterDesk, CounterView, DashboardView, DisplayView, IntakeForm,
-    IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView,
-    StepForm, SystemView, TicketView, UnitView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, ConflictView, CounterDesk, CounterView, DashboardView, DisplayView,
+    IntakeForm, IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView, SessionInfo,
+    StaffView, StepForm, SyncView, SystemView, TicketView, UnitView, UserView,
 };
 use simpul_app::backend::Backend;
 use simpul_app::error::{ApiError, Refusal};
@@ -128,7 +128,7 @@ impl AppBackend {
         })
     }
 
-    async fn zone(&self) -> Zone {
+    pub(crate) async fn zone(&self) -> Zone {
         match self.unit().await {
             Ok(Some((_, unit))) => unit.zone(),
             _ => Zone::Wib,
@@ -549,5 +549,21 @@ impl Backend for AppBackend {
 
     async fn dashboard(&self, user: &UserView) -> Result<DashboardView, ApiError> {
         self.dashboard_view(user).await
+    }
+
+    async fn sync_status(&self) -> Result<SyncView, ApiError> {
+        self.sync_view().await
+    }
+
+    async fn sync_now(&self) -> Result<(), ApiError> {
+        self.start_sync()
+    }
+
+    async fn conflicts(&self) -> Result<Vec<ConflictView>, ApiError> {
+        self.conflict_views().await
+    }
+
+    async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError> {
+        self.settle(user, id, value, reason).await
     }
 }

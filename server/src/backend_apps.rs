@@ -255,7 +255,7 @@ fn proxy_from_form(p: &ProxyForm, applicant: &Applicant) -> Result<ProxyInput, A
     })
 }
 
-fn parse_local(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_local(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
@@ -457,6 +457,17 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
         editable: matches!(status, Status::Draft | Status::Returned),
         can_edit: user.role.allows(simpul_domain::auth::Permission::TakeApplications),
         has_return_slip: !doc.returns.is_empty(),
+        resolutions: doc
+            .resolutions
+            .iter()
+            .map(|r| simpul_app::api::ResolutionView {
+                field: r.field.clone(),
+                candidates: r.candidates.clone(),
+                value: r.value.clone(),
+                reason: r.reason.clone(),
+                at: ctx.local(&r.at),
+            })
+            .collect(),
     })
 }
 

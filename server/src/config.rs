@@ -48,7 +48,7 @@ pub struct HubConfig {
     /// Office role: seconds between sync sessions while the link is up.
     pub sync_interval_secs: u64,
     /// Office role: longest wait between attempts while the link is down (the wait doubles
-    /// from 2 s up to this).
+    /// from 0.5 s up to this).
     pub retry_max_secs: u64,
 }
 

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod auth;
 pub mod backend;
 pub mod backend_apps;
+pub mod backend_sync;
 pub mod cli;
 pub mod config;
 pub mod db;

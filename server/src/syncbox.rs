@@ -246,7 +246,9 @@ pub async fn run(
                     s.running = false;
                     s.last_error = Some(e.to_string());
                 });
-                let backoff = Duration::from_secs(2u64.saturating_pow(failures.min(16)));
+                // 0.5 s, 1 s, 2 s, ... up to `retry_max`: a short blip heals fast, a long
+                // outage costs one attempt every few minutes.
+                let backoff = Duration::from_millis(250u64.saturating_mul(2u64.saturating_pow(failures.min(20))));
                 backoff.min(retry_max)
             }
         };

@@ -255,6 +255,23 @@ pub struct ApplicationView {
     pub can_edit: bool,
     /// A rejection slip exists (the application was returned at least once).
     pub has_return_slip: bool,
+    /// Conflicts the regency admin settled on this record.
+    pub resolutions: Vec<ResolutionView>,
+}
+
+/// A conflict settled by the regency admin, as the box shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionView {
+    /// Dotted field path.
+    pub field: String,
+    /// The values that competed.
+    pub candidates: Vec<String>,
+    /// The value kept (`None`: left empty).
+    pub value: Option<String>,
+    /// The admin's reason.
+    pub reason: String,
+    /// Local time.
+    pub at: String,
 }
 
 /// A service to start an application for.

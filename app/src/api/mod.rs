@@ -2,6 +2,7 @@
 //! that return them. Each server function is thin: check the caller, call the backend, answer.
 
 mod applications;
+mod sync;
 
 pub use applications::*;
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use simpul_domain::auth::Role;
 use simpul_domain::catalog::{CompletionTime, FeeKind, ServiceKind, ServiceStandard};
 use simpul_domain::office::BoxRole;
+pub use sync::*;
 
 use crate::error::ApiError;
 

@@ -560,6 +560,18 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         }}
                     </p>
                 })}
+                {(!app.resolutions.is_empty()).then(|| view! {
+                    <div class="notice" id="resolutions" role="status">
+                        <h3>{t!(i18n, resolution.title)}</h3>
+                        <ul>
+                            {app.resolutions.iter().map(|r| {
+                                let (field, reason, at) = (r.field.clone(), r.reason.clone(), r.at.clone());
+                                let value = r.value.clone().unwrap_or_else(|| t_string!(i18n, resolution.empty).to_string());
+                                view! { <li>{t!(i18n, resolution.line, field, value, reason, at)}</li> }
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })}
                 <p class="button-row">
                     {app.has_return_slip.then(|| view! {
                         <a class="button" id="slip-pdf" href=format!("/dokumen/permohonan/{}/pengembalian.pdf", app.id) target="_blank">{t!(i18n, app.slip)}</a>

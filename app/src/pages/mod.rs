@@ -9,6 +9,7 @@ pub mod kiosk;
 pub mod login;
 pub mod not_found;
 pub mod staff;
+pub mod sync;
 pub mod system;
 
 use leptos::prelude::*;

@@ -15,6 +15,7 @@ pub fn SystemPage() -> impl IntoView {
     view! {
         <Guard permission=Permission::ViewSystem>
             <SystemFacts />
+            <super::sync::SyncPanel />
         </Guard>
     }
 }

@@ -1,0 +1,97 @@
+//! Sync with the regency hub: the box's sync status, "sync now", and the hub's conflict inbox.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The box's sync state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncView {
+    /// This box syncs with a hub (enrolled).
+    pub enrolled: bool,
+    /// A session is running now.
+    pub running: bool,
+    /// Exchanges done in the running or last session.
+    pub exchanges: u64,
+    /// Bytes moved in the running or last session.
+    pub bytes: u64,
+    /// Records with changes waiting to go.
+    pub waiting_records: u64,
+    /// Bytes waiting to go.
+    pub waiting_bytes: u64,
+    /// End of the last successful session, local time.
+    pub last_success: Option<String>,
+    /// The last failure in plain words.
+    pub last_error: Option<String>,
+    /// Sessions completed since the box started.
+    pub sessions: u64,
+}
+
+/// One competing value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateView {
+    /// The value.
+    pub value: String,
+    /// Where it was written: an office code, or the hub.
+    pub source: String,
+    /// Who wrote it (staff id or name).
+    pub by: String,
+    /// When, local device time of the writer.
+    pub at: String,
+}
+
+/// One case in the conflict inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    /// Case number.
+    pub id: i64,
+    /// Application id.
+    pub application: String,
+    /// Application number.
+    pub number: String,
+    /// Owning office.
+    pub office: String,
+    /// Dotted field path, or the cross-office rule.
+    pub field: String,
+    /// The competing values.
+    pub candidates: Vec<CandidateView>,
+    /// When the hub found it.
+    pub detected_at: String,
+    /// The record's history, oldest first ("when · who · what").
+    pub history: Vec<String>,
+}
+
+/// The sync state (installer, office head, regency admin).
+#[server(endpoint = "sinkron", prefix = "/api", input = GetUrl)]
+pub async fn sync_status() -> Result<SyncView, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ViewSystem, |backend, _user| async move { backend.sync_status().await }).await
+}
+
+/// Starts a sync session now.
+#[server(endpoint = "sinkron/sekarang", prefix = "/api")]
+pub async fn sync_now(csrf: String) -> Result<(), ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ViewSystem, csrf, |backend, _user| async move { backend.sync_now().await })
+        .await
+}
+
+/// The open conflicts (regency admin, on the hub).
+#[server(endpoint = "konflik", prefix = "/api", input = GetUrl)]
+pub async fn conflicts() -> Result<Vec<ConflictView>, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ResolveConflicts, |backend, _user| async move { backend.conflicts().await })
+        .await
+}
+
+/// Settles a conflict with `value` (empty: leave the field empty) and a reason.
+#[server(endpoint = "konflik/selesaikan", prefix = "/api")]
+pub async fn resolve_conflict(csrf: String, id: i64, value: String, reason: String) -> Result<(), ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ResolveConflicts, csrf, |backend, user| async move {
+        backend.resolve_conflict(&user, id, &value, &reason).await
+    })
+    .await
+}

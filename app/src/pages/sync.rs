@@ -1,0 +1,201 @@
+//! Sync: the box's sync panel (on the system page) and the hub's conflict inbox.
+
+use leptos::prelude::*;
+use simpul_domain::auth::Permission;
+
+use super::Guard;
+use crate::api::{ConflictView, conflicts, resolve_conflict, sync_now, sync_status};
+use crate::components::errors::ErrorPanel;
+use crate::components::layout::use_auth;
+use crate::error::ApiError;
+use crate::i18n::*;
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1024.0)
+}
+
+/// The sync state of an office box, refreshed every few seconds, with "sync now".
+#[component]
+pub fn SyncPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let version = RwSignal::new(0u32);
+    let status = Resource::new(move || version.get(), |_| sync_status());
+    Effect::new(move |_| {
+        set_interval(move || version.update(|v| *v += 1), std::time::Duration::from_secs(3));
+    });
+    let csrf = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
+    let start = Action::new(move |_: &()| {
+        let csrf = csrf();
+        async move { sync_now(csrf).await }
+    });
+    let error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| {
+        if let Some(r) = start.value().get() {
+            error.set(r.err());
+            version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <section class="panel" id="sync">
+            <h2>{t!(i18n, sync.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+                {move || status.get().map(|s| match s {
+                    Ok(s) if !s.enrolled => view! { <p class="muted">{t!(i18n, sync.not_enrolled)}</p> }.into_any(),
+                    Ok(s) => view! {
+                        <dl class="facts">
+                            <dt>{t!(i18n, sync.state)}</dt>
+                            <dd data-sync-running=s.running.to_string()>
+                                {if s.running { t_string!(i18n, sync.running) } else { t_string!(i18n, sync.idle) }}
+                                {s.running.then(|| view! {
+                                    <progress aria-label=move || t_string!(i18n, sync.progress)></progress>
+                                    {format!(" {} · {}", s.exchanges, kib(s.bytes))}
+                                })}
+                            </dd>
+                            <dt>{t!(i18n, sync.waiting)}</dt>
+                            <dd data-waiting=s.waiting_records.to_string()>
+                                {t!(i18n, sync.waiting_value, records = s.waiting_records, size = kib(s.waiting_bytes))}
+                            </dd>
+                            <dt>{t!(i18n, sync.last_success)}</dt>
+                            <dd>{s.last_success.unwrap_or_else(|| "—".into())}</dd>
+                            <dt>{t!(i18n, sync.last_error)}</dt>
+                            <dd class="error-text">{s.last_error.unwrap_or_else(|| "—".into())}</dd>
+                        </dl>
+                        <button on:click=move |_| { start.dispatch(()); }>{t!(i18n, sync.now)}</button>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                })}
+            </Transition>
+            {move || error.get().map(|e| view! { <ErrorPanel error=e /> })}
+        </section>
+    }
+}
+
+/// "Konflik": the regency admin's inbox.
+#[component]
+pub fn ConflictsPage() -> impl IntoView {
+    view! {
+        <Guard permission=Permission::ResolveConflicts>
+            <Inbox />
+        </Guard>
+    }
+}
+
+#[component]
+fn Inbox() -> impl IntoView {
+    let i18n = use_i18n();
+    let version = RwSignal::new(0u32);
+    let cases = Resource::new(move || version.get(), |_| conflicts());
+    view! {
+        <section class="panel">
+            <h1>{t!(i18n, conflict.title)}</h1>
+            <p class="muted">{t!(i18n, conflict.intro)}</p>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+                {move || cases.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! { <p class="ok" id="no-conflicts">{t!(i18n, conflict.none)}</p> }.into_any(),
+                    Ok(list) => list
+                        .into_iter()
+                        .map(|c| view! { <Case case=c done=move || version.update(|v| *v += 1) /> })
+                        .collect_view()
+                        .into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Case(case: ConflictView, done: impl Fn() + Send + Sync + Copy + 'static) -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let choice = RwSignal::new(String::new());
+    let corrected = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let id = case.id;
+    let csrf = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
+    let settle = Action::new(move |_: &()| {
+        let value =
+            if choice.get_untracked() == "__other" { corrected.get_untracked() } else { choice.get_untracked() };
+        let (csrf, reason) = (csrf(), reason.get_untracked());
+        async move { resolve_conflict(csrf, id, value, reason).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = settle.value().get() {
+            match r {
+                Ok(()) => done(),
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let name = format!("case-{id}");
+    let cross = case.field.contains('@');
+    let options = case
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let value = v.value.clone();
+            let input_id = format!("case-{id}-{i}");
+            view! {
+                <tr>
+                    <td>
+                        <input type="radio" id=input_id.clone() name=name.clone() value=value.clone()
+                            on:change=move |_| choice.set(value.clone()) />
+                        <label for=input_id><strong>{v.value.clone()}</strong></label>
+                    </td>
+                    <td>{v.source.clone()}</td>
+                    <td>{v.by.clone()}</td>
+                    <td>{v.at.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let history = case.history.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view();
+    view! {
+        <article class="case" data-field=case.field.clone()>
+            <h2>
+                {format!("#{} · ", case.id)}
+                <a href=format!("/permohonan/{}", case.application)>{case.number.clone()}</a>
+                {format!(" · {} · ", case.office)}
+                <code>{case.field.clone()}</code>
+            </h2>
+            <p class="muted">{t!(i18n, conflict.detected, at = case.detected_at.clone())}</p>
+            {cross.then(|| view! { <p>{t!(i18n, conflict.cross_office)}</p> })}
+            <table class="grid">
+                <thead>
+                    <tr>
+                        <th>{t!(i18n, conflict.value)}</th>
+                        <th>{t!(i18n, conflict.source)}</th>
+                        <th>{t!(i18n, conflict.by)}</th>
+                        <th>{t!(i18n, conflict.at)}</th>
+                    </tr>
+                </thead>
+                <tbody>{options}</tbody>
+            </table>
+            <p>
+                <input type="radio" id=format!("case-{id}-other") name=name.clone() value="__other"
+                    on:change=move |_| choice.set("__other".into()) />
+                <label for=format!("case-{id}-other")>{t!(i18n, conflict.other)}</label>
+                " "
+                <input type="text" aria-label=move || t_string!(i18n, conflict.other)
+                    prop:value=corrected on:input=move |ev| { corrected.set(event_target_value(&ev)); choice.set("__other".into()); } />
+            </p>
+            <p>
+                <label for=format!("case-{id}-reason")>{t!(i18n, conflict.reason)}</label>
+                <textarea id=format!("case-{id}-reason") required
+                    prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+            </p>
+            <button disabled=move || choice.get().is_empty() || reason.get().trim().chars().count() < 5
+                on:click=move |_| { settle.dispatch(()); }>
+                {t!(i18n, conflict.settle)}
+            </button>
+            {move || error.get().map(|e| view! { <ErrorPanel error=e /> })}
+            <details>
+                <summary>{t!(i18n, conflict.history)}</summary>
+                <ol>{history}</ol>
+            </details>
+        </article>
+    }
+}

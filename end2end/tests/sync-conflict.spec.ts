@@ -1,0 +1,166 @@
+// A hub and two boxes of the same office as real processes with mutual TLS. Both boxes correct
+// the same applicant's name before either has synced; the hub finds the conflict, the regency
+// admin settles it in the inbox with a reason, and the box shows the result to its staff.
+import { ChildProcess, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { APIRequestContext, Page, request } from "@playwright/test";
+import { startSimpul } from "./simpul";
+import { expect, hydrated, test } from "./state";
+
+const binary = process.env.SIMPUL_BIN ?? path.resolve(__dirname, "../../target/release/simpul");
+
+interface Box {
+  base: string;
+  passwords: Record<string, string>;
+  console: string;
+  child: ChildProcess;
+  dir: string;
+}
+
+const started: Box[] = [];
+
+function envFor(dir: string, extra: Record<string, string> = {}) {
+  return {
+    ...process.env,
+    SIMPUL_LISTEN: "127.0.0.1:0",
+    SIMPUL_DATA_DIR: path.join(dir, "data"),
+    RUST_LOG: "warn",
+    ...extra,
+  } as Record<string, string>;
+}
+
+async function start(dir: string, extra: Record<string, string>): Promise<Box> {
+  const box = { ...(await startSimpul(binary, dir, envFor(dir, extra))), dir };
+  started.push(box);
+  return box;
+}
+
+async function api(box: Box, username: string): Promise<{ ctx: APIRequestContext; csrf: string }> {
+  const ctx = await request.newContext({ baseURL: box.base });
+  let session = await (await ctx.get("/api/session")).json();
+  const login = await ctx.post("/api/login", {
+    form: { csrf: session.csrf, username, password: box.passwords[username] },
+    maxRedirects: 0,
+  });
+  expect(login.status()).toBeLessThan(400);
+  session = await (await ctx.get("/api/session")).json();
+  return { ctx, csrf: session.csrf };
+}
+
+async function syncNow(box: Box) {
+  const { ctx, csrf } = await api(box, "kepala");
+  const before = (await (await ctx.get("/api/sinkron")).json()).sessions;
+  expect((await ctx.post("/api/sinkron/sekarang", { form: { csrf } })).ok()).toBeTruthy();
+  await expect
+    .poll(async () => {
+      const s = await (await ctx.get("/api/sinkron")).json();
+      return !s.running && s.sessions > before && s.last_error === null;
+    }, { timeout: 20_000 })
+    .toBeTruthy();
+  await ctx.dispose();
+}
+
+function applicant(name: string) {
+  return {
+    nik: "5103021205900001", name, sex: "male", birth_place: "Badung", birth_date: "1990-05-12",
+    marital: "married", address: "Jl. Raya Mengwi 1", region: "51.03.02", kk_number: "5103021234567890",
+    foreign: false, country: "", passport_number: "", passport_expires: "", permit_kind: "", permit_number: "",
+    permit_expires: "", phone: "081234567890", email: "contoh@example.org",
+  };
+}
+
+async function loginPage(page: Page, box: Box, username: string) {
+  await page.goto(`${box.base}/masuk`);
+  await hydrated(page);
+  await page.getByLabel(/Nama pengguna|Username/).fill(username);
+  await page.getByLabel(/Kata sandi|Password/).fill(box.passwords[username]);
+  await page.getByRole("button", { name: /^(Masuk|Log in)$/ }).click();
+  await expect(page).toHaveURL(`${box.base}/`);
+}
+
+test.afterAll(() => {
+  for (const b of started) {
+    try {
+      b.child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    fs.rmSync(b.dir, { recursive: true, force: true });
+  }
+});
+
+test("the regency admin settles a conflict and the box shows the decision", async ({ page }) => {
+  test.setTimeout(180_000);
+  const hubDir = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-hub-"));
+  const hub = await start(hubDir, { SIMPUL_ROLE: "hub", SIMPUL_HUB__SYNC_LISTEN: "127.0.0.1:0" });
+  const syncUrl = hub.console.match(/listening on (https:\/\/\S+)/)![1];
+  // Two boxes of the same office; they sync only when told to, so their edits are concurrent.
+  const boxes: Box[] = [];
+  for (const name of ["a", "b"]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `simpul-box-${name}-`));
+    const token = execFileSync(binary, ["enroll", "token", "create", "--office", "51.03.02"], {
+      env: envFor(hubDir, { SIMPUL_ROLE: "hub" }),
+    })
+      .toString()
+      .trim()
+      .split("\n")
+      .pop()!;
+    execFileSync(binary, ["enroll", "--hub", syncUrl, "--token", token], { env: envFor(dir) });
+    boxes.push(await start(dir, { SIMPUL_HUB__SYNC_INTERVAL_SECS: "3600", SIMPUL_HUB__RETRY_MAX_SECS: "3600" }));
+  }
+  const [a, b] = boxes;
+
+  // Box A takes the application; it reaches the hub and box B.
+  const counterA = await api(a, "petugas");
+  const intake = await (await counterA.ctx.get("/api/permohonan/intake")).json();
+  const service = intake.services.find((s: any) => s.kind === "ikd_activation").id;
+  const opened = await counterA.ctx.post("/api/permohonan/buka", {
+    data: { csrf: counterA.csrf, client_id: "e2e-sync-1", form: { service_id: service, ticket: null, proxy: null, applicant: applicant("I Made Contoh") } },
+  });
+  expect(opened.ok()).toBeTruthy();
+  const id: string = await opened.json();
+  await syncNow(a);
+  await syncNow(b);
+  const counterB = await api(b, "petugas");
+  expect((await counterB.ctx.get(`/api/permohonan/detail?id=${id}`)).ok()).toBeTruthy();
+
+  // Both boxes correct the name, differently, before either syncs.
+  for (const [counter, name] of [[counterA, "I Made Contoh Saja"], [counterB, "I Made Kontoh"]] as const) {
+    const r = await counter.ctx.post("/api/permohonan/pemohon", {
+      data: { csrf: counter.csrf, id, applicant: applicant(name) },
+    });
+    expect(r.ok(), await r.text()).toBeTruthy();
+  }
+  await syncNow(a);
+  await syncNow(b);
+
+  // The regency admin sees both values side by side and settles the case.
+  await loginPage(page, hub, "adminkab");
+  await page.getByRole("link", { name: /Konflik Data|Data conflicts/ }).click();
+  const kase = page.locator("article.case[data-field='applicant.name']");
+  await expect(kase).toBeVisible();
+  await expect(kase).toContainText("I Made Contoh Saja");
+  await expect(kase).toContainText("I Made Kontoh");
+  await expect(kase).toContainText("51.03.02");
+  await kase.getByLabel("I Made Contoh Saja").check();
+  const settle = kase.getByRole("button", { name: /Putuskan|Decide/ });
+  await expect(settle).toBeDisabled();
+  await kase.getByLabel(/Alasan|Reason/).fill("Sesuai KTP-el dan KK asli");
+  await settle.click();
+  await expect(page.locator("#no-conflicts")).toBeVisible();
+
+  // The decision travels back; box B's staff see it on the record.
+  await syncNow(b);
+  await loginPage(page, b, "petugas");
+  await page.goto(`${b.base}/permohonan/${id}`);
+  await hydrated(page);
+  const notice = page.locator("#resolutions");
+  await expect(notice).toContainText("I Made Contoh Saja");
+  await expect(notice).toContainText("Sesuai KTP-el dan KK asli");
+  const detail = await (await counterB.ctx.get(`/api/permohonan/detail?id=${id}`)).json();
+  expect(detail.applicant.name).toBe("I Made Contoh Saja");
+  await counterA.ctx.dispose();
+  await counterB.ctx.dispose();
+});

@@ -1,0 +1,126 @@
+//! The sync part of the app's backend: the box's sync status and "sync now", the hub's
+//! conflict inbox and settling a case.
+
+use simpul_app::api::{CandidateView, ConflictView, SyncView, UserView};
+use simpul_app::error::ApiError;
+use simpul_sync::records::ApplicationDoc;
+use time::OffsetDateTime;
+
+use crate::backend::{AppBackend, internal, local_datetime};
+use crate::replication::{CROSS_OFFICE_FIELD, ResolveError};
+use crate::store::{conflicts, documents, staff};
+
+impl AppBackend {
+    pub(crate) async fn sync_view(&self) -> Result<SyncView, ApiError> {
+        let zone = self.zone().await;
+        let s = self.core.sync.status();
+        Ok(SyncView {
+            enrolled: s.enrolled,
+            running: s.running,
+            exchanges: s.exchanges,
+            bytes: s.bytes,
+            waiting_records: s.waiting_records,
+            waiting_bytes: s.waiting_bytes,
+            last_success: s.last_success.map(|t| local_datetime(t, zone)),
+            last_error: s.last_error,
+            sessions: s.sessions,
+        })
+    }
+
+    pub(crate) fn start_sync(&self) -> Result<(), ApiError> {
+        if !self.core.sync.status().enrolled {
+            return Err(ApiError::Unavailable("kotak ini belum terdaftar pada hub / this box is not enrolled".into()));
+        }
+        self.core.sync.sync_now();
+        Ok(())
+    }
+
+    pub(crate) async fn conflict_views(&self) -> Result<Vec<ConflictView>, ApiError> {
+        let zone = self.zone().await;
+        let own_actor =
+            self.core.db.call(|c| documents::actor(c).map(|a| a.to_hex_string())).await.map_err(internal)?;
+        self.core
+            .db
+            .call(move |conn| {
+                let names: std::collections::HashMap<String, String> =
+                    staff::list(conn)?.into_iter().map(|a| (a.id, a.display_name)).collect();
+                let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+                let mut out = Vec::new();
+                for case in conflicts::list_open(conn, 200)? {
+                    let doc: Option<ApplicationDoc> = documents::load(conn, &case.doc_id)?;
+                    let at = |secs: i64| {
+                        OffsetDateTime::from_unix_timestamp(secs)
+                            .map_or_else(|_| "—".into(), |t| local_datetime(t, zone))
+                    };
+                    let candidates = case
+                        .candidates
+                        .iter()
+                        .map(|v| CandidateView {
+                            value: v.value.clone(),
+                            // Only the owning office's box and the hub write a record.
+                            source: if case.field == CROSS_OFFICE_FIELD {
+                                v.actor.clone()
+                            } else if v.actor == own_actor {
+                                "hub".into()
+                            } else {
+                                case.office.clone()
+                            },
+                            by: v.by.as_deref().map(name).unwrap_or_default(),
+                            at: at(v.time),
+                        })
+                        .collect();
+                    let history = doc
+                        .as_ref()
+                        .map(|d| {
+                            d.steps
+                                .iter()
+                                .map(|s| {
+                                    let when = crate::backend_apps::parse_local(&s.at)
+                                        .map_or_else(|| s.at.clone(), |t| local_datetime(t, zone));
+                                    format!("{when} · {} · {} → {} ({})", name(&s.by), s.from, s.to, s.office)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    out.push(ConflictView {
+                        id: case.id,
+                        application: case.doc_id.clone(),
+                        number: doc.map(|d| d.number).unwrap_or_default(),
+                        office: case.office,
+                        field: case.field,
+                        candidates,
+                        detected_at: crate::store::parse_stamp(&case.detected_at)
+                            .map_or(case.detected_at.clone(), |t| local_datetime(t, zone)),
+                        history,
+                    });
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(internal)
+    }
+
+    pub(crate) async fn settle(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError> {
+        let (admin, value, reason) = (user.id.clone(), value.trim().to_string(), reason.to_string());
+        if value.chars().count() > 200 {
+            return Err(ApiError::BadRequest("nilai terlalu panjang / value too long".into()));
+        }
+        let result = self
+            .core
+            .db
+            .call(move |conn| {
+                let value = (!value.is_empty()).then_some(value.as_str());
+                Ok(crate::replication::resolve(conn, id, value, &reason, &admin, OffsetDateTime::now_utc()))
+            })
+            .await
+            .map_err(internal)?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(ResolveError::NotFound) => Err(ApiError::NotFound),
+            Err(ResolveError::NoReason) => {
+                Err(ApiError::BadRequest("alasan wajib diisi (minimal 5 huruf) / a reason is required".into()))
+            }
+            Err(ResolveError::Store(e)) => Err(internal(e)),
+        }
+    }
+}
