@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
 use crate::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, ConflictView, CounterDesk, DashboardView, DisplayView, IntakeForm,
-    IntakeView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SyncView,
-    SystemView, TicketView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, DashboardView, DisplayView,
+    IntakeForm, IntakeView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm,
+    SyncView, SystemView, TicketView, UserView,
 };
 use crate::error::ApiError;
 
@@ -114,6 +114,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn conflicts(&self) -> Result<Vec<ConflictView>, ApiError>;
     /// Settles a conflict.
     async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError>;
+    /// Boxes enrolled with this hub.
+    async fn enrolled_boxes(&self) -> Result<Vec<BoxView>, ApiError>;
+    /// A one-time enrollment token for an office.
+    async fn create_enroll_token(&self, user: &UserView, office: &str, hours: u32) -> Result<String, ApiError>;
+    /// Revokes an office's boxes.
+    async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError>;
 }
 
 /// The backend as shared through context.

@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/pengguna") view=pages::staff::StaffPage />
                             <Route path=path!("/sistem") view=pages::system::SystemPage />
                             <Route path=path!("/konflik") view=pages::sync::ConflictsPage />
+                            <Route path=path!("/kotak") view=pages::sync::BoxesPage />
                             <Route path=path!("/kios") view=pages::kiosk::KioskPage />
                             <Route path=path!("/layar") view=pages::display::DisplayPage />
                             <Route path=path!("/loket") view=pages::counter::CounterPage />

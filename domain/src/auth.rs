@@ -51,7 +51,7 @@ impl Role {
             Verify => matches!(self, Verifikator | Kepala),
             RecordCentralSteps => matches!(self, Kepala | AdminKabupaten),
             ManageQueue => matches!(self, Kepala | Installer),
-            ResolveConflicts => matches!(self, AdminKabupaten),
+            ResolveConflicts | ManageBoxes => matches!(self, AdminKabupaten),
         }
     }
 }
@@ -108,6 +108,8 @@ pub enum Permission {
     ManageQueue,
     /// Settle conflicts a sync could not decide (regency admin, on the hub).
     ResolveConflicts,
+    /// Enroll office boxes with the hub and revoke them (regency admin, on the hub).
+    ManageBoxes,
 }
 
 /// A login name: 3-32 characters of `a-z 0-9 . _ -`, starting with a letter. Stored lower-case.

@@ -96,17 +96,27 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   const hubDir = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-hub-"));
   const hub = await start(hubDir, { SIMPUL_ROLE: "hub", SIMPUL_HUB__SYNC_LISTEN: "127.0.0.1:0" });
   const syncUrl = hub.console.match(/listening on (https:\/\/\S+)/)![1];
+  // The regency admin makes one enrollment token in the UI; the other comes from the CLI.
+  await loginPage(page, hub, "adminkab");
+  await page.getByRole("link", { name: /Kotak Kantor|Office boxes/ }).click();
+  await page.getByLabel(/Kode kecamatan|Kecamatan code/).fill("51.03.02");
+  await page.getByRole("button", { name: /Buat token|Create enrollment token/ }).click();
+  const uiToken = (await page.locator("#enroll-token").textContent())!.trim();
+  expect(uiToken).toMatch(/^SPL1\./);
   // Two boxes of the same office; they sync only when told to, so their edits are concurrent.
   const boxes: Box[] = [];
   for (const name of ["a", "b"]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `simpul-box-${name}-`));
-    const token = execFileSync(binary, ["enroll", "token", "create", "--office", "51.03.02"], {
-      env: envFor(hubDir, { SIMPUL_ROLE: "hub" }),
-    })
-      .toString()
-      .trim()
-      .split("\n")
-      .pop()!;
+    const token =
+      name === "a"
+        ? uiToken
+        : execFileSync(binary, ["enroll", "token", "create", "--office", "51.03.02"], {
+            env: envFor(hubDir, { SIMPUL_ROLE: "hub" }),
+          })
+            .toString()
+            .trim()
+            .split("\n")
+            .pop()!;
     execFileSync(binary, ["enroll", "--hub", syncUrl, "--token", token], { env: envFor(dir) });
     boxes.push(await start(dir, { SIMPUL_HUB__SYNC_INTERVAL_SECS: "3600", SIMPUL_HUB__RETRY_MAX_SECS: "3600" }));
   }
@@ -136,8 +146,11 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   await syncNow(a);
   await syncNow(b);
 
+  // Both boxes are listed as enrolled for the office.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator("table.grid tbody tr")).toHaveCount(2);
   // The regency admin sees both values side by side and settles the case.
-  await loginPage(page, hub, "adminkab");
   await page.getByRole("link", { name: /Konflik Data|Data conflicts/ }).click();
   const kase = page.locator("article.case[data-field='applicant.name']");
   await expect(kase).toBeVisible();

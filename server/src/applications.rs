@@ -325,6 +325,12 @@ pub fn open(
     Ok((id, number))
 }
 
+/// The id of the application with this number.
+pub fn id_by_number(conn: &Connection, number: &str) -> Result<Option<String>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn.query_row("SELECT id FROM applications WHERE number = ?1", [number], |r| r.get(0)).optional()?)
+}
+
 /// Reads an application.
 pub fn load(conn: &Connection, id: &str) -> Result<Loaded, AppError> {
     let doc: ApplicationDoc = documents::load(conn, id)?.ok_or(AppError::NotFound)?;

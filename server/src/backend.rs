@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, ConflictView, CounterDesk, CounterView, DashboardView, DisplayView,
-    IntakeForm, IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView, SessionInfo,
-    StaffView, StepForm, SyncView, SystemView, TicketView, UnitView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, CounterView, DashboardView,
+    DisplayView, IntakeForm, IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView,
+    SessionInfo, StaffView, StepForm, SyncView, SystemView, TicketView, UnitView, UserView,
 };
 use simpul_app::backend::Backend;
 use simpul_app::error::{ApiError, Refusal};
@@ -565,5 +565,17 @@ impl Backend for AppBackend {
 
     async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError> {
         self.settle(user, id, value, reason).await
+    }
+
+    async fn enrolled_boxes(&self) -> Result<Vec<BoxView>, ApiError> {
+        self.box_views().await
+    }
+
+    async fn create_enroll_token(&self, user: &UserView, office: &str, hours: u32) -> Result<String, ApiError> {
+        self.new_enroll_token(user, office, hours).await
+    }
+
+    async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError> {
+        self.revoke_office(user, office).await
     }
 }

@@ -1,7 +1,7 @@
 //! The sync part of the app's backend: the box's sync status and "sync now", the hub's
 //! conflict inbox and settling a case.
 
-use simpul_app::api::{CandidateView, ConflictView, SyncView, UserView};
+use simpul_app::api::{BoxView, CandidateView, ConflictView, SyncView, UserView};
 use simpul_app::error::ApiError;
 use simpul_sync::records::ApplicationDoc;
 use time::OffsetDateTime;
@@ -21,6 +21,8 @@ impl AppBackend {
             bytes: s.bytes,
             waiting_records: s.waiting_records,
             waiting_bytes: s.waiting_bytes,
+            waiting_files: s.waiting_blobs,
+            waiting_file_bytes: s.waiting_blob_bytes,
             last_success: s.last_success.map(|t| local_datetime(t, zone)),
             last_error: s.last_error,
             sessions: s.sessions,
@@ -122,5 +124,89 @@ impl AppBackend {
             }
             Err(ResolveError::Store(e)) => Err(internal(e)),
         }
+    }
+
+    fn hub_only(&self) -> Result<(), ApiError> {
+        if self.core.config.role != simpul_domain::office::BoxRole::Hub {
+            return Err(ApiError::Unavailable("hanya di hub kabupaten / only on the regency hub".into()));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn box_views(&self) -> Result<Vec<BoxView>, ApiError> {
+        self.hub_only()?;
+        let zone = self.zone().await;
+        let local =
+            move |s: &str| crate::store::parse_stamp(s).map_or_else(|| s.to_string(), |t| local_datetime(t, zone));
+        let boxes = self.core.db.call(|c| crate::store::enroll::list(c)).await.map_err(internal)?;
+        Ok(boxes
+            .into_iter()
+            .map(|b| BoxView {
+                office: b.office,
+                fingerprint: b.fingerprint.chars().take(16).collect(),
+                enrolled_at: local(&b.enrolled_at),
+                last_seen: b.last_seen.as_deref().map(local),
+                revoked: b.revoked_at.is_some(),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn new_enroll_token(&self, user: &UserView, office: &str, hours: u32) -> Result<String, ApiError> {
+        self.hub_only()?;
+        let code: simpul_domain::wilayah::RegionCode = office.trim().parse().map_err(|_| {
+            ApiError::BadRequest("kode kecamatan tidak sah (contoh 51.03.02) / invalid office code".into())
+        })?;
+        if code.level() != simpul_domain::wilayah::RegionLevel::Kecamatan {
+            return Err(ApiError::BadRequest("bukan kode kecamatan (contoh 51.03.02) / not a kecamatan code".into()));
+        }
+        let now = OffsetDateTime::now_utc();
+        let pki = crate::pki::HubPki::ensure(&self.core.config.data_dir, &self.core.config.hub.tls_names, now)
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let token = crate::syncbox::make_token(&crate::auth::random_token(), &pki.ca_pem)
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let (stored, admin) = (token.clone(), user.id.clone());
+        let expires = now + time::Duration::hours(i64::from(hours.clamp(1, 24 * 30)));
+        self.core
+            .db
+            .call(move |c| {
+                crate::store::enroll::create_token(c, &stored, &code.to_string(), now, expires)?;
+                crate::store::audit::record(
+                    c,
+                    now,
+                    &crate::store::audit::Actor::Staff(admin),
+                    "enrollment_token_created",
+                    Some(&code.to_string()),
+                    None,
+                )
+            })
+            .await
+            .map_err(internal)?;
+        Ok(token)
+    }
+
+    pub(crate) async fn revoke_office(&self, user: &UserView, office: &str) -> Result<(), ApiError> {
+        self.hub_only()?;
+        let (office, admin, now) = (office.trim().to_string(), user.id.clone(), OffsetDateTime::now_utc());
+        let n = self
+            .core
+            .db
+            .call(move |c| {
+                let n = crate::store::enroll::revoke_office(c, &office, now)?;
+                crate::store::audit::record(
+                    c,
+                    now,
+                    &crate::store::audit::Actor::Staff(admin),
+                    "box_revoked",
+                    Some(&office),
+                    None,
+                )?;
+                Ok(n)
+            })
+            .await
+            .map_err(internal)?;
+        if n == 0 {
+            return Err(ApiError::NotFound);
+        }
+        Ok(())
     }
 }

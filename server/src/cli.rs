@@ -62,6 +62,27 @@ pub enum Command {
     /// Sync: the conflict inbox on a hub.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Hub: stand in for the national system's central steps.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+/// `hub` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Record the result of the uniqueness identification of an application sent to the
+    /// centre; the result syncs back to the office.
+    Identify {
+        /// Application number, e.g. 510302-20261121-0007.
+        #[arg(long)]
+        number: String,
+        /// `single` (unique: ready to personalise) or `double` (a match: clarification).
+        #[arg(long, value_parser = ["single", "double"])]
+        result: String,
+        /// For a double: the other record's reference.
+        #[arg(long, required_if_eq("result", "double"))]
+        other: Option<String>,
+    },
 }
 
 /// `enroll`: redeem a token on a box, or a hub's token and box management.
@@ -301,7 +322,35 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Holidays(HolidaysCommand::Import { file }) => holidays_import(&load()?, &file),
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
+        Command::Hub(HubCommand::Identify { number, result, other }) => hub_identify(&load()?, &number, &result, other),
     }
+}
+
+fn hub_identify(config: &Config, number: &str, result: &str, other: Option<String>) -> Result<()> {
+    use simpul_domain::application::Action;
+    if config.role != BoxRole::Hub {
+        bail!("central steps are recorded on the hub (role = \"hub\")");
+    }
+    let mut conn = open_db(config)?;
+    let (_, unit) = settings::unit(&conn)?.context("the hub's regency is not set (simpul unit ...)")?;
+    let id = crate::applications::id_by_number(&conn, number)?
+        .with_context(|| format!("no application {number} has reached this hub"))?;
+    let action = if result == "double" { Action::IdentifiedDouble } else { Action::IdentifiedSingle };
+    let who = crate::applications::Who {
+        staff: "hub".into(),
+        office: unit.code,
+        at: OffsetDateTime::now_utc(),
+        zone: unit.zone(),
+    };
+    let details =
+        crate::applications::ActDetails { reasons: Vec::new(), note: None, other_reference: other, handover: None };
+    let known = regions::all_codes(&conn)?;
+    let tx = conn.transaction()?;
+    let status = crate::applications::act(&tx, &who, &id, action, &details, &known)
+        .map_err(|e| anyhow::anyhow!("{number}: {e}"))?;
+    tx.commit()?;
+    println!("{number}: {}; the office receives it at its next sync.", status.code());
+    Ok(())
 }
 
 fn enroll_command(config: &Config, args: EnrollArgs) -> Result<()> {

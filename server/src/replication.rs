@@ -35,6 +35,9 @@ pub enum ExchangeError {
     /// The protocol refused.
     #[error("{0}")]
     Sync(SyncError),
+    /// A merged document is not a valid record.
+    #[error("a record is not valid: {0}")]
+    InvalidRecord(String),
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
@@ -153,12 +156,13 @@ pub fn box_rewind(conn: &Connection, held: Cursor) -> Result<(), StoreError> {
 fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: OffsetDateTime) -> Result<(), ExchangeError> {
     for id in touched {
         let key = id.to_string();
-        let Some(doc) = documents::load::<ApplicationDoc>(conn, &key)? else { continue };
+        let Some(mut am) = documents::open(conn, &key)? else { continue };
+        let doc: ApplicationDoc =
+            autosurgeon::hydrate(&am).map_err(|e| ExchangeError::InvalidRecord(format!("document {key}: {e}")))?;
         applications::project_current(conn, &key, &doc)?;
         if !hub {
             continue;
         }
-        let mut am = documents::open(conn, &key)?.ok_or(StoreError::NotFound)?;
         let found = conflicts(&mut am, APPLICATION_FIELDS);
         let mut fields = Vec::new();
         for c in &found {

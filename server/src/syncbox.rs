@@ -35,6 +35,10 @@ pub struct SyncStatus {
     pub waiting_records: u64,
     /// Bytes of those changes.
     pub waiting_bytes: u64,
+    /// Files (scans, photos) waiting to go.
+    pub waiting_blobs: u64,
+    /// Bytes of those files.
+    pub waiting_blob_bytes: u64,
     /// End of the last successful session.
     pub last_success: Option<OffsetDateTime>,
     /// The last failure in plain words (cleared by a success).
@@ -180,12 +184,83 @@ pub async fn session(
 }
 
 async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
-    if let Ok((records, bytes)) = core.db.call(|c| crate::store::replica::pending(c)).await {
+    let totals =
+        core.db.call(|c| Ok((crate::store::replica::pending(c)?, crate::store::blobs::pending_totals(c)?))).await;
+    if let Ok(((records, bytes), (blobs, blob_bytes))) = totals {
         handle.update(|s| {
             s.waiting_records = records;
             s.waiting_bytes = bytes;
+            s.waiting_blobs = blobs;
+            s.waiting_blob_bytes = blob_bytes;
         });
     }
+}
+
+/// Size of one blob chunk.
+const CHUNK_BYTES: usize = 1024 * 1024;
+/// Blob bytes sent per session at most, so that a backlog of scans never delays the records
+/// of the next session for long.
+const BLOB_BUDGET_PER_SESSION: u64 = 16 * 1024 * 1024;
+
+/// Sends waiting blobs after the records, resuming each where the hub's copy ends.
+pub async fn upload_blobs(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+) -> Result<u64, SessionError> {
+    let mut sent_total = 0u64;
+    let pending = core.db.call(|c| crate::store::blobs::pending_sync(c, 100)).await?;
+    for (sha, size) in pending {
+        if sent_total >= BLOB_BUDGET_PER_SESSION {
+            break;
+        }
+        let url = base.join(&format!("sync/v1/blob/{sha}")).map_err(|e| SessionError::Link(e.to_string()))?;
+        let held = client.get(url.clone()).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+        if !held.status().is_success() {
+            return Err(SessionError::Refused(held.text().await.unwrap_or_default().chars().take(300).collect()));
+        }
+        let held = held.text().await.map_err(|e| SessionError::Link(describe(&e)))?;
+        let mut offset = if held.trim() == "complete" { size } else { held.trim().parse::<u64>().unwrap_or(0) };
+        if offset < size {
+            let dir = core.config.data_dir.clone();
+            let key = sha.clone();
+            let bytes = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &key))
+                .await
+                .map_err(|e| SessionError::Refused(e.to_string()))?
+                .map_err(|e| SessionError::Refused(format!("a stored file cannot be read: {e}")))?;
+            while offset < size {
+                let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
+                let chunk = bytes[offset as usize..end].to_vec();
+                let sent = chunk.len() as u64;
+                let mut put = url.clone();
+                put.set_query(Some(&format!("offset={offset}&size={size}")));
+                let r = client.put(put).body(chunk).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+                match r.status().as_u16() {
+                    200..=299 => offset += sent,
+                    409 => {
+                        // The hub holds a different amount (an earlier chunk did arrive): go on from there.
+                        let held: u64 = r.text().await.unwrap_or_default().trim().parse().unwrap_or(u64::MAX);
+                        if held == offset || held > size {
+                            return Err(SessionError::Refused("the hub refuses the file's chunks".into()));
+                        }
+                        offset = held;
+                        continue;
+                    }
+                    _ => {
+                        return Err(SessionError::Refused(
+                            r.text().await.unwrap_or_default().chars().take(300).collect(),
+                        ));
+                    }
+                }
+                sent_total += sent;
+                handle.update(|s| s.bytes += sent);
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        core.db.call(move |c| crate::store::blobs::mark_synced(c, &sha, now)).await?;
+    }
+    Ok(sent_total)
 }
 
 /// The sync loop of an office box, until `stop` turns true.
@@ -214,7 +289,14 @@ pub async fn run(
             Ok(identity) => {
                 handle.update(|s| s.enrolled = true);
                 match client(&identity, timeout) {
-                    Ok(client) => session(&core, &handle, &client, &base).await,
+                    // Records first; files only once the records are across.
+                    Ok(client) => match session(&core, &handle, &client, &base).await {
+                        Ok(exchanges) => {
+                            refresh_waiting(&core, &handle).await;
+                            upload_blobs(&core, &handle, &client, &base).await.map(|_| exchanges)
+                        }
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 }
             }

@@ -59,6 +59,7 @@ fn router(state: SyncState) -> Router {
         .route("/sync/v1/ca", get(ca))
         .route("/sync/v1/enroll", post(enroll_box))
         .route("/sync/v1/exchange", post(exchange))
+        .route("/sync/v1/blob/{sha}", get(blob_held).put(blob_chunk))
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(state)
 }
@@ -161,7 +162,7 @@ async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<Pee
                 ExchangeError::Revoked => StatusCode::FORBIDDEN,
                 ExchangeError::Decode(_) | ExchangeError::Unexpected => StatusCode::BAD_REQUEST,
                 ExchangeError::Sync(SyncError::Gap { .. }) => StatusCode::CONFLICT,
-                ExchangeError::Sync(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ExchangeError::Sync(_) | ExchangeError::InvalidRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ExchangeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             tracing::warn!(error = %e, status = status.as_u16(), "sync exchange refused");
@@ -176,6 +177,133 @@ async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<Pee
         Err(e) => {
             tracing::error!(error = %e, "sync exchange failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not process the exchange")
+        }
+    }
+}
+
+/// The office of the enrolled box behind this connection, or the refusal to send.
+async fn enrolled(state: &SyncState, peer: &PeerCert) -> Result<String, Response> {
+    let Some(print) = peer.0.clone() else {
+        return Err(plain(StatusCode::UNAUTHORIZED, "a box certificate is required"));
+    };
+    let now = OffsetDateTime::now_utc();
+    match state.core.db.call(move |c| enroll::standing(c, &print, now)).await {
+        Ok(enroll::BoxStanding::Enrolled(office)) => Ok(office),
+        Ok(enroll::BoxStanding::Revoked) => {
+            Err(plain(StatusCode::FORBIDDEN, "this box's enrollment was revoked by the regency"))
+        }
+        Ok(enroll::BoxStanding::Unknown) => {
+            Err(plain(StatusCode::UNAUTHORIZED, "this box is not enrolled with the hub"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "looking up a box failed");
+            Err(plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not check the box"))
+        }
+    }
+}
+
+/// Largest blob accepted (the upload limit of the counter, plus room).
+const MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024 + 64 * 1024;
+
+/// How much of a blob the hub holds: `complete` or the byte count of a partial upload.
+async fn blob_held(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+) -> Response {
+    if let Err(refusal) = enrolled(&state, &peer).await {
+        return refusal;
+    }
+    if !crate::store::blobs::valid_digest(&sha) {
+        return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
+    }
+    let key = sha.clone();
+    match state.core.db.call(move |c| crate::store::blobs::get(c, &key)).await {
+        Ok(Some(_)) => plain(StatusCode::OK, "complete"),
+        Ok(None) => {
+            plain(StatusCode::OK, crate::store::blobs::partial_len(&state.core.config.data_dir, &sha).to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "blob lookup failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ChunkQuery {
+    offset: u64,
+    size: u64,
+}
+
+/// One chunk of a blob, appended at `offset`; the last one is checked against the digest.
+async fn blob_chunk(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ChunkQuery>,
+    body: Bytes,
+) -> Response {
+    use crate::store::blobs::{self, Chunk};
+    if let Err(refusal) = enrolled(&state, &peer).await {
+        return refusal;
+    }
+    if !blobs::valid_digest(&sha) {
+        return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
+    }
+    if q.size == 0 || q.size > MAX_BLOB_BYTES {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "the file is larger than accepted");
+    }
+    let data_dir = state.core.config.data_dir.clone();
+    let (key, dir) = (sha.clone(), data_dir.clone());
+    let appended =
+        tokio::task::spawn_blocking(move || blobs::append_partial(&dir, &key, q.offset, q.size, &body)).await;
+    let chunk = match appended {
+        Ok(Ok(chunk)) => chunk,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "storing a blob chunk failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file");
+        }
+        Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file"),
+    };
+    match chunk {
+        Chunk::Held(n) => plain(StatusCode::ACCEPTED, n.to_string()),
+        Chunk::WrongOffset(held) => {
+            let mut r = plain(StatusCode::CONFLICT, held.to_string());
+            if let Ok(v) = HeaderValue::from_str(&held.to_string()) {
+                r.headers_mut().insert("x-simpul-held", v);
+            }
+            r
+        }
+        Chunk::Mismatch => {
+            tracing::warn!("a blob did not match its digest; dropped");
+            plain(StatusCode::UNPROCESSABLE_ENTITY, "the file does not match its SHA-256")
+        }
+        Chunk::Complete(bytes) => {
+            let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else {
+                return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the file is not a PDF, JPEG or PNG");
+            };
+            let size = bytes.len();
+            let dir = data_dir.clone();
+            if !matches!(tokio::task::spawn_blocking(move || blobs::write(&dir, &bytes)).await, Ok(Ok(_))) {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file");
+            }
+            let now = OffsetDateTime::now_utc();
+            let recorded = state
+                .core
+                .db
+                .call(move |c| {
+                    blobs::record(c, &sha, size, content_type, now)?;
+                    blobs::mark_synced(c, &sha, now)
+                })
+                .await;
+            match recorded {
+                Ok(()) => plain(StatusCode::CREATED, "complete"),
+                Err(e) => {
+                    tracing::error!(error = %e, "recording a blob failed");
+                    plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file")
+                }
+            }
         }
     }
 }

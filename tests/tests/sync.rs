@@ -118,6 +118,7 @@ struct Counter {
     base: String,
     csrf: String,
     service: String,
+    legalisation: String,
 }
 
 impl Counter {
@@ -136,17 +137,23 @@ impl Counter {
         let csrf = session["csrf"].as_str().unwrap().to_string();
         let intake: Value =
             http.get(format!("{base}/api/permohonan/intake")).send().await.unwrap().json().await.unwrap();
-        let service =
-            intake["services"].as_array().unwrap().iter().find(|s| s["kind"] == "ikd_activation").unwrap()["id"]
+        let service_of = |kind: &str| {
+            intake["services"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["id"]
                 .as_str()
                 .unwrap()
-                .to_string();
-        Counter { http, base, csrf, service }
+                .to_string()
+        };
+        let (service, legalisation) = (service_of("ikd_activation"), service_of("legalisation"));
+        Counter { http, base, csrf, service, legalisation }
     }
 
     async fn open(&self, n: u32, nik: &str) -> String {
+        self.open_for(&self.service, n, nik).await
+    }
+
+    async fn open_for(&self, service: &str, n: u32, nik: &str) -> String {
         let form = json!({
-            "service_id": self.service, "ticket": null, "proxy": null,
+            "service_id": service, "ticket": null, "proxy": null,
             "applicant": {
                 "nik": nik, "name": format!("Pemohon {n}"), "sex": "male", "birth_place": "Badung",
                 "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Mengwi 1",
@@ -155,11 +162,44 @@ impl Counter {
                 "permit_expires": "", "phone": "081234567890", "email": "contoh@example.org"
             }
         });
-        let body = json!({"csrf": self.csrf, "client_id": format!("sync-open-{n}-{nik}"), "form": form});
+        let body = json!({"csrf": self.csrf, "client_id": format!("sync-open-{n}-{nik}-{service}"), "form": form});
         let r = self.http.post(format!("{}/api/permohonan/buka", self.base)).json(&body).send().await.unwrap();
         assert!(r.status().is_success(), "open: {}", r.status());
         r.json::<Value>().await.unwrap().as_str().unwrap().to_string()
     }
+
+    /// Attaches `bytes` to the first document requirement of application `id`.
+    async fn attach(&self, id: &str, bytes: Vec<u8>) {
+        let detail: Value = self
+            .http
+            .get(format!("{}/api/permohonan/detail?id={id}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let item = detail["checklist"].as_array().unwrap().iter().position(|l| l["kind"] == "document").unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", self.csrf.clone())
+            .part("berkas", reqwest::multipart::Part::bytes(bytes).file_name("scan.pdf"));
+        let r = self
+            .http
+            .post(format!("{}/berkas/permohonan/{id}/syarat/{item}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let location = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string();
+        assert!(location.contains("unggah=ok"), "upload: {} {location}", r.status());
+    }
+}
+
+/// Rows of a query on a box's database, one string per row.
+fn query(data: &Path, sql: &str) -> Vec<String> {
+    let out = Command::new("sqlite3").arg("-readonly").arg(data.join("simpul.sqlite3")).arg(sql).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
 /// (id, heads) of every application document in a box's database.
@@ -255,6 +295,18 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     // Office A's box holds nothing of office B's applicants.
     assert_eq!(documents(&dir_a.path().join("data")).len(), 5);
 
+    // A scan larger than one chunk follows the records and survives the cuts below.
+    let legal = counter_a.open_for(&counter_a.legalisation, 500, "5103021205900001").await;
+    opened += 1;
+    let mut scan = b"%PDF-1.4\n".to_vec();
+    let mut x = 7u32;
+    scan.extend((0..2_500_000).map(|_| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (x >> 16) as u8
+    }));
+    scan.extend_from_slice(b"\n%%EOF\n");
+    counter_a.attach(&legal, scan).await;
+
     // Sessions cut at random points, again and again: nothing lost, nothing doubled.
     use rand::Rng;
     let mut rng = rand::thread_rng();
@@ -283,5 +335,146 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
         eventually(Duration::from_secs(60), || async { converged(expected) }).await.is_some(),
         "after {cuts} cut sessions the hub and the boxes agree on every record"
     );
+    let box_blobs = query(&dir_a.path().join("data"), "SELECT sha256 FROM blobs ORDER BY sha256");
+    assert_eq!(box_blobs.len(), 1);
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            (query(&hub_dir.path().join("data"), "SELECT sha256 FROM blobs ORDER BY sha256") == box_blobs
+                && query(&dir_a.path().join("data"), "SELECT COUNT(*) FROM blobs WHERE synced_at IS NULL") == ["0"])
+            .then_some(())
+        })
+        .await
+        .is_some(),
+        "the scan reached the hub whole and the box knows it"
+    );
+    let sha = &box_blobs[0];
+    let stored = std::fs::read(hub_dir.path().join("data/blobs").join(&sha[..2]).join(sha)).unwrap();
+    assert_eq!(stored.len(), 2_500_000 + 16);
     drop((box_a, box_b, hub));
+}
+
+/// An mTLS client that trusts the hub's CA and shows the identity in `cert`/`key` (PEM files).
+fn tls_client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        // A connection the hub closed after a refusal must not be reused for the next request.
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(20));
+    if let Some((cert, key)) = identity {
+        let mut pem = std::fs::read(cert).unwrap();
+        pem.extend_from_slice(&std::fs::read(key).unwrap());
+        builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+    }
+    builder.build().unwrap()
+}
+
+fn push(sent_at: i64, changes: Vec<simpul_sync::protocol::DocChanges>) -> Vec<u8> {
+    use simpul_sync::Cursor;
+    use simpul_sync::protocol::{Message, Push, encode};
+    let upto = if changes.is_empty() { Cursor(0) } else { Cursor(1) };
+    encode(&Message::Push(Push { sent_at, after: Cursor(0), upto, applied_hub: Cursor(0), changes, more: false }))
+}
+
+/// A new document that holds nothing but its office.
+fn bare_document(office: &str) -> simpul_sync::protocol::DocChanges {
+    let mut doc = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "office", office).unwrap();
+    let heads = doc.get_heads().iter().map(|h| h.0).collect();
+    simpul_sync::protocol::DocChanges {
+        doc: simpul_sync::DocumentId(uuid::Uuid::new_v4()),
+        kind: simpul_sync::protocol::DocKind::Application,
+        bytes: doc.save(),
+        heads,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Running::start(
+        &simpul_binary(),
+        hub_dir.path(),
+        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", "127.0.0.1:0")],
+        &[],
+    );
+    let sync_url = hub
+        .console
+        .lines()
+        .find_map(|l| l.strip_prefix("Simpul hub sync (mutual TLS) is listening on "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let box_dir = tempfile::tempdir().unwrap();
+    let token = token_for(hub_dir.path(), "51.03.02");
+    let out = simpul(box_dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tls = box_dir.path().join("data/tls");
+    let ca = tls.join("hub-ca.pem");
+    let client = tls_client(&ca, Some((&tls.join("box.pem"), &tls.join("box.key"))));
+    let exchange = format!("{sync_url}/sync/v1/exchange");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let send = |body: Vec<u8>| {
+        let (client, url) = (client.clone(), exchange.clone());
+        async move {
+            let r = client.post(url).body(body).send().await.expect("the hub answers");
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+    };
+
+    // A good empty push, twice (a replay): both answered, nothing changes.
+    assert_eq!(send(push(now, vec![])).await.0, 200);
+    assert_eq!(send(push(now, vec![])).await.0, 200);
+    // Garbage, a truncated message, an oversized one.
+    let (status, text) = send(b"GET / HTTP/1.1\r\n\r\n".to_vec()).await;
+    assert_eq!((status, text.contains("not a Simpul sync message")), (400, true), "{text}");
+    let good = push(now, vec![]);
+    let (status, text) = send(good[..good.len() - 3].to_vec()).await;
+    assert_eq!(status, 400, "{text}");
+    // Too large: refused before it is read (the hub may close the connection mid-upload).
+    match client.post(&exchange).body(vec![0u8; 9 * 1024 * 1024]).send().await {
+        Ok(r) => assert_eq!(r.status().as_u16(), 413),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    // A clock three days off.
+    let (status, text) = send(push(now - 3 * 86_400, vec![])).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("clocks differ"), "{text}");
+    // A document of another office.
+    let foreign = bare_document("51.03.01");
+    let (status, text) = send(push(now, vec![foreign])).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("belongs to office 51.03.01"), "{text}");
+    // A document of the right office that is not a valid application record.
+    let odd = bare_document("51.03.02");
+    let (status, text) = send(push(now, vec![odd])).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("not valid"), "{text}");
+    assert!(documents(&hub_dir.path().join("data")).is_empty(), "nothing refused was applied");
+    // No certificate, and a certificate from another CA.
+    let anonymous = tls_client(&ca, None);
+    let r = anonymous.post(&exchange).body(push(now, vec![])).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let other_hub = tempfile::tempdir().unwrap();
+    token_for(other_hub.path(), "51.03.02");
+    let other_tls = other_hub.path().join("data/tls");
+    let stranger = tls_client(&ca, Some((&other_tls.join("hub-ca.pem"), &other_tls.join("hub-ca.key"))));
+    assert!(
+        stranger.post(&exchange).body(push(now, vec![])).send().await.is_err(),
+        "a foreign CA's certificate is refused"
+    );
+    // A revoked box.
+    let out = simpul(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "revoke", "--office", "51.03.02"]);
+    assert!(out.status.success());
+    let (status, text) = send(push(now, vec![])).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("revoked"), "{text}");
+    // Through all of it the hub kept serving.
+    let health = anonymous.get(format!("{sync_url}/healthz")).send().await.unwrap();
+    assert!(health.status().is_success());
+    let ui = reqwest::get(format!("{}/healthz", hub.base)).await.unwrap();
+    assert!(ui.status().is_success());
 }

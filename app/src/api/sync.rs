@@ -21,6 +21,10 @@ pub struct SyncView {
     pub waiting_records: u64,
     /// Bytes waiting to go.
     pub waiting_bytes: u64,
+    /// Files (scans, photos) waiting to go; they follow the records.
+    pub waiting_files: u64,
+    /// Bytes of those files.
+    pub waiting_file_bytes: u64,
     /// End of the last successful session, local time.
     pub last_success: Option<String>,
     /// The last failure in plain words.
@@ -92,6 +96,49 @@ pub async fn resolve_conflict(csrf: String, id: i64, value: String, reason: Stri
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::ResolveConflicts, csrf, |backend, user| async move {
         backend.resolve_conflict(&user, id, &value, &reason).await
+    })
+    .await
+}
+
+/// An office box enrolled with this hub.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoxView {
+    /// Office code.
+    pub office: String,
+    /// First 16 hex digits of its certificate's SHA-256.
+    pub fingerprint: String,
+    /// When enrolled, local time.
+    pub enrolled_at: String,
+    /// Last sync, local time.
+    pub last_seen: Option<String>,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// The boxes enrolled with this hub (regency admin).
+#[server(endpoint = "kotak", prefix = "/api", input = GetUrl)]
+pub async fn enrolled_boxes() -> Result<Vec<BoxView>, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ManageBoxes, |backend, _user| async move { backend.enrolled_boxes().await })
+        .await
+}
+
+/// Creates a one-time enrollment token for `office`, valid `hours`; shown once.
+#[server(endpoint = "kotak/token", prefix = "/api")]
+pub async fn create_enroll_token(csrf: String, office: String, hours: u32) -> Result<String, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ManageBoxes, csrf, |backend, user| async move {
+        backend.create_enroll_token(&user, &office, hours).await
+    })
+    .await
+}
+
+/// Revokes every box of `office`.
+#[server(endpoint = "kotak/cabut", prefix = "/api")]
+pub async fn revoke_boxes(csrf: String, office: String) -> Result<(), ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ManageBoxes, csrf, |backend, user| async move {
+        backend.revoke_boxes(&user, &office).await
     })
     .await
 }

@@ -124,6 +124,7 @@ fn Nav() -> impl IntoView {
             ("/permohonan", Permission::ViewApplications, t!(i18n, nav.applications).into_any()),
             ("/sistem", Permission::ViewSystem, t!(i18n, nav.system).into_any()),
             ("/konflik", Permission::ResolveConflicts, t!(i18n, nav.conflicts).into_any()),
+            ("/kotak", Permission::ManageBoxes, t!(i18n, nav.boxes).into_any()),
         ];
         let links = entries
             .into_iter()

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
 use super::Guard;
-use crate::api::{ConflictView, conflicts, resolve_conflict, sync_now, sync_status};
+use crate::api::{
+    ConflictView, conflicts, create_enroll_token, enrolled_boxes, resolve_conflict, revoke_boxes, sync_now, sync_status,
+};
 use crate::components::errors::ErrorPanel;
 use crate::components::layout::use_auth;
 use crate::error::ApiError;
@@ -55,6 +57,10 @@ pub fn SyncPanel() -> impl IntoView {
                             <dt>{t!(i18n, sync.waiting)}</dt>
                             <dd data-waiting=s.waiting_records.to_string()>
                                 {t!(i18n, sync.waiting_value, records = s.waiting_records, size = kib(s.waiting_bytes))}
+                            </dd>
+                            <dt>{t!(i18n, sync.files)}</dt>
+                            <dd data-waiting-files=s.waiting_files.to_string()>
+                                {t!(i18n, sync.files_value, files = s.waiting_files, size = kib(s.waiting_file_bytes))}
                             </dd>
                             <dt>{t!(i18n, sync.last_success)}</dt>
                             <dd>{s.last_success.unwrap_or_else(|| "—".into())}</dd>
@@ -197,5 +203,121 @@ fn Case(case: ConflictView, done: impl Fn() + Send + Sync + Copy + 'static) -> i
                 <ol>{history}</ol>
             </details>
         </article>
+    }
+}
+
+/// "Kotak kantor": enrollment tokens and enrolled boxes (regency admin, on the hub).
+#[component]
+pub fn BoxesPage() -> impl IntoView {
+    view! {
+        <Guard permission=Permission::ManageBoxes>
+            <Boxes />
+        </Guard>
+    }
+}
+
+#[component]
+fn Boxes() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let version = RwSignal::new(0u32);
+    let list = Resource::new(move || version.get(), |_| enrolled_boxes());
+    let office = RwSignal::new(String::new());
+    let hours = RwSignal::new(72u32);
+    let token = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
+    let csrf = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
+    let create = Action::new(move |_: &()| {
+        let (csrf, office, hours) = (csrf(), office.get_untracked(), hours.get_untracked());
+        async move { create_enroll_token(csrf, office, hours).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = create.value().get() {
+            match r {
+                Ok(t) => {
+                    token.set(Some(t));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let revoke = Action::new(move |office: &String| {
+        let (csrf, office) = (csrf(), office.clone());
+        async move { revoke_boxes(csrf, office).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = revoke.value().get() {
+            error.set(r.err());
+            version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <section class="panel">
+            <h1>{t!(i18n, boxes.title)}</h1>
+            <form on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+                <label for="enroll-office">{t!(i18n, boxes.office)}</label>
+                <input id="enroll-office" required placeholder="51.03.02" prop:value=office
+                    on:input=move |ev| office.set(event_target_value(&ev)) />
+                <label for="enroll-hours">{t!(i18n, boxes.hours)}</label>
+                <input id="enroll-hours" type="number" min="1" max="720" prop:value=move || hours.get().to_string()
+                    on:input=move |ev| hours.set(event_target_value(&ev).parse().unwrap_or(72)) />
+                <button type="submit">{t!(i18n, boxes.create)}</button>
+            </form>
+            {move || token.get().map(|t| view! {
+                <div class="notice" role="status">
+                    <p>{t!(i18n, boxes.token_once)}</p>
+                    <p><code id="enroll-token">{t.clone()}</code></p>
+                    <p class="muted"><code>{format!("simpul enroll --hub https://HUB:3443 --token {t}")}</code></p>
+                </div>
+            })}
+            {move || error.get().map(|e| view! { <ErrorPanel error=e /> })}
+        </section>
+        <section class="panel">
+            <h2>{t!(i18n, boxes.enrolled)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+                {move || list.get().map(|r| match r {
+                    Ok(rows) if rows.is_empty() => view! { <p class="muted">{t!(i18n, boxes.none)}</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="grid">
+                            <thead>
+                                <tr>
+                                    <th>{t!(i18n, boxes.office)}</th>
+                                    <th>{t!(i18n, boxes.fingerprint)}</th>
+                                    <th>{t!(i18n, boxes.enrolled_at)}</th>
+                                    <th>{t!(i18n, boxes.last_seen)}</th>
+                                    <th></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {rows.into_iter().map(|b| {
+                                    let office = b.office.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{b.office.clone()}</td>
+                                            <td><code>{b.fingerprint.clone()}</code></td>
+                                            <td>{b.enrolled_at.clone()}</td>
+                                            <td>{b.last_seen.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td>
+                                                {if b.revoked {
+                                                    view! { <span class="muted">{t!(i18n, boxes.revoked)}</span> }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <button class="secondary-dark" on:click=move |_| { revoke.dispatch(office.clone()); }>
+                                                            {t!(i18n, boxes.revoke)}
+                                                        </button>
+                                                    }.into_any()
+                                                }}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_office_day.sql"),
     include_str!("../../migrations/0003_sync.sql"),
+    include_str!("../../migrations/0004_blob_sync.sql"),
 ];
 
 /// The newest schema version this binary knows.
@@ -167,6 +168,16 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_migration_file_is_applied() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let files = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count();
+        assert_eq!(files, MIGRATIONS.len(), "a migration file is missing from MIGRATIONS");
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_files() {

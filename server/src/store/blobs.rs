@@ -108,6 +108,78 @@ pub fn read(data_dir: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Blobs not yet at the hub, oldest first: (digest, size).
+pub fn pending_sync(conn: &Connection, limit: u32) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT sha256, size FROM blobs WHERE synced_at IS NULL ORDER BY created_at LIMIT ?1")?;
+    let rows = stmt.query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many blobs and bytes wait for the hub.
+pub fn pending_totals(conn: &Connection) -> Result<(u64, u64), StoreError> {
+    let (n, bytes): (i64, i64) =
+        conn.query_row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE synced_at IS NULL", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok((n.max(0) as u64, bytes.max(0) as u64))
+}
+
+/// Notes that the hub holds a blob.
+pub fn mark_synced(conn: &Connection, sha256: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+    conn.execute("UPDATE blobs SET synced_at = ?2 WHERE sha256 = ?1", params![sha256, stamp(at)])?;
+    Ok(())
+}
+
+/// Hub side of a resumable upload: bytes of `sha256` received so far (kept in
+/// `DATA_DIR/blobs/partial/`).
+pub fn partial_len(data_dir: &Path, sha256: &str) -> u64 {
+    partial_path(data_dir, sha256).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())
+}
+
+fn partial_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
+    valid_digest(sha256).then(|| data_dir.join("blobs").join("partial").join(format!("{sha256}.part")))
+}
+
+/// What became of a received chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// Appended; this many bytes are held now.
+    Held(u64),
+    /// The last chunk: the bytes match their digest and are stored as a blob.
+    Complete(Vec<u8>),
+    /// The chunk does not start where the held bytes end.
+    WrongOffset(u64),
+    /// The whole file does not match its digest; what was held is dropped.
+    Mismatch,
+}
+
+/// Appends a chunk at `offset` of a blob of `size` bytes, durably. When the blob is complete,
+/// checks it against its digest and returns its bytes (the caller writes and records it).
+pub fn append_partial(data_dir: &Path, sha256: &str, offset: u64, size: u64, bytes: &[u8]) -> std::io::Result<Chunk> {
+    let path = partial_path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+    let held = partial_len(data_dir, sha256);
+    if offset != held || held + bytes.len() as u64 > size {
+        return Ok(Chunk::WrongOffset(held));
+    }
+    std::fs::create_dir_all(path.parent().expect("partial paths have a parent"))?;
+    {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    let now_held = held + bytes.len() as u64;
+    if now_held < size {
+        return Ok(Chunk::Held(now_held));
+    }
+    let all = std::fs::read(&path)?;
+    std::fs::remove_file(&path)?;
+    if digest(&all) != sha256 {
+        return Ok(Chunk::Mismatch);
+    }
+    Ok(Chunk::Complete(all))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +195,25 @@ mod tests {
         assert!(path(dir.path(), &"A".repeat(64)).is_none());
         std::fs::write(path(dir.path(), &a).unwrap(), b"tampered").unwrap();
         assert!(read(dir.path(), &a).is_err());
+    }
+
+    #[test]
+    fn a_resumable_upload_checks_offsets_and_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = b"%PDF-1.4 a scanned requirement".to_vec();
+        let sha = digest(&bytes);
+        let size = bytes.len() as u64;
+        assert_eq!(append_partial(dir.path(), &sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        // A repeated or skipped chunk is refused with what is held.
+        assert_eq!(append_partial(dir.path(), &sha, 0, size, &bytes[..10]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(append_partial(dir.path(), &sha, 20, size, &bytes[20..]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(partial_len(dir.path(), &sha), 10);
+        assert_eq!(append_partial(dir.path(), &sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
+        assert_eq!(partial_len(dir.path(), &sha), 0);
+        // Bytes that do not match the name are dropped.
+        let wrong = digest(b"something else entirely");
+        assert_eq!(append_partial(dir.path(), &wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
+        assert_eq!(partial_len(dir.path(), &wrong), 0);
+        assert!(append_partial(dir.path(), "../x", 0, 1, b"x").is_err());
     }
 }
