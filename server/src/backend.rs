@@ -500,7 +500,16 @@ impl Backend for AppBackend {
             data_dir: self.core.config.data_dir.display().to_string(),
             database_bytes,
             schema_version: schema,
-            hub_url: self.core.config.hub.url.clone(),
+            hub_url: match &self.core.config.hub.url {
+                Some(url) => Some(url.clone()),
+                // An enrolled box keeps the hub's address from its enrollment.
+                None => self
+                    .core
+                    .db
+                    .call(|c| crate::store::settings::get(c, crate::syncbox::HUB_URL_SETTING))
+                    .await
+                    .map_err(internal)?,
+            },
             link: self.link().await,
             zone: zone.abbreviation().to_string(),
         })
