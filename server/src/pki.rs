@@ -9,6 +9,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
 };
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -72,22 +73,17 @@ pub fn fingerprint(der: &[u8]) -> String {
     Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn pem_der(pem_text: &str, label: &str) -> Result<Vec<u8>, PkiError> {
-    let start = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let body = pem_text
-        .split(&start)
-        .nth(1)
-        .and_then(|rest| rest.split(&end).next())
-        .ok_or_else(|| PkiError::Tls(format!("no {label} in PEM")))?;
-    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| PkiError::Tls(format!("PEM: {e}")))
-}
-
 /// The DER of the first certificate in a PEM text.
 pub fn cert_der(pem_text: &str) -> Result<Vec<u8>, PkiError> {
-    pem_der(pem_text, "CERTIFICATE")
+    CertificateDer::from_pem_slice(pem_text.as_bytes())
+        .map(|c| c.to_vec())
+        .map_err(|e| PkiError::Tls(format!("certificate PEM: {e}")))
+}
+
+fn key_der(pem_text: &str) -> Result<PrivateKeyDer<'static>, PkiError> {
+    PrivatePkcs8KeyDer::from_pem_slice(pem_text.as_bytes())
+        .map(PrivateKeyDer::Pkcs8)
+        .map_err(|e| PkiError::Tls(format!("key PEM: {e}")))
 }
 
 fn name(common: &str, org: &str) -> DistinguishedName {
@@ -102,7 +98,6 @@ pub struct HubPki {
     /// The CA certificate (PEM), handed to boxes.
     pub ca_pem: String,
     ca_key: KeyPair,
-    ca_params_pem: String,
     /// The hub's TLS certificate chain and key.
     server_cert_pem: String,
     server_key_pem: String,
@@ -132,13 +127,7 @@ impl HubPki {
             (dir.join("hub-server.key"), dir.join("hub-server.pem"), dir.join("hub-server.names"));
         let wanted = names.join(",");
         let current = std::fs::read_to_string(&names_path).unwrap_or_default();
-        let pki = HubPki {
-            ca_pem: ca_pem.clone(),
-            ca_key,
-            ca_params_pem: ca_pem,
-            server_cert_pem: String::new(),
-            server_key_pem: String::new(),
-        };
+        let pki = HubPki { ca_pem, ca_key, server_cert_pem: String::new(), server_key_pem: String::new() };
         if !server_path.exists() || current != wanted {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::default();
@@ -164,7 +153,7 @@ impl HubPki {
     fn issuer(&self) -> Result<rcgen::Certificate, PkiError> {
         // rcgen signs with an issuer certificate; rebuilt from the stored CA with the same name
         // and key, it issues exactly as the original.
-        Ok(CertificateParams::from_ca_cert_pem(&self.ca_params_pem)?.self_signed(&self.ca_key)?)
+        Ok(CertificateParams::from_ca_cert_pem(&self.ca_pem)?.self_signed(&self.ca_key)?)
     }
 
     /// Signs a box's CSR for `office`. Whatever the CSR asks for, the certificate names the
@@ -193,7 +182,7 @@ impl HubPki {
             .build()
             .map_err(|e| PkiError::Tls(e.to_string()))?;
         let chain = vec![CertificateDer::from(cert_der(&self.server_cert_pem)?)];
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pem_der(&self.server_key_pem, "PRIVATE KEY")?));
+        let key = key_der(&self.server_key_pem)?;
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| PkiError::Tls(e.to_string()))?
@@ -251,7 +240,7 @@ impl BoxIdentity {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from(cert_der(&self.ca_pem)?)).map_err(|e| PkiError::Tls(e.to_string()))?;
         let chain = vec![CertificateDer::from(cert_der(&self.cert_pem)?)];
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pem_der(&self.key_pem, "PRIVATE KEY")?));
+        let key = key_der(&self.key_pem)?;
         rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| PkiError::Tls(e.to_string()))?

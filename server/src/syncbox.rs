@@ -401,16 +401,8 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
         .timeout(timeout)
         .build()
         .map_err(|e| EnrollError::Link(e.to_string()))?;
-    let office_hint = {
-        let path = data_dir.join("simpul.sqlite3");
-        if path.exists() {
-            let conn = crate::db::open_sync(&path)?;
-            settings::unit(&conn)?.map(|(_, u)| u.code.to_string())
-        } else {
-            None
-        }
-    };
-    let (key_pem, csr) = pki::box_key_and_csr(office_hint.as_deref().unwrap_or("new"))?;
+    // The hub names the certificate after the token's office, whatever the request says.
+    let (key_pem, csr) = pki::box_key_and_csr("enrolling")?;
     let enroll_url = base.join("/sync/v1/enroll").map_err(|e| EnrollError::Link(e.to_string()))?;
     let response = verified
         .post(enroll_url)

@@ -151,3 +151,39 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Runs `simpul ARGS` with its data in `dir/data`; returns the output.
+pub fn simpul_cli(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(simpul_binary());
+    cmd.args(args).env("SIMPUL_DATA_DIR", dir.join("data")).env_remove("SIMPUL_CONFIG").current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("simpul runs")
+}
+
+/// Starts a hub in `dir` with its sync listener on a free port; returns it and the sync
+/// address (`https://127.0.0.1:PORT`).
+pub fn start_hub(dir: &Path) -> (Running, String) {
+    let hub = Running::start(
+        &simpul_binary(),
+        dir,
+        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", "127.0.0.1:0")],
+        &[],
+    );
+    let sync_url = hub
+        .console
+        .lines()
+        .find_map(|l| l.strip_prefix("Simpul hub sync (mutual TLS) is listening on "))
+        .expect("the hub reports its sync address")
+        .trim()
+        .to_string();
+    (hub, sync_url)
+}
+
+/// Creates a one-time enrollment token for `office` on the hub whose directory is `hub_dir`.
+pub fn enrollment_token(hub_dir: &Path, office: &str) -> String {
+    let out = simpul_cli(hub_dir, &[("SIMPUL_ROLE", "hub")], &["enroll", "token", "create", "--office", office]);
+    assert!(out.status.success(), "token: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().last().expect("the token is printed").trim().to_string()
+}

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use simpul_tests::{Running, eventually, simpul_binary};
+use simpul_tests::{Running, enrollment_token, eventually, simpul_binary, simpul_cli, start_hub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A TCP proxy toward the hub: `up` false refuses and drops every connection; `cut_after`
@@ -87,21 +87,6 @@ impl Proxy {
     fn heal(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
-}
-
-fn simpul(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(simpul_binary());
-    cmd.args(args).env("SIMPUL_DATA_DIR", dir.join("data")).env_remove("SIMPUL_CONFIG").current_dir(dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn token_for(hub_dir: &Path, office: &str) -> String {
-    let out = simpul(hub_dir, &[("SIMPUL_ROLE", "hub")], &["enroll", "token", "create", "--office", office]);
-    assert!(out.status.success(), "token: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().to_string()
 }
 
 fn client() -> reqwest::Client {
@@ -197,53 +182,38 @@ impl Counter {
 
 /// Rows of a query on a box's database, one string per row.
 fn query(data: &Path, sql: &str) -> Vec<String> {
-    let out = Command::new("sqlite3").arg("-readonly").arg(data.join("simpul.sqlite3")).arg(sql).output().unwrap();
+    let out = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(data.join("simpul.sqlite3"))
+        .arg(sql)
+        .output()
+        .expect("sqlite3 is needed to read the databases (apt install sqlite3)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
 /// (id, heads) of every application document in a box's database.
 fn documents(data: &Path) -> Vec<(String, String)> {
-    let out = Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(data.join("simpul.sqlite3"))
-        .arg("SELECT id || ' ' || heads FROM documents ORDER BY id")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
-            .collect(),
-        _ => panic!("sqlite3 is needed to read the databases (apt install sqlite3)"),
-    }
+    query(data, "SELECT id || ' ' || heads FROM documents ORDER BY id")
+        .into_iter()
+        .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let hub = Running::start(
-        &simpul_binary(),
-        hub_dir.path(),
-        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", "127.0.0.1:0")],
-        &[],
-    );
-    let sync_addr: std::net::SocketAddr = hub
-        .console
-        .lines()
-        .find_map(|l| l.strip_prefix("Simpul hub sync (mutual TLS) is listening on https://"))
-        .expect("the hub reports its sync address")
-        .trim()
-        .parse()
-        .unwrap();
+    let (hub, sync_url) = start_hub(hub_dir.path());
+    let sync_addr: std::net::SocketAddr = sync_url.trim_start_matches("https://").parse().unwrap();
     let proxy = Proxy::start(sync_addr).await;
     let hub_url = format!("https://{}", proxy.addr);
 
     // Enrollment: a token works once; a made-up token is refused.
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let token_a = token_for(hub_dir.path(), "51.03.02");
-    let out = simpul(dir_a.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_a]);
+    let token_a = enrollment_token(hub_dir.path(), "51.03.02");
+    let out = simpul_cli(dir_a.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_a]);
     assert!(out.status.success(), "enroll A: {}", String::from_utf8_lossy(&out.stderr));
-    let again = simpul(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_a]);
+    let again = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_a]);
     assert!(!again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already used"),
@@ -255,10 +225,10 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
         &token_a[..token_a.rfind('.').unwrap()].replace("SPL1.", "SPL1.x"),
         &token_a[token_a.rfind('.').unwrap() + 1..]
     );
-    let out = simpul(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &forged]);
+    let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &forged]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not known"), "{}", String::from_utf8_lossy(&out.stderr));
-    let token_b = token_for(hub_dir.path(), "51.03.01");
-    let out = simpul(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_b]);
+    let token_b = enrollment_token(hub_dir.path(), "51.03.01");
+    let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_b]);
     assert!(out.status.success(), "enroll B: {}", String::from_utf8_lossy(&out.stderr));
 
     let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
@@ -394,22 +364,10 @@ fn bare_document(office: &str) -> simpul_sync::protocol::DocChanges {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let hub = Running::start(
-        &simpul_binary(),
-        hub_dir.path(),
-        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", "127.0.0.1:0")],
-        &[],
-    );
-    let sync_url = hub
-        .console
-        .lines()
-        .find_map(|l| l.strip_prefix("Simpul hub sync (mutual TLS) is listening on "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let (hub, sync_url) = start_hub(hub_dir.path());
     let box_dir = tempfile::tempdir().unwrap();
-    let token = token_for(hub_dir.path(), "51.03.02");
-    let out = simpul(box_dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
+    let token = enrollment_token(hub_dir.path(), "51.03.02");
+    let out = simpul_cli(box_dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tls = box_dir.path().join("data/tls");
     let ca = tls.join("hub-ca.pem");
@@ -459,7 +417,7 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     let r = anonymous.post(&exchange).body(push(now, vec![])).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let other_hub = tempfile::tempdir().unwrap();
-    token_for(other_hub.path(), "51.03.02");
+    enrollment_token(other_hub.path(), "51.03.02");
     let other_tls = other_hub.path().join("data/tls");
     let stranger = tls_client(&ca, Some((&other_tls.join("hub-ca.pem"), &other_tls.join("hub-ca.key"))));
     assert!(
@@ -467,7 +425,7 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
         "a foreign CA's certificate is refused"
     );
     // A revoked box.
-    let out = simpul(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "revoke", "--office", "51.03.02"]);
+    let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "revoke", "--office", "51.03.02"]);
     assert!(out.status.success());
     let (status, text) = send(push(now, vec![])).await;
     assert_eq!(status, 403, "{text}");

@@ -11,23 +11,11 @@
 //! `cargo build --release -p simpul-server --bin simpul -p simpul-tests`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use simpul_tests::{Running, simpul_binary};
+use simpul_tests::{Running, enrollment_token, simpul_binary, simpul_cli, start_hub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn simpul(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
-    let mut cmd = Command::new(simpul_binary());
-    cmd.args(args).env("SIMPUL_DATA_DIR", dir.join("data")).env_remove("SIMPUL_CONFIG").current_dir(dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 fn proc_kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -141,23 +129,11 @@ async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (boxes, apps) = (args.first().copied().unwrap_or(25), args.get(1).copied().unwrap_or(40));
     let hub_dir = tempfile::tempdir().unwrap();
-    let hub = Running::start(
-        &simpul_binary(),
-        hub_dir.path(),
-        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", "127.0.0.1:0")],
-        &[],
-    );
-    let sync_url = hub
-        .console
-        .lines()
-        .find_map(|l| l.strip_prefix("Simpul hub sync (mutual TLS) is listening on "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let (hub, sync_url) = start_hub(hub_dir.path());
     let enroll = |dir: &Path, office: &str, url: &str| {
-        let out = simpul(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "token", "create", "--office", office]);
-        let token = out.lines().last().unwrap().trim().to_string();
-        simpul(dir, &[], &["enroll", "--hub", url, "--token", &token]);
+        let token = enrollment_token(hub_dir.path(), office);
+        let out = simpul_cli(dir, &[], &["enroll", "--hub", url, "--token", &token]);
+        assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
     };
     let on_demand = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "3600"), ("SIMPUL_HUB__RETRY_MAX_SECS", "3600")];
 
