@@ -81,7 +81,13 @@ pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result
     // Hashing is slow on purpose: do it before the transaction.
     let mut created = Vec::new();
     let mut hashes = Vec::new();
-    for (role, username, name) in accounts() {
+    // A hub serves the regency: its counter staff live on the office boxes (and reach them
+    // from the hub as reference data), so a demo hub holds regency accounts only.
+    let wanted = accounts().into_iter().filter(|(r, _, _)| match role {
+        BoxRole::Office => true,
+        BoxRole::Hub => matches!(r, Role::AdminKabupaten | Role::Installer),
+    });
+    for (role, username, name) in wanted {
         let password = random_password();
         hashes.push(hash_password(&password)?);
         created.push(DemoAccount { role, username: username.into(), display_name: name.into(), password });
@@ -97,7 +103,11 @@ pub fn seed(conn: &mut Connection, role: BoxRole, now: OffsetDateTime) -> Result
             import_standard(text.as_bytes()).map_err(|e| StoreError::Corrupt(format!("demo standard {name}: {e}")))?;
         catalog::upsert(&tx, &imported.standard, Some(name), now)?;
     }
-    let office = OFFICE_CODE.parse().ok();
+    // The office in effect: an enrolled box got it from the hub before its first start.
+    let office = match settings::unit(&tx)? {
+        Some((BoxRole::Office, unit)) => Some(unit.code),
+        _ => None,
+    };
     for (account, hash) in created.iter().zip(&hashes) {
         let username = Username::parse(&account.username).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let new = staff::NewAccount {
@@ -169,5 +179,15 @@ mod tests {
         let petugas = staff::by_username(&conn, "petugas").unwrap().unwrap();
         assert!(crate::auth::verify_password(&accounts[0].password, &petugas.password_hash));
         assert!(regions::all_codes(&conn).unwrap().contains(&OFFICE_CODE.parse().unwrap()));
+    }
+
+    #[test]
+    fn a_demo_hub_holds_regency_accounts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let demo = seed(&mut conn, BoxRole::Hub, OffsetDateTime::now_utc()).unwrap();
+        let roles: Vec<Role> = demo.accounts.iter().map(|a| a.role).collect();
+        assert_eq!(roles, [Role::AdminKabupaten, Role::Installer]);
+        assert!(staff::list(&conn).unwrap().iter().all(|a| a.office.is_none()));
     }
 }

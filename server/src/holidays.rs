@@ -22,11 +22,7 @@ pub enum HolidayImportError {
 pub fn import(conn: &Connection, text: &str) -> Result<usize, HolidayImportError> {
     let list = parse_holiday_list(text).map_err(HolidayImportError::Invalid)?;
     for h in &list {
-        let kind = match h.kind {
-            HolidayKind::National => "national",
-            HolidayKind::CutiBersama => "cuti_bersama",
-            HolidayKind::Regional => "regional",
-        };
+        let kind = kind_code(h.kind);
         conn.execute(
             "INSERT INTO holidays (date, name, kind) VALUES (?1, ?2, ?3)
              ON CONFLICT (date) DO UPDATE SET name = excluded.name, kind = excluded.kind",
@@ -35,4 +31,13 @@ pub fn import(conn: &Connection, text: &str) -> Result<usize, HolidayImportError
         .map_err(StoreError::from)?;
     }
     Ok(list.len())
+}
+
+/// How a kind of day off is stored.
+pub fn kind_code(kind: HolidayKind) -> &'static str {
+    match kind {
+        HolidayKind::National => "national",
+        HolidayKind::CutiBersama => "cuti_bersama",
+        HolidayKind::Regional => "regional",
+    }
 }

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 use simpul_sync::merge::{ConflictValue, conflicts, settle};
 use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, encode};
 use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, ResolutionDoc};
+use simpul_sync::reference::MAX_ROWS_PER_BATCH;
 use simpul_sync::session::{SyncError, box_push, box_receive, hub_answer};
 use simpul_sync::{Cursor, DocumentId};
 use time::OffsetDateTime;
@@ -14,8 +15,9 @@ use crate::applications;
 use crate::db::StoreError;
 use crate::store::audit::{self, Actor};
 use crate::store::enroll::{self, BoxStanding};
+use crate::store::reference::{self, ReferenceError};
 use crate::store::replica::{ReplicaError, SqliteReplica};
-use crate::store::{conflicts as inbox, documents, stamp};
+use crate::store::{conflicts as inbox, documents, settings, stamp};
 
 /// Why an exchange was refused. Nothing was applied.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,12 @@ pub enum ExchangeError {
     /// A merged document is not a valid record.
     #[error("a record is not valid: {0}")]
     InvalidRecord(String),
+    /// The hub's reference data breaks a rule.
+    #[error("reference data from the hub is not valid: {0}")]
+    InvalidReference(String),
+    /// This box has no office set up.
+    #[error("this box has no office set up")]
+    NoUnit,
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
@@ -86,8 +94,11 @@ pub fn hub_exchange(
     };
     let mut replica = SqliteReplica::new(&tx, stamp(now));
     let peer = simpul_sync::session::BoxPeer { id: fingerprint, office: &office };
-    let (pull, touched) = hub_answer(&mut replica, peer, &push, now.unix_timestamp(), BATCH_BUDGET)?;
+    let (mut pull, touched) = hub_answer(&mut replica, peer, &push, now.unix_timestamp(), BATCH_BUDGET)?;
     after_merge(&tx, &touched, true, now)?;
+    let office_code: simpul_domain::wilayah::RegionCode =
+        office.parse().map_err(|_| StoreError::Corrupt(format!("enrolled office {office}")))?;
+    pull.reference = reference::rows_after(&tx, push.reference_applied, &office_code, MAX_ROWS_PER_BATCH)?;
     tx.commit()?;
     if !touched.is_empty() {
         tracing::info!(office = %office, documents = touched.len(), "merged changes from a box");
@@ -111,7 +122,8 @@ pub struct Outgoing {
 pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoing, ExchangeError> {
     let tx = conn.transaction()?;
     let mut replica = SqliteReplica::new(&tx, stamp(now));
-    let push = box_push(&mut replica, now.unix_timestamp(), BATCH_BUDGET)?;
+    let mut push = box_push(&mut replica, now.unix_timestamp(), BATCH_BUDGET)?;
+    push.reference_applied = reference::applied(&tx)?;
     tx.commit()?;
     Ok(Outgoing {
         documents: push.changes.len(),
@@ -125,6 +137,8 @@ pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoi
 pub struct Incoming {
     /// Documents changed.
     pub documents: usize,
+    /// Reference rows (staff, catalog, regions, holidays) applied.
+    pub reference_rows: usize,
     /// The hub has more for this box.
     pub more: bool,
 }
@@ -140,8 +154,20 @@ pub fn box_incoming(conn: &mut Connection, body: &[u8], now: OffsetDateTime) -> 
     let mut replica = SqliteReplica::new(&tx, stamp(now));
     let touched = box_receive(&mut replica, &pull)?;
     after_merge(&tx, &touched, false, now)?;
+    let (_, unit) = settings::unit(&tx)?.ok_or(ExchangeError::NoUnit)?;
+    let applied = reference::apply(&tx, &pull.reference, &unit.code, now).map_err(|e| match e {
+        ReferenceError::Invalid(why) => ExchangeError::InvalidReference(why),
+        ReferenceError::Store(s) => ExchangeError::Store(s),
+    })?;
     tx.commit()?;
-    Ok(Incoming { documents: touched.len(), more: pull.more })
+    if applied.rows > 0 {
+        tracing::info!(
+            rows = applied.rows,
+            displaced = applied.displaced_accounts,
+            "applied reference data from the hub"
+        );
+    }
+    Ok(Incoming { documents: touched.len(), reference_rows: applied.rows, more: pull.more || pull.reference.more })
 }
 
 /// A box: forgets what the hub acknowledged, so the next push starts from `held` (the hub lost

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod merge;
 pub mod protocol;
 pub mod records;
+pub mod reference;
 pub mod session;
 
 use std::fmt;

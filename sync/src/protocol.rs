@@ -12,12 +12,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::reference::{MAX_ROWS_PER_BATCH, ReferenceBatch, Revision};
 use crate::{Cursor, DocumentId};
 
 /// First bytes of every message.
 pub const MAGIC: [u8; 4] = *b"SMPL";
 /// Version of the message layout; a peer refuses versions it does not know.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Largest message on the wire.
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// Largest message once decompressed.
@@ -83,6 +84,8 @@ pub struct Push {
     pub changes: Vec<DocChanges>,
     /// More local changes wait after `upto`.
     pub more: bool,
+    /// The hub's reference data the box has applied (see [`crate::reference`]).
+    pub reference_applied: Revision,
 }
 
 /// Hub to box.
@@ -98,6 +101,8 @@ pub struct Pull {
     pub changes: Vec<DocChanges>,
     /// More changes wait after `upto`.
     pub more: bool,
+    /// Reference data the box lacks.
+    pub reference: ReferenceBatch,
 }
 
 /// One message.
@@ -186,7 +191,12 @@ fn validate(message: &Message) -> Result<(), DecodeError> {
             }
             &p.changes
         }
-        Message::Pull(p) => &p.changes,
+        Message::Pull(p) => {
+            if p.reference.rows.len() > MAX_ROWS_PER_BATCH {
+                return Err(DecodeError::Invalid("too many reference rows in one batch"));
+            }
+            &p.changes
+        }
     };
     if changes.len() > MAX_DOCS_PER_BATCH {
         return Err(DecodeError::Invalid("too many documents in one batch"));
@@ -259,6 +269,7 @@ mod tests {
                 heads: vec![[9; 32]],
             }],
             more: false,
+            reference_applied: Revision(3),
         })
     }
 
@@ -274,8 +285,8 @@ mod tests {
         assert_eq!(decode(&good[..5]), Err(DecodeError::Truncated));
         assert_eq!(decode(b"GET / HTTP/1.1\r\n"), Err(DecodeError::NotSync));
         let mut v2 = good.clone();
-        v2[4] = 2;
-        assert_eq!(decode(&v2), Err(DecodeError::Version(2)));
+        v2[4] = 9;
+        assert_eq!(decode(&v2), Err(DecodeError::Version(9)));
         let mut huge = good.clone();
         huge[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(decode(&huge), Err(DecodeError::TooLarge(_))));

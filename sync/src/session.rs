@@ -133,7 +133,8 @@ pub enum SyncError {
     NoOffice(DocumentId),
 }
 
-/// Box: the next push, from what the hub acknowledged last.
+/// Box: the next push, from what the hub acknowledged last. Reference data is not a replica
+/// matter: the caller sets `reference_applied` from its own store.
 pub fn box_push<R: Replica>(replica: &mut R, now: i64, budget: usize) -> Result<Push, R::Error> {
     let (acked, applied_hub) = replica.cursors(HUB)?;
     let batch = replica.log_after(acked, Scope::Local, budget)?;
@@ -144,6 +145,7 @@ pub fn box_push<R: Replica>(replica: &mut R, now: i64, budget: usize) -> Result<
         applied_hub,
         changes: batch.changes,
         more: batch.more,
+        reference_applied: crate::reference::Revision::default(),
     })
 }
 
@@ -209,7 +211,8 @@ pub fn hub_answer<R: Replica>(
     let batch = replica.log_after(push.applied_hub, Scope::Office { office, except: peer.id }, budget)?;
     let upto = batch.upto.max(push.applied_hub);
     replica.set_cursors(peer.id, push.applied_hub, applied_box)?;
-    Ok((Pull { sent_at: now, applied_box, upto, changes: batch.changes, more: batch.more }, touched))
+    let reference = crate::reference::ReferenceBatch::default();
+    Ok((Pull { sent_at: now, applied_box, upto, changes: batch.changes, more: batch.more, reference }, touched))
 }
 
 /// Box: applies the hub's answer. Returns the documents it changed.

@@ -345,7 +345,15 @@ fn push(sent_at: i64, changes: Vec<simpul_sync::protocol::DocChanges>) -> Vec<u8
     use simpul_sync::Cursor;
     use simpul_sync::protocol::{Message, Push, encode};
     let upto = if changes.is_empty() { Cursor(0) } else { Cursor(1) };
-    encode(&Message::Push(Push { sent_at, after: Cursor(0), upto, applied_hub: Cursor(0), changes, more: false }))
+    encode(&Message::Push(Push {
+        sent_at,
+        after: Cursor(0),
+        upto,
+        applied_hub: Cursor(0),
+        changes,
+        more: false,
+        reference_applied: Default::default(),
+    }))
 }
 
 /// A new document that holds nothing but its office.
@@ -435,4 +443,95 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     assert!(health.status().is_success());
     let ui = reqwest::get(format!("{}/healthz", hub.base)).await.unwrap();
     assert!(ui.status().is_success());
+}
+
+/// Logs in at `base`; true when the box accepted the account.
+async fn can_log_in(base: &str, username: &str, password: &str) -> bool {
+    let http = client();
+    let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    http.post(format!("{base}/api/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
+    session["user"]["username"] == username
+}
+
+/// Creates an account on the hub; returns its generated password.
+fn hub_account(hub_dir: &Path, username: &str, role: &str, office: Option<&str>) -> String {
+    let mut args = vec!["user", "add", "--username", username, "--name", "Akun Kabupaten", "--role", role];
+    if let Some(office) = office {
+        args.extend(["--office", office]);
+    }
+    let out = simpul_cli(hub_dir, &[("SIMPUL_ROLE", "hub")], &args);
+    assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    stdout.lines().find_map(|l| l.strip_prefix("Password: ")).expect("the password is printed").trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let (hub, sync_url) = start_hub(hub_dir.path());
+    let sari = hub_account(hub_dir.path(), "sari", "petugas", Some("51.03.02"));
+    let budi = hub_account(hub_dir.path(), "budi", "verifikator", Some("51.03.02"));
+    hub_account(hub_dir.path(), "luar", "petugas", Some("51.03.01"));
+    hub_account(hub_dir.path(), "adminkab2", "admin_kabupaten", None);
+    let holidays = hub_dir.path().join("libur-daerah.csv");
+    std::fs::write(&holidays, "tanggal,nama,jenis\n2026-08-05,Hari Raya Galungan,libur_daerah\n").unwrap();
+    let out =
+        simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["holidays", "import", holidays.to_str().unwrap()]);
+    assert!(out.status.success(), "holidays: {}", String::from_utf8_lossy(&out.stderr));
+    let standard =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/standar-pelayanan/000_a200f9219f51d82a.txt");
+    let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["catalog", "import", standard.to_str().unwrap()]);
+    assert!(out.status.success(), "catalog: {}", String::from_utf8_lossy(&out.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = enrollment_token(hub_dir.path(), "51.03.02");
+    let out = simpul_cli(dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
+    assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
+    let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
+    let office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
+    let data = dir.path().join("data");
+    let hub_data = hub_dir.path().join("data");
+
+    let arrived = eventually(Duration::from_secs(30), || async {
+        let rows = query(
+            &data,
+            "SELECT username || ':' || active FROM staff WHERE username IN ('sari', 'budi') ORDER BY username",
+        );
+        (rows == ["budi:1", "sari:1"]).then_some(())
+    })
+    .await;
+    assert!(arrived.is_some(), "the office's accounts reach the box");
+    assert!(
+        query(&data, "SELECT username FROM staff WHERE username IN ('luar', 'adminkab2')").is_empty(),
+        "another office's and regency accounts stay at the hub"
+    );
+    assert_eq!(
+        query(&data, "SELECT name || '|' || kind FROM holidays WHERE date = '2026-08-05'"),
+        ["Hari Raya Galungan|regional"]
+    );
+    let catalog = "SELECT id || '|' || title FROM catalog_services ORDER BY id";
+    assert_eq!(query(&data, catalog), query(&hub_data, catalog), "the catalog matches the hub's, ids included");
+    let regions = "SELECT code || '|' || name FROM regions ORDER BY code";
+    assert_eq!(query(&data, regions), query(&hub_data, regions));
+    assert!(can_log_in(&office.base, "sari", &sari).await, "an account made at the hub logs in at the box");
+
+    // Disabled at the hub: refused at the box after its next sync.
+    let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["user", "disable", "sari"]);
+    assert!(out.status.success());
+    let disabled = eventually(Duration::from_secs(30), || async {
+        (query(&data, "SELECT active FROM staff WHERE username = 'sari'") == ["0"]).then_some(())
+    })
+    .await;
+    assert!(disabled.is_some(), "disabling reaches the box");
+    assert!(!can_log_in(&office.base, "sari", &sari).await);
+
+    // The hub gone: logins at the box go on.
+    hub.kill();
+    assert!(can_log_in(&office.base, "budi", &budi).await, "login works with the hub down");
 }

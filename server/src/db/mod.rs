@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_office_day.sql"),
     include_str!("../../migrations/0003_sync.sql"),
     include_str!("../../migrations/0004_blob_sync.sql"),
+    include_str!("../../migrations/0005_reference.sql"),
 ];
 
 /// The newest schema version this binary knows.

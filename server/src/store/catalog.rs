@@ -30,6 +30,15 @@ pub enum Upserted {
     Updated,
 }
 
+/// Namespace of catalog entry ids.
+const CATALOG_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5d1b_0a0c_7c3e_4f52_9a51_c47a_1095_2e01);
+
+/// The id of the entry of a standard: derived from its natural key, so the hub and every box
+/// that import the same standard name it alike, and applications refer to it everywhere.
+pub fn entry_id(natural_key: &str) -> uuid::Uuid {
+    uuid::Uuid::new_v5(&CATALOG_NAMESPACE, natural_key.as_bytes())
+}
+
 /// Stores a standard, replacing an earlier import of the same standard. Returns its id.
 pub fn upsert(
     conn: &Connection,
@@ -52,7 +61,7 @@ pub fn upsert(
             Ok((id, Upserted::Updated))
         }
         None => {
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = entry_id(&key).to_string();
             conn.execute(
                 "INSERT INTO catalog_services (id, natural_key, title, kind, standard, source, imported_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",

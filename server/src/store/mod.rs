@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod conflicts;
 pub mod documents;
 pub mod enroll;
+pub mod reference;
 pub mod regions;
 pub mod replica;
 pub mod settings;

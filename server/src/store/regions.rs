@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use super::stamp;
 use crate::db::StoreError;
 
-fn level_code(level: RegionLevel) -> &'static str {
+/// How a level is stored.
+pub(crate) fn level_code(level: RegionLevel) -> &'static str {
     match level {
         RegionLevel::Province => "province",
         RegionLevel::Regency => "regency",
