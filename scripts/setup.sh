@@ -24,7 +24,9 @@ fi
 
 apt_packages=(mold gzip)
 if [ "$want_test_deps" = 1 ]; then
-  apt_packages+=(chromium poppler-utils sqlite3)
+  # Real device peers: an IPP printer (ippeveprinter) with the private D-Bus and Avahi it
+  # needs, and SANE's test backend (scanimage).
+  apt_packages+=(chromium poppler-utils sqlite3 cups-ipp-utils avahi-daemon dbus-daemon sane-utils)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -3,19 +3,24 @@
 //! device or protocol they talk to.
 //!
 //! Architecture invariant: drivers speak standard protocols and bound every read from a device;
-//! a device error is a value, never a panic. The drivers arrive with issue #5; until then the
-//! UI says that printing, scanning and biometric capture are not available.
+//! a device error is a value, never a panic.
 
 #![forbid(unsafe_code)]
 
 pub mod document;
+pub mod escpos;
+pub mod ipp;
+mod limited;
+
+use serde::{Deserialize, Serialize};
 
 /// The kinds of device the box drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     /// A document printer reached over IPP (receipts, rejection slips, forms).
     DocumentPrinter,
-    /// A thermal ticket printer reached over ESC/POS (queue tickets).
+    /// A thermal ticket printer reached over ESC/POS on TCP port 9100 (queue tickets).
     TicketPrinter,
     /// A scanner reached over eSCL or SANE (requirement documents).
     Scanner,
@@ -23,16 +28,109 @@ pub enum DeviceKind {
     Biometric,
 }
 
+impl DeviceKind {
+    /// Stable code, as stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            DeviceKind::DocumentPrinter => "document_printer",
+            DeviceKind::TicketPrinter => "ticket_printer",
+            DeviceKind::Scanner => "scanner",
+            DeviceKind::Biometric => "biometric",
+        }
+    }
+
+    /// From the stored code.
+    pub fn from_code(code: &str) -> Option<DeviceKind> {
+        [DeviceKind::DocumentPrinter, DeviceKind::TicketPrinter, DeviceKind::Scanner, DeviceKind::Biometric]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}
+
+/// Something a device reports that a person must fix before it can work.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attention {
+    /// Out of paper.
+    MediaEmpty,
+    /// Paper jammed.
+    MediaJam,
+    /// A cover or door is open.
+    CoverOpen,
+    /// Out of toner, ink or ribbon.
+    MarkerEmpty,
+    /// The device is offline or stopped.
+    Offline,
+    /// Another reason, as the device names it.
+    Other(String),
+}
+
+impl Attention {
+    /// Stable code, as stored and shown to staff through the UI's translations.
+    pub fn code(&self) -> String {
+        match self {
+            Attention::MediaEmpty => "media_empty".into(),
+            Attention::MediaJam => "media_jam".into(),
+            Attention::CoverOpen => "cover_open".into(),
+            Attention::MarkerEmpty => "marker_empty".into(),
+            Attention::Offline => "offline".into(),
+            Attention::Other(s) => format!("other:{s}"),
+        }
+    }
+}
+
 /// Why a device could not do what was asked, in terms staff can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    /// Nothing answers at the device's address.
+    /// Nothing answers at the device's address (refused, no route, no such host).
     #[error("the device does not answer")]
     Unreachable,
+    /// The device took too long to answer.
+    #[error("the device did not answer in time")]
+    Timeout,
+    /// The connection broke in the middle of a job.
+    #[error("the connection to the device broke during the job")]
+    Dropped,
     /// The device answered with something the protocol does not allow.
     #[error("the device answered in a way it should not: {0}")]
     Protocol(String),
+    /// The device sent more than a sane answer holds.
+    #[error("the device sent more than {0} bytes")]
+    TooLarge(usize),
     /// The device reports a state that stops the job (out of paper, jammed, cover open).
-    #[error("the device reports a problem: {0}")]
-    NeedsAttention(String),
+    #[error("the device needs attention: {}", .0.code())]
+    NeedsAttention(Attention),
+    /// The device cannot take this document (format, size).
+    #[error("the device cannot take this document: {0}")]
+    Unsupported(String),
+}
+
+impl DeviceError {
+    /// Stable code of the error, for job rows and the UI's translations.
+    pub fn code(&self) -> String {
+        match self {
+            DeviceError::Unreachable => "unreachable".into(),
+            DeviceError::Timeout => "timeout".into(),
+            DeviceError::Dropped => "dropped".into(),
+            DeviceError::Protocol(_) => "protocol".into(),
+            DeviceError::TooLarge(_) => "too_large".into(),
+            DeviceError::NeedsAttention(a) => a.code(),
+            DeviceError::Unsupported(_) => "unsupported".into(),
+        }
+    }
+
+    /// Whether trying again later can help (a device that is off or out of paper) or not (a
+    /// document the device cannot take).
+    pub fn retryable(&self) -> bool {
+        !matches!(self, DeviceError::Unsupported(_))
+    }
+
+    pub(crate) fn from_io(e: &std::io::Error) -> DeviceError {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            TimedOut | WouldBlock => DeviceError::Timeout,
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => DeviceError::Dropped,
+            _ => DeviceError::Unreachable,
+        }
+    }
 }

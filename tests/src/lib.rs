@@ -1,6 +1,9 @@
 //! Helpers for the cross-crate scenarios: the real `simpul` binary started as a process in its
 //! own directory, its console read for the address and the demo accounts, stopped on drop.
 
+pub mod escpos;
+pub mod ipp;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

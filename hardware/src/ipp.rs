@@ -1,0 +1,355 @@
+//! Document printers over IPP (RFC 8011, IPP Everywhere): printer attributes and state,
+//! Print-Job, Get-Job-Attributes. The encoding is the `ipp` crate's; HTTP is ours, so every
+//! answer is read with a size bound and a timeout.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use ipp::prelude::*;
+
+use crate::limited::{body, request_error};
+use crate::{Attention, DeviceError};
+
+/// Largest IPP answer accepted (attributes only; a printer's full set is about 20 KB).
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// What the printer says of itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrinterInfo {
+    /// `printer-make-and-model`.
+    pub make_model: String,
+    /// `printer-name`.
+    pub name: String,
+    /// `printer-uuid`, the printer's identity.
+    pub uuid: Option<String>,
+    /// `printer-state`: 3 idle, 4 processing, 5 stopped.
+    pub state: i32,
+    /// `printer-state-reasons`, as sent.
+    pub reasons: Vec<String>,
+    /// `document-format-supported`.
+    pub formats: Vec<String>,
+    /// Supplies: `marker-names` with `marker-levels` (percent, negative when unknown).
+    pub supplies: Vec<(String, i32)>,
+}
+
+impl PrinterInfo {
+    /// What stops the printer now, from its state reasons.
+    pub fn attention(&self) -> Vec<Attention> {
+        let mut out: Vec<Attention> = self.reasons.iter().filter_map(|r| attention_of(r)).collect();
+        if self.state == 5 && out.is_empty() {
+            out.push(Attention::Offline);
+        }
+        out.dedup();
+        out
+    }
+
+    /// Reasons that warn without stopping (toner low, paper low).
+    pub fn warnings(&self) -> Vec<String> {
+        self.reasons
+            .iter()
+            .filter(|r| r.ends_with("-warning") || r.contains("-low"))
+            .map(|r| base(r).to_string())
+            .collect()
+    }
+
+    /// Whether the printer names this document format as supported. (A printer that lists
+    /// only `application/octet-stream` guesses formats; it is not taken to accept PDF.)
+    pub fn accepts(&self, format: &str) -> bool {
+        self.formats.iter().any(|f| f.eq_ignore_ascii_case(format))
+    }
+}
+
+fn base(reason: &str) -> &str {
+    reason
+        .strip_suffix("-error")
+        .or_else(|| reason.strip_suffix("-warning"))
+        .or_else(|| reason.strip_suffix("-report"))
+        .unwrap_or(reason)
+}
+
+/// The attention a state reason calls for; warnings and reports call for none.
+///
+/// A `-report` of an empty tray, a jam, an open cover or an empty marker still counts: some
+/// printers (ippeveprinter among them) report these so while not stopped, and the next job
+/// would fail the same way.
+pub fn attention_of(reason: &str) -> Option<Attention> {
+    if reason.ends_with("-warning") {
+        return None;
+    }
+    let found = match base(reason) {
+        "none" => return None,
+        "media-empty" | "media-needed" | "input-tray-missing" => Attention::MediaEmpty,
+        "media-jam" | "output-area-full" => Attention::MediaJam,
+        "cover-open" | "door-open" | "interlock-open" => Attention::CoverOpen,
+        "toner-empty" | "marker-supply-empty" | "marker-waste-full" => Attention::MarkerEmpty,
+        "offline" | "shutdown" | "paused" | "stopped-partly" | "timed-out" => Attention::Offline,
+        "toner-low" | "media-low" | "marker-supply-low" | "moving-to-paused" | "connecting-to-device" => {
+            return None;
+        }
+        other => Attention::Other(other.chars().take(60).collect()),
+    };
+    let physical = matches!(
+        found,
+        Attention::MediaEmpty | Attention::MediaJam | Attention::CoverOpen | Attention::MarkerEmpty
+    );
+    (physical || !reason.ends_with("-report")).then_some(found)
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting at the printer.
+    Pending,
+    /// Held at the printer.
+    Held,
+    /// Printing.
+    Processing,
+    /// Stopped (the printer needs attention).
+    Stopped,
+    /// Cancelled.
+    Canceled,
+    /// Aborted by the printer.
+    Aborted,
+    /// Printed.
+    Completed,
+}
+
+impl JobState {
+    fn from_ipp(v: i32) -> Option<JobState> {
+        Some(match v {
+            3 => JobState::Pending,
+            4 => JobState::Held,
+            5 => JobState::Processing,
+            6 => JobState::Stopped,
+            7 => JobState::Canceled,
+            8 => JobState::Aborted,
+            9 => JobState::Completed,
+            _ => return None,
+        })
+    }
+
+    /// No further change will come.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Canceled | JobState::Aborted | JobState::Completed)
+    }
+}
+
+/// A job as the printer reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobStatus {
+    /// State.
+    pub state: JobState,
+    /// `job-state-reasons`.
+    pub reasons: Vec<String>,
+}
+
+/// An IPP printer at an `ipp://` (or `http://`) URI.
+#[derive(Clone, Debug)]
+pub struct IppPrinter {
+    uri: Uri,
+    http_url: String,
+    client: reqwest::Client,
+}
+
+impl IppPrinter {
+    /// A printer at `uri`; each request bounded by `timeout`.
+    pub fn new(uri: &str, timeout: Duration) -> Result<IppPrinter, DeviceError> {
+        let parsed: Uri = uri.parse().map_err(|_| DeviceError::Protocol(format!("'{uri}' is not a printer URI")))?;
+        let (scheme, default_port) = match parsed.scheme_str() {
+            Some("ipp") | Some("http") => ("http", 631),
+            Some("ipps") | Some("https") => ("https", 443),
+            _ => return Err(DeviceError::Protocol(format!("'{uri}' is not an ipp:// URI"))),
+        };
+        let authority = parsed.authority().ok_or_else(|| DeviceError::Protocol("the URI has no host".into()))?;
+        let port = authority.port_u16().unwrap_or(default_port);
+        let http_url = format!("{scheme}://{}:{port}{}", authority.host(), parsed.path());
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| DeviceError::Protocol(e.to_string()))?;
+        Ok(IppPrinter { uri: parsed, http_url, client })
+    }
+
+    async fn send(
+        &self,
+        request: IppRequestResponse,
+        document: Option<&[u8]>,
+    ) -> Result<IppRequestResponse, DeviceError> {
+        let mut bytes = request.to_bytes().to_vec();
+        if let Some(doc) = document {
+            bytes.extend_from_slice(doc);
+        }
+        let response = self
+            .client
+            .post(&self.http_url)
+            .header("content-type", "application/ipp")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| request_error(&e))?;
+        if !response.status().is_success() {
+            return Err(DeviceError::Protocol(format!("HTTP status {}", response.status().as_u16())));
+        }
+        let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !kind.starts_with("application/ipp") {
+            return Err(DeviceError::Protocol(format!(
+                "answer of type '{}', not application/ipp",
+                kind.chars().take(60).collect::<String>()
+            )));
+        }
+        let answer = body(response, MAX_ANSWER_BYTES).await?;
+        let parsed = ipp::parser::IppParser::new(ipp::reader::IppReader::new(Cursor::new(answer)))
+            .parse()
+            .map_err(|e| DeviceError::Protocol(format!("not an IPP answer: {e}")))?;
+        let status = parsed.header().status_code();
+        if !status.is_success() {
+            return Err(DeviceError::Protocol(format!("the printer refused: {status:?}")));
+        }
+        Ok(parsed)
+    }
+
+    fn request(&self, operation: Operation) -> Result<IppRequestResponse, DeviceError> {
+        IppRequestResponse::new(IppVersion::v1_1(), operation, Some(self.uri.clone()))
+            .map_err(|e| DeviceError::Protocol(e.to_string()))
+    }
+
+    /// The printer's attributes and state.
+    pub async fn info(&self) -> Result<PrinterInfo, DeviceError> {
+        let mut request = self.request(Operation::GetPrinterAttributes)?;
+        let wanted = [
+            "printer-make-and-model",
+            "printer-name",
+            "printer-uuid",
+            "printer-state",
+            "printer-state-reasons",
+            "document-format-supported",
+            "marker-names",
+            "marker-levels",
+        ];
+        let values: Vec<IppValue> = wanted.iter().filter_map(|w| (*w).try_into().ok().map(IppValue::Keyword)).collect();
+        request
+            .attributes_mut()
+            .add(DelimiterTag::OperationAttributes, attr("requested-attributes", IppValue::Array(values))?);
+        let answer = self.send(request, None).await?;
+        let group = answer
+            .attributes()
+            .first_of(DelimiterTag::PrinterAttributes)
+            .ok_or_else(|| DeviceError::Protocol("no printer attributes in the answer".into()))?;
+        let texts = |name: &str| group.get(name).map(|a| strings(a.value())).unwrap_or_default();
+        let first = |name: &str| texts(name).into_iter().next().unwrap_or_default();
+        let state = group.get("printer-state").and_then(|a| integer(a.value())).unwrap_or(0);
+        let names = texts("marker-names");
+        let levels: Vec<i32> = group.get("marker-levels").map(|a| integers(a.value())).unwrap_or_default();
+        Ok(PrinterInfo {
+            make_model: first("printer-make-and-model"),
+            name: first("printer-name"),
+            uuid: texts("printer-uuid").into_iter().next(),
+            state,
+            reasons: texts("printer-state-reasons"),
+            formats: texts("document-format-supported"),
+            supplies: names.into_iter().zip(levels).collect(),
+        })
+    }
+
+    /// Sends a document; returns the printer's job id.
+    pub async fn print(&self, document: &[u8], format: &str, title: &str, user: &str) -> Result<i32, DeviceError> {
+        let mut request = self.request(Operation::PrintJob)?;
+        let ops = DelimiterTag::OperationAttributes;
+        let text = |s: &str| -> Result<IppValue, DeviceError> {
+            let clipped: String = s.chars().take(200).collect();
+            Ok(IppValue::NameWithoutLanguage(clipped.try_into().map_err(|_| DeviceError::Protocol("name".into()))?))
+        };
+        request.attributes_mut().add(ops, attr("requesting-user-name", text(user)?)?);
+        request.attributes_mut().add(ops, attr("job-name", text(title)?)?);
+        let mime = IppValue::MimeMediaType(format.try_into().map_err(|_| DeviceError::Protocol("format".into()))?);
+        request.attributes_mut().add(ops, attr("document-format", mime)?);
+        let answer = self.send(request, Some(document)).await?;
+        answer
+            .attributes()
+            .first_of(DelimiterTag::JobAttributes)
+            .and_then(|g| g.get("job-id"))
+            .and_then(|a| integer(a.value()))
+            .ok_or_else(|| DeviceError::Protocol("the printer named no job id".into()))
+    }
+
+    /// Where job `id` is.
+    pub async fn job(&self, id: i32) -> Result<JobStatus, DeviceError> {
+        let mut request = self.request(Operation::GetJobAttributes)?;
+        request.attributes_mut().add(DelimiterTag::OperationAttributes, attr("job-id", IppValue::Integer(id))?);
+        let answer = self.send(request, None).await?;
+        let group = answer
+            .attributes()
+            .first_of(DelimiterTag::JobAttributes)
+            .ok_or_else(|| DeviceError::Protocol("no job attributes in the answer".into()))?;
+        let state = group
+            .get("job-state")
+            .and_then(|a| integer(a.value()))
+            .and_then(JobState::from_ipp)
+            .ok_or_else(|| DeviceError::Protocol("the job has no valid state".into()))?;
+        let reasons = group.get("job-state-reasons").map(|a| strings(a.value())).unwrap_or_default();
+        Ok(JobStatus { state, reasons })
+    }
+}
+
+fn attr(name: &str, value: IppValue) -> Result<IppAttribute, DeviceError> {
+    IppAttribute::with_name(name, value).map_err(|e| DeviceError::Protocol(e.to_string()))
+}
+
+fn strings(value: &IppValue) -> Vec<String> {
+    match value {
+        IppValue::Array(items) => items.iter().flat_map(strings).collect(),
+        IppValue::NoValue => Vec::new(),
+        other => vec![other.to_string().chars().take(200).collect()],
+    }
+}
+
+fn integer(value: &IppValue) -> Option<i32> {
+    match value {
+        IppValue::Integer(i) | IppValue::Enum(i) => Some(*i),
+        IppValue::Array(items) => items.first().and_then(integer),
+        _ => None,
+    }
+}
+
+fn integers(value: &IppValue) -> Vec<i32> {
+    match value {
+        IppValue::Array(items) => items.iter().filter_map(integer).collect(),
+        other => integer(other).into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_reasons_become_what_staff_must_do() {
+        assert_eq!(attention_of("media-empty-error"), Some(Attention::MediaEmpty));
+        assert_eq!(attention_of("media-empty"), Some(Attention::MediaEmpty));
+        assert_eq!(attention_of("media-jam-error"), Some(Attention::MediaJam));
+        assert_eq!(attention_of("toner-low-warning"), None);
+        assert_eq!(attention_of("toner-low"), None);
+        assert_eq!(attention_of("toner-empty-error"), Some(Attention::MarkerEmpty));
+        assert_eq!(attention_of("offline-report"), None);
+        assert_eq!(attention_of("media-empty-report"), Some(Attention::MediaEmpty));
+        assert_eq!(attention_of("offline"), Some(Attention::Offline));
+        assert_eq!(attention_of("none"), None);
+        assert_eq!(attention_of("fuser-over-temp-error"), Some(Attention::Other("fuser-over-temp".into())));
+        let info = PrinterInfo { state: 5, reasons: vec!["none".into()], ..PrinterInfo::default() };
+        assert_eq!(info.attention(), vec![Attention::Offline]);
+        let info = PrinterInfo { state: 3, reasons: vec!["toner-low-warning".into()], ..PrinterInfo::default() };
+        assert!(info.attention().is_empty());
+        assert_eq!(info.warnings(), vec!["toner-low".to_string()]);
+    }
+
+    #[test]
+    fn printer_uris_map_to_http() {
+        let p = IppPrinter::new("ipp://127.0.0.1:8631/ipp/print", Duration::from_secs(1)).unwrap();
+        assert_eq!(p.http_url, "http://127.0.0.1:8631/ipp/print");
+        let p = IppPrinter::new("ipps://printer.local/ipp/print", Duration::from_secs(1)).unwrap();
+        assert_eq!(p.http_url, "https://printer.local:443/ipp/print");
+        assert!(IppPrinter::new("ftp://x/y", Duration::from_secs(1)).is_err());
+        assert!(IppPrinter::new("not a uri", Duration::from_secs(1)).is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! CUPS's `ippeveprinter`, a real IPP Everywhere printer, started for a test in its own mount
+//! and PID namespaces (see `tests/peers/ippeveprinter.sh`; needs root, as CI runs).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running printer.
+pub struct IppPeer {
+    child: Child,
+    /// `ipp://127.0.0.1:PORT/ipp/print`.
+    pub uri: String,
+    /// Its directory (spool, logs).
+    pub dir: PathBuf,
+}
+
+impl IppPeer {
+    /// Starts a printer named `name` in `dir` with extra `ippeveprinter` arguments; waits
+    /// until it accepts connections.
+    pub fn start(dir: &Path, name: &str, args: &[&str]) -> IppPeer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/ippeveprinter.sh");
+        std::fs::create_dir_all(dir).unwrap();
+        let log = std::fs::File::create(dir.join("ippeveprinter.log")).unwrap();
+        let child = Command::new("unshare")
+            .args(["--mount", "--pid", "--fork", "--kill-child"])
+            .arg(&script)
+            .arg(dir)
+            .arg(port.to_string())
+            .args(args)
+            .arg("-v")
+            .arg(name)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("unshare runs (util-linux)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "ippeveprinter did not start: {}",
+                std::fs::read_to_string(dir.join("ippeveprinter.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        IppPeer { child, uri: format!("ipp://127.0.0.1:{port}/ipp/print"), dir: dir.to_path_buf() }
+    }
+
+    /// The printer's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ippeveprinter.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for IppPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
