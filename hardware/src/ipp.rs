@@ -88,10 +88,8 @@ pub fn attention_of(reason: &str) -> Option<Attention> {
         }
         other => Attention::Other(other.chars().take(60).collect()),
     };
-    let physical = matches!(
-        found,
-        Attention::MediaEmpty | Attention::MediaJam | Attention::CoverOpen | Attention::MarkerEmpty
-    );
+    let physical =
+        matches!(found, Attention::MediaEmpty | Attention::MediaJam | Attention::CoverOpen | Attention::MarkerEmpty);
     (physical || !reason.ends_with("-report")).then_some(found)
 }
 

@@ -158,6 +158,7 @@ fn ticket_view(t: queue::Ticket) -> TicketView {
         state: t.state,
         counter: t.counter,
         issued: t.issued,
+        print_error: None,
     }
 }
 
@@ -313,12 +314,46 @@ impl Backend for AppBackend {
             return Err(ApiError::BadRequest("client_id must have 1 to 64 characters".into()));
         }
         let (service_id, client_id) = (service_id.to_string(), client_id.to_string());
-        let ticket = self
-            .queue_tx(move |tx| {
-                queue::issue(tx, unit.code, &service_id, lane, &client_id, OffsetDateTime::now_utc(), zone)
-            })
-            .await?;
-        Ok(ticket_view(ticket))
+        let now = OffsetDateTime::now_utc();
+        let ticket =
+            self.queue_tx(move |tx| queue::issue(tx, unit.code, &service_id, lane, &client_id, now, zone)).await?;
+        // With a ticket printer configured the box prints the ticket itself, and the ticket
+        // counts only if the printer took it; without one the kiosk's browser prints it.
+        let printer = self
+            .core
+            .db
+            .call(|c| store::devices::for_counter(c, simpul_hardware::DeviceKind::TicketPrinter, None))
+            .await
+            .map_err(internal)?;
+        let Some(printer) = printer.filter(|_| ticket.state == "pending_print") else {
+            return Ok(ticket_view(ticket));
+        };
+        let local = now.to_offset(zone.offset());
+        let printed = simpul_hardware::escpos::Ticket {
+            office: unit.name.clone(),
+            service: ticket.service.clone(),
+            number: ticket.number.clone(),
+            lane: crate::printouts::lane_words(lane),
+            time: format!(
+                "{:02}-{:02}-{} {:02}:{:02} {}",
+                local.day(),
+                u8::from(local.month()),
+                local.year(),
+                local.hour(),
+                local.minute(),
+                zone.abbreviation()
+            ),
+            qr: format!("SPL-T:{}", ticket.id),
+            footer: "Mohon menunggu panggilan".into(),
+        };
+        let result = crate::printing::print_ticket(&printer, &printed).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "ticket printer failed; the ticket is void");
+        }
+        let (id, ok) = (ticket.id.clone(), result.is_ok());
+        let mut view = ticket_view(self.queue_tx(move |tx| queue::printed(tx, &id, ok)).await?);
+        view.print_error = result.err().map(|e| e.code());
+        Ok(view)
     }
 
     async fn kiosk_printed(

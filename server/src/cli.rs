@@ -57,6 +57,9 @@ pub enum Command {
     /// Manage the holiday calendar used for service deadlines.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// The office's printers: add by address, list, test print, print jobs.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Enroll this box with its hub (`--hub URL --token T`), or on a hub manage enrollment.
     Enroll(EnrollArgs),
     /// Sync: the conflict inbox on a hub.
@@ -183,6 +186,35 @@ pub enum QueueCommand {
         #[arg(long)]
         label: String,
     },
+}
+
+/// `device` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Add a device by address.
+    Add {
+        /// document_printer (IPP) or ticket_printer (ESC/POS on TCP).
+        #[arg(long)]
+        kind: String,
+        /// Name staff know it by, e.g. "Printer Loket 1".
+        #[arg(long)]
+        name: String,
+        /// ipp://host:631/ipp/print for a document printer, host:9100 for a ticket printer.
+        #[arg(long)]
+        address: String,
+        /// The counter that uses it (none: the whole office, e.g. the kiosk's ticket printer).
+        #[arg(long)]
+        counter: Option<String>,
+    },
+    /// List devices.
+    List,
+    /// Queue a test page on a device (the running server prints it).
+    TestPrint {
+        /// Device id (from `device list`).
+        id: String,
+    },
+    /// The newest print jobs.
+    Jobs,
 }
 
 /// `holidays` subcommands.
@@ -320,6 +352,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Unit(args) => set_unit(&load()?, &args),
         Command::Queue(cmd) => queue_command(&load()?, cmd),
         Command::Holidays(HolidaysCommand::Import { file }) => holidays_import(&load()?, &file),
+        Command::Device(cmd) => device_command(&load()?, cmd),
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
         Command::Hub(HubCommand::Identify { number, result, other }) => hub_identify(&load()?, &number, &result, other),
@@ -537,6 +570,101 @@ fn serve(config: Config, args: ServeArgs) -> Result<()> {
         appliance.serve(listener, crate::shutdown_signal()).await?;
         Ok(())
     })
+}
+
+fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> {
+    use simpul_hardware::DeviceKind;
+
+    use crate::store::devices;
+    let conn = open_db(config)?;
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        DeviceCommand::Add { kind, name, address, counter } => {
+            let kind = match DeviceKind::from_code(&kind) {
+                Some(k @ (DeviceKind::DocumentPrinter | DeviceKind::TicketPrinter)) => k,
+                _ => bail!("kind must be document_printer or ticket_printer (scanners and biometric devices: not yet)"),
+            };
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 80 {
+                bail!("the name must have 1 to 80 characters");
+            }
+            match kind {
+                DeviceKind::DocumentPrinter => {
+                    simpul_hardware::ipp::IppPrinter::new(&address, crate::printing::DEVICE_TIMEOUT)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                _ => {
+                    let ok = address
+                        .rsplit_once(':')
+                        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+                    if !ok {
+                        bail!("a ticket printer's address is host:port, e.g. 192.168.1.50:9100");
+                    }
+                }
+            }
+            let id = devices::add(&conn, kind, name, &address, counter.as_deref(), now)?;
+            audit::record(&conn, now, &Actor::Cli, "device_added", Some(&id), Some(kind.code()))?;
+            println!("Added {} {id}.", kind.code());
+            Ok(())
+        }
+        DeviceCommand::List => {
+            for d in devices::list(&conn)? {
+                println!(
+                    "{}  {:<16}  {:<24}  {}  {}",
+                    d.id,
+                    d.kind.code(),
+                    d.name,
+                    d.address,
+                    d.counter.as_deref().unwrap_or("(kantor)")
+                );
+            }
+            Ok(())
+        }
+        DeviceCommand::TestPrint { id } => {
+            let device = devices::get(&conn, &id)?.with_context(|| format!("no device {id}"))?;
+            let (format, document) = match device.kind {
+                DeviceKind::DocumentPrinter => ("application/pdf", crate::printouts::test_page(&device.name, now)?),
+                DeviceKind::TicketPrinter => (
+                    "application/vnd.escpos",
+                    simpul_hardware::escpos::ticket_bytes(&simpul_hardware::escpos::Ticket {
+                        office: "Simpul".into(),
+                        service: "Halaman uji".into(),
+                        number: "UJI".into(),
+                        lane: device.name.clone(),
+                        time: crate::store::stamp(now),
+                        qr: format!("SPL-UJI:{}", device.id),
+                        footer: "Printer tiket siap".into(),
+                    }),
+                ),
+                _ => bail!("{} is not a printer", device.name),
+            };
+            let job = devices::NewJob {
+                device_id: &device.id,
+                title: "Halaman uji Simpul",
+                subject: None,
+                format,
+                document: &document,
+                created_by: "cli",
+                reprint_of: None,
+            };
+            let job = devices::enqueue(&conn, &job, now)?;
+            println!("Queued test page {job}; the running server prints it.");
+            Ok(())
+        }
+        DeviceCommand::Jobs => {
+            for j in devices::recent(&conn, 50)? {
+                println!(
+                    "{}  {:<7}  tries {}  {}  {}",
+                    j.id,
+                    format!("{:?}", j.status).to_lowercase(),
+                    j.attempts,
+                    j.error.as_deref().unwrap_or("-"),
+                    j.title
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn open_db(config: &Config) -> Result<rusqlite::Connection> {

@@ -20,6 +20,7 @@ pub mod http;
 pub mod hublink;
 pub mod logging;
 pub mod pki;
+pub mod printing;
 pub mod printouts;
 pub mod queue;
 pub mod receipts;
@@ -178,6 +179,7 @@ impl Appliance {
                 .map_err(|e| StartError::DataDir { path: core.config.data_dir.join("tls"), reason: e.to_string() })?;
             tokio::spawn(synchub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
         }
+        tokio::spawn(printing::run(core.clone(), stop_rx.clone()));
         if core.config.role == simpul_domain::office::BoxRole::Office {
             let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await?;
             let url = core.config.hub.url.clone().or(stored);

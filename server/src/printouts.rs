@@ -115,3 +115,29 @@ pub fn return_slip(head: &Letterhead, doc: &ApplicationDoc, printed_at: &str, ve
         footer: format!("Dicetak {printed_at} · Simpul"),
     })
 }
+
+/// The lane as printed on a queue ticket.
+pub fn lane_words(lane: simpul_domain::queue::Lane) -> String {
+    use simpul_domain::queue::{Lane, PriorityReason};
+    match lane {
+        Lane::Normal => "Antrean umum".into(),
+        Lane::Priority(PriorityReason::Elderly) => "Prioritas: lansia".into(),
+        Lane::Priority(PriorityReason::PregnantOrNursing) => "Prioritas: ibu hamil / menyusui".into(),
+        Lane::Priority(PriorityReason::Disability) => "Prioritas: penyandang disabilitas".into(),
+    }
+}
+
+/// A one-page PDF that tests a document printer.
+pub fn test_page(printer: &str, at: time::OffsetDateTime) -> Result<Vec<u8>, simpul_hardware::document::RenderError> {
+    simpul_hardware::document::render(&Document {
+        title: "HALAMAN UJI PRINTER".into(),
+        letterhead: vec!["SIMPUL".into()],
+        blocks: vec![
+            Block::Field("Printer".into(), printer.into()),
+            Block::Field("Waktu".into(), crate::store::stamp(at)),
+            Block::Text("Jika halaman ini terbaca dengan jelas, printer siap dipakai.".into()),
+            Block::Qr { payload: "SPL-UJI".into(), caption: "Kode QR uji".into() },
+        ],
+        footer: "Simpul".into(),
+    })
+}

@@ -19,6 +19,11 @@ impl IppPeer {
     /// until it accepts connections.
     pub fn start(dir: &Path, name: &str, args: &[&str]) -> IppPeer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        IppPeer::start_on(dir, port, name, args)
+    }
+
+    /// Starts a printer on a given port.
+    pub fn start_on(dir: &Path, port: u16, name: &str, args: &[&str]) -> IppPeer {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/ippeveprinter.sh");
         std::fs::create_dir_all(dir).unwrap();
         let log = std::fs::File::create(dir.join("ippeveprinter.log")).unwrap();

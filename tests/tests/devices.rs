@@ -3,6 +3,7 @@
 //! a connection dropped mid-job). Every failure is a clear error, never a panic or a hang.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use simpul_hardware::document::{Block, Document, render};
@@ -208,4 +209,110 @@ async fn a_ticket_printer_prints_the_ticket_and_refuses_when_it_cannot() {
     assert!(matches!(e, DeviceError::Dropped | DeviceError::Timeout), "{e:?}");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     assert_eq!(EscPosPrinter::new(closed.to_string(), STEP).status().await, Err(DeviceError::Unreachable));
+}
+
+/// Takes a kiosk ticket on `base`; returns the answer.
+async fn take_ticket(base: &str, token: &str, service: &str, n: u32) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/kiosk/ticket"))
+        .form(&[("token", token), ("service_id", service), ("lane", "lansia"), ("client_id", &format!("dev-{n}"))])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "kiosk: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_printer_is_back() {
+    use simpul_tests::{Running, eventually, simpul_binary, simpul_cli};
+    let dir = tempfile::tempdir().unwrap();
+    let office = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let token = office.device_token("kiosk").expect("the demo prints a kiosk address");
+    let kiosk: serde_json::Value =
+        reqwest::get(format!("{}/api/kiosk?token={token}", office.base)).await.unwrap().json().await.unwrap();
+    let service = kiosk["services"][0]["id"].as_str().unwrap().to_string();
+
+    // The kiosk's ticket printer: the box prints, and the ticket counts only if it printed.
+    let peer = EscPosPeer::start(Mode::Ready).await;
+    let out = simpul_cli(
+        dir.path(),
+        &[],
+        &["device", "add", "--kind", "ticket_printer", "--name", "Printer Tiket", "--address", &peer.address],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ticket = take_ticket(&office.base, &token, &service, 1).await;
+    assert_eq!(ticket["state"], "waiting", "{ticket}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let printed = peer.jobs();
+    assert_eq!(printed.len(), 1);
+    let text = printed[0].text();
+    let number = ticket["number"].as_str().unwrap();
+    assert!(printed[0].lines.iter().any(|l| l.text == number), "{text}");
+    assert!(text.contains("Kantor Kecamatan Mengwi") && text.contains("Prioritas: lansia"), "{text}");
+    assert_eq!(printed[0].qr_codes, [format!("SPL-T:{}", ticket["id"].as_str().unwrap())]);
+    assert_eq!(printed[0].cuts, 1);
+
+    peer.set_mode(Mode::PaperOut);
+    let refused = take_ticket(&office.base, &token, &service, 2).await;
+    assert_eq!(refused["state"], "void", "{refused}");
+    assert_eq!(refused["print_error"], "media_empty");
+    assert_eq!(peer.jobs().len(), 1, "nothing printed");
+    let stats: Vec<String> = {
+        let out = Command::new("sqlite3")
+            .arg("-readonly")
+            .arg(dir.path().join("data/simpul.sqlite3"))
+            .arg("SELECT state FROM queue_tickets ORDER BY ord")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    };
+    assert_eq!(stats, ["waiting", "void"], "a ticket that did not print is not issued");
+
+    // A document printer that is off: the test page waits in the queue with the reason, and
+    // prints once the printer is there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let uri = format!("ipp://127.0.0.1:{port}/ipp/print");
+    let out = simpul_cli(
+        dir.path(),
+        &[],
+        &[
+            "device",
+            "add",
+            "--kind",
+            "document_printer",
+            "--name",
+            "Printer Loket 1",
+            "--address",
+            &uri,
+            "--counter",
+            "L1",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap().trim_end_matches('.').to_string();
+    let out = simpul_cli(dir.path(), &[], &["device", "test-print", &id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jobs = || {
+        let out = simpul_cli(dir.path(), &[], &["device", "jobs"]);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let waiting = eventually(Duration::from_secs(20), || async {
+        let j = jobs();
+        (j.contains("queued") && j.contains("unreachable")).then_some(j)
+    })
+    .await;
+    assert!(waiting.is_some(), "the job waits with its reason: {}", jobs());
+
+    let spool = dir.path().join("printer");
+    let out_dir = spool.join("received");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let keep = job_script(dir.path(), &out_dir, false);
+    let _printer = IppPeer::start_on(&spool, port, "Printer Loket 1", &["-c", &keep, "-f", PDF_AND_RASTER]);
+    let done = eventually(Duration::from_secs(60), || async { jobs().contains("done").then_some(()) }).await;
+    assert!(done.is_some(), "printed once the printer is back: {}", jobs());
+    let files: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let pdf = files.iter().find(|p| p.extension().is_none_or(|e| e != "env")).expect("the printer got the page");
+    let bytes = std::fs::read(pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
 }

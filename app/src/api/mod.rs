@@ -283,6 +283,9 @@ pub struct TicketView {
     pub counter: Option<String>,
     /// Issue time "HH:MM".
     pub issued: String,
+    /// Why the box's ticket printer did not print it (a device error code), if it tried.
+    #[serde(default)]
+    pub print_error: Option<String>,
 }
 
 /// The kiosk's start screen.

@@ -236,3 +236,21 @@ pub fn upload_text(i18n: I18nContext<Locale>, code: &str) -> String {
         _ => t_string!(i18n, upload.other).to_string(),
     }
 }
+
+/// What a device error code means for staff.
+pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "media_empty" => t_string!(i18n, device.media_empty).to_string(),
+        "media_jam" => t_string!(i18n, device.media_jam).to_string(),
+        "cover_open" => t_string!(i18n, device.cover_open).to_string(),
+        "marker_empty" => t_string!(i18n, device.marker_empty).to_string(),
+        "offline" => t_string!(i18n, device.offline).to_string(),
+        "unreachable" => t_string!(i18n, device.unreachable).to_string(),
+        "timeout" => t_string!(i18n, device.timeout).to_string(),
+        "dropped" => t_string!(i18n, device.dropped).to_string(),
+        "protocol" => t_string!(i18n, device.protocol).to_string(),
+        "too_large" => t_string!(i18n, device.too_large).to_string(),
+        "unsupported" => t_string!(i18n, device.unsupported).to_string(),
+        other => format!("{}: {}", t_string!(i18n, device.other), other.strip_prefix("other:").unwrap_or(other)),
+    }
+}

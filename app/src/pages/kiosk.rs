@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{KioskService, TicketView, get_kiosk, kiosk_printed, kiosk_take};
 use crate::client::{fresh_id, print_page};
 use crate::components::errors::message;
+use crate::components::lang::device_text;
 use crate::error::ApiError;
 use crate::i18n::*;
 
@@ -16,7 +17,8 @@ enum Step {
     Lane(KioskService),
     Printing(TicketView),
     Done(TicketView),
-    Failed,
+    /// Not issued; the ticket printer's problem when the box printed it.
+    Failed(Option<String>),
 }
 
 /// "Ambil nomor antrean".
@@ -33,6 +35,9 @@ pub fn KioskPage() -> impl IntoView {
         async move { kiosk_take(token, service.id, lane, fresh_id()).await }
     });
     Effect::new(move |_| match take.value().get() {
+        // The box printed it on its ticket printer: issued, or void with the reason.
+        Some(Ok(ticket)) if ticket.state == "waiting" => step.set(Step::Done(ticket)),
+        Some(Ok(ticket)) if ticket.state == "void" => step.set(Step::Failed(ticket.print_error)),
         Some(Ok(ticket)) => {
             step.set(Step::Printing(ticket));
             print_page();
@@ -46,7 +51,7 @@ pub fn KioskPage() -> impl IntoView {
     });
     Effect::new(move |_| match confirm.value().get() {
         Some(Ok(ticket)) if ticket.state == "waiting" => step.set(Step::Done(ticket)),
-        Some(Ok(_)) => step.set(Step::Failed),
+        Some(Ok(_)) => step.set(Step::Failed(None)),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
@@ -133,8 +138,13 @@ pub fn KioskPage() -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Step::Failed => view! {
+            Step::Failed(reason) => view! {
                 <div class="kiosk-done" role="alert">
+                    {reason.map(|code| view! {
+                        <p id="kiosk-printer-problem">
+                            {t!(i18n, kiosk.printer_problem)} ": " {device_text(i18n, &code)}
+                        </p>
+                    })}
                     <p>{t!(i18n, kiosk.not_issued)}</p>
                     <button class="kiosk-button" on:click=restart>{t!(i18n, kiosk.back)}</button>
                 </div>

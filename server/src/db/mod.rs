@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_sync.sql"),
     include_str!("../../migrations/0004_blob_sync.sql"),
     include_str!("../../migrations/0005_reference.sql"),
+    include_str!("../../migrations/0006_devices.sql"),
 ];
 
 /// The newest schema version this binary knows.

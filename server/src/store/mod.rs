@@ -6,6 +6,7 @@ pub mod audit;
 pub mod blobs;
 pub mod catalog;
 pub mod conflicts;
+pub mod devices;
 pub mod documents;
 pub mod enroll;
 pub mod reference;
