@@ -328,24 +328,7 @@ impl Backend for AppBackend {
         let Some(printer) = printer.filter(|_| ticket.state == "pending_print") else {
             return Ok(ticket_view(ticket));
         };
-        let local = now.to_offset(zone.offset());
-        let printed = simpul_hardware::escpos::Ticket {
-            office: unit.name.clone(),
-            service: ticket.service.clone(),
-            number: ticket.number.clone(),
-            lane: crate::printouts::lane_words(lane),
-            time: format!(
-                "{:02}-{:02}-{} {:02}:{:02} {}",
-                local.day(),
-                u8::from(local.month()),
-                local.year(),
-                local.hour(),
-                local.minute(),
-                zone.abbreviation()
-            ),
-            qr: format!("SPL-T:{}", ticket.id),
-            footer: "Mohon menunggu panggilan".into(),
-        };
+        let printed = crate::printouts::queue_ticket(&unit.name, &ticket, lane, &local_datetime(now, zone));
         let result = crate::printing::print_ticket(&printer, &printed).await;
         if let Err(e) = &result {
             tracing::warn!(error = %e, "ticket printer failed; the ticket is void");

@@ -22,19 +22,23 @@ pub enum HolidayImportError {
 pub fn import(conn: &Connection, text: &str) -> Result<usize, HolidayImportError> {
     let list = parse_holiday_list(text).map_err(HolidayImportError::Invalid)?;
     for h in &list {
-        let kind = kind_code(h.kind);
-        conn.execute(
-            "INSERT INTO holidays (date, name, kind) VALUES (?1, ?2, ?3)
-             ON CONFLICT (date) DO UPDATE SET name = excluded.name, kind = excluded.kind",
-            params![date_text(h.date), h.name, kind],
-        )
-        .map_err(StoreError::from)?;
+        upsert(conn, h.date, &h.name, h.kind)?;
     }
     Ok(list.len())
 }
 
+/// Adds or replaces the day off on `date`.
+pub fn upsert(conn: &Connection, date: time::Date, name: &str, kind: HolidayKind) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO holidays (date, name, kind) VALUES (?1, ?2, ?3)
+         ON CONFLICT (date) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+        params![date_text(date), name, kind_code(kind)],
+    )?;
+    Ok(())
+}
+
 /// How a kind of day off is stored.
-pub fn kind_code(kind: HolidayKind) -> &'static str {
+fn kind_code(kind: HolidayKind) -> &'static str {
     match kind {
         HolidayKind::National => "national",
         HolidayKind::CutiBersama => "cuti_bersama",

@@ -64,10 +64,16 @@ async fn tick(core: &Core) -> Result<(), crate::db::StoreError> {
 }
 
 fn failed(job: &Job, e: &DeviceError) -> Outcome {
-    if !e.retryable() || job.attempts + 1 >= MAX_ATTEMPTS {
-        Outcome::Failed(e.code())
+    retry_or_fail(job, e.code(), e.retryable())
+}
+
+/// Another try later with `error` as the reason, unless retrying cannot help or the job has
+/// had its tries.
+fn retry_or_fail(job: &Job, error: String, retryable: bool) -> Outcome {
+    if !retryable || job.attempts + 1 >= MAX_ATTEMPTS {
+        Outcome::Failed(error)
     } else {
-        Outcome::Retry { error: e.code(), next: OffsetDateTime::now_utc() + backoff(job.attempts) }
+        Outcome::Retry { error, next: OffsetDateTime::now_utc() + backoff(job.attempts) }
     }
 }
 
@@ -101,11 +107,7 @@ async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
                     Ok(info) => info.attention().first().map_or_else(|| "aborted".to_string(), |a| a.code()),
                     Err(e) => e.code(),
                 };
-                if job.attempts + 1 >= MAX_ATTEMPTS {
-                    Outcome::Failed(reason)
-                } else {
-                    Outcome::Retry { error: reason, next: now + backoff(job.attempts) }
-                }
+                retry_or_fail(job, reason, true)
             }
             Ok(_) => Outcome::Waiting(now + time::Duration::seconds(2)),
             Err(e) => failed(job, &e),

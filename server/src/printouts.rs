@@ -116,8 +116,26 @@ pub fn return_slip(head: &Letterhead, doc: &ApplicationDoc, printed_at: &str, ve
     })
 }
 
+/// What the office's ticket printer prints for a queue ticket issued at `issued_at` (local).
+pub fn queue_ticket(
+    office: &str,
+    ticket: &crate::queue::Ticket,
+    lane: simpul_domain::queue::Lane,
+    issued_at: &str,
+) -> simpul_hardware::escpos::Ticket {
+    simpul_hardware::escpos::Ticket {
+        office: office.to_string(),
+        service: ticket.service.clone(),
+        number: ticket.number.clone(),
+        lane: lane_words(lane),
+        time: issued_at.to_string(),
+        qr: format!("SPL-T:{}", ticket.id),
+        footer: "Mohon menunggu panggilan".into(),
+    }
+}
+
 /// The lane as printed on a queue ticket.
-pub fn lane_words(lane: simpul_domain::queue::Lane) -> String {
+fn lane_words(lane: simpul_domain::queue::Lane) -> String {
     use simpul_domain::queue::{Lane, PriorityReason};
     match lane {
         Lane::Normal => "Antrean umum".into(),

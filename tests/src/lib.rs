@@ -190,3 +190,15 @@ pub fn enrollment_token(hub_dir: &Path, office: &str) -> String {
     assert!(out.status.success(), "token: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().last().expect("the token is printed").trim().to_string()
 }
+
+/// Rows of a query on the database in the data directory `data`, one string per row.
+pub fn query(data: &Path, sql: &str) -> Vec<String> {
+    let out = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(data.join("simpul.sqlite3"))
+        .arg(sql)
+        .output()
+        .expect("sqlite3 is needed to read the databases (apt install sqlite3)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}

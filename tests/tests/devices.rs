@@ -3,7 +3,6 @@
 //! a connection dropped mid-job). Every failure is a clear error, never a panic or a hang.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use simpul_hardware::document::{Block, Document, render};
@@ -258,15 +257,7 @@ async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_print
     assert_eq!(refused["state"], "void", "{refused}");
     assert_eq!(refused["print_error"], "media_empty");
     assert_eq!(peer.jobs().len(), 1, "nothing printed");
-    let stats: Vec<String> = {
-        let out = Command::new("sqlite3")
-            .arg("-readonly")
-            .arg(dir.path().join("data/simpul.sqlite3"))
-            .arg("SELECT state FROM queue_tickets ORDER BY ord")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
-    };
+    let stats = simpul_tests::query(&dir.path().join("data"), "SELECT state FROM queue_tickets ORDER BY ord");
     assert_eq!(stats, ["waiting", "void"], "a ticket that did not print is not issued");
 
     // A document printer that is off: the test page waits in the queue with the reason, and

@@ -4,13 +4,12 @@
 //! cut at random byte counts again and again without loss.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use simpul_tests::{Running, enrollment_token, eventually, simpul_binary, simpul_cli, start_hub};
+use simpul_tests::{Running, enrollment_token, eventually, query, simpul_binary, simpul_cli, start_hub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A TCP proxy toward the hub: `up` false refuses and drops every connection; `cut_after`
@@ -178,18 +177,6 @@ impl Counter {
         let location = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string();
         assert!(location.contains("unggah=ok"), "upload: {} {location}", r.status());
     }
-}
-
-/// Rows of a query on a box's database, one string per row.
-fn query(data: &Path, sql: &str) -> Vec<String> {
-    let out = Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(data.join("simpul.sqlite3"))
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is needed to read the databases (apt install sqlite3)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
 /// (id, heads) of every application document in a box's database.

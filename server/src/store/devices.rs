@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use simpul_hardware::DeviceKind;
 use time::OffsetDateTime;
 
-use super::{parse_stamp, stamp};
+use super::stamp;
 
 /// Scheduling times are kept to the second, so that their text sorts as time does.
 fn second(at: OffsetDateTime) -> String {
@@ -332,9 +332,4 @@ pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime
         )?,
     };
     Ok(())
-}
-
-/// Parses a stored time (for callers comparing with now).
-pub fn when(text: &str) -> Option<OffsetDateTime> {
-    parse_stamp(text)
 }

@@ -292,11 +292,7 @@ fn apply_holiday(conn: &Connection, h: &HolidayRow) -> Result<(), ReferenceError
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ReferenceError::Invalid(format!("holiday {} has no usable name", h.date)));
     }
-    conn.execute(
-        "INSERT INTO holidays (date, name, kind) VALUES (?1, ?2, ?3)
-         ON CONFLICT (date) DO UPDATE SET name = excluded.name, kind = excluded.kind",
-        params![simpul_sync::records::date_text(date), name, crate::holidays::kind_code(h.kind)],
-    )?;
+    crate::holidays::upsert(conn, date, name, h.kind)?;
     Ok(())
 }
 
