@@ -300,6 +300,87 @@ fn assemble(title: &str, pages: Vec<Content>) -> Vec<u8> {
     pdf.finish()
 }
 
+/// One scanned page as a JPEG, for [`scans_pdf`].
+#[derive(Clone, Copy)]
+pub struct JpegPage<'a> {
+    /// The JPEG bytes, embedded as they are (no re-encoding).
+    pub jpeg: &'a [u8],
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Resolution it was scanned at, which gives the page its paper size.
+    pub dpi: u32,
+    /// One grey channel (else RGB).
+    pub grey: bool,
+}
+
+/// Width, height and colour components of a baseline or progressive JPEG, read from its
+/// start-of-frame marker; `None` for bytes that are not such a JPEG.
+pub fn jpeg_frame(bytes: &[u8]) -> Option<(u32, u32, u8)> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let f = bytes.get(i + 4..i + 4 + 6)?;
+            let height = u32::from(u16::from_be_bytes([f[1], f[2]]));
+            let width = u32::from(u16::from_be_bytes([f[3], f[4]]));
+            return (width > 0 && height > 0).then_some((width, height, f[5]));
+        }
+        if len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Puts JPEG pages (a feeder's scan) into one PDF, one page each at its paper size.
+pub fn scans_pdf(title: &str, pages: &[JpegPage<'_>]) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let info = Ref::new(3);
+    let ids: Vec<(Ref, Ref, Ref)> =
+        (0..pages.len() as i32).map(|i| (Ref::new(10 + 3 * i), Ref::new(11 + 3 * i), Ref::new(12 + 3 * i))).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(ids.iter().map(|(p, _, _)| *p)).count(pages.len() as i32);
+    pdf.document_info(info).title(TextStr(title)).producer(TextStr("Simpul"));
+    for (page, (page_id, content_id, image_id)) in pages.iter().zip(ids) {
+        let dpi = page.dpi.max(1) as f32;
+        let (w, h) = (page.width as f32 * 72.0 / dpi, page.height as f32 * 72.0 / dpi);
+        let mut image = pdf.image_xobject(image_id, page.jpeg);
+        image.filter(pdf_writer::Filter::DctDecode);
+        image.width(page.width as i32).height(page.height as i32).bits_per_component(8);
+        if page.grey {
+            image.color_space().device_gray();
+        } else {
+            image.color_space().device_rgb();
+        }
+        image.finish();
+        let mut p = pdf.page(page_id);
+        p.media_box(Rect::new(0.0, 0.0, w, h)).parent(tree).contents(content_id);
+        p.resources().x_objects().pair(Name(b"Im"), image_id);
+        p.finish();
+        let mut content = Content::new();
+        content.save_state().transform([w, 0.0, 0.0, h, 0.0, 0.0]).x_object(Name(b"Im")).restore_state();
+        pdf.stream(content_id, &content.finish());
+    }
+    pdf.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +392,19 @@ mod tests {
             blocks,
             footer: "Dicetak 21-11-2026 10:00 WITA".into(),
         }
+    }
+
+    #[test]
+    fn jpeg_frames_are_read_and_junk_is_not() {
+        // SOI, APP0 of length 4, SOF0: precision 8, height 2, width 3, 1 component.
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, 0xFF, 0xC0, 0x00, 0x0B, 8, 0, 2, 0, 3, 1, 1, 0x11, 0];
+        assert_eq!(jpeg_frame(&jpeg), Some((3, 2, 1)));
+        assert_eq!(jpeg_frame(b"%PDF-1.4"), None);
+        assert_eq!(jpeg_frame(&jpeg[..12]), None);
+        assert_eq!(jpeg_frame(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00]), None);
+        let pdf = scans_pdf("Pindaian", &[JpegPage { jpeg: &jpeg, width: 3, height: 2, dpi: 300, grey: true }; 2]);
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert_eq!(String::from_utf8_lossy(&pdf).matches("/DCTDecode").count(), 2);
     }
 
     #[test]

@@ -30,7 +30,41 @@ pub struct PrinterInfo {
     pub formats: Vec<String>,
     /// Supplies: `marker-names` with `marker-levels` (percent, negative when unknown).
     pub supplies: Vec<(String, i32)>,
+    /// What the printer takes as PWG raster, when it says (`pwg-raster-document-*`).
+    pub raster: Option<RasterSupport>,
 }
+
+/// What a printer takes as PWG raster (PWG 5102.4): needed to raster for a printer that takes
+/// no PDF.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RasterSupport {
+    /// `pwg-raster-document-resolution-supported`, the square ones in dots per inch (dots per
+    /// centimetre converted), as listed.
+    pub resolutions: Vec<u32>,
+    /// `pwg-raster-document-type-supported`: `sgray_8`, `srgb_8`, `black_1`…
+    pub types: Vec<String>,
+    /// `pwg-raster-document-sheet-back` (`normal`, `flipped`, `rotated`, `manual-tumble`), for
+    /// duplex; absent on simplex printers.
+    pub sheet_back: Option<String>,
+}
+
+impl RasterSupport {
+    /// The resolution to raster at: the highest listed at or below `preferred`, else the lowest
+    /// listed; `None` when none is listed.
+    pub fn resolution_for(&self, preferred: u32) -> Option<u32> {
+        let at_most = self.resolutions.iter().copied().filter(|r| *r <= preferred).max();
+        at_most.or_else(|| self.resolutions.iter().copied().min())
+    }
+
+    /// Whether the printer takes this raster type (`sgray_8` is what `pwg::encode` writes).
+    pub fn takes(&self, kind: &str) -> bool {
+        self.types.iter().any(|t| t.eq_ignore_ascii_case(kind))
+    }
+}
+
+/// The resolution documents are rastered at when the printer allows it: text stays sharp and
+/// an A4 page is about 8.7 MB of grey.
+pub const RASTER_DPI: u32 = 300;
 
 impl PrinterInfo {
     /// What stops the printer now, from its state reasons.
@@ -56,6 +90,20 @@ impl PrinterInfo {
     /// only `application/octet-stream` guesses formats; it is not taken to accept PDF.)
     pub fn accepts(&self, format: &str) -> bool {
         self.formats.iter().any(|f| f.eq_ignore_ascii_case(format))
+    }
+
+    /// When this printer takes no PDF but takes PWG raster in 8-bit grey: the resolution to
+    /// rasterise a PDF at (see `pwg::pdf_to_pwg`), the highest it lists up to [`RASTER_DPI`].
+    /// `None` when it takes PDF, or cannot take the raster we make.
+    pub fn raster_fallback(&self) -> Option<u32> {
+        if self.accepts("application/pdf") || !self.accepts(crate::pwg::FORMAT) {
+            return None;
+        }
+        let raster = self.raster.as_ref()?;
+        if !raster.takes(crate::pwg::GREY_8) {
+            return None;
+        }
+        raster.resolution_for(RASTER_DPI)
     }
 }
 
@@ -224,6 +272,9 @@ impl IppPrinter {
             "document-format-supported",
             "marker-names",
             "marker-levels",
+            "pwg-raster-document-resolution-supported",
+            "pwg-raster-document-type-supported",
+            "pwg-raster-document-sheet-back",
         ];
         let values: Vec<IppValue> = wanted.iter().filter_map(|w| (*w).try_into().ok().map(IppValue::Keyword)).collect();
         request
@@ -239,6 +290,14 @@ impl IppPrinter {
         let state = group.get("printer-state").and_then(|a| integer(a.value())).unwrap_or(0);
         let names = texts("marker-names");
         let levels: Vec<i32> = group.get("marker-levels").map(|a| integers(a.value())).unwrap_or_default();
+        let resolutions: Vec<u32> =
+            group.get("pwg-raster-document-resolution-supported").map(|a| square_dpi(a.value())).unwrap_or_default();
+        let types = texts("pwg-raster-document-type-supported");
+        let raster = (!resolutions.is_empty() || !types.is_empty()).then(|| RasterSupport {
+            resolutions,
+            types,
+            sheet_back: texts("pwg-raster-document-sheet-back").into_iter().next(),
+        });
         Ok(PrinterInfo {
             make_model: first("printer-make-and-model"),
             name: first("printer-name"),
@@ -247,6 +306,7 @@ impl IppPrinter {
             reasons: texts("printer-state-reasons"),
             formats: texts("document-format-supported"),
             supplies: names.into_iter().zip(levels).collect(),
+            raster,
         })
     }
 
@@ -310,6 +370,22 @@ fn integer(value: &IppValue) -> Option<i32> {
     }
 }
 
+/// Square resolutions in dots per inch; units 3 are dots per inch, 4 dots per centimetre.
+fn square_dpi(value: &IppValue) -> Vec<u32> {
+    match value {
+        IppValue::Array(items) => items.iter().flat_map(square_dpi).collect(),
+        IppValue::Resolution { cross_feed, feed, units } if cross_feed == feed && *feed > 0 => {
+            let v = *feed as u32;
+            match units {
+                3 => vec![v],
+                4 => vec![(v * 254 + 50) / 100],
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn integers(value: &IppValue) -> Vec<i32> {
     match value {
         IppValue::Array(items) => items.iter().filter_map(integer).collect(),
@@ -339,6 +415,37 @@ mod tests {
         let info = PrinterInfo { state: 3, reasons: vec!["toner-low-warning".into()], ..PrinterInfo::default() };
         assert!(info.attention().is_empty());
         assert_eq!(info.warnings(), vec!["toner-low".to_string()]);
+    }
+
+    #[test]
+    fn raster_is_the_fallback_only_for_printers_without_pdf() {
+        let res = |v: i32, units: i8| IppValue::Resolution { cross_feed: v, feed: v, units };
+        let listed = IppValue::Array(vec![
+            res(600, 3),
+            res(118, 4),
+            IppValue::Resolution { cross_feed: 600, feed: 1200, units: 3 },
+            res(300, 3),
+        ]);
+        assert_eq!(square_dpi(&listed), [600, 300, 300]);
+        let raster = RasterSupport {
+            resolutions: vec![600, 1200],
+            types: vec!["black_1".into(), "SGRAY_8".into()],
+            sheet_back: None,
+        };
+        assert_eq!(raster.resolution_for(300), Some(600), "the lowest when none is at most 300");
+        let mut info = PrinterInfo {
+            formats: vec!["application/octet-stream".into(), "image/pwg-raster".into()],
+            raster: Some(RasterSupport { resolutions: vec![150, 300, 600], ..raster.clone() }),
+            ..PrinterInfo::default()
+        };
+        assert_eq!(info.raster_fallback(), Some(300));
+        info.formats.push("application/pdf".into());
+        assert_eq!(info.raster_fallback(), None, "PDF goes as it is");
+        info.formats.pop();
+        info.raster.as_mut().unwrap().types = vec!["srgb_8".into()];
+        assert_eq!(info.raster_fallback(), None, "no grey raster");
+        info.raster = None;
+        assert_eq!(info.raster_fallback(), None);
     }
 
     #[test]

@@ -2,15 +2,29 @@
 //! and biometric capture (MOSIP SBI style), behind traits so that flows do not know which
 //! device or protocol they talk to.
 //!
+//! Scanners: `escl` drives network scanners (AirScan/Mopria eSCL over HTTP), `sane` USB
+//! scanners through SANE's `scanimage`, and `scan` holds what both share (colour modes, the
+//! checked page) and the reduced grey copy of a page that goes to the hub.
+//!
+//! Biometrics: `sbi` drives device services in the style of MOSIP SBI (discovery, signed
+//! device information, registration capture of face, fingerprints, iris and signature) and
+//! checks captures a browser hands over; a device that cannot prove the identity pinned for it
+//! is [`DeviceError::Identity`].
+//!
 //! Architecture invariant: drivers speak standard protocols and bound every read from a device;
 //! a device error is a value, never a panic.
 
 #![forbid(unsafe_code)]
 
 pub mod document;
+pub mod escl;
 pub mod escpos;
 pub mod ipp;
 mod limited;
+pub mod pwg;
+pub mod sane;
+pub mod sbi;
+pub mod scan;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +102,9 @@ pub enum DeviceError {
     /// The device took too long to answer.
     #[error("the device did not answer in time")]
     Timeout,
+    /// The device is busy with another job (eSCL's `503`, SANE's "Device busy").
+    #[error("the device is busy with another job")]
+    Busy,
     /// The connection broke in the middle of a job.
     #[error("the connection to the device broke during the job")]
     Dropped,
@@ -103,6 +120,11 @@ pub enum DeviceError {
     /// The device cannot take this document (format, size).
     #[error("the device cannot take this document: {0}")]
     Unsupported(String),
+    /// The device cannot prove it is the device configured at this address: a signature that
+    /// does not verify, or a valid one by another key or for another serial number than the
+    /// pinned ones. Nothing is taken from it until an installer accepts the new identity.
+    #[error("the device is not the one configured here: {0}")]
+    Identity(String),
 }
 
 impl DeviceError {
@@ -111,16 +133,20 @@ impl DeviceError {
         match self {
             DeviceError::Unreachable => "unreachable".into(),
             DeviceError::Timeout => "timeout".into(),
+            DeviceError::Busy => "busy".into(),
             DeviceError::Dropped => "dropped".into(),
             DeviceError::Protocol(_) => "protocol".into(),
             DeviceError::TooLarge(_) => "too_large".into(),
             DeviceError::NeedsAttention(a) => a.code(),
             DeviceError::Unsupported(_) => "unsupported".into(),
+            DeviceError::Identity(_) => "identity".into(),
         }
     }
 
     /// Whether trying again later can help (a device that is off or out of paper) or not (a
-    /// document the device cannot take).
+    /// document the device cannot take). An identity mismatch is retryable: like an empty tray it
+    /// waits for a person (an installer accepting the replaced device), and a job that failed
+    /// for good would be lost by then.
     pub fn retryable(&self) -> bool {
         !matches!(self, DeviceError::Unsupported(_))
     }

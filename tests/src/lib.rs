@@ -3,6 +3,7 @@
 
 pub mod escpos;
 pub mod ipp;
+pub mod pwg;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -307,3 +307,110 @@ async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_print
     let bytes = std::fs::read(pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF"), "a PDF");
 }
+
+/// A4 in pixels at `dpi`.
+fn a4_at(dpi: u32) -> (f64, f64) {
+    (210.0 / 25.4 * f64::from(dpi), 297.0 / 25.4 * f64::from(dpi))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_without_pdf_gets_the_receipt_as_pwg_raster() {
+    use simpul_hardware::pwg;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("received");
+    std::fs::create_dir_all(&out).unwrap();
+    let keep = job_script(dir.path(), &out, false);
+    let peer = IppPeer::start(&dir.path().join("raster"), "Simpul Raster", &["-c", &keep, "-k", "-f", pwg::FORMAT]);
+    let printer = IppPrinter::new(&peer.uri, STEP).unwrap();
+    let info = printer.info().await.unwrap();
+    assert!(!info.accepts("application/pdf"), "{:?}", info.formats);
+    assert!(info.accepts(pwg::FORMAT), "{:?}", info.formats);
+    let raster = info.raster.clone().expect("the printer says what raster it takes");
+    assert!(raster.takes(pwg::GREY_8), "{raster:?}");
+    assert!(!raster.resolutions.is_empty(), "{raster:?}");
+    let dpi = info.raster_fallback().expect("a PDF goes to this printer as raster");
+    assert!(raster.resolutions.contains(&dpi) && dpi <= 600, "{dpi} of {raster:?}");
+
+    let pdf = receipt();
+    let stream = pwg::pdf_to_pwg(&pdf, dpi, Duration::from_secs(60)).await.unwrap();
+    let job = printer.print(&stream, pwg::FORMAT, "Tanda terima 510302-20261122-0001", "petugas").await.unwrap();
+    assert_eq!(until_final(&printer, job).await, JobState::Completed, "{}", peer.log());
+
+    // What the printer received, decoded independently of the encoder.
+    let received: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    let file = received.iter().find(|p| p.extension().is_none_or(|e| e != "env")).expect("a job file");
+    let env = std::fs::read_to_string(format!("{}.env", file.display())).unwrap();
+    assert!(env.contains("CONTENT_TYPE=image/pwg-raster"), "{env}");
+    let bytes = std::fs::read(file).unwrap();
+    assert!(bytes.starts_with(b"RaS2"));
+    let pages = simpul_tests::pwg::decode(&bytes).unwrap();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let page = &pages[0];
+    let h = &page.header;
+    assert_eq!(h.resolution, (dpi, dpi));
+    assert_eq!((h.bits_per_color, h.bits_per_pixel, h.num_colors, h.color_space, h.color_order), (8, 8, 1, 18, 0));
+    assert_eq!((h.total_page_count, h.transforms, h.alternate_primary), (1, (1, 1), 0xFF_FFFF));
+    assert_eq!((h.page_size, h.page_size_name.as_str()), ((595, 842), "iso_a4_210x297mm"));
+    let (w, l) = a4_at(dpi);
+    assert!((f64::from(h.width) - w).abs() <= 2.0 && (f64::from(h.height) - l).abs() <= 2.0, "{h:?} vs A4 {w}x{l}");
+    // Not blank: ink where the text and the QR code are, paper around it.
+    let dark = page.pixels.iter().filter(|&&p| p < 128).count();
+    assert!(dark > 1000, "{dark} dark pixels");
+    assert!(dark < page.pixels.len() / 10, "{dark} dark pixels: mostly paper");
+    let width = h.width as usize;
+    let top_fifth = &page.pixels[..width * (h.height as usize / 5)];
+    assert!(top_fifth.iter().any(|&p| p < 128), "the letterhead and title are at the top");
+    let margin = dpi as usize / 2;
+    assert!(page.pixels.chunks(width).all(|row| row[..margin].iter().all(|&p| p > 200)), "a blank left margin");
+
+    // A printer that takes neither PDF nor grey raster gets nothing rasterised for it.
+    let colour = IppPeer::start(&dir.path().join("jpeg"), "Simpul JPEG", &["-f", "image/jpeg"]);
+    let info = IppPrinter::new(&colour.uri, STEP).unwrap().info().await.unwrap();
+    assert_eq!(info.raster_fallback(), None, "{info:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rasterising_garbage_or_too_much_is_a_clear_error() {
+    use simpul_hardware::pwg;
+    let e = pwg::rasterise_pdf(b"%PDF-1.7 this is not really a PDF", 300, STEP).await.unwrap_err();
+    assert!(matches!(e, DeviceError::Unsupported(ref m) if m.contains("PDF")), "{e:?}");
+    assert!(!e.retryable(), "the same document would fail again");
+    let e = pwg::rasterise_pdf(&[], 300, STEP).await.unwrap_err();
+    assert!(matches!(e, DeviceError::Unsupported(_)), "{e:?}");
+    let half = receipt();
+    let e = pwg::rasterise_pdf(&half[..200], 300, STEP).await.unwrap_err();
+    assert!(matches!(e, DeviceError::Unsupported(_)), "{e:?}");
+    let e = pwg::rasterise_pdf(&receipt(), 20_000, STEP).await.unwrap_err();
+    assert!(matches!(e, DeviceError::Unsupported(_)), "{e:?}");
+
+    // A document longer than the bound is refused whole, not cut.
+    let long = render(&Document {
+        title: "Panjang".into(),
+        letterhead: vec![],
+        blocks: (0..2000).map(|i| Block::Text(format!("Baris {i}"))).collect(),
+        footer: "Simpul".into(),
+    })
+    .unwrap();
+    let e = pwg::rasterise_pdf(&long, 72, Duration::from_secs(60)).await.unwrap_err();
+    assert!(matches!(e, DeviceError::Unsupported(ref m) if m.contains("pages")), "{e:?}");
+}
+
+#[test]
+fn the_test_raster_decoder_follows_the_specification() {
+    fn stream(width: u32, height: u32, body: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; 1796];
+        h[..9].copy_from_slice(b"PwgRaster");
+        for (at, v) in [(372, width), (376, height), (384, 8), (388, 8), (392, width), (400, 18), (420, 1)] {
+            h[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        [b"RaS2".as_slice(), &h, body].concat()
+    }
+    // Two equal lines of "5 5 5 1 2" (repeat 1, a run of 3, a literal of 2), then four 0 and a 9.
+    let pages = simpul_tests::pwg::decode(&stream(5, 3, &[1, 2, 5, 255, 1, 2, 0, 3, 0, 0, 9])).unwrap();
+    assert_eq!(pages[0].pixels, [5, 5, 5, 1, 2, 5, 5, 5, 1, 2, 0, 0, 0, 0, 9]);
+    assert!(simpul_tests::pwg::decode(&stream(5, 1, &[0, 5, 0])).is_err(), "a run past the line");
+    assert!(simpul_tests::pwg::decode(&stream(5, 1, &[1, 4, 0])).is_err(), "lines past the page");
+    assert!(simpul_tests::pwg::decode(&stream(5, 1, &[0, 128])).is_err());
+    assert!(simpul_tests::pwg::decode(&stream(5, 2, &[0, 4, 0])).is_err(), "a page cut short");
+    assert!(simpul_tests::pwg::decode(b"RaS3").is_err());
+}
