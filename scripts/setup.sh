@@ -22,11 +22,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version\$"; then
   CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
-apt_packages=(mold gzip)
+# The appliance itself: poppler's pdftoppm rasterises documents for printers without PDF,
+# sane-utils' scanimage drives USB scanners.
+apt_packages=(mold gzip poppler-utils sane-utils)
 if [ "$want_test_deps" = 1 ]; then
   # Real device peers: an IPP printer (ippeveprinter) with the private D-Bus and Avahi it
   # needs, and SANE's test backend (scanimage).
-  apt_packages+=(chromium poppler-utils sqlite3 cups-ipp-utils avahi-daemon dbus-daemon sane-utils)
+  apt_packages+=(chromium sqlite3 cups-ipp-utils avahi-daemon dbus-daemon)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

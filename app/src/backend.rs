@@ -9,9 +9,10 @@ use leptos::prelude::*;
 use simpul_domain::auth::Permission;
 
 use crate::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, DashboardView, DisplayView,
-    IntakeForm, IntakeView, KioskView, LinkView, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm,
-    SyncView, SystemView, TicketView, UserView,
+    ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, DashboardView, DeviceForm,
+    DeviceView, DevicesView, DisplayView, FoundDevice, IntakeForm, IntakeView, KioskView, LinkView, PrintJobView,
+    Printout, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SyncView, SystemView, TestOutcome,
+    TicketView, UserView,
 };
 use crate::error::ApiError;
 
@@ -120,6 +121,37 @@ pub trait Backend: Send + Sync + 'static {
     async fn create_enroll_token(&self, user: &UserView, office: &str, hours: u32) -> Result<String, ApiError>;
     /// Revokes an office's boxes.
     async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError>;
+    /// The devices page.
+    async fn devices(&self) -> Result<DevicesView, ApiError>;
+    /// Adds a device by hand.
+    async fn add_device(&self, user: &UserView, form: DeviceForm) -> Result<String, ApiError>;
+    /// Asks a device how it is now and keeps the answer.
+    async fn check_device(&self, id: &str) -> Result<DeviceView, ApiError>;
+    /// Gives a device to a counter (empty: the whole office).
+    async fn assign_device(&self, user: &UserView, id: &str, counter: &str) -> Result<(), ApiError>;
+    /// Accepts the identity a device answers with now.
+    async fn accept_identity(&self, user: &UserView, id: &str) -> Result<(), ApiError>;
+    /// Test print, scan or capture.
+    async fn test_device(&self, user: &UserView, id: &str) -> Result<TestOutcome, ApiError>;
+    /// Devices found on the network and on the box.
+    async fn discover_devices(&self) -> Result<Vec<FoundDevice>, ApiError>;
+    /// Queues an application's printout on the caller's counter printer.
+    async fn print_printout(&self, user: &UserView, id: &str, printout: Printout) -> Result<String, ApiError>;
+    /// The print jobs of an application.
+    async fn print_jobs(&self, id: &str) -> Result<Vec<PrintJobView>, ApiError>;
+    /// Prints a job's document again.
+    async fn reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError>;
+    /// Scans a checklist line's document on the caller's counter scanner.
+    async fn scan_requirement(&self, user: &UserView, id: &str, item: usize) -> Result<u32, ApiError>;
+    /// Records signed captures a biometric device gave the browser.
+    async fn hand_captures(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        transaction: &str,
+        blocks: Vec<String>,
+    ) -> Result<u32, ApiError>;
 }
 
 /// The backend as shared through context.

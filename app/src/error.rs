@@ -77,6 +77,8 @@ pub enum Refusal {
     Upload(String),
     /// The box has no office yet.
     NoOffice,
+    /// A device could not do it, or there is none for the caller (device problem code).
+    Device(String),
 }
 
 impl ApiError {

@@ -15,6 +15,7 @@ leptos_i18n::load_locales!();
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod biometric_client;
 mod client;
 mod components;
 pub mod error;
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/katalog/:id") view=pages::catalog::ServicePage />
                             <Route path=path!("/pengguna") view=pages::staff::StaffPage />
                             <Route path=path!("/sistem") view=pages::system::SystemPage />
+                            <Route path=path!("/perangkat") view=pages::devices::DevicesPage />
                             <Route path=path!("/konflik") view=pages::sync::ConflictsPage />
                             <Route path=path!("/kotak") view=pages::sync::BoxesPage />
                             <Route path=path!("/kios") view=pages::kiosk::KioskPage />

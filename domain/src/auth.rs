@@ -51,6 +51,7 @@ impl Role {
             Verify => matches!(self, Verifikator | Kepala),
             RecordCentralSteps => matches!(self, Kepala | AdminKabupaten),
             ManageQueue => matches!(self, Kepala | Installer),
+            ManageDevices => matches!(self, Kepala | Installer),
             ResolveConflicts | ManageBoxes => matches!(self, AdminKabupaten),
         }
     }
@@ -106,6 +107,8 @@ pub enum Permission {
     HandOver,
     /// Set up counters and kiosk or display tokens.
     ManageQueue,
+    /// Configure, check and test the office's devices (printers, scanners, biometric devices).
+    ManageDevices,
     /// Settle conflicts a sync could not decide (regency admin, on the hub).
     ResolveConflicts,
     /// Enroll office boxes with the hub and revoke them (regency admin, on the hub).

@@ -253,7 +253,7 @@ test("an office day, offline: queue, intake for every service, return, verificat
     await expect(counter.locator("#biometrik")).toHaveCount(foreign ? 1 : 0);
     if (foreign) {
       // The biometric step: photo and signature uploaded; fingerprints and iris wait for devices.
-      await expect(counter.locator("#biometrik")).toContainText("Perangkat belum didukung");
+      await expect(counter.locator("#biometrik")).toContainText("Tanpa perangkat");
       for (const kind of ["foto", "tanda-tangan"]) {
         await counter.locator(`#upload-${kind} input[type=file]`).setInputFiles(pngFile);
         await counter.locator(`#upload-${kind}`).getByRole("button", { name: "Unggah" }).click();

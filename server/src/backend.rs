@@ -8,8 +8,9 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
     ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, CounterView, DashboardView,
-    DisplayView, IntakeForm, IntakeView, KioskService, KioskView, LinkState, LinkView, ServiceSummary, ServiceView,
-    SessionInfo, StaffView, StepForm, SyncView, SystemView, TicketView, UnitView, UserView,
+    DeviceForm, DeviceView, DevicesView, DisplayView, FoundDevice, IntakeForm, IntakeView, KioskService, KioskView,
+    LinkState, LinkView, PrintJobView, Printout, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm,
+    SyncView, SystemView, TestOutcome, TicketView, UnitView, UserView,
 };
 use simpul_app::backend::Backend;
 use simpul_app::error::{ApiError, Refusal};
@@ -50,7 +51,7 @@ impl AppBackend {
         Lifetimes { absolute_secs: (self.core.config.session.absolute_hours * 3600) as i64 }
     }
 
-    async fn unit(&self) -> Result<Option<(BoxRole, simpul_domain::office::Unit)>, ApiError> {
+    pub(crate) async fn unit(&self) -> Result<Option<(BoxRole, simpul_domain::office::Unit)>, ApiError> {
         self.core.db.call(|c| settings::unit(c)).await.map_err(internal)
     }
 
@@ -604,5 +605,60 @@ impl Backend for AppBackend {
 
     async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError> {
         self.revoke_office(user, office).await
+    }
+
+    async fn devices(&self) -> Result<DevicesView, ApiError> {
+        self.devices_view().await
+    }
+
+    async fn add_device(&self, user: &UserView, form: DeviceForm) -> Result<String, ApiError> {
+        self.device_add(user, form).await
+    }
+
+    async fn check_device(&self, id: &str) -> Result<DeviceView, ApiError> {
+        self.device_check(id).await
+    }
+
+    async fn assign_device(&self, user: &UserView, id: &str, counter: &str) -> Result<(), ApiError> {
+        self.device_assign(user, id, counter).await
+    }
+
+    async fn accept_identity(&self, user: &UserView, id: &str) -> Result<(), ApiError> {
+        self.device_accept_identity(user, id).await
+    }
+
+    async fn test_device(&self, user: &UserView, id: &str) -> Result<TestOutcome, ApiError> {
+        self.device_test(user, id).await
+    }
+
+    async fn discover_devices(&self) -> Result<Vec<FoundDevice>, ApiError> {
+        self.devices_discover().await
+    }
+
+    async fn print_printout(&self, user: &UserView, id: &str, printout: Printout) -> Result<String, ApiError> {
+        self.printout_queue(user, id, printout).await
+    }
+
+    async fn print_jobs(&self, id: &str) -> Result<Vec<PrintJobView>, ApiError> {
+        self.printout_jobs(id).await
+    }
+
+    async fn reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError> {
+        self.job_reprint(user, job).await
+    }
+
+    async fn scan_requirement(&self, user: &UserView, id: &str, item: usize) -> Result<u32, ApiError> {
+        self.requirement_scan(user, id, item).await
+    }
+
+    async fn hand_captures(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        transaction: &str,
+        blocks: Vec<String>,
+    ) -> Result<u32, ApiError> {
+        self.captures_from_browser(user, id, modality, transaction, blocks).await
     }
 }

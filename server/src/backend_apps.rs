@@ -472,13 +472,13 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
 }
 
 impl AppBackend {
-    async fn who(&self, user: &UserView) -> Result<Who, ApiError> {
+    pub(crate) async fn who(&self, user: &UserView) -> Result<Who, ApiError> {
         let (unit, zone) = self.office().await?;
         Ok(Who { staff: user.id.clone(), office: unit.code, at: OffsetDateTime::now_utc(), zone })
     }
 
     /// Runs an application action in one transaction.
-    async fn app_tx<T: Send + 'static>(
+    pub(crate) async fn app_tx<T: Send + 'static>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, ApiError> {

@@ -68,6 +68,30 @@ pub enum Command {
     /// Hub: stand in for the national system's central steps.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Device simulators for demos and tests, speaking the real protocols: a biometric device
+    /// service (SBI style: face, fingerprints, iris, signature pad), an eSCL scanner and an
+    /// ESC/POS ticket printer. Runs until stopped.
+    Devsim(DevsimArgs),
+}
+
+/// Options of `devsim`.
+#[derive(Debug, Args)]
+pub struct DevsimArgs {
+    /// Address of the biometric device service (SBI uses 127.0.0.1:4501-4600).
+    #[arg(long, default_value = "127.0.0.1:4501")]
+    pub sbi: String,
+    /// Address of the eSCL scanner (its base URL is http://ADDRESS/eSCL).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub escl: String,
+    /// Address of the ESC/POS ticket printer.
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    pub escpos: String,
+    /// Where the ticket printer writes what it prints (NNNN.txt and NNNN.bin).
+    #[arg(long, default_value = "devsim-tickets")]
+    pub tickets: PathBuf,
+    /// Browser origins allowed to call the biometric service (repeatable); none: any origin.
+    #[arg(long = "origin")]
+    pub origins: Vec<String>,
 }
 
 /// `hub` subcommands.
@@ -193,13 +217,15 @@ pub enum QueueCommand {
 pub enum DeviceCommand {
     /// Add a device by address.
     Add {
-        /// document_printer (IPP) or ticket_printer (ESC/POS on TCP).
+        /// document_printer (IPP), ticket_printer (ESC/POS on TCP), scanner (eSCL) or biometric
+        /// (a device service on the box).
         #[arg(long)]
         kind: String,
         /// Name staff know it by, e.g. "Printer Loket 1".
         #[arg(long)]
         name: String,
-        /// ipp://host:631/ipp/print for a document printer, host:9100 for a ticket printer.
+        /// ipp://host:631/ipp/print for a document printer, host:9100 for a ticket printer,
+        /// http://host:port/eSCL for a scanner, http://127.0.0.1:4501 for a biometric service.
         #[arg(long)]
         address: String,
         /// The counter that uses it (none: the whole office, e.g. the kiosk's ticket printer).
@@ -356,6 +382,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
         Command::Hub(HubCommand::Identify { number, result, other }) => hub_identify(&load()?, &number, &result, other),
+        Command::Devsim(args) => devsim_command(args),
     }
 }
 
@@ -572,6 +599,37 @@ fn serve(config: Config, args: ServeArgs) -> Result<()> {
     })
 }
 
+fn devsim_command(args: DevsimArgs) -> Result<()> {
+    use simpul_devsim::{escl, escpos, sbi};
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let sbi_listener =
+            tokio::net::TcpListener::bind(&args.sbi).await.with_context(|| format!("binding {}", args.sbi))?;
+        let escl_listener =
+            tokio::net::TcpListener::bind(&args.escl).await.with_context(|| format!("binding {}", args.escl))?;
+        let escpos_listener =
+            tokio::net::TcpListener::bind(&args.escpos).await.with_context(|| format!("binding {}", args.escpos))?;
+        let mut config = sbi::SbiSimConfig::standard();
+        config.allowed_origins = args.origins.clone();
+        let sbi_sim = sbi::SbiSim::new(config);
+        let escl_sim = escl::EsclSim::new(escl::EsclSimConfig::default());
+        let printer = escpos::EscPosSim::new(args.tickets.clone())
+            .with_context(|| format!("creating {}", args.tickets.display()))?;
+        println!("Biometric device service (SBI): http://{}", sbi_listener.local_addr()?);
+        println!("eSCL scanner: http://{}/eSCL", escl_listener.local_addr()?);
+        println!("ESC/POS ticket printer: {} (prints into {})", escpos_listener.local_addr()?, args.tickets.display());
+        println!("Device simulators are running; Ctrl+C stops them.");
+        std::io::stdout().flush().ok();
+        tokio::select! {
+            r = sbi::serve(sbi_listener, sbi_sim) => r.context("biometric service")?,
+            r = escl::serve(escl_listener, escl_sim) => r.context("scanner")?,
+            r = escpos::serve(escpos_listener, printer) => r.context("ticket printer")?,
+            _ = crate::shutdown_signal() => {}
+        }
+        Ok(())
+    })
+}
+
 fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> {
     use simpul_hardware::DeviceKind;
 
@@ -580,29 +638,11 @@ fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> {
     let now = OffsetDateTime::now_utc();
     match cmd {
         DeviceCommand::Add { kind, name, address, counter } => {
-            let kind = match DeviceKind::from_code(&kind) {
-                Some(k @ (DeviceKind::DocumentPrinter | DeviceKind::TicketPrinter)) => k,
-                _ => bail!("kind must be document_printer or ticket_printer (scanners and biometric devices: not yet)"),
-            };
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 80 {
-                bail!("the name must have 1 to 80 characters");
-            }
-            match kind {
-                DeviceKind::DocumentPrinter => {
-                    simpul_hardware::ipp::IppPrinter::new(&address, crate::printing::DEVICE_TIMEOUT)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                }
-                _ => {
-                    let ok = address
-                        .rsplit_once(':')
-                        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-                    if !ok {
-                        bail!("a ticket printer's address is host:port, e.g. 192.168.1.50:9100");
-                    }
-                }
-            }
-            let id = devices::add(&conn, kind, name, &address, counter.as_deref(), now)?;
+            let kind = DeviceKind::from_code(&kind)
+                .context("kind must be document_printer, ticket_printer, scanner or biometric")?;
+            let name = crate::devices::validate_name(&name)?;
+            let address = crate::devices::validate_address(kind, &address)?;
+            let id = devices::add(&conn, kind, &name, &address, counter.as_deref(), now)?;
             audit::record(&conn, now, &Actor::Cli, "device_added", Some(&id), Some(kind.code()))?;
             println!("Added {} {id}.", kind.code());
             Ok(())
@@ -622,22 +662,7 @@ fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> {
         }
         DeviceCommand::TestPrint { id } => {
             let device = devices::get(&conn, &id)?.with_context(|| format!("no device {id}"))?;
-            let (format, document) = match device.kind {
-                DeviceKind::DocumentPrinter => ("application/pdf", crate::printouts::test_page(&device.name, now)?),
-                DeviceKind::TicketPrinter => (
-                    "application/vnd.escpos",
-                    simpul_hardware::escpos::ticket_bytes(&simpul_hardware::escpos::Ticket {
-                        office: "Simpul".into(),
-                        service: "Halaman uji".into(),
-                        number: "UJI".into(),
-                        lane: device.name.clone(),
-                        time: crate::store::stamp(now),
-                        qr: format!("SPL-UJI:{}", device.id),
-                        footer: "Printer tiket siap".into(),
-                    }),
-                ),
-                _ => bail!("{} is not a printer", device.name),
-            };
+            let (format, document) = crate::devices::test_job(&device, now)?;
             let job = devices::NewJob {
                 device_id: &device.id,
                 title: "Halaman uji Simpul",

@@ -17,6 +17,8 @@ use crate::store::devices::{self, Device, Job, JobStatus, Outcome};
 
 /// Longest a device may take for one step.
 pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(8);
+/// Longest rasterising a PDF for a printer without PDF may take.
+pub const RASTER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tries before a job is given up.
 pub const MAX_ATTEMPTS: u32 = 30;
 
@@ -117,13 +119,28 @@ async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
         Ok(info) => info,
         Err(e) => return failed(job, &e),
     };
+    if crate::devices::impostor(device.identity.as_deref(), info.uuid.as_deref()) {
+        // Another printer answers at this address: nothing goes to it until an installer
+        // accepts it on the devices page.
+        return retry_or_fail(job, "identity".into(), true);
+    }
     if let Some(reason) = info.attention().into_iter().next() {
         return failed(job, &DeviceError::NeedsAttention(reason));
     }
-    if !info.accepts(&job.format) {
+    // A printer that takes no PDF gets PWG raster, made again on each try (it is cheap).
+    let (bytes, format): (std::borrow::Cow<'_, [u8]>, &str) = if info.accepts(&job.format) {
+        (document.into(), job.format.as_str())
+    } else if job.format == "application/pdf"
+        && let Some(dpi) = info.raster_fallback()
+    {
+        match simpul_hardware::pwg::pdf_to_pwg(document, dpi, RASTER_TIMEOUT).await {
+            Ok(raster) => (raster.into(), simpul_hardware::pwg::FORMAT),
+            Err(e) => return failed(job, &e),
+        }
+    } else {
         return Outcome::Failed("unsupported".into());
-    }
-    match printer.print(document, &job.format, &job.title, &job.device_id).await {
+    };
+    match printer.print(&bytes, format, &job.title, &job.device_id).await {
         Ok(remote) => Outcome::Sent { remote, next: now + time::Duration::seconds(1) },
         Err(e) => failed(job, &e),
     }

@@ -255,6 +255,18 @@ pub fn counters(conn: &Connection) -> Result<Vec<Counter>, QueueError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The open counter a staff member sits at, or the counter with an id: its id, if any.
+pub fn counter_of(conn: &Connection, staff: Option<&str>, id: Option<&str>) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM counters WHERE (?1 IS NULL OR (staff_id = ?1 AND open = 1)) AND (?2 IS NULL OR id = ?2)
+             ORDER BY opened_at DESC LIMIT 1",
+            rusqlite::params![staff, id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Creates or renames a counter and sets the services it serves.
 pub fn set_counter(conn: &Connection, id: &str, name: &str, services: &[String]) -> Result<(), QueueError> {
     let services = serde_json::to_string(services).unwrap_or_else(|_| "[]".into());

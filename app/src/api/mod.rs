@@ -2,9 +2,11 @@
 //! that return them. Each server function is thin: check the caller, call the backend, answer.
 
 mod applications;
+mod devices;
 mod sync;
 
 pub use applications::*;
+pub use devices::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};

@@ -62,6 +62,10 @@ pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
         }
         Refusal::Upload(code) => super::lang::upload_text(i18n, &format!("upload_{code}")).into_any(),
         Refusal::NoOffice => t!(i18n, refusals.no_office).into_any(),
+        Refusal::Device(code) => {
+            let detail = super::lang::device_text(i18n, &code);
+            t!(i18n, refusals.device, detail).into_any()
+        }
     }
 }
 

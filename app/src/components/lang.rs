@@ -251,6 +251,18 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "protocol" => t_string!(i18n, device.protocol).to_string(),
         "too_large" => t_string!(i18n, device.too_large).to_string(),
         "unsupported" => t_string!(i18n, device.unsupported).to_string(),
+        "identity" => t_string!(i18n, device.identity).to_string(),
+        "no_printer" => t_string!(i18n, device.no_printer).to_string(),
+        "no_scanner" => t_string!(i18n, device.no_scanner).to_string(),
+        "no_biometric_device" => t_string!(i18n, device.no_biometric_device).to_string(),
+        "busy" => t_string!(i18n, device.busy).to_string(),
+        "aborted" => t_string!(i18n, device.aborted).to_string(),
+        "no_device" => t_string!(i18n, device.no_device).to_string(),
+        "not_a_printer" => t_string!(i18n, device.not_a_printer).to_string(),
+        "not_checked" => t_string!(i18n, device.not_checked).to_string(),
+        "not_built" => t_string!(i18n, device.not_built).to_string(),
+        "duplicate" => t_string!(i18n, device.duplicate).to_string(),
+        "paper_low" => t_string!(i18n, device.paper_low).to_string(),
         other => format!("{}: {}", t_string!(i18n, device.other), other.strip_prefix("other:").unwrap_or(other)),
     }
 }

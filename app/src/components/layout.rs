@@ -123,6 +123,7 @@ fn Nav() -> impl IntoView {
             ("/loket", Permission::ServeCounter, t!(i18n, nav.counter).into_any()),
             ("/permohonan", Permission::ViewApplications, t!(i18n, nav.applications).into_any()),
             ("/sistem", Permission::ViewSystem, t!(i18n, nav.system).into_any()),
+            ("/perangkat", Permission::ManageDevices, t!(i18n, nav.devices).into_any()),
             ("/konflik", Permission::ResolveConflicts, t!(i18n, nav.conflicts).into_any()),
             ("/kotak", Permission::ManageBoxes, t!(i18n, nav.boxes).into_any()),
         ];

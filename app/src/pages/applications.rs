@@ -520,10 +520,11 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                                         <form class="upload" method="post" enctype="multipart/form-data" action=upload_to>
                                             <input type="hidden" name="csrf" value=csrf_value />
                                             <input type="file" name="berkas" accept="application/pdf,image/jpeg,image/png" required
-                                                attr:aria-label=move || t_string!(i18n, app.upload) />
+                                                aria-label=move || t_string!(i18n, app.upload) />
                                             <button type="submit">{t!(i18n, app.upload)}</button>
                                         </form>
                                     })}
+                                    {can_change.then(|| view! { <ScanButton id=id.clone() item=i version /> })}
                                     {(can_change && confirmable).then(|| view! {
                                         <ConfirmBox id=id.clone() item=i checked=line.confirmed version />
                                     })}
@@ -533,7 +534,7 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         .collect_view()}
                 </ol>
             </section>
-            {app.needs_biometrics.then(|| view! { <Biometrics app=a.clone() /> })}
+            {app.needs_biometrics.then(|| view! { <Biometrics app=a.clone() version /> })}
             <Steps app=a.clone() version />
             <section class="panel" aria-labelledby="h-history">
                 <h2 id="h-history">{t!(i18n, app.history)}</h2>
@@ -580,12 +581,109 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         <a class="button primary" id="receipt-pdf" href=format!("/dokumen/permohonan/{}/tanda-terima.pdf", app.id) target="_blank">{t!(i18n, app.receipt)}</a>
                     })}
                 </p>
+                {(app.has_return_slip || app.handover.is_some()).then(|| view! {
+                    <PrintPanel id=app.id.clone() slip=app.has_return_slip receipt=app.handover.is_some() />
+                })}
             </section>
             <section class="panel" aria-labelledby="h-procedure">
                 <h2 id="h-procedure">{t!(i18n, app.procedure)}</h2>
                 <ol>{app.procedure.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ol>
             </section>
         </div>
+    }
+}
+
+/// Printing at the counter: the printouts sent to the counter's printer through the box's
+/// queue, and the state of their jobs, followed while they are under way.
+#[component]
+fn PrintPanel(id: String, slip: bool, receipt: bool) -> impl IntoView {
+    use crate::api::{JobState, Printout, print_jobs, print_printout, reprint};
+    let i18n = use_i18n();
+    let csrf = csrf_getter();
+    let version = RwSignal::new(0u32);
+    let key = id.clone();
+    let jobs = Resource::new(move || version.get(), move |_| print_jobs(key.clone()));
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = move || {
+        jobs.get()
+            .and_then(Result::ok)
+            .is_some_and(|js| js.iter().any(|j| matches!(j.state, JobState::Queued | JobState::Sent)))
+    };
+    // Follow the jobs while any is under way.
+    Effect::new(move |_| {
+        if busy() {
+            set_timeout(move || version.update(|v| *v += 1), std::time::Duration::from_secs(2));
+        }
+    });
+    let csrf2 = csrf.clone();
+    let print = leptos::prelude::Action::new(move |which: &Printout| {
+        let (csrf, id, which) = (csrf(), id.clone(), *which);
+        async move { print_printout(csrf, id, which).await }
+    });
+    let again = leptos::prelude::Action::new(move |job: &String| {
+        let (csrf, job) = (csrf2(), job.clone());
+        async move { reprint(csrf, job).await }
+    });
+    // Each action's answer refreshes the list (both are tracked, whichever answered last).
+    Effect::new(move |_| {
+        if let Some(r) = print.value().get() {
+            error.set(r.err());
+            version.update(|v| *v += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = again.value().get() {
+            error.set(r.err());
+            version.update(|v| *v += 1);
+        }
+    });
+    let on_reprint = Callback::new(move |job: String| {
+        again.dispatch(job);
+    });
+    view! {
+        <div class="print-panel" id="print-panel">
+            <p class="button-row">
+                {slip.then(|| view! {
+                    <button id="print-slip" on:click=move |_| { print.dispatch(Printout::ReturnSlip); }>{t!(i18n, jobs.print_slip)}</button>
+                })}
+                {receipt.then(|| view! {
+                    <button id="print-receipt" on:click=move |_| { print.dispatch(Printout::Receipt); }>{t!(i18n, jobs.print_receipt)}</button>
+                })}
+            </p>
+            {move || error.get().map(|e| view! { <ErrorPanel error=e /> })}
+            <Transition>
+                {move || jobs.get().and_then(Result::ok).filter(|j| !j.is_empty()).map(|j| view! {
+                    <super::devices::JobTable jobs=j on_reprint />
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+/// Scans the line's document on the counter's scanner.
+#[component]
+fn ScanButton(id: String, item: usize, version: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let csrf = csrf_getter();
+    let scan = leptos::prelude::Action::new(move |_: &()| {
+        let (csrf, id) = (csrf(), id.clone());
+        async move { crate::api::scan_requirement(csrf, id, item).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = scan.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <p class="scan">
+            <button type="button" class="secondary-dark" id=format!("scan-{item}")
+                disabled=move || scan.pending().get() on:click=move |_| { scan.dispatch(()); }>
+                {move || if scan.pending().get() { t_string!(i18n, scan.scanning) } else { t_string!(i18n, scan.button) }}
+            </button>
+            {move || scan.value().get().and_then(|r| r.err()).map(|e| view! {
+                <span class="error" role="alert" id="scan-error">{message(i18n, e)}</span>
+            })}
+        </p>
     }
 }
 
@@ -644,11 +742,12 @@ fn EditApplicant(id: String, current: ApplicantForm, version: RwSignal<u32>) -> 
 }
 
 #[component]
-fn Biometrics(app: ApplicationView) -> impl IntoView {
+fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
     let csrf_value = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
     let open = app.status == Status::Verified && app.can_edit;
+    let app_id = app.id.clone();
     let capture = |modality: &str| app.captures.iter().find(|c| c.modality == modality).cloned();
     let upload = move |kind: &'static str, label: AnyView| {
         let action = format!("/berkas/permohonan/{}/biometrik/{kind}", app.id);
@@ -689,12 +788,103 @@ fn Biometrics(app: ApplicationView) -> impl IntoView {
                 {shown("fingerprint", t!(i18n, app.fingerprint).into_any())}
                 {shown("iris", t!(i18n, app.iris).into_any())}
             </ul>
+            {open.then(|| view! { <DeviceCapture id=app_id.clone() version /> })}
             <p class="notice">{t!(i18n, app.waiting_device)}</p>
             {open.then(|| view! {
                 {upload("foto", t!(i18n, app.photo).into_any())}
                 {upload("tanda-tangan", t!(i18n, app.signature).into_any())}
             })}
         </section>
+    }
+}
+
+/// Capture on the biometric device service of this counter PC: the browser speaks SBI to it
+/// and hands the signed captures to the box.
+#[component]
+fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
+    use simpul_domain::sbi::Modality;
+    let i18n = use_i18n();
+    let csrf = csrf_getter();
+    #[cfg(feature = "hydrate")]
+    const KEY: &str = "simpul.sbi";
+    let address = RwSignal::new("http://127.0.0.1:4501".to_string());
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(saved) = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(KEY).ok().flatten())
+        {
+            address.set(saved);
+        }
+    });
+    let error = RwSignal::new(None::<ApiError>);
+    let capture = leptos::prelude::Action::new_local(move |modality: &Modality| {
+        let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
+        async move {
+            #[cfg(feature = "hydrate")]
+            {
+                if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                    let _ = storage.set_item(KEY, &base);
+                }
+                let got = crate::biometric_client::capture(&base, modality)
+                    .await
+                    .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
+                // A few blocks per request keeps each under the server's body limit.
+                let mut recorded = 0;
+                for blocks in got.blocks.chunks(3) {
+                    recorded += crate::api::hand_captures(
+                        csrf.clone(),
+                        id.clone(),
+                        modality.as_str().to_string(),
+                        got.transaction.clone(),
+                        blocks.to_vec(),
+                    )
+                    .await?;
+                }
+                Ok(recorded)
+            }
+            #[cfg(not(feature = "hydrate"))]
+            {
+                let _ = (modality, base, csrf, id);
+                Err::<u32, ApiError>(ApiError::Unavailable("capture runs in the browser".into()))
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = capture.value().get() {
+            match r {
+                Ok(_) => {
+                    error.set(None);
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let button = move |modality: Modality, label: AnyView| {
+        view! {
+            <button type="button" class="secondary-dark" id=format!("capture-{}", modality.as_str().to_lowercase())
+                disabled=move || capture.pending().get() on:click=move |_| { capture.dispatch_local(modality); }>
+                {label}
+            </button>
+            " "
+        }
+    };
+    view! {
+        <div class="device-capture" id="device-capture">
+            <p>
+                <label for="sbi-address">{t!(i18n, capture.address)}</label>" "
+                <input id="sbi-address" prop:value=address on:input=move |ev| address.set(event_target_value(&ev)) />
+            </p>
+            <p class="button-row">
+                {button(Modality::Face, t!(i18n, app.photo).into_any())}
+                {button(Modality::Finger, t!(i18n, app.fingerprint).into_any())}
+                {button(Modality::Iris, t!(i18n, app.iris).into_any())}
+                {button(Modality::Signature, t!(i18n, app.signature).into_any())}
+            </p>
+            {move || capture.pending().get().then(|| view! { <p class="muted" role="status">{t!(i18n, capture.capturing)}</p> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert" id="capture-error">{message(i18n, e)}</p> })}
+        </div>
     }
 }
 
@@ -768,7 +958,7 @@ fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                             <label for=format!("ret-{i}")>{format!("{}. {}", i + 1, line.text)}</label>
                         </div>
                         <Show when=move || picked.get().contains(&i)>
-                            <input type="text" class="reason" id=format!("reason-{i}") attr:aria-label=move || t_string!(i18n, app.reason)
+                            <input type="text" class="reason" id=format!("reason-{i}") aria-label=move || t_string!(i18n, app.reason)
                                 on:input=move |ev| reasons.update(|r| if let Some(x) = r.get_mut(i) { *x = event_target_value(&ev) }) />
                         </Show>
                     }).collect_view()}

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod catalog;
 pub mod counter;
+pub mod devices;
 pub mod display;
 pub mod home;
 pub mod kiosk;

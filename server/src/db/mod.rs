@@ -77,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_blob_sync.sql"),
     include_str!("../../migrations/0005_reference.sql"),
     include_str!("../../migrations/0006_devices.sql"),
+    include_str!("../../migrations/0007_device_identity.sql"),
+    include_str!("../../migrations/0008_scans.sql"),
 ];
 
 /// The newest schema version this binary knows.

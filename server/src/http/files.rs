@@ -33,7 +33,7 @@ fn error_code(e: &ApiError) -> String {
     }
 }
 
-fn upload_problem(p: &UploadProblem) -> ApiError {
+pub(crate) fn upload_problem(p: &UploadProblem) -> ApiError {
     let code = match p {
         UploadProblem::Empty => "empty",
         UploadProblem::TooLarge(_) => "too_large",

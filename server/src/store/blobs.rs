@@ -108,20 +108,42 @@ pub fn read(data_dir: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Keeps a blob on this box only (an original scan whose smaller copy goes to the hub).
+pub fn keep_local(conn: &Connection, sha256: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE blobs SET local_only = 1 WHERE sha256 = ?1", [sha256])?;
+    Ok(())
+}
+
+/// Links a copy to the original it was made from.
+pub fn link_original(conn: &Connection, copy: &str, original: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE blobs SET original = ?2 WHERE sha256 = ?1", params![copy, original])?;
+    Ok(())
+}
+
+/// The original a copy was made from, when this box keeps it.
+pub fn original_of(conn: &Connection, copy: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT original FROM blobs WHERE sha256 = ?1", [copy], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
 /// Blobs not yet at the hub, oldest first: (digest, size).
 pub fn pending_sync(conn: &Connection, limit: u32) -> Result<Vec<(String, u64)>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT sha256, size FROM blobs WHERE synced_at IS NULL ORDER BY created_at LIMIT ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256, size FROM blobs WHERE synced_at IS NULL AND local_only = 0 ORDER BY created_at LIMIT ?1",
+    )?;
     let rows = stmt.query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// How many blobs and bytes wait for the hub.
 pub fn pending_totals(conn: &Connection) -> Result<(u64, u64), StoreError> {
-    let (n, bytes): (i64, i64) =
-        conn.query_row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE synced_at IS NULL", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (n, bytes): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs WHERE synced_at IS NULL AND local_only = 0",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok((n.max(0) as u64, bytes.max(0) as u64))
 }
 
@@ -183,6 +205,21 @@ pub fn append_partial(data_dir: &Path, sha256: &str, offset: u64, size: u64, byt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_original_kept_on_the_box_never_waits_for_the_hub_and_its_copy_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        record(&conn, "a", 1000, ContentType::Jpeg, now).unwrap();
+        keep_local(&conn, "a").unwrap();
+        record(&conn, "b", 100, ContentType::Jpeg, now).unwrap();
+        link_original(&conn, "b", "a").unwrap();
+        assert_eq!(pending_sync(&conn, 10).unwrap(), vec![("b".to_string(), 100)]);
+        assert_eq!(pending_totals(&conn).unwrap(), (1, 100));
+        assert_eq!(original_of(&conn, "b").unwrap().as_deref(), Some("a"));
+        assert_eq!(original_of(&conn, "a").unwrap(), None);
+    }
 
     #[test]
     fn same_bytes_same_place_and_paths_only_from_digests() {

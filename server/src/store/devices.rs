@@ -29,9 +29,11 @@ pub struct Device {
     pub state: Option<String>,
     /// When it was last checked.
     pub checked_at: Option<String>,
+    /// The identity pinned at its first check (printer-uuid, scanner UUID, key fingerprint).
+    pub identity: Option<String>,
 }
 
-const DEVICE_COLUMNS: &str = "id, kind, name, address, counter, state, checked_at";
+const DEVICE_COLUMNS: &str = "id, kind, name, address, counter, state, checked_at, identity";
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> {
     let kind: String = r.get(1)?;
@@ -46,6 +48,7 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> {
         counter: r.get(4)?,
         state: r.get(5)?,
         checked_at: r.get(6)?,
+        identity: r.get(7)?,
     }))
 }
 
@@ -103,6 +106,17 @@ pub fn for_counter(conn: &Connection, kind: DeviceKind, counter: Option<&str>) -
 pub fn set_state(conn: &Connection, id: &str, state: &str, at: OffsetDateTime) -> Result<(), StoreError> {
     conn.execute("UPDATE devices SET state = ?2, checked_at = ?3 WHERE id = ?1", params![id, state, stamp(at)])?;
     Ok(())
+}
+
+/// Pins a device's identity (`None`: forget it, so that the next check pins what answers).
+pub fn set_identity(conn: &Connection, id: &str, identity: Option<&str>) -> Result<(), StoreError> {
+    conn.execute("UPDATE devices SET identity = ?2 WHERE id = ?1", params![id, identity])?;
+    Ok(())
+}
+
+/// Moves a device to a counter (`None`: the whole office).
+pub fn set_counter(conn: &Connection, id: &str, counter: Option<&str>) -> Result<bool, StoreError> {
+    Ok(conn.execute("UPDATE devices SET counter = ?2 WHERE id = ?1", params![id, counter])? == 1)
 }
 
 /// Where a print job is.

@@ -1,0 +1,151 @@
+//! The counter PC's biometric device service, called from the browser: the device is plugged
+//! into the PC the counter works at, not into the box, so the hydrated page speaks SBI to it
+//! (discovery, then registration capture, with the custom verbs the service answers through
+//! CORS) and hands the signed capture blocks to the box, which checks every signature itself.
+//! Nothing here is trusted by the box.
+
+use simpul_domain::sbi::{self, BioSubType, DeviceType, DiscoveryEntry, Modality};
+#[cfg(feature = "hydrate")]
+use simpul_domain::sbi::{CaptureResponse, DiscoverRequest};
+
+/// What a capture in the browser gave: the signed blocks for the box and the transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowserCapture {
+    /// The transaction the blocks must carry.
+    pub transaction: String,
+    /// Signed capture blocks (compact JWS), as the device gave them.
+    pub blocks: Vec<String>,
+}
+
+/// Why a capture in the browser failed, as a device code the UI translates.
+pub type CaptureError = String;
+
+/// The discovery type that finds devices of `modality`.
+pub fn device_type(modality: Modality) -> DeviceType {
+    match modality {
+        Modality::Face => DeviceType::Face,
+        Modality::Finger => DeviceType::Finger,
+        Modality::Iris => DeviceType::Iris,
+        Modality::Signature => DeviceType::Signature,
+    }
+}
+
+/// The capture requests for `modality` on a discovered device: three slaps for fingerprints,
+/// both eyes for the iris, one image otherwise.
+pub fn plan(modality: Modality, device: &DiscoveryEntry, transaction: &str) -> Vec<sbi::CaptureRequest> {
+    let id = device.device.device_id.as_str();
+    let subs = &device.device.device_sub_id;
+    match modality {
+        Modality::Finger => sbi::finger_slaps(&[])
+            .into_iter()
+            .filter(|s| subs.is_empty() || subs.contains(&s.sub_id))
+            .map(|s| sbi::capture_request(modality, s.count, &s.exceptions, transaction, 40, id, s.sub_id))
+            .collect(),
+        Modality::Iris => {
+            let sub = if subs.contains(&3) { 3 } else { subs.first().copied().unwrap_or(0) };
+            let count = BioSubType::of_sub_device(modality, sub).len().max(1) as u32;
+            vec![sbi::capture_request(modality, count, &[], transaction, 40, id, sub)]
+        }
+        Modality::Face | Modality::Signature => {
+            vec![sbi::capture_request(modality, 1, &[], transaction, 40, id, subs.first().copied().unwrap_or(0))]
+        }
+    }
+}
+
+/// Captures `modality` on the device service at `base` (e.g. `http://127.0.0.1:4501`).
+#[cfg(feature = "hydrate")]
+pub async fn capture(base: &str, modality: Modality) -> Result<BrowserCapture, CaptureError> {
+    let base = base.trim().trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err("unreachable".into());
+    }
+    let ask = serde_json::to_string(&DiscoverRequest { kind: device_type(modality) }).map_err(|_| "protocol")?;
+    let answer = match call(&format!("{base}{}", sbi::path::DEVICE), sbi::verb::DISCOVER_MOSIP, &ask).await {
+        Ok(a) => a,
+        Err(_) => call(&format!("{base}{}", sbi::path::DEVICE), sbi::verb::DISCOVER, &ask).await?,
+    };
+    let found: Vec<DiscoveryEntry> = serde_json::from_str(&answer).map_err(|_| "protocol".to_string())?;
+    let device = found
+        .into_iter()
+        // Discovery was asked for this modality's device type only.
+        .find(|d| d.error.as_ref().is_none_or(|e| e.is_success()))
+        .ok_or_else(|| "no_biometric_device".to_string())?;
+    let transaction = random_id();
+    let mut blocks = Vec::new();
+    for request in plan(modality, &device, &transaction) {
+        let body = serde_json::to_string(&request).map_err(|_| "protocol")?;
+        let answer = call(&format!("{base}{}", sbi::path::CAPTURE), sbi::verb::RCAPTURE, &body).await?;
+        let response: CaptureResponse = serde_json::from_str(&answer).map_err(|_| "protocol".to_string())?;
+        for entry in response.biometrics {
+            match &entry.error {
+                Some(e) if !e.is_success() => return Err(format!("other:SBI {}", e.error_code)),
+                _ => blocks.push(entry.data),
+            }
+        }
+    }
+    if blocks.is_empty() {
+        return Err("protocol".into());
+    }
+    Ok(BrowserCapture { transaction, blocks })
+}
+
+#[cfg(feature = "hydrate")]
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One request with a custom verb; answers the body text. Answers above 16 MiB are refused.
+#[cfg(feature = "hydrate")]
+async fn call(url: &str, verb: &str, body: &str) -> Result<String, CaptureError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let init = web_sys::RequestInit::new();
+    init.set_method(verb);
+    init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    if let Ok(headers) = web_sys::Headers::new() {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_headers(&headers);
+    }
+    let window = web_sys::window().ok_or("unreachable")?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| "unreachable")?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| "protocol")?;
+    if response.status() == 503 {
+        return Err("busy".into());
+    }
+    if !response.ok() {
+        return Err(format!("other:HTTP {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|_| "protocol")?).await.map_err(|_| "dropped")?;
+    let text = text.as_string().ok_or("protocol")?;
+    if text.len() > 16 * 1024 * 1024 {
+        return Err("too_large".into());
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, subs: &[u32]) -> DiscoveryEntry {
+        serde_json::from_value(serde_json::json!({
+            "deviceId": id, "deviceStatus": "Ready", "deviceSubId": subs, "digitalId": "e30",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprints_are_taken_slap_by_slap_and_faces_once() {
+        let fingers = plan(Modality::Finger, &device("2", &[1, 2, 3]), "t");
+        assert_eq!(fingers.len(), 3);
+        assert_eq!(fingers.iter().map(|r| r.bio[0].count).sum::<u32>(), 10);
+        assert!(fingers.iter().all(|r| r.transaction_id == "t" && r.bio[0].device_id == "2"));
+        assert_eq!(plan(Modality::Face, &device("1", &[0]), "t").len(), 1);
+        let iris = plan(Modality::Iris, &device("3", &[1, 2, 3]), "t");
+        assert_eq!(iris[0].bio[0].count, 2);
+    }
+}

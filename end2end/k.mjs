@@ -1,0 +1,13 @@
+import { chromium } from "@playwright/test";
+const url = process.argv[2];
+const b = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox","--disable-gpu"] });
+const p = await b.newPage();
+await p.goto(url);
+await p.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+console.log(await p.locator(".kiosk-button").allTextContents());
+await p.locator(".kiosk-button").filter({ hasText: /legalisir/i }).click();
+console.log(await p.locator("main").innerText());
+await p.getByRole("button", { name: /^Antrean umum$/ }).click();
+await p.waitForTimeout(3000);
+console.log(await p.locator("main").innerText());
+await b.close();

@@ -1,0 +1,503 @@
+//! The devices part of the UI's backend: the devices page (configure, check, test, assign) and
+//! printing at the counter (a printout queued on the caller's counter printer, its jobs,
+//! re-print). Sending is the print queue's; these only add rows.
+
+use simpul_app::api::{
+    CounterChoice, DeviceClass, DeviceForm, DeviceView, DevicesView, FoundDevice, JobState, PrintJobView, Printout,
+    TestOutcome, UserView,
+};
+use simpul_app::error::{ApiError, Refusal};
+use simpul_hardware::DeviceKind;
+use time::OffsetDateTime;
+
+use crate::backend::{AppBackend, internal, local_datetime};
+use crate::devices::{self, DeviceState};
+use crate::store::audit::{self, Actor};
+use crate::store::devices::{self as store, Device, Job, JobStatus, NewJob};
+
+/// How many jobs the devices page lists.
+const RECENT_JOBS: usize = 30;
+
+pub(crate) fn class_of(kind: DeviceKind) -> DeviceClass {
+    match kind {
+        DeviceKind::DocumentPrinter => DeviceClass::DocumentPrinter,
+        DeviceKind::TicketPrinter => DeviceClass::TicketPrinter,
+        DeviceKind::Scanner => DeviceClass::Scanner,
+        DeviceKind::Biometric => DeviceClass::Biometric,
+    }
+}
+
+pub(crate) fn kind_of(class: DeviceClass) -> DeviceKind {
+    match class {
+        DeviceClass::DocumentPrinter => DeviceKind::DocumentPrinter,
+        DeviceClass::TicketPrinter => DeviceKind::TicketPrinter,
+        DeviceClass::Scanner => DeviceKind::Scanner,
+        DeviceClass::Biometric => DeviceKind::Biometric,
+    }
+}
+
+fn local(rfc3339: &str, zone: simpul_domain::zone::Zone) -> String {
+    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map_or_else(|_| rfc3339.to_string(), |t| local_datetime(t, zone))
+}
+
+fn device_view(d: &Device, zone: simpul_domain::zone::Zone) -> DeviceView {
+    let state: Option<DeviceState> = d.state.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let state_ref = state.as_ref();
+    DeviceView {
+        id: d.id.clone(),
+        class: class_of(d.kind),
+        name: d.name.clone(),
+        address: d.address.clone(),
+        counter: d.counter.clone(),
+        ready: state_ref.map(|s| s.ready),
+        problems: state_ref.map(|s| s.problems.clone()).unwrap_or_default(),
+        warnings: state_ref.map(|s| s.warnings.clone()).unwrap_or_default(),
+        model: state_ref.and_then(|s| s.model.clone()),
+        supplies: state_ref.map(|s| s.supplies.clone()).unwrap_or_default(),
+        identity: d.identity.clone(),
+        checked_at: d.checked_at.as_deref().map(|t| local(t, zone)),
+    }
+}
+
+fn job_view(j: &Job, printer: &str, zone: simpul_domain::zone::Zone) -> PrintJobView {
+    PrintJobView {
+        id: j.id.clone(),
+        title: j.title.clone(),
+        printer: printer.to_string(),
+        state: match j.status {
+            JobStatus::Queued => JobState::Queued,
+            JobStatus::Sent => JobState::Sent,
+            JobStatus::Done => JobState::Done,
+            JobStatus::Failed => JobState::Failed,
+        },
+        problem: j.error.clone(),
+        attempts: j.attempts,
+        at: local(&j.updated_at, zone),
+    }
+}
+
+fn jobs_view(jobs: &[Job], devices: &[Device], zone: simpul_domain::zone::Zone) -> Vec<PrintJobView> {
+    jobs.iter()
+        .map(|j| {
+            let printer = devices.iter().find(|d| d.id == j.device_id).map_or("?", |d| d.name.as_str());
+            job_view(j, printer, zone)
+        })
+        .collect()
+}
+
+fn store_refusal(e: crate::db::StoreError) -> ApiError {
+    match e {
+        crate::db::StoreError::Conflict(_) => ApiError::Refused(Refusal::Device("duplicate".into())),
+        crate::db::StoreError::NotFound => ApiError::NotFound,
+        other => internal(other),
+    }
+}
+
+/// A counter id that exists, or `NotFound`.
+fn known_counter(conn: &rusqlite::Connection, id: &str) -> Result<(), crate::db::StoreError> {
+    match crate::queue::counter_of(conn, None, Some(id))? {
+        Some(_) => Ok(()),
+        None => Err(crate::db::StoreError::NotFound),
+    }
+}
+
+impl AppBackend {
+    async fn configured(&self, id: &str) -> Result<Device, ApiError> {
+        let id = id.to_string();
+        self.core.db.call(move |c| store::get(c, &id)).await.map_err(internal)?.ok_or(ApiError::NotFound)
+    }
+
+    pub(crate) async fn devices_view(&self) -> Result<DevicesView, ApiError> {
+        let zone = self.zone().await;
+        let (list, counters, jobs) = self
+            .core
+            .db
+            .call(|c| {
+                let counters = crate::queue::counters(c).map_err(|e| match e {
+                    crate::queue::QueueError::Store(e) => e,
+                    other => crate::db::StoreError::Corrupt(other.to_string()),
+                })?;
+                Ok((store::list(c)?, counters, store::recent(c, RECENT_JOBS)?))
+            })
+            .await
+            .map_err(internal)?;
+        Ok(DevicesView {
+            devices: list.iter().map(|d| device_view(d, zone)).collect(),
+            counters: counters.into_iter().map(|c| CounterChoice { id: c.id, name: c.name }).collect(),
+            jobs: jobs_view(&jobs, &list, zone),
+        })
+    }
+
+    pub(crate) async fn device_add(&self, user: &UserView, form: DeviceForm) -> Result<String, ApiError> {
+        let kind = kind_of(form.class);
+        let name = devices::validate_name(&form.name)
+            .map_err(|_| ApiError::Refused(Refusal::Fields(vec![("name".into(), "length".into(), String::new())])))?;
+        let address = devices::validate_address(kind, &form.address).map_err(|_| {
+            ApiError::Refused(Refusal::Fields(vec![(
+                "address".into(),
+                format!("address_{}", kind.code()),
+                String::new(),
+            )]))
+        })?;
+        let counter = Some(form.counter.trim().to_string()).filter(|c| !c.is_empty());
+        let by = user.id.clone();
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                if let Some(counter) = &counter {
+                    known_counter(&tx, counter)?;
+                }
+                let now = OffsetDateTime::now_utc();
+                let id = store::add(&tx, kind, &name, &address, counter.as_deref(), now)?;
+                audit::record(&tx, now, &Actor::Staff(by), "device_added", Some(&id), Some(kind.code()))?;
+                tx.commit()?;
+                Ok(id)
+            })
+            .await
+            .map_err(store_refusal)
+    }
+
+    pub(crate) async fn device_check(&self, id: &str) -> Result<DeviceView, ApiError> {
+        let device = self.configured(id).await?;
+        devices::refresh(&self.core, &device).await.map_err(internal)?;
+        let zone = self.zone().await;
+        Ok(device_view(&self.configured(id).await?, zone))
+    }
+
+    pub(crate) async fn device_assign(&self, user: &UserView, id: &str, counter: &str) -> Result<(), ApiError> {
+        let (id, by) = (id.to_string(), user.id.clone());
+        let counter = Some(counter.trim().to_string()).filter(|c| !c.is_empty());
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                if let Some(counter) = &counter {
+                    known_counter(&tx, counter)?;
+                }
+                if !store::set_counter(&tx, &id, counter.as_deref())? {
+                    return Err(crate::db::StoreError::NotFound);
+                }
+                let now = OffsetDateTime::now_utc();
+                audit::record(&tx, now, &Actor::Staff(by), "device_assigned", Some(&id), counter.as_deref())?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+            .map_err(store_refusal)
+    }
+
+    pub(crate) async fn device_accept_identity(&self, user: &UserView, id: &str) -> Result<(), ApiError> {
+        let device = self.configured(id).await?;
+        // Forget the old identity and pin what answers now.
+        let (key, by) = (device.id.clone(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                store::set_identity(&tx, &key, None)?;
+                audit::record(
+                    &tx,
+                    OffsetDateTime::now_utc(),
+                    &Actor::Staff(by),
+                    "device_identity_reset",
+                    Some(&key),
+                    None,
+                )?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+            .map_err(internal)?;
+        let device = self.configured(id).await?;
+        let state = devices::refresh(&self.core, &device).await.map_err(internal)?;
+        match state.problems.first() {
+            Some(problem) if state.identity.is_none() => Err(ApiError::Refused(Refusal::Device(problem.clone()))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) async fn device_test(&self, user: &UserView, id: &str) -> Result<TestOutcome, ApiError> {
+        let device = self.configured(id).await?;
+        match device.kind {
+            DeviceKind::DocumentPrinter | DeviceKind::TicketPrinter => {
+                let now = OffsetDateTime::now_utc();
+                let (format, document) =
+                    devices::test_job(&device, now).map_err(|e| ApiError::Refused(Refusal::Device(e.code())))?;
+                let by = user.id.clone();
+                let job = self
+                    .core
+                    .db
+                    .call(move |c| {
+                        let job = NewJob {
+                            device_id: &device.id,
+                            title: "Halaman uji Simpul",
+                            subject: None,
+                            format,
+                            document: &document,
+                            created_by: &by,
+                            reprint_of: None,
+                        };
+                        store::enqueue(c, &job, now)
+                    })
+                    .await
+                    .map_err(internal)?;
+                Ok(TestOutcome::Queued(job))
+            }
+            DeviceKind::Scanner => Ok(match devices::test_scan(&device).await {
+                Ok(what) => TestOutcome::Worked(what),
+                Err(e) => TestOutcome::Failed(e.code()),
+            }),
+            DeviceKind::Biometric => Ok(match devices::test_capture(&device).await {
+                Ok(what) => TestOutcome::Worked(what),
+                Err(e) => TestOutcome::Failed(e.code()),
+            }),
+        }
+    }
+
+    /// The device of `kind` for the counter the caller has open (else the office's), or the
+    /// refusal `missing`.
+    async fn counter_device(&self, user: &UserView, kind: DeviceKind, missing: &str) -> Result<Device, ApiError> {
+        let staff = user.id.clone();
+        self.core
+            .db
+            .call(move |c| {
+                let counter = crate::queue::counter_of(c, Some(&staff), None)?;
+                store::for_counter(c, kind, counter.as_deref())
+            })
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::Refused(Refusal::Device(missing.to_string())))
+    }
+
+    /// Devices found and not configured yet: biometric device services on this box (the SBI
+    /// port range 4501-4600 on loopback). Network discovery by mDNS is not built yet.
+    pub(crate) async fn devices_discover(&self) -> Result<Vec<FoundDevice>, ApiError> {
+        let configured: Vec<String> =
+            self.core.db.call(|c| store::list(c)).await.map_err(internal)?.into_iter().map(|d| d.address).collect();
+        let found = simpul_hardware::sbi::scan_ports(
+            "127.0.0.1",
+            *simpul_domain::sbi::PORTS.start()..=*simpul_domain::sbi::PORTS.end(),
+            std::time::Duration::from_millis(800),
+        )
+        .await;
+        Ok(found
+            .into_iter()
+            .map(|(port, devices)| FoundDevice {
+                class: DeviceClass::Biometric,
+                name: devices.iter().map(|d| d.digital_id.model.clone()).collect::<Vec<_>>().join(", "),
+                address: format!("http://127.0.0.1:{port}"),
+                via: "sbi".into(),
+            })
+            .filter(|f| !configured.contains(&f.address))
+            .collect())
+    }
+
+    pub(crate) async fn printout_queue(
+        &self,
+        user: &UserView,
+        id: &str,
+        printout: Printout,
+    ) -> Result<String, ApiError> {
+        let printer = self.counter_device(user, DeviceKind::DocumentPrinter, "no_printer").await?;
+        let (name, bytes) = self.printout(user, id, matches!(printout, Printout::Receipt)).await?;
+        let title = name.trim_end_matches(".pdf").to_string();
+        let (subject, by) = (id.to_string(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                let job = NewJob {
+                    device_id: &printer.id,
+                    title: &title,
+                    subject: Some(&subject),
+                    format: "application/pdf",
+                    document: &bytes,
+                    created_by: &by,
+                    reprint_of: None,
+                };
+                store::enqueue(c, &job, OffsetDateTime::now_utc())
+            })
+            .await
+            .map_err(internal)
+    }
+
+    /// Scans requirement `item` of application `id` on the caller's counter scanner: the
+    /// original stays on this box, the grey copy is attached (and syncs).
+    pub(crate) async fn requirement_scan(&self, user: &UserView, id: &str, item: usize) -> Result<u32, ApiError> {
+        let scanner = self.counter_device(user, DeviceKind::Scanner, "no_scanner").await?;
+        // Refuse before scanning when the line cannot take a file.
+        let check_id = id.to_string();
+        self.core
+            .db
+            .call(move |c| Ok(crate::applications::check_attach(c, &check_id, Some(item))))
+            .await
+            .map_err(internal)?
+            .map_err(crate::backend_apps::app_error)?;
+        let scan = crate::scanning::scan(&scanner).await.map_err(|e| {
+            tracing::warn!(error = %e, "scan failed");
+            ApiError::Refused(Refusal::Device(e.code()))
+        })?;
+        let checked = simpul_domain::attachment::check_upload("pindaian", &scan.copy.bytes)
+            .map_err(|p| crate::http::files::upload_problem(&p))?;
+        // The original first: if anything fails later it is an unused file, never a record
+        // pointing at nothing.
+        let data_dir = self.core.config.data_dir.clone();
+        let original = scan.original;
+        let (orig_type, orig_size) = (original.content_type, original.bytes.len());
+        let orig_sha = tokio::task::spawn_blocking(move || crate::store::blobs::write(&data_dir, &original.bytes))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store a scan");
+                ApiError::Internal
+            })?;
+        let key = orig_sha.clone();
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                crate::store::blobs::record(&tx, &key, orig_size, orig_type, OffsetDateTime::now_utc())?;
+                crate::store::blobs::keep_local(&tx, &key)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+            .map_err(internal)?;
+        let copy_sha = crate::store::blobs::digest(&scan.copy.bytes);
+        self.app_upload(user, id, crate::backend_apps::UploadTarget::Requirement(item), checked, scan.copy.bytes)
+            .await?;
+        if copy_sha != orig_sha {
+            self.core
+                .db
+                .call(move |c| crate::store::blobs::link_original(c, &copy_sha, &orig_sha))
+                .await
+                .map_err(internal)?;
+        }
+        Ok(u32::try_from(scan.pages).unwrap_or(u32::MAX))
+    }
+
+    /// Records the signed captures a device on the counter PC gave the browser. Each block's
+    /// signature is checked here (and its key against the one pinned for that serial when the
+    /// device is configured on the devices page); the images are stored like uploads.
+    pub(crate) async fn captures_from_browser(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        transaction: &str,
+        blocks: Vec<String>,
+    ) -> Result<u32, ApiError> {
+        use simpul_domain::sbi::Modality;
+        let refused = |code: &str| ApiError::Refused(Refusal::Device(code.to_string()));
+        let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
+        if blocks.is_empty() || blocks.len() > 12 || transaction.is_empty() || transaction.len() > 64 {
+            return Err(ApiError::BadRequest("1 to 12 capture blocks of one transaction".into()));
+        }
+        // Keys pinned for configured biometric devices, by serial.
+        let pins: Vec<simpul_hardware::sbi::Pin> = self
+            .core
+            .db
+            .call(|c| store::list(c))
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|d| d.kind == DeviceKind::Biometric)
+            .filter_map(|d| d.identity)
+            .flat_map(|i| devices::biometric_pins(&i))
+            .collect();
+        let mut captured = Vec::with_capacity(blocks.len());
+        for block in &blocks {
+            let first = simpul_hardware::sbi::verify_capture(block, None).map_err(|e| refused(&e.code()))?;
+            if let Some(pin) = pins.iter().find(|p| p.serial == first.serial)
+                && !pin.key_fingerprint.eq_ignore_ascii_case(&first.key_fingerprint)
+            {
+                tracing::warn!("a capture signed with a key other than its device's pinned one");
+                return Err(refused("identity"));
+            }
+            if first.modality != wanted || first.transaction_id != transaction {
+                return Err(refused("protocol"));
+            }
+            captured.push(first);
+        }
+        let who = self.who(user).await?;
+        let mut records = Vec::with_capacity(captured.len());
+        for c in captured {
+            let checked = simpul_domain::attachment::check_upload("capture", &c.image)
+                .map_err(|p| crate::http::files::upload_problem(&p))?;
+            let data_dir = self.core.config.data_dir.clone();
+            let image = c.image.clone();
+            let sha = tokio::task::spawn_blocking(move || crate::store::blobs::write(&data_dir, &image))
+                .await
+                .map_err(|_| ApiError::Internal)?
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot store a capture");
+                    ApiError::Internal
+                })?;
+            let position = match c.modality {
+                Modality::Finger | Modality::Iris => c.sub_type.as_str().to_lowercase().replace(' ', "_"),
+                Modality::Face | Modality::Signature => String::new(),
+            };
+            let kind = match c.modality {
+                Modality::Face => "photo",
+                Modality::Finger => "fingerprint",
+                Modality::Iris => "iris",
+                Modality::Signature => "signature",
+            };
+            let key: String = c.key_fingerprint.chars().take(12).collect();
+            records.push((
+                sha,
+                checked,
+                simpul_sync::records::CaptureDoc {
+                    modality: kind.into(),
+                    position,
+                    blob: None,
+                    quality: Some(u64::from(c.quality)),
+                    device: format!("{} (kunci {key})", c.serial),
+                    exception: None,
+                    at: who
+                        .at
+                        .to_offset(who.zone.offset())
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                },
+            ));
+        }
+        let count = records.len() as u32;
+        let id = id.to_string();
+        self.app_tx(move |tx| {
+            for (sha, checked, mut capture) in records {
+                crate::store::blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
+                capture.blob = Some(sha);
+                crate::applications::record_capture(tx, &who, &id, capture)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(count)
+    }
+
+    pub(crate) async fn printout_jobs(&self, id: &str) -> Result<Vec<PrintJobView>, ApiError> {
+        let zone = self.zone().await;
+        let id = id.to_string();
+        let (jobs, list) =
+            self.core.db.call(move |c| Ok((store::jobs_of(c, &id)?, store::list(c)?))).await.map_err(internal)?;
+        Ok(jobs_view(&jobs, &list, zone))
+    }
+
+    pub(crate) async fn job_reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError> {
+        let (job, by) = (job.to_string(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let now = OffsetDateTime::now_utc();
+                let id = store::reprint(&tx, &job, &by, now)?;
+                audit::record(&tx, now, &Actor::Staff(by.clone()), "reprint", Some(&job), Some(&id))?;
+                tx.commit()?;
+                Ok(id)
+            })
+            .await
+            .map_err(store_refusal)
+    }
+}

@@ -1,0 +1,373 @@
+//! The office's devices as staff and installers meet them: what an address must look like,
+//! asking a device how it is (and pinning who it is), and the test page each printer gets.
+//! Printing itself is the queue's (`printing`); this module never sends a job.
+
+use serde::{Deserialize, Serialize};
+use simpul_hardware::escl::{EsclScanner, ScanRequest, ScanSource};
+use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
+use simpul_hardware::ipp::IppPrinter;
+use simpul_hardware::sbi::{Pin, SbiService};
+use simpul_hardware::{DeviceError, DeviceKind};
+use time::OffsetDateTime;
+
+use crate::printing::DEVICE_TIMEOUT;
+use crate::store::devices::Device;
+
+/// The ESC/POS job format, as stored in a print job.
+pub const ESCPOS: &str = "application/vnd.escpos";
+
+/// What a device said at its last check, as kept in `devices.state`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    /// It can work now.
+    pub ready: bool,
+    /// What stops it, as stable codes (`media_empty`, `offline`, `unreachable`, `identity`...).
+    pub problems: Vec<String>,
+    /// What warns without stopping (`toner-low`, `paper_low`).
+    pub warnings: Vec<String>,
+    /// Make and model, as the device names itself.
+    pub model: Option<String>,
+    /// Supplies with their level in percent when known.
+    pub supplies: Vec<(String, Option<u8>)>,
+    /// The identity it answered with.
+    pub identity: Option<String>,
+}
+
+impl DeviceState {
+    fn failed(e: &DeviceError) -> DeviceState {
+        DeviceState { problems: vec![e.code()], ..DeviceState::default() }
+    }
+}
+
+/// Why an address was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// A document printer is reached by an `ipp://`, `ipps://`, `http://` or `https://` URI.
+    #[error("a document printer's address is an IPP URI, e.g. ipp://192.168.1.20/ipp/print")]
+    Ipp,
+    /// A ticket printer is reached at `host:port`.
+    #[error("a ticket printer's address is host:port, e.g. 192.168.1.50:9100")]
+    HostPort,
+    /// A scanner or a biometric service is reached at an `http(s)://` URL.
+    #[error("this device's address is an http:// URL, e.g. http://192.168.1.30:8080/eSCL")]
+    Http,
+}
+
+/// A device name staff know it by: 1 to 80 characters, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a device name has 1 to 80 characters")]
+pub struct NameError;
+
+/// Checks a device name.
+pub fn validate_name(name: &str) -> Result<String, NameError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(NameError);
+    }
+    Ok(name.to_string())
+}
+
+/// Checks the form of a device address for its kind (whether anything answers there is
+/// [`check`]'s business).
+pub fn validate_address(kind: DeviceKind, address: &str) -> Result<String, AddressError> {
+    let address = address.trim();
+    match kind {
+        DeviceKind::DocumentPrinter => {
+            IppPrinter::new(address, DEVICE_TIMEOUT).map_err(|_| AddressError::Ipp)?;
+        }
+        DeviceKind::TicketPrinter => {
+            let ok = address.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !ok {
+                return Err(AddressError::HostPort);
+            }
+        }
+        DeviceKind::Scanner | DeviceKind::Biometric => {
+            let ok = (address.starts_with("http://") || address.starts_with("https://"))
+                && address.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+            if !ok {
+                return Err(AddressError::Http);
+            }
+        }
+    }
+    Ok(address.to_string())
+}
+
+/// Asks the device how it is. A device that names an identity other than the pinned one is
+/// reported with the `identity` problem and counts as not ready.
+pub async fn check(device: &Device) -> DeviceState {
+    let mut state = match device.kind {
+        DeviceKind::DocumentPrinter => match IppPrinter::new(&device.address, DEVICE_TIMEOUT) {
+            Ok(printer) => match printer.info().await {
+                Ok(info) => DeviceState {
+                    ready: info.attention().is_empty(),
+                    problems: info.attention().iter().map(|a| a.code()).collect(),
+                    warnings: info.warnings(),
+                    model: Some(info.make_model.clone()).filter(|m| !m.is_empty()),
+                    supplies: info
+                        .supplies
+                        .iter()
+                        .map(|(name, level)| (name.clone(), u8::try_from(*level).ok().filter(|l| *l <= 100)))
+                        .collect(),
+                    identity: info.uuid.clone(),
+                },
+                Err(e) => DeviceState::failed(&e),
+            },
+            Err(e) => DeviceState::failed(&e),
+        },
+        DeviceKind::TicketPrinter => match EscPosPrinter::new(&device.address, DEVICE_TIMEOUT).status().await {
+            Ok(status) => DeviceState {
+                ready: status.blocking().is_none(),
+                problems: status.blocking().iter().map(|a| a.code()).collect(),
+                warnings: if status.paper_low { vec!["paper_low".into()] } else { vec![] },
+                ..DeviceState::default()
+            },
+            Err(e) => DeviceState::failed(&e),
+        },
+        DeviceKind::Scanner => match EsclScanner::new(&device.address, DEVICE_TIMEOUT) {
+            Ok(scanner) => match (scanner.capabilities().await, scanner.status().await) {
+                (Ok(caps), Ok(status)) => {
+                    // An empty feeder does not stop the glass: a warning then, unless there
+                    // is no glass.
+                    let blocking = status.blocking(if caps.platen { ScanSource::Platen } else { ScanSource::Adf });
+                    DeviceState {
+                        ready: blocking.is_none(),
+                        problems: blocking.iter().map(|a| a.code()).collect(),
+                        warnings: status
+                            .attention()
+                            .iter()
+                            .filter(|a| Some(*a) != blocking.as_ref())
+                            .map(|a| a.code())
+                            .collect(),
+                        model: Some(caps.make_and_model.clone()).filter(|m| !m.is_empty()),
+                        supplies: Vec::new(),
+                        identity: caps.identity(),
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => DeviceState::failed(&e),
+            },
+            Err(e) => DeviceState::failed(&e),
+        },
+        DeviceKind::Biometric => match SbiService::new(&device.address, DEVICE_TIMEOUT) {
+            Ok(service) => match service.info().await {
+                Ok(infos) if infos.is_empty() => {
+                    DeviceState { problems: vec!["no_biometric_device".into()], ..DeviceState::default() }
+                }
+                Ok(infos) => {
+                    let not_ready: Vec<String> = infos
+                        .iter()
+                        .filter(|i| i.status != simpul_domain::sbi::DeviceStatus::Ready)
+                        .map(|i| format!("other:{} {:?}", i.digital_id.model, i.status))
+                        .collect();
+                    DeviceState {
+                        ready: not_ready.is_empty(),
+                        problems: not_ready,
+                        warnings: Vec::new(),
+                        model: Some(infos.iter().map(|i| i.digital_id.model.clone()).collect::<Vec<_>>().join(", ")),
+                        supplies: Vec::new(),
+                        identity: Some(biometric_identity(&infos)),
+                    }
+                }
+                Err(e) => DeviceState::failed(&e),
+            },
+            Err(e) => DeviceState::failed(&e),
+        },
+    };
+    if impostor(device.identity.as_deref(), state.identity.as_deref()) {
+        state.ready = false;
+        state.problems.push("identity".into());
+    }
+    state
+}
+
+/// Whether the device answered with an identity other than the pinned one.
+pub fn impostor(pinned: Option<&str>, answered: Option<&str>) -> bool {
+    matches!((pinned, answered), (Some(p), Some(a)) if p != a)
+}
+
+/// Checks a device and keeps what it said; its first identity is pinned.
+pub async fn refresh(core: &crate::state::Core, device: &Device) -> Result<DeviceState, crate::db::StoreError> {
+    let state = check(device).await;
+    let (id, json) = (device.id.clone(), serde_json::to_string(&state).unwrap_or_default());
+    let pin = if device.identity.is_none() { state.identity.clone() } else { None };
+    core.db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            crate::store::devices::set_state(&tx, &id, &json, OffsetDateTime::now_utc())?;
+            if let Some(identity) = pin {
+                crate::store::devices::set_identity(&tx, &id, Some(&identity))?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(state)
+}
+
+/// The identity of a biometric service: each device's serial with the fingerprint of the key
+/// it signs with, sorted.
+pub fn biometric_identity(infos: &[simpul_hardware::sbi::DeviceInfo]) -> String {
+    let mut parts: Vec<String> = infos.iter().map(|i| format!("{}={}", i.serial, i.key_fingerprint)).collect();
+    parts.sort();
+    parts.join(",")
+}
+
+/// The pins of a biometric service's pinned identity.
+pub fn biometric_pins(identity: &str) -> Vec<Pin> {
+    identity
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(serial, key)| Pin { serial: serial.to_string(), key_fingerprint: key.to_string() })
+        .collect()
+}
+
+/// A test capture on the service's first device: what it captured and at what quality.
+pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
+    let mut service = SbiService::new(&device.address, DEVICE_TIMEOUT)?;
+    if let Some(identity) = &device.identity {
+        service = service.with_pins(biometric_pins(identity));
+    }
+    let infos = service.info().await?;
+    let first = infos
+        .iter()
+        .find(|i| i.modality.is_some())
+        .ok_or_else(|| DeviceError::Unsupported("no biometric device at this service".into()))?;
+    let modality = first.modality.unwrap_or(simpul_domain::sbi::Modality::Face);
+    let count = if modality == simpul_domain::sbi::Modality::Finger { 4 } else { 1 };
+    let sub_id = first.description.device_sub_id.first().copied().unwrap_or(0);
+    let transaction = uuid::Uuid::new_v4().to_string();
+    let request = simpul_domain::sbi::capture_request(modality, count, &[], &transaction, 40, &first.device_id, sub_id);
+    let captured = service.capture(&request).await?;
+    let quality = captured.iter().map(|c| c.quality).min().unwrap_or(0);
+    Ok(format!("{} {:?}, kualitas {quality}", captured.len(), modality))
+}
+
+/// A test scan: a grey page at 100 dpi, described in a line ("1 halaman, 827x1169 px").
+pub async fn test_scan(device: &Device) -> Result<String, DeviceError> {
+    let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?;
+    if let Some(identity) = &device.identity {
+        scanner = scanner.expect_uuid(identity);
+    }
+    let request = ScanRequest {
+        color: simpul_hardware::scan::ColorMode::Grayscale8,
+        dpi: 100,
+        source: ScanSource::Auto,
+        ..ScanRequest::default()
+    };
+    let pages = scanner.scan(&request).await?;
+    let size = pages
+        .first()
+        .and_then(|p| simpul_hardware::document::jpeg_frame(&p.bytes))
+        .map(|(w, h, _)| format!(", {w}x{h} px"))
+        .unwrap_or_default();
+    Ok(format!(
+        "{} halaman{size}, {} KB",
+        pages.len(),
+        pages.iter().map(|p| p.bytes.len()).sum::<usize>().div_ceil(1024)
+    ))
+}
+
+/// The test page for a printer: its format and bytes.
+pub fn test_job(device: &Device, at: OffsetDateTime) -> Result<(&'static str, Vec<u8>), DeviceError> {
+    match device.kind {
+        DeviceKind::DocumentPrinter => crate::printouts::test_page(&device.name, at)
+            .map(|pdf| ("application/pdf", pdf))
+            .map_err(|e| DeviceError::Unsupported(e.to_string())),
+        DeviceKind::TicketPrinter => Ok((
+            ESCPOS,
+            ticket_bytes(&Ticket {
+                office: "Simpul".into(),
+                service: "Halaman uji".into(),
+                number: "UJI".into(),
+                lane: device.name.clone(),
+                time: crate::store::stamp(at),
+                qr: format!("SPL-UJI:{}", device.id),
+                footer: "Printer tiket siap".into(),
+            }),
+        )),
+        DeviceKind::Scanner | DeviceKind::Biometric => Err(DeviceError::Unsupported("not a printer".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_by_kind() {
+        assert!(validate_address(DeviceKind::DocumentPrinter, " ipp://10.0.0.5/ipp/print ").is_ok());
+        assert_eq!(validate_address(DeviceKind::DocumentPrinter, "10.0.0.5"), Err(AddressError::Ipp));
+        assert!(validate_address(DeviceKind::TicketPrinter, "10.0.0.6:9100").is_ok());
+        assert_eq!(validate_address(DeviceKind::TicketPrinter, "10.0.0.6"), Err(AddressError::HostPort));
+        assert_eq!(validate_address(DeviceKind::TicketPrinter, "http://x:9100"), Err(AddressError::HostPort));
+        assert_eq!(validate_address(DeviceKind::TicketPrinter, "x:0"), Err(AddressError::HostPort));
+        assert!(validate_address(DeviceKind::Scanner, "http://10.0.0.7:8080/eSCL").is_ok());
+        assert_eq!(validate_address(DeviceKind::Scanner, "http:///eSCL"), Err(AddressError::Http));
+        assert_eq!(validate_address(DeviceKind::Biometric, "127.0.0.1:4501"), Err(AddressError::Http));
+    }
+
+    #[test]
+    fn only_a_different_identity_is_an_impostor() {
+        assert!(impostor(Some("urn:uuid:a"), Some("urn:uuid:b")));
+        assert!(!impostor(Some("urn:uuid:a"), Some("urn:uuid:a")));
+        // Nothing pinned yet, or a device that names no identity: nothing to compare.
+        assert!(!impostor(None, Some("urn:uuid:b")));
+        assert!(!impostor(Some("urn:uuid:a"), None));
+    }
+
+    #[test]
+    fn a_biometric_service_identity_round_trips_to_pins() {
+        let pins = biometric_pins("SIMFACE=ab12,SIMSLAP=cd34");
+        assert_eq!(pins.len(), 2);
+        assert_eq!((pins[1].serial.as_str(), pins[1].key_fingerprint.as_str()), ("SIMSLAP", "cd34"));
+        assert!(biometric_pins("").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_biometric_service_is_checked_and_pinned_by_its_keys() {
+        let sim = simpul_devsim::sbi::SbiSim::new(simpul_devsim::sbi::SbiSimConfig::standard());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(simpul_devsim::sbi::serve(listener, sim.clone()));
+        let mut device = Device {
+            id: "b".into(),
+            kind: DeviceKind::Biometric,
+            name: "Biometrik".into(),
+            address,
+            counter: None,
+            state: None,
+            checked_at: None,
+            identity: None,
+        };
+        let state = check(&device).await;
+        assert!(state.ready, "{state:?}");
+        let identity = state.identity.clone().unwrap();
+        assert_eq!(biometric_pins(&identity).len(), 4);
+        device.identity = Some(identity);
+        assert!(test_capture(&device).await.unwrap().contains("kualitas"));
+        // Another key under the same serial: the pinned identity no longer matches.
+        sim.set_fault(Some(simpul_devsim::sbi::SbiFault::Impostor));
+        let state = check(&device).await;
+        assert!(!state.ready);
+        assert!(state.problems.contains(&"identity".to_string()), "{state:?}");
+        assert_eq!(test_capture(&device).await.err().map(|e| e.code()), Some("identity".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_device_that_does_not_answer_says_so() {
+        let device = Device {
+            id: "d".into(),
+            kind: DeviceKind::TicketPrinter,
+            name: "Tiket".into(),
+            address: "127.0.0.1:1".into(),
+            counter: None,
+            state: None,
+            checked_at: None,
+            identity: Some("a".into()),
+        };
+        let state = check(&device).await;
+        assert!(!state.ready);
+        assert_eq!(state.problems, vec!["unreachable".to_string()]);
+    }
+}
