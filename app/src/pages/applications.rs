@@ -520,7 +520,7 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                                         <form class="upload" method="post" enctype="multipart/form-data" action=upload_to>
                                             <input type="hidden" name="csrf" value=csrf_value />
                                             <input type="file" name="berkas" accept="application/pdf,image/jpeg,image/png" required
-                                                aria-label=move || t_string!(i18n, app.upload) />
+                                                aria-label=move || t_string!(i18n, app.choose_file) />
                                             <button type="submit">{t!(i18n, app.upload)}</button>
                                         </form>
                                     })}
