@@ -667,14 +667,7 @@ impl AppBackend {
             .await
             .map_err(internal)?
             .map_err(app_error)?;
-        let data_dir = self.core.config.data_dir.clone();
-        let sha = tokio::task::spawn_blocking(move || blobs::write(&data_dir, &bytes))
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store an upload");
-                ApiError::Internal
-            })?;
+        let sha = self.write_blob(bytes).await?;
         let id = id.to_string();
         self.app_tx(move |tx| {
             blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
@@ -699,6 +692,19 @@ impl AppBackend {
             }
         })
         .await
+    }
+
+    /// Writes a file's bytes to disk (synced, content-addressed) off the async threads; its
+    /// row is the caller's, in the caller's transaction.
+    pub(crate) async fn write_blob(&self, bytes: Vec<u8>) -> Result<String, ApiError> {
+        let data_dir = self.core.config.data_dir.clone();
+        tokio::task::spawn_blocking(move || blobs::write(&data_dir, &bytes))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store a file");
+                ApiError::Internal
+            })
     }
 
     /// The bytes of a stored file, when it belongs to an application this box keeps.

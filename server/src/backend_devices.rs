@@ -37,8 +37,7 @@ pub(crate) fn kind_of(class: DeviceClass) -> DeviceKind {
 }
 
 fn local(rfc3339: &str, zone: simpul_domain::zone::Zone) -> String {
-    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map_or_else(|_| rfc3339.to_string(), |t| local_datetime(t, zone))
+    crate::backend_apps::parse_local(rfc3339).map_or_else(|| rfc3339.to_string(), |t| local_datetime(t, zone))
 }
 
 fn device_view(d: &Device, zone: simpul_domain::zone::Zone) -> DeviceView {
@@ -50,7 +49,7 @@ fn device_view(d: &Device, zone: simpul_domain::zone::Zone) -> DeviceView {
         name: d.name.clone(),
         address: d.address.clone(),
         counter: d.counter.clone(),
-        ready: state_ref.map(|s| s.ready),
+        ready: state_ref.map(DeviceState::ready),
         problems: state_ref.map(|s| s.problems.clone()).unwrap_or_default(),
         warnings: state_ref.map(|s| s.warnings.clone()).unwrap_or_default(),
         model: state_ref.and_then(|s| s.model.clone()),
@@ -94,12 +93,14 @@ fn store_refusal(e: crate::db::StoreError) -> ApiError {
     }
 }
 
-/// A counter id that exists, or `NotFound`.
-fn known_counter(conn: &rusqlite::Connection, id: &str) -> Result<(), crate::db::StoreError> {
-    match crate::queue::counter_of(conn, None, Some(id))? {
-        Some(_) => Ok(()),
-        None => Err(crate::db::StoreError::NotFound),
+/// The counter a form names: none for an empty field (the whole office), else an id that
+/// exists (`NotFound` otherwise).
+fn known_counter(conn: &rusqlite::Connection, field: &str) -> Result<Option<String>, crate::db::StoreError> {
+    let field = field.trim();
+    if field.is_empty() {
+        return Ok(None);
     }
+    crate::queue::counter_of(conn, None, Some(field))?.map(Some).ok_or(crate::db::StoreError::NotFound)
 }
 
 impl AppBackend {
@@ -140,15 +141,12 @@ impl AppBackend {
                 String::new(),
             )]))
         })?;
-        let counter = Some(form.counter.trim().to_string()).filter(|c| !c.is_empty());
-        let by = user.id.clone();
+        let (field, by) = (form.counter, user.id.clone());
         self.core
             .db
             .call(move |c| {
                 let tx = c.transaction()?;
-                if let Some(counter) = &counter {
-                    known_counter(&tx, counter)?;
-                }
+                let counter = known_counter(&tx, &field)?;
                 let now = OffsetDateTime::now_utc();
                 let id = store::add(&tx, kind, &name, &address, counter.as_deref(), now)?;
                 audit::record(&tx, now, &Actor::Staff(by), "device_added", Some(&id), Some(kind.code()))?;
@@ -167,15 +165,12 @@ impl AppBackend {
     }
 
     pub(crate) async fn device_assign(&self, user: &UserView, id: &str, counter: &str) -> Result<(), ApiError> {
-        let (id, by) = (id.to_string(), user.id.clone());
-        let counter = Some(counter.trim().to_string()).filter(|c| !c.is_empty());
+        let (id, by, field) = (id.to_string(), user.id.clone(), counter.to_string());
         self.core
             .db
             .call(move |c| {
                 let tx = c.transaction()?;
-                if let Some(counter) = &counter {
-                    known_counter(&tx, counter)?;
-                }
+                let counter = known_counter(&tx, &field)?;
                 if !store::set_counter(&tx, &id, counter.as_deref())? {
                     return Err(crate::db::StoreError::NotFound);
                 }
@@ -342,16 +337,9 @@ impl AppBackend {
             .map_err(|p| crate::http::files::upload_problem(&p))?;
         // The original first: if anything fails later it is an unused file, never a record
         // pointing at nothing.
-        let data_dir = self.core.config.data_dir.clone();
         let original = scan.original;
         let (orig_type, orig_size) = (original.content_type, original.bytes.len());
-        let orig_sha = tokio::task::spawn_blocking(move || crate::store::blobs::write(&data_dir, &original.bytes))
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store a scan");
-                ApiError::Internal
-            })?;
+        let orig_sha = self.write_blob(original.bytes).await?;
         let key = orig_sha.clone();
         self.core
             .db
@@ -425,15 +413,7 @@ impl AppBackend {
         for c in captured {
             let checked = simpul_domain::attachment::check_upload("capture", &c.image)
                 .map_err(|p| crate::http::files::upload_problem(&p))?;
-            let data_dir = self.core.config.data_dir.clone();
-            let image = c.image.clone();
-            let sha = tokio::task::spawn_blocking(move || crate::store::blobs::write(&data_dir, &image))
-                .await
-                .map_err(|_| ApiError::Internal)?
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot store a capture");
-                    ApiError::Internal
-                })?;
+            let sha = self.write_blob(c.image.clone()).await?;
             let position = match c.modality {
                 Modality::Finger | Modality::Iris => c.sub_type.as_str().to_lowercase().replace(' ', "_"),
                 Modality::Face | Modality::Signature => String::new(),

@@ -19,8 +19,6 @@ pub const ESCPOS: &str = "application/vnd.escpos";
 /// What a device said at its last check, as kept in `devices.state`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceState {
-    /// It can work now.
-    pub ready: bool,
     /// What stops it, as stable codes (`media_empty`, `offline`, `unreachable`, `identity`...).
     pub problems: Vec<String>,
     /// What warns without stopping (`toner-low`, `paper_low`).
@@ -34,6 +32,11 @@ pub struct DeviceState {
 }
 
 impl DeviceState {
+    /// It can work now: nothing stops it.
+    pub fn ready(&self) -> bool {
+        self.problems.is_empty()
+    }
+
     fn failed(e: &DeviceError) -> DeviceState {
         DeviceState { problems: vec![e.code()], ..DeviceState::default() }
     }
@@ -101,7 +104,6 @@ pub async fn check(device: &Device) -> DeviceState {
         DeviceKind::DocumentPrinter => match IppPrinter::new(&device.address, DEVICE_TIMEOUT) {
             Ok(printer) => match printer.info().await {
                 Ok(info) => DeviceState {
-                    ready: info.attention().is_empty(),
                     problems: info.attention().iter().map(|a| a.code()).collect(),
                     warnings: info.warnings(),
                     model: Some(info.make_model.clone()).filter(|m| !m.is_empty()),
@@ -118,7 +120,6 @@ pub async fn check(device: &Device) -> DeviceState {
         },
         DeviceKind::TicketPrinter => match EscPosPrinter::new(&device.address, DEVICE_TIMEOUT).status().await {
             Ok(status) => DeviceState {
-                ready: status.blocking().is_none(),
                 problems: status.blocking().iter().map(|a| a.code()).collect(),
                 warnings: if status.paper_low { vec!["paper_low".into()] } else { vec![] },
                 ..DeviceState::default()
@@ -132,7 +133,6 @@ pub async fn check(device: &Device) -> DeviceState {
                     // is no glass.
                     let blocking = status.blocking(if caps.platen { ScanSource::Platen } else { ScanSource::Adf });
                     DeviceState {
-                        ready: blocking.is_none(),
                         problems: blocking.iter().map(|a| a.code()).collect(),
                         warnings: status
                             .attention()
@@ -161,7 +161,6 @@ pub async fn check(device: &Device) -> DeviceState {
                         .map(|i| format!("other:{} {:?}", i.digital_id.model, i.status))
                         .collect();
                     DeviceState {
-                        ready: not_ready.is_empty(),
                         problems: not_ready,
                         warnings: Vec::new(),
                         model: Some(infos.iter().map(|i| i.digital_id.model.clone()).collect::<Vec<_>>().join(", ")),
@@ -175,7 +174,6 @@ pub async fn check(device: &Device) -> DeviceState {
         },
     };
     if impostor(device.identity.as_deref(), state.identity.as_deref()) {
-        state.ready = false;
         state.problems.push("identity".into());
     }
     state
@@ -341,7 +339,7 @@ mod tests {
             identity: None,
         };
         let state = check(&device).await;
-        assert!(state.ready, "{state:?}");
+        assert!(state.ready(), "{state:?}");
         let identity = state.identity.clone().unwrap();
         assert_eq!(biometric_pins(&identity).len(), 4);
         device.identity = Some(identity);
@@ -349,7 +347,7 @@ mod tests {
         // Another key under the same serial: the pinned identity no longer matches.
         sim.set_fault(Some(simpul_devsim::sbi::SbiFault::Impostor));
         let state = check(&device).await;
-        assert!(!state.ready);
+        assert!(!state.ready());
         assert!(state.problems.contains(&"identity".to_string()), "{state:?}");
         assert_eq!(test_capture(&device).await.err().map(|e| e.code()), Some("identity".to_string()));
     }
@@ -367,7 +365,7 @@ mod tests {
             identity: Some("a".into()),
         };
         let state = check(&device).await;
-        assert!(!state.ready);
+        assert!(!state.ready());
         assert_eq!(state.problems, vec!["unreachable".to_string()]);
     }
 }
