@@ -818,9 +818,13 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
         }
     });
     let error = RwSignal::new(None::<ApiError>);
-    let capture = leptos::prelude::Action::new_local(move |modality: &Modality| {
+    // A plain (Send) action: `Action::new_local` would create thread-bound storage while the
+    // server renders this page, and the renderer may drop it on another worker thread, which
+    // panics. Only the browser's future is thread-bound, and it never leaves the browser's one
+    // thread, so it alone is wrapped.
+    let capture = leptos::prelude::Action::new(move |modality: &Modality| {
         let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
-        async move {
+        let work = async move {
             #[cfg(feature = "hydrate")]
             {
                 if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -848,7 +852,10 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                 let _ = (modality, base, csrf, id);
                 Err::<u32, ApiError>(ApiError::Unavailable("capture runs in the browser".into()))
             }
-        }
+        };
+        #[cfg(feature = "hydrate")]
+        let work = send_wrapper::SendWrapper::new(work);
+        work
     });
     Effect::new(move |_| {
         if let Some(r) = capture.value().get() {
@@ -864,7 +871,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     let button = move |modality: Modality, label: AnyView| {
         view! {
             <button type="button" class="secondary-dark" id=format!("capture-{}", modality.as_str().to_lowercase())
-                disabled=move || capture.pending().get() on:click=move |_| { capture.dispatch_local(modality); }>
+                disabled=move || capture.pending().get() on:click=move |_| { capture.dispatch(modality); }>
                 {label}
             </button>
             " "

@@ -19,6 +19,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use simpul_app::backend::SharedBackend;
 use simpul_app::{App, SESSION_COOKIE, shell};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -89,6 +90,7 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
         .merge(ui)
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -101,6 +103,18 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
             let route = req.extensions().get::<MatchedPath>().map_or("(unmatched)", |m| m.as_str()).to_string();
             tracing::info_span!("http", method = %req.method(), route)
         }))
+}
+
+/// A handler that panicked answers 500 with a plain page instead of a dropped connection. The
+/// panic's message is not logged: it can carry whatever data the handler held.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Terjadi kesalahan di server; coba lagi. (Server error; please try again.)",
+    )
+        .into_response()
 }
 
 /// Renders the app for an address no route matched: the router shows "not found" (404).
