@@ -10,7 +10,7 @@ use simpul_domain::auth::Permission;
 
 use crate::api::{
     ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, DashboardView, DeviceForm,
-    DeviceView, DevicesView, DisplayView, FoundDevice, IntakeForm, IntakeView, KioskView, LinkView, PrintJobView,
+    DeviceView, DevicesView, DiscoveryView, DisplayView, IntakeForm, IntakeView, KioskView, LinkView, PrintJobView,
     Printout, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm, SyncView, SystemView, TestOutcome,
     TicketView, UserView,
 };
@@ -134,7 +134,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Test print, scan or capture.
     async fn test_device(&self, user: &UserView, id: &str) -> Result<TestOutcome, ApiError>;
     /// Devices found on the network and on the box.
-    async fn discover_devices(&self) -> Result<Vec<FoundDevice>, ApiError>;
+    async fn discover_devices(&self) -> Result<DiscoveryView, ApiError>;
     /// Queues an application's printout on the caller's counter printer.
     async fn print_printout(&self, user: &UserView, id: &str, printout: Printout) -> Result<String, ApiError>;
     /// The print jobs of an application.
@@ -151,6 +151,14 @@ pub trait Backend: Send + Sync + 'static {
         modality: &str,
         transaction: &str,
         blocks: Vec<String>,
+    ) -> Result<u32, ApiError>;
+    /// Records fingers that cannot be captured, with the reason.
+    async fn record_finger_exceptions(
+        &self,
+        user: &UserView,
+        id: &str,
+        fingers: Vec<String>,
+        reason: simpul_domain::sbi::ExceptionReason,
     ) -> Result<u32, ApiError>;
 }
 

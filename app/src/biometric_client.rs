@@ -30,13 +30,19 @@ pub fn device_type(modality: Modality) -> DeviceType {
     }
 }
 
-/// The capture requests for `modality` on a discovered device: three slaps for fingerprints,
-/// both eyes for the iris, one image otherwise.
-pub fn plan(modality: Modality, device: &DiscoveryEntry, transaction: &str) -> Vec<sbi::CaptureRequest> {
+/// The capture requests for `modality` on a discovered device: three slaps for fingerprints
+/// (without the `missing` fingers, which go as the slaps' exceptions), both eyes for the iris,
+/// one image otherwise.
+pub fn plan(
+    modality: Modality,
+    device: &DiscoveryEntry,
+    transaction: &str,
+    missing: &[BioSubType],
+) -> Vec<sbi::CaptureRequest> {
     let id = device.device.device_id.as_str();
     let subs = &device.device.device_sub_id;
     match modality {
-        Modality::Finger => sbi::finger_slaps(&[])
+        Modality::Finger => sbi::finger_slaps(missing)
             .into_iter()
             .filter(|s| subs.is_empty() || subs.contains(&s.sub_id))
             .map(|s| sbi::capture_request(modality, s.count, &s.exceptions, transaction, 40, id, s.sub_id))
@@ -52,19 +58,16 @@ pub fn plan(modality: Modality, device: &DiscoveryEntry, transaction: &str) -> V
     }
 }
 
-/// Captures `modality` on the device service at `base` (e.g. `http://127.0.0.1:4501`).
+/// Captures `modality` on the device service at `base` (e.g. `http://127.0.0.1:4501`),
+/// leaving out the `missing` fingers.
 #[cfg(feature = "hydrate")]
-pub async fn capture(base: &str, modality: Modality) -> Result<BrowserCapture, CaptureError> {
+pub async fn capture(base: &str, modality: Modality, missing: &[BioSubType]) -> Result<BrowserCapture, CaptureError> {
     let base = base.trim().trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err("unreachable".into());
     }
     let ask = serde_json::to_string(&DiscoverRequest { kind: device_type(modality) }).map_err(|_| "protocol")?;
-    let answer = match call(&format!("{base}{}", sbi::path::DEVICE), sbi::verb::DISCOVER_MOSIP, &ask).await {
-        Ok(a) => a,
-        Err(_) => call(&format!("{base}{}", sbi::path::DEVICE), sbi::verb::DISCOVER, &ask).await?,
-    };
-    let found: Vec<DiscoveryEntry> = serde_json::from_str(&answer).map_err(|_| "protocol".to_string())?;
+    let found = discover(base, &ask, None).await?;
     let device = found
         .into_iter()
         // Discovery was asked for this modality's device type only.
@@ -72,9 +75,9 @@ pub async fn capture(base: &str, modality: Modality) -> Result<BrowserCapture, C
         .ok_or_else(|| "no_biometric_device".to_string())?;
     let transaction = random_id();
     let mut blocks = Vec::new();
-    for request in plan(modality, &device, &transaction) {
+    for request in plan(modality, &device, &transaction, missing) {
         let body = serde_json::to_string(&request).map_err(|_| "protocol")?;
-        let answer = call(&format!("{base}{}", sbi::path::CAPTURE), sbi::verb::RCAPTURE, &body).await?;
+        let answer = call(&format!("{base}{}", sbi::path::CAPTURE), sbi::verb::RCAPTURE, &body, None).await?;
         let response: CaptureResponse = serde_json::from_str(&answer).map_err(|_| "protocol".to_string())?;
         for entry in response.biometrics {
             match &entry.error {
@@ -98,14 +101,54 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Discovery at `base` with MOSIP's verb, then the older one.
+#[cfg(feature = "hydrate")]
+async fn discover(base: &str, ask: &str, timeout_ms: Option<u32>) -> Result<Vec<DiscoveryEntry>, CaptureError> {
+    let url = format!("{base}{}", sbi::path::DEVICE);
+    let answer = match call(&url, sbi::verb::DISCOVER_MOSIP, ask, timeout_ms).await {
+        Ok(a) => a,
+        Err(_) => call(&url, sbi::verb::DISCOVER, ask, timeout_ms).await?,
+    };
+    serde_json::from_str(&answer).map_err(|_| "protocol".to_string())
+}
+
+/// A biometric device service found on this PC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundService {
+    /// Its base URL (`http://127.0.0.1:4501`).
+    pub base: String,
+    /// How many devices it offers.
+    pub devices: usize,
+}
+
+/// Looks for biometric device services on this PC: every port of the SBI range (4501-4600 on
+/// 127.0.0.1) is asked for its devices at once, each bounded by a short timeout.
+#[cfg(feature = "hydrate")]
+pub async fn find_services() -> Vec<FoundService> {
+    let Ok(ask) = serde_json::to_string(&DiscoverRequest { kind: DeviceType::Any }) else { return Vec::new() };
+    let asks = sbi::PORTS.map(|port| {
+        let (ask, base) = (ask.clone(), format!("http://127.0.0.1:{port}"));
+        async move {
+            match discover(&base, &ask, Some(1500)).await {
+                Ok(found) if !found.is_empty() => Some(FoundService { base, devices: found.len() }),
+                _ => None,
+            }
+        }
+    });
+    futures::future::join_all(asks).await.into_iter().flatten().collect()
+}
+
 /// One request with a custom verb; answers the body text. Answers above 16 MiB are refused.
 #[cfg(feature = "hydrate")]
-async fn call(url: &str, verb: &str, body: &str) -> Result<String, CaptureError> {
+async fn call(url: &str, verb: &str, body: &str, timeout_ms: Option<u32>) -> Result<String, CaptureError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let init = web_sys::RequestInit::new();
     init.set_method(verb);
     init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    if let Some(ms) = timeout_ms {
+        init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(ms)));
+    }
     if let Ok(headers) = web_sys::Headers::new() {
         let _ = headers.set("Content-Type", "application/json");
         init.set_headers(&headers);
@@ -140,12 +183,19 @@ mod tests {
 
     #[test]
     fn fingerprints_are_taken_slap_by_slap_and_faces_once() {
-        let fingers = plan(Modality::Finger, &device("2", &[1, 2, 3]), "t");
+        let fingers = plan(Modality::Finger, &device("2", &[1, 2, 3]), "t", &[]);
         assert_eq!(fingers.len(), 3);
         assert_eq!(fingers.iter().map(|r| r.bio[0].count).sum::<u32>(), 10);
+        // A missing thumb goes as the thumbs slap's exception; both thumbs missing drop it.
+        let missing = plan(Modality::Finger, &device("2", &[1, 2, 3]), "t", &[BioSubType::LeftThumb]);
+        assert_eq!(missing.iter().map(|r| r.bio[0].count).sum::<u32>(), 9);
+        assert_eq!(missing[2].bio[0].exception, vec![BioSubType::LeftThumb]);
+        let no_thumbs =
+            plan(Modality::Finger, &device("2", &[1, 2, 3]), "t", &[BioSubType::LeftThumb, BioSubType::RightThumb]);
+        assert_eq!(no_thumbs.len(), 2);
         assert!(fingers.iter().all(|r| r.transaction_id == "t" && r.bio[0].device_id == "2"));
-        assert_eq!(plan(Modality::Face, &device("1", &[0]), "t").len(), 1);
-        let iris = plan(Modality::Iris, &device("3", &[1, 2, 3]), "t");
+        assert_eq!(plan(Modality::Face, &device("1", &[0]), "t", &[]).len(), 1);
+        let iris = plan(Modality::Iris, &device("3", &[1, 2, 3]), "t", &[]);
         assert_eq!(iris[0].bio[0].count, 2);
     }
 }

@@ -264,6 +264,20 @@ impl BioSubType {
         BioSubType::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
+    /// The position as a record keeps it: the wire name in lower case, spaces as underscores
+    /// (`left_thumb`, `right_indexfinger`, `left` for the left iris); empty for a face.
+    pub fn position(self) -> String {
+        match self {
+            BioSubType::Unknown => String::new(),
+            other => other.as_str().to_lowercase().replace(' ', "_"),
+        }
+    }
+
+    /// From [`BioSubType::position`].
+    pub fn from_position(position: &str) -> Option<BioSubType> {
+        BioSubType::ALL.into_iter().find(|s| *s != BioSubType::Unknown && s.position() == position)
+    }
+
     /// The modality this sub-type belongs to (`None` for [`BioSubType::Unknown`]).
     pub fn modality(self) -> Option<Modality> {
         match self {
@@ -668,6 +682,34 @@ pub struct SlapPlan {
     pub exceptions: Vec<BioSubType>,
 }
 
+/// Why a finger (or an eye) is not captured: the exception recorded in its place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionReason {
+    /// Missing or amputated: permanent.
+    Missing,
+    /// Injured or bandaged: temporary; the person may be asked to come back.
+    Injured,
+}
+
+impl ExceptionReason {
+    /// Every reason, in the order forms list them.
+    pub const ALL: [ExceptionReason; 2] = [ExceptionReason::Missing, ExceptionReason::Injured];
+
+    /// Stable code, as the record keeps it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ExceptionReason::Missing => "missing",
+            ExceptionReason::Injured => "injured",
+        }
+    }
+
+    /// From [`ExceptionReason::code`].
+    pub fn from_code(code: &str) -> Option<ExceptionReason> {
+        ExceptionReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 /// The slaps of a ten-print capture for a person with `missing` fingers (missing, amputated,
 /// bandaged): each slap carries its own exceptions, and a slap whose fingers are all missing is
 /// left out. Entries of `missing` that are not fingers are ignored.
@@ -859,6 +901,22 @@ mod tests {
         assert!(serde_json::from_value::<BioRequest>(bad).is_err());
         let bad = json!({"type": "Palm", "count": 1, "requestedScore": 40, "deviceId": "3", "deviceSubId": 0});
         assert!(serde_json::from_value::<BioRequest>(bad).is_err());
+    }
+
+    #[test]
+    fn positions_and_exception_reasons_round_trip() {
+        for sub in BioSubType::ALL.into_iter().filter(|s| *s != BioSubType::Unknown) {
+            assert_eq!(BioSubType::from_position(&sub.position()), Some(sub), "{sub:?}");
+        }
+        assert_eq!(BioSubType::LeftThumb.position(), "left_thumb");
+        assert_eq!(BioSubType::RightIndex.position(), "right_indexfinger");
+        assert_eq!(BioSubType::Unknown.position(), "");
+        assert_eq!(BioSubType::from_position(""), None);
+        assert_eq!(BioSubType::from_position("left thumb"), None);
+        for r in ExceptionReason::ALL {
+            assert_eq!(ExceptionReason::from_code(r.code()), Some(r));
+        }
+        assert_eq!(ExceptionReason::from_code("lost"), None);
     }
 
     #[test]

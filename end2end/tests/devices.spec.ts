@@ -27,6 +27,19 @@ async function freePort(): Promise<number> {
   });
 }
 
+// A free port in the SBI range (4501-4600), where the counter page looks for device services.
+async function freeSbiPort(): Promise<number> {
+  for (let port = 4501; port <= 4600; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port in 4501-4600");
+}
+
 async function waitForPort(port: number, what: string) {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -51,7 +64,7 @@ interface Sims {
 }
 
 async function startDevsim(): Promise<Sims> {
-  const [sbi, escl, escpos] = [await freePort(), await freePort(), await freePort()];
+  const [sbi, escl, escpos] = [await freeSbiPort(), await freePort(), await freePort()];
   const tickets = path.join(work, "tickets");
   const child = spawn(
     binary,
@@ -151,7 +164,9 @@ async function submitAndVerify(browser: Browser, counter: Page, appId: string) {
 }
 
 test.afterAll(() => {
-  for (const c of children) c.kill("SIGTERM");
+  // SIGKILL: `unshare --fork` ignores SIGTERM, and its --kill-child takes the printer, its
+  // D-Bus and Avahi down only when unshare itself dies.
+  for (const c of children) c.kill("SIGKILL");
 });
 
 test("at the counter: a ticket from the ticket printer, a scanned requirement, the receipt on the counter's printer", async ({
@@ -309,10 +324,13 @@ test("biometrics from the device service on the counter PC: the browser captures
   // At the counter PC: the page calls the device service itself (CORS, custom verbs).
   await counter.goto(`${box.base}/permohonan/${appId}`);
   await hydrated(counter);
-  await counter.locator("#sbi-address").fill(sims.sbi);
+  // The page finds the device service on this PC by asking every port of the SBI range.
+  await counter.locator("#sbi-address").fill("");
+  await counter.locator("#sbi-search").click();
+  await expect(counter.locator("#sbi-found")).toContainText(sims.sbi, { timeout: 30_000 });
+  await expect(counter.locator("#sbi-address")).toHaveValue(sims.sbi);
   const modalities: [string, string][] = [
     ["face", "photo"],
-    ["finger", "fingerprint"],
     ["iris", "iris"],
     ["signature", "signature"],
   ];
@@ -322,6 +340,17 @@ test("biometrics from the device service on the counter PC: the browser captures
     await expect(counter.locator(`[data-modality="${modality}"]`)).toContainText("SIM");
     await hydrated(counter);
   }
+  // A bandaged left thumb: left out of the capture, recorded as an exception with its reason.
+  await counter.locator("#finger-exceptions-toggle").click();
+  await counter.locator("#missing-left_thumb").check();
+  await counter.locator("#reason-injured").check();
+  await counter.locator("#capture-finger").click();
+  const prints = counter.locator('[data-modality="fingerprint"]');
+  await expect(prints).toHaveAttribute("data-prints", "9", { timeout: 30_000 });
+  await expect(prints).toHaveAttribute("data-exceptions", "1");
+  await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("Ibu jari kiri");
+  await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("luka / diperban");
+  await hydrated(counter);
   // A device service that is not there is a clear message, not a crash.
   await counter.locator("#sbi-address").fill("http://127.0.0.1:9");
   await counter.locator("#capture-face").click();

@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod discovery;
 pub mod document;
 pub mod escl;
 pub mod escpos;
@@ -125,6 +126,10 @@ pub enum DeviceError {
     /// pinned ones. Nothing is taken from it until an installer accepts the new identity.
     #[error("the device is not the one configured here: {0}")]
     Identity(String),
+    /// Looking for devices on the network could not run (no multicast-capable interface, the
+    /// mDNS port refused).
+    #[error("network discovery could not run: {0}")]
+    Discovery(String),
 }
 
 impl DeviceError {
@@ -140,6 +145,7 @@ impl DeviceError {
             DeviceError::NeedsAttention(a) => a.code(),
             DeviceError::Unsupported(_) => "unsupported".into(),
             DeviceError::Identity(_) => "identity".into(),
+            DeviceError::Discovery(_) => "discovery".into(),
         }
     }
 

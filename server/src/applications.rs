@@ -45,7 +45,7 @@ impl Who {
         self.at.to_offset(self.zone.offset()).date()
     }
 
-    fn time_text(&self) -> String {
+    pub(crate) fn time_text(&self) -> String {
         self.at.to_offset(self.zone.offset()).format(&Rfc3339).unwrap_or_default()
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use simpul_app::api::{
     ApplicantForm, ApplicationRow, ApplicationView, BoxView, ConflictView, CounterDesk, CounterView, DashboardView,
-    DeviceForm, DeviceView, DevicesView, DisplayView, FoundDevice, IntakeForm, IntakeView, KioskService, KioskView,
+    DeviceForm, DeviceView, DevicesView, DiscoveryView, DisplayView, IntakeForm, IntakeView, KioskService, KioskView,
     LinkState, LinkView, PrintJobView, Printout, ServiceSummary, ServiceView, SessionInfo, StaffView, StepForm,
     SyncView, SystemView, TestOutcome, TicketView, UnitView, UserView,
 };
@@ -631,7 +631,7 @@ impl Backend for AppBackend {
         self.device_test(user, id).await
     }
 
-    async fn discover_devices(&self) -> Result<Vec<FoundDevice>, ApiError> {
+    async fn discover_devices(&self) -> Result<DiscoveryView, ApiError> {
         self.devices_discover().await
     }
 
@@ -660,5 +660,15 @@ impl Backend for AppBackend {
         blocks: Vec<String>,
     ) -> Result<u32, ApiError> {
         self.captures_from_browser(user, id, modality, transaction, blocks).await
+    }
+
+    async fn record_finger_exceptions(
+        &self,
+        user: &UserView,
+        id: &str,
+        fingers: Vec<String>,
+        reason: simpul_domain::sbi::ExceptionReason,
+    ) -> Result<u32, ApiError> {
+        self.finger_exceptions(user, id, fingers, reason).await
     }
 }

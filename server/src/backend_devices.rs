@@ -3,8 +3,8 @@
 //! re-print). Sending is the print queue's; these only add rows.
 
 use simpul_app::api::{
-    CounterChoice, DeviceClass, DeviceForm, DeviceView, DevicesView, FoundDevice, JobState, PrintJobView, Printout,
-    TestOutcome, UserView,
+    CounterChoice, DeviceClass, DeviceForm, DeviceView, DevicesView, DiscoveryView, FoundDevice, JobState,
+    PrintJobView, Printout, TestOutcome, UserView,
 };
 use simpul_app::error::{ApiError, Refusal};
 use simpul_hardware::DeviceKind;
@@ -266,27 +266,25 @@ impl AppBackend {
             .ok_or_else(|| ApiError::Refused(Refusal::Device(missing.to_string())))
     }
 
-    /// Devices found and not configured yet: biometric device services on this box (the SBI
-    /// port range 4501-4600 on loopback). Network discovery by mDNS is not built yet.
-    pub(crate) async fn devices_discover(&self) -> Result<Vec<FoundDevice>, ApiError> {
+    /// Devices found and not configured yet: printers and scanners announced on the LAN by
+    /// mDNS, biometric device services on this box.
+    pub(crate) async fn devices_discover(&self) -> Result<DiscoveryView, ApiError> {
         let configured: Vec<String> =
             self.core.db.call(|c| store::list(c)).await.map_err(internal)?.into_iter().map(|d| d.address).collect();
-        let found = simpul_hardware::sbi::scan_ports(
-            "127.0.0.1",
-            *simpul_domain::sbi::PORTS.start()..=*simpul_domain::sbi::PORTS.end(),
-            std::time::Duration::from_millis(800),
-        )
-        .await;
-        Ok(found
-            .into_iter()
-            .map(|(port, devices)| FoundDevice {
-                class: DeviceClass::Biometric,
-                name: devices.iter().map(|d| d.digital_id.model.clone()).collect::<Vec<_>>().join(", "),
-                address: format!("http://127.0.0.1:{port}"),
-                via: "sbi".into(),
-            })
-            .filter(|f| !configured.contains(&f.address))
-            .collect())
+        let found = crate::devices::discover(&configured, crate::devices::DISCOVERY_WINDOW).await;
+        Ok(DiscoveryView {
+            found: found
+                .found
+                .into_iter()
+                .map(|f| FoundDevice {
+                    class: class_of(f.kind),
+                    name: f.name,
+                    address: f.address,
+                    via: f.via.code().into(),
+                })
+                .collect(),
+            network_error: found.network_error.map(|e| e.code()),
+        })
     }
 
     pub(crate) async fn printout_queue(
@@ -415,7 +413,7 @@ impl AppBackend {
                 .map_err(|p| crate::http::files::upload_problem(&p))?;
             let sha = self.write_blob(c.image.clone()).await?;
             let position = match c.modality {
-                Modality::Finger | Modality::Iris => c.sub_type.as_str().to_lowercase().replace(' ', "_"),
+                Modality::Finger | Modality::Iris => c.sub_type.position(),
                 Modality::Face | Modality::Signature => String::new(),
             };
             let kind = match c.modality {
@@ -449,6 +447,53 @@ impl AppBackend {
             for (sha, checked, mut capture) in records {
                 crate::store::blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
                 capture.blob = Some(sha);
+                crate::applications::record_capture(tx, &who, &id, capture)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(count)
+    }
+
+    /// Records fingers that cannot be captured (missing, injured) in place of their prints,
+    /// as the counter staff declare them. A later capture of the same finger replaces its
+    /// exception, and the other way round. Answers how many were recorded.
+    pub(crate) async fn finger_exceptions(
+        &self,
+        user: &UserView,
+        id: &str,
+        fingers: Vec<String>,
+        reason: simpul_domain::sbi::ExceptionReason,
+    ) -> Result<u32, ApiError> {
+        use simpul_domain::sbi::{BioSubType, Modality};
+        let mut positions: Vec<BioSubType> = Vec::new();
+        for name in &fingers {
+            let finger = BioSubType::from_position(name)
+                .filter(|f| f.modality() == Some(Modality::Finger))
+                .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
+            if !positions.contains(&finger) {
+                positions.push(finger);
+            }
+        }
+        if positions.is_empty() {
+            return Err(ApiError::BadRequest("no finger chosen".into()));
+        }
+        let who = self.who(user).await?;
+        let at = who.time_text();
+        let by = format!("petugas {}", user.username);
+        let count = positions.len() as u32;
+        let id = id.to_string();
+        self.app_tx(move |tx| {
+            for finger in positions {
+                let capture = simpul_sync::records::CaptureDoc {
+                    modality: "fingerprint".into(),
+                    position: finger.position(),
+                    blob: None,
+                    quality: None,
+                    device: by.clone(),
+                    exception: Some(reason.code().into()),
+                    at: at.clone(),
+                };
                 crate::applications::record_capture(tx, &who, &id, capture)?;
             }
             Ok(())

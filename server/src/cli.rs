@@ -234,6 +234,14 @@ pub enum DeviceCommand {
     },
     /// List devices.
     List,
+    /// Look for devices not configured yet: printers and scanners announced on the LAN by mDNS
+    /// (`_ipp._tcp`, `_ipps._tcp`, `_uscan._tcp`, `_uscans._tcp`, `_pdl-datastream._tcp`) and
+    /// biometric device services on this box (SBI ports 4501-4600).
+    Discover {
+        /// How long to listen for announcements, in seconds (1-30).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=30))]
+        seconds: u64,
+    },
     /// Queue a test page on a device (the running server prints it).
     TestPrint {
         /// Device id (from `device list`).
@@ -657,6 +665,22 @@ fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> {
                     d.address,
                     d.counter.as_deref().unwrap_or("(kantor)")
                 );
+            }
+            Ok(())
+        }
+        DeviceCommand::Discover { seconds } => {
+            let configured: Vec<String> = devices::list(&conn)?.into_iter().map(|d| d.address).collect();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let found =
+                runtime.block_on(crate::devices::discover(&configured, std::time::Duration::from_secs(seconds)));
+            if let Some(e) = &found.network_error {
+                eprintln!("The LAN could not be searched ({e}); only this box's biometric services were.");
+            }
+            if found.found.is_empty() {
+                println!("No new device found.");
+            }
+            for f in &found.found {
+                println!("{:<16}  {:<4}  {:<40}  {}", f.kind.code(), f.via.code(), f.address, f.name);
             }
             Ok(())
         }

@@ -70,6 +70,101 @@ pub fn validate_name(name: &str) -> Result<String, NameError> {
     Ok(name.to_string())
 }
 
+/// How a found device was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// It announced itself on the LAN by mDNS / DNS-SD.
+    Mdns,
+    /// A biometric device service answered in the SBI port range on this box.
+    Sbi,
+}
+
+impl Via {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Via::Mdns => "mdns",
+            Via::Sbi => "sbi",
+        }
+    }
+}
+
+/// A device found on the LAN or on this box, not configured yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// What it is.
+    pub kind: DeviceKind,
+    /// The name it announces (cleaned; at most 80 characters).
+    pub name: String,
+    /// The address to configure, valid for its kind.
+    pub address: String,
+    /// How it was found.
+    pub via: Via,
+}
+
+/// What a search found, and why the network part could not run when it could not.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    /// Devices not configured yet.
+    pub found: Vec<Found>,
+    /// mDNS could not run (no multicast interface): only the box's own services were searched.
+    pub network_error: Option<DeviceError>,
+}
+
+/// How long a search listens for mDNS announcements.
+pub const DISCOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Searches for devices: printers and scanners announcing themselves on the LAN (mDNS) and
+/// biometric device services on this box (SBI ports 4501-4600 on loopback), at the same time.
+/// Devices whose address is in `configured` are left out.
+pub async fn discover(configured: &[String], window: std::time::Duration) -> Discovery {
+    use simpul_hardware::discovery::{self, ServiceType};
+    let mdns = tokio::task::spawn_blocking(move || discovery::browse(&ServiceType::ALL, window));
+    let sbi = simpul_hardware::sbi::scan_ports(
+        "127.0.0.1",
+        *simpul_domain::sbi::PORTS.start()..=*simpul_domain::sbi::PORTS.end(),
+        std::time::Duration::from_millis(800),
+    );
+    let (mdns, sbi) = tokio::join!(mdns, sbi);
+    let mut out = Discovery::default();
+    match mdns {
+        Ok(Ok(list)) => {
+            for device in list {
+                let kind = match device.service {
+                    ServiceType::Ipp | ServiceType::Ipps => DeviceKind::DocumentPrinter,
+                    ServiceType::Escl | ServiceType::EsclTls => DeviceKind::Scanner,
+                    ServiceType::RawPrinter => DeviceKind::TicketPrinter,
+                };
+                // What the LAN announced must pass the same checks as a typed address.
+                let (Ok(name), Ok(address)) = (validate_name(&device.name), validate_address(kind, &device.address))
+                else {
+                    continue;
+                };
+                out.found.push(Found { kind, name, address, via: Via::Mdns });
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "mDNS discovery could not run");
+            out.network_error = Some(e);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the mDNS discovery task failed");
+            out.network_error = Some(DeviceError::Discovery("the search stopped".into()));
+        }
+    }
+    for (port, devices) in sbi {
+        let name = devices.iter().map(|d| d.digital_id.model.clone()).collect::<Vec<_>>().join(", ");
+        out.found.push(Found {
+            kind: DeviceKind::Biometric,
+            name: validate_name(&name).unwrap_or_else(|_| format!("SBI {port}")),
+            address: format!("http://127.0.0.1:{port}"),
+            via: Via::Sbi,
+        });
+    }
+    out.found.retain(|f| !configured.contains(&f.address));
+    out
+}
+
 /// Checks the form of a device address for its kind (whether anything answers there is
 /// [`check`]'s business).
 pub fn validate_address(kind: DeviceKind, address: &str) -> Result<String, AddressError> {

@@ -3,7 +3,8 @@
 # private D-Bus and Avahi it needs to start. Run it through
 #   unshare --mount --pid --fork --kill-child tests/peers/ippeveprinter.sh DIR PORT [ARGS...]
 # so the Avahi pid directory is private to it and everything it started ends with it.
-# Avahi is limited to the loopback interface: nothing is announced on a real network.
+# Avahi is limited to the loopback interface (nothing is announced on a real network), or to
+# $AVAHI_INTERFACES when the caller runs this inside a network namespace it made for the test.
 set -e
 D=$1; PORT=$2; shift 2
 mkdir -p "$D/spool"
@@ -24,7 +25,7 @@ cat > "$D/avahi.conf" <<CONF
 [server]
 use-ipv4=yes
 use-ipv6=no
-allow-interfaces=lo
+allow-interfaces=${AVAHI_INTERFACES:-lo}
 enable-dbus=yes
 [publish]
 publish-workstation=no

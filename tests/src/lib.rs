@@ -3,6 +3,7 @@
 
 pub mod escpos;
 pub mod ipp;
+pub mod lan;
 pub mod pwg;
 
 use std::collections::HashMap;

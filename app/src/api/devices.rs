@@ -143,6 +143,16 @@ pub struct FoundDevice {
     pub via: String,
 }
 
+/// What a search for devices found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryView {
+    /// Devices not configured yet.
+    pub found: Vec<FoundDevice>,
+    /// Why the LAN could not be searched (a device error code), when it could not: only the
+    /// box's own biometric services were then looked for.
+    pub network_error: Option<String>,
+}
+
 /// The form that adds a device by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceForm {
@@ -236,7 +246,7 @@ pub async fn test_device(csrf: String, id: String) -> Result<TestOutcome, ApiErr
 
 /// Looks for devices on the network (mDNS) and biometric services on the box.
 #[server(endpoint = "perangkat/cari", prefix = "/api")]
-pub async fn discover_devices(csrf: String) -> Result<Vec<FoundDevice>, ApiError> {
+pub async fn discover_devices(csrf: String) -> Result<DiscoveryView, ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::ManageDevices, csrf, |backend, _user| async move {
         backend.discover_devices().await
@@ -278,6 +288,22 @@ pub async fn scan_requirement(csrf: String, id: String, item: usize) -> Result<u
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {
         backend.scan_requirement(&user, &id, item).await
+    })
+    .await
+}
+
+/// Records fingers that cannot be captured (positions such as `left_thumb`) with the reason,
+/// in place of their prints; answers how many were recorded.
+#[server(endpoint = "permohonan/pengecualian-jari", prefix = "/api", input = leptos::server_fn::codec::Json)]
+pub async fn record_finger_exceptions(
+    csrf: String,
+    id: String,
+    fingers: Vec<String>,
+    reason: simpul_domain::sbi::ExceptionReason,
+) -> Result<u32, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {
+        backend.record_finger_exceptions(&user, &id, fingers, reason).await
     })
     .await
 }

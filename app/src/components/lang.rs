@@ -263,6 +263,37 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "not_built" => t_string!(i18n, device.not_built).to_string(),
         "duplicate" => t_string!(i18n, device.duplicate).to_string(),
         "paper_low" => t_string!(i18n, device.paper_low).to_string(),
+        "discovery" => t_string!(i18n, device.discovery).to_string(),
         other => format!("{}: {}", t_string!(i18n, device.other), other.strip_prefix("other:").unwrap_or(other)),
+    }
+}
+
+/// A finger's name.
+pub fn finger_text(i18n: I18nContext<Locale>, finger: simpul_domain::sbi::BioSubType) -> String {
+    use simpul_domain::sbi::BioSubType::*;
+    match finger {
+        LeftThumb => t_string!(i18n, finger.left_thumb),
+        LeftIndex => t_string!(i18n, finger.left_index),
+        LeftMiddle => t_string!(i18n, finger.left_middle),
+        LeftRing => t_string!(i18n, finger.left_ring),
+        LeftLittle => t_string!(i18n, finger.left_little),
+        RightThumb => t_string!(i18n, finger.right_thumb),
+        RightIndex => t_string!(i18n, finger.right_index),
+        RightMiddle => t_string!(i18n, finger.right_middle),
+        RightRing => t_string!(i18n, finger.right_ring),
+        RightLittle => t_string!(i18n, finger.right_little),
+        LeftIris => t_string!(i18n, finger.left_eye),
+        RightIris => t_string!(i18n, finger.right_eye),
+        Unknown => "—",
+    }
+    .to_string()
+}
+
+/// An exception reason recorded in place of a capture; older records kept a sentence.
+pub fn exception_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "missing" => t_string!(i18n, capture.reason_missing).to_string(),
+        "injured" => t_string!(i18n, capture.reason_injured).to_string(),
+        other => other.to_string(),
     }
 }

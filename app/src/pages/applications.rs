@@ -15,7 +15,8 @@ use crate::api::{
 };
 use crate::components::errors::{ErrorPanel, message};
 use crate::components::lang::{
-    action_text, field_text, kind_label, problem_text, sla_class, sla_text, status_text, upload_text,
+    action_text, exception_text, field_text, finger_text, kind_label, problem_text, sla_class, sla_text, status_text,
+    upload_text,
 };
 use crate::components::layout::use_auth;
 use crate::error::{ApiError, Refusal};
@@ -773,8 +774,48 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                             {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
                         }.into_any()
                     }
-                    Some(c) => view! { <span class="muted">{t!(i18n, app.exception)}": "{c.exception.clone().unwrap_or_default()}</span> }.into_any(),
+                    Some(c) => view! { <span class="muted">{t!(i18n, app.exception)}": "{exception_text(i18n, c.exception.as_deref().unwrap_or_default())}</span> }.into_any(),
                     None => view! { <span class="muted">"—"</span> }.into_any(),
+                }}
+            </li>
+        }
+    };
+    // Fingerprints are ten records: how many were captured, and each finger's exception.
+    let prints = {
+        use simpul_domain::sbi::BioSubType;
+        let fingers: Vec<_> = app.captures.iter().filter(|c| c.modality == "fingerprint").cloned().collect();
+        let captured = fingers.iter().filter(|c| c.blob.is_some()).count();
+        let excepted: Vec<(String, String)> = fingers
+            .iter()
+            .filter(|c| c.blob.is_none())
+            .map(|c| (c.position.clone(), c.exception.clone().unwrap_or_default()))
+            .collect();
+        let excepted_count = excepted.len().to_string();
+        view! {
+            <li data-modality="fingerprint" data-captured=(captured > 0).to_string()
+                data-prints=captured.to_string() data-exceptions=excepted_count>
+                <strong>{t!(i18n, app.fingerprint)}</strong>": "
+                {if fingers.is_empty() {
+                    view! { <span class="muted">"—"</span> }.into_any()
+                } else {
+                    let best = fingers.iter().filter_map(|c| c.quality).min();
+                    view! {
+                        {(captured > 0).then(|| view! {
+                            <span>"✔ "{captured}" / 10"</span>
+                            {best.map(|q| view! { " · "{t!(i18n, app.quality)}" ≥ "{q}})}
+                        })}
+                        <ul class="finger-list">
+                            {excepted.into_iter().map(|(position, why)| {
+                                let finger = BioSubType::from_position(&position)
+                                    .map_or_else(|| "—".to_string(), |f| finger_text(i18n, f));
+                                view! {
+                                    <li class="muted" data-finger=position.clone()>
+                                        {finger}": "{t!(i18n, app.exception)}" — "{exception_text(i18n, &why)}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
                 }}
             </li>
         }
@@ -785,7 +826,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
             <ul class="captures">
                 {shown("photo", t!(i18n, app.photo).into_any())}
                 {shown("signature", t!(i18n, app.signature).into_any())}
-                {shown("fingerprint", t!(i18n, app.fingerprint).into_any())}
+                {prints}
                 {shown("iris", t!(i18n, app.iris).into_any())}
             </ul>
             {open.then(|| view! { <DeviceCapture id=app_id.clone() version /> })}
@@ -799,10 +840,11 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
 }
 
 /// Capture on the biometric device service of this counter PC: the browser speaks SBI to it
-/// and hands the signed captures to the box.
+/// and hands the signed captures to the box. Fingers that cannot be captured are left out of
+/// the capture and recorded as exceptions with their reason.
 #[component]
 fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
-    use simpul_domain::sbi::Modality;
+    use simpul_domain::sbi::{BioSubType, ExceptionReason, Modality};
     let i18n = use_i18n();
     let csrf = csrf_getter();
     #[cfg(feature = "hydrate")]
@@ -817,45 +859,60 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             address.set(saved);
         }
     });
+    let missing = RwSignal::new(Vec::<BioSubType>::new());
+    let show_missing = RwSignal::new(false);
+    let reason = RwSignal::new(ExceptionReason::Missing);
     let error = RwSignal::new(None::<ApiError>);
-    // A plain (Send) action: `Action::new_local` would create thread-bound storage while the
+    // Plain (Send) actions: `Action::new_local` would create thread-bound storage while the
     // server renders this page, and the renderer may drop it on another worker thread, which
     // panics. Only the browser's future is thread-bound, and it never leaves the browser's one
     // thread, so it alone is wrapped.
-    let capture = leptos::prelude::Action::new(move |modality: &Modality| {
-        let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
-        let work = async move {
+    let capture = leptos::prelude::Action::new({
+        let (csrf, id) = (csrf.clone(), id.clone());
+        move |modality: &Modality| {
+            let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
+            let (missing, reason) = (missing.get_untracked(), reason.get_untracked());
+            let work = async move {
+                #[cfg(feature = "hydrate")]
+                {
+                    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                        let _ = storage.set_item(KEY, &base);
+                    }
+                    let skipped: &[BioSubType] = if modality == Modality::Finger { &missing } else { &[] };
+                    let mut recorded = 0;
+                    // All ten missing: nothing to capture, only the exceptions to record.
+                    if skipped.len() < BioSubType::FINGERS.len() || modality != Modality::Finger {
+                        let got = crate::biometric_client::capture(&base, modality, skipped)
+                            .await
+                            .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
+                        // A few blocks per request keeps each under the server's body limit.
+                        for blocks in got.blocks.chunks(3) {
+                            recorded += crate::api::hand_captures(
+                                csrf.clone(),
+                                id.clone(),
+                                modality.as_str().to_string(),
+                                got.transaction.clone(),
+                                blocks.to_vec(),
+                            )
+                            .await?;
+                        }
+                    }
+                    if !skipped.is_empty() {
+                        let fingers = skipped.iter().map(|f| f.position()).collect();
+                        recorded += crate::api::record_finger_exceptions(csrf, id, fingers, reason).await?;
+                    }
+                    Ok(recorded)
+                }
+                #[cfg(not(feature = "hydrate"))]
+                {
+                    let _ = (modality, base, csrf, id, missing, reason);
+                    Err::<u32, ApiError>(ApiError::Unavailable("capture runs in the browser".into()))
+                }
+            };
             #[cfg(feature = "hydrate")]
-            {
-                if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                    let _ = storage.set_item(KEY, &base);
-                }
-                let got = crate::biometric_client::capture(&base, modality)
-                    .await
-                    .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
-                // A few blocks per request keeps each under the server's body limit.
-                let mut recorded = 0;
-                for blocks in got.blocks.chunks(3) {
-                    recorded += crate::api::hand_captures(
-                        csrf.clone(),
-                        id.clone(),
-                        modality.as_str().to_string(),
-                        got.transaction.clone(),
-                        blocks.to_vec(),
-                    )
-                    .await?;
-                }
-                Ok(recorded)
-            }
-            #[cfg(not(feature = "hydrate"))]
-            {
-                let _ = (modality, base, csrf, id);
-                Err::<u32, ApiError>(ApiError::Unavailable("capture runs in the browser".into()))
-            }
-        };
-        #[cfg(feature = "hydrate")]
-        let work = send_wrapper::SendWrapper::new(work);
-        work
+            let work = send_wrapper::SendWrapper::new(work);
+            work
+        }
     });
     Effect::new(move |_| {
         if let Some(r) = capture.value().get() {
@@ -868,28 +925,106 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             }
         }
     });
+    // Biometric services on this PC, looked for from the browser (the box cannot see them).
+    let search = leptos::prelude::Action::new(move |_: &()| {
+        let work = async move {
+            #[cfg(feature = "hydrate")]
+            {
+                crate::biometric_client::find_services().await.into_iter().map(|f| (f.base, f.devices)).collect()
+            }
+            #[cfg(not(feature = "hydrate"))]
+            {
+                Vec::<(String, usize)>::new()
+            }
+        };
+        #[cfg(feature = "hydrate")]
+        let work = send_wrapper::SendWrapper::new(work);
+        work
+    });
+    Effect::new(move |_| {
+        if let Some(first) = search.value().get().and_then(|found: Vec<(String, usize)>| found.first().cloned()) {
+            address.set(first.0);
+        }
+    });
+    let busy = move || capture.pending().get() || search.pending().get();
     let button = move |modality: Modality, label: AnyView| {
         view! {
             <button type="button" class="secondary-dark" id=format!("capture-{}", modality.as_str().to_lowercase())
-                disabled=move || capture.pending().get() on:click=move |_| { capture.dispatch(modality); }>
+                disabled=busy on:click=move |_| { capture.dispatch(modality); }>
                 {label}
             </button>
             " "
+        }
+    };
+    let finger_box = move |finger: BioSubType| {
+        let position = finger.position();
+        let input_id = format!("missing-{position}");
+        let label_for = input_id.clone();
+        view! {
+            <label class="check" for=label_for>
+                <input type="checkbox" id=input_id prop:checked=move || missing.get().contains(&finger)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        missing.update(|m| {
+                            m.retain(|f| *f != finger);
+                            if on { m.push(finger); }
+                        });
+                    } />
+                " "{move || finger_text(i18n, finger)}
+            </label>
         }
     };
     view! {
         <div class="device-capture" id="device-capture">
             <p>
                 <label for="sbi-address">{t!(i18n, capture.address)}</label>" "
-                <input id="sbi-address" prop:value=address on:input=move |ev| address.set(event_target_value(&ev)) />
+                <input id="sbi-address" prop:value=address on:input=move |ev| address.set(event_target_value(&ev)) />" "
+                <button type="button" class="secondary-dark" id="sbi-search" disabled=busy
+                    on:click=move |_| { search.dispatch(()); }>
+                    {t!(i18n, capture.search)}
+                </button>
             </p>
+            {move || search.value().get().map(|found| if found.is_empty() {
+                view! { <p class="warning" role="status" id="sbi-found">{t!(i18n, capture.none_found)}</p> }.into_any()
+            } else {
+                let list = found.iter().map(|(base, n)| format!("{base} ({n})")).collect::<Vec<_>>().join(", ");
+                view! { <p class="muted" role="status" id="sbi-found">{t!(i18n, capture.found)}" "{list}</p> }.into_any()
+            })}
+            <p>
+                <button type="button" class="secondary-dark" id="finger-exceptions-toggle"
+                    aria-expanded=move || show_missing.get().to_string() aria-controls="finger-exceptions"
+                    on:click=move |_| show_missing.update(|s| *s = !*s)>
+                    {t!(i18n, capture.missing_fingers)}
+                    {move || (!missing.get().is_empty()).then(|| format!(" ({})", missing.get().len()))}
+                </button>
+            </p>
+            <div class="finger-exceptions" id="finger-exceptions" hidden=move || !show_missing.get()>
+                <fieldset>
+                    <legend>{t!(i18n, capture.missing_which)}</legend>
+                    {BioSubType::FINGERS.into_iter().map(finger_box).collect_view()}
+                </fieldset>
+                <fieldset>
+                    <legend>{t!(i18n, capture.missing_reason)}</legend>
+                    {ExceptionReason::ALL.into_iter().map(|r| {
+                        let input_id = format!("reason-{}", r.code());
+                        let label_for = input_id.clone();
+                        view! {
+                            <label class="check" for=label_for>
+                                <input type="radio" name="finger-reason" id=input_id
+                                    prop:checked=move || reason.get() == r on:change=move |_| reason.set(r) />
+                                " "{move || exception_text(i18n, r.code())}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+            </div>
             <p class="button-row">
                 {button(Modality::Face, t!(i18n, app.photo).into_any())}
                 {button(Modality::Finger, t!(i18n, app.fingerprint).into_any())}
                 {button(Modality::Iris, t!(i18n, app.iris).into_any())}
                 {button(Modality::Signature, t!(i18n, app.signature).into_any())}
             </p>
-            {move || capture.pending().get().then(|| view! { <p class="muted" role="status">{t!(i18n, capture.capturing)}</p> })}
+            {move || busy().then(|| view! { <p class="muted" role="status">{t!(i18n, capture.capturing)}</p> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" id="capture-error">{message(i18n, e)}</p> })}
         </div>
     }

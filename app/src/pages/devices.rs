@@ -9,8 +9,9 @@ use simpul_domain::auth::Permission;
 
 use super::Guard;
 use crate::api::{
-    DeviceClass, DeviceForm, DeviceView, FoundDevice, JobState, PrintJobView, TestOutcome, accept_device_identity,
-    add_device, assign_device, check_device, discover_devices, get_devices, reprint, test_device,
+    DeviceClass, DeviceForm, DeviceView, DiscoveryView, FoundDevice, JobState, PrintJobView, TestOutcome,
+    accept_device_identity, add_device, assign_device, check_device, discover_devices, get_devices, reprint,
+    test_device,
 };
 use crate::components::errors::ErrorPanel;
 use crate::components::lang::device_text;
@@ -283,8 +284,15 @@ fn Devices() -> impl IntoView {
                 {move || if discover.pending().get() { t_string!(i18n, devices.searching) } else { t_string!(i18n, devices.search) }}
             </button>
             {move || discover.value().get().map(|r| match r {
-                Ok(found) if found.is_empty() => view! { <p class="muted">{t!(i18n, devices.found_none)}</p> }.into_any(),
-                Ok(found) => view! {
+                Ok(DiscoveryView { found, network_error }) => view! {
+                    {network_error.map(|code| view! {
+                        <p class="warning" role="status" id="discovery-error">
+                            {t!(i18n, devices.network_search_failed)}" ("{device_text(i18n, &code)}")"
+                        </p>
+                    })}
+                    {if found.is_empty() {
+                        view! { <p class="muted">{t!(i18n, devices.found_none)}</p> }.into_any()
+                    } else { view! {
                     <ul class="found">
                         {found.into_iter().map(|f| {
                             let label = format!("{} · {} · {} ({})", class_text(i18n, f.class), f.name, f.address, f.via);
@@ -299,6 +307,7 @@ fn Devices() -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
+                    }.into_any() }}
                 }.into_any(),
                 Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
             })}
