@@ -651,6 +651,9 @@ impl EsclScanner {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A scanner is on the office LAN: an HTTP proxy set for the hub link must not
+            // carry (or see) scanned documents.
+            .no_proxy()
             .build()
             .map_err(|e| DeviceError::Protocol(e.to_string()))?;
         Ok(EsclScanner { origin, base, client, timeout, page_timeout: timeout, expected: None })

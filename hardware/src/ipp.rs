@@ -212,6 +212,9 @@ impl IppPrinter {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            // A printer is on the office LAN: an HTTP proxy set for the hub link must not carry
+            // (or see) the documents printed.
+            .no_proxy()
             .build()
             .map_err(|e| DeviceError::Protocol(e.to_string()))?;
         Ok(IppPrinter { uri: parsed, http_url, client })

@@ -226,7 +226,10 @@ async fn take_ticket(base: &str, token: &str, service: &str, n: u32) -> serde_js
 async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_printer_is_back() {
     use simpul_tests::{Running, eventually, simpul_binary, simpul_cli};
     let dir = tempfile::tempdir().unwrap();
-    let office = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    // An office whose link to the regency goes through an HTTP proxy (here one that is not
+    // there): printers on the LAN are reached directly, never through it.
+    let proxy = [("HTTP_PROXY", "http://127.0.0.1:9"), ("http_proxy", "http://127.0.0.1:9")];
+    let office = Running::start(&simpul_binary(), dir.path(), &proxy, &[]);
     let token = office.device_token("kiosk").expect("the demo prints a kiosk address");
     let kiosk: serde_json::Value =
         reqwest::get(format!("{}/api/kiosk?token={token}", office.base)).await.unwrap().json().await.unwrap();
