@@ -129,6 +129,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn check_device(&self, id: &str) -> Result<DeviceView, ApiError>;
     /// Gives a device to a counter (empty: the whole office).
     async fn assign_device(&self, user: &UserView, id: &str, counter: &str) -> Result<(), ApiError>;
+    /// Renames a device.
+    async fn rename_device(&self, user: &UserView, id: &str, name: &str) -> Result<(), ApiError>;
+    /// Takes a device out of service; answers how many unfinished jobs were stopped.
+    async fn remove_device(&self, user: &UserView, id: &str) -> Result<u32, ApiError>;
     /// Accepts the identity a device answers with now.
     async fn accept_identity(&self, user: &UserView, id: &str) -> Result<(), ApiError>;
     /// Test print, scan or capture.

@@ -124,10 +124,15 @@ test.beforeAll(async () => {
   printer = await startPrinter();
   const dir = path.join(work, "box");
   fs.mkdirSync(dir);
+  // SANE on the box loads its `test` backend only: a "USB scanner" that is always there.
+  const sane = path.join(work, "sane");
+  fs.mkdirSync(sane);
+  fs.writeFileSync(path.join(sane, "dll.conf"), "test\n");
   box = await startSimpul(binary, dir, {
     ...process.env,
     SIMPUL_LISTEN: "127.0.0.1:0",
     SIMPUL_DATA_DIR: path.join(dir, "data"),
+    SANE_CONFIG_DIR: sane,
     RUST_LOG: "warn",
   } as Record<string, string>);
   children.push(box.child);
@@ -357,4 +362,83 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect(counter.locator("#capture-error")).toContainText("tidak menjawab");
   await counter.locator("#step-record_biometrics").click();
   await expect(counter.locator("#app-status")).toHaveAttribute("data-status", "biometrics_recorded");
+});
+
+test("a printer is renamed and removed: its waiting job stops with its document kept, and it can come back", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const head = await (await browser.newContext()).newPage();
+  await loginAs(head, box, "kepala");
+  await head.goto(`${box.base}/perangkat`);
+  await hydrated(head);
+  // A printer nobody answers for (switched off): its test page waits in the queue.
+  const dead = "ipp://127.0.0.1:9/ipp/print";
+  await head.locator("#device-class").selectOption("document_printer");
+  await head.locator("#device-name").fill("Printer Lama");
+  await head.locator("#device-address").fill(dead);
+  await head.getByRole("button", { name: "Tambah", exact: true }).click();
+  await expect(head.locator("#device-note")).toContainText("Perangkat ditambahkan");
+  const deviceId = await head.locator("tr[data-device]").filter({ hasText: "Printer Lama" }).getAttribute("data-device");
+  const row = head.locator(`tr[data-device="${deviceId}"]`);
+  await row.getByRole("button", { name: "Cetak uji" }).click();
+  await expect(head.locator("#device-note")).toBeVisible();
+  const job = head.locator("table.jobs tr[data-job]").filter({ hasText: "Printer Lama" }).first();
+  await expect(job).toHaveAttribute("data-state", /queued|sent/);
+
+  // Renamed in place.
+  await row.locator(".rename-device").click();
+  await row.locator("input.device-rename").fill("Printer Gudang");
+  await row.getByRole("button", { name: "Simpan" }).click();
+  await expect(row.locator("strong")).toHaveText("Printer Gudang");
+
+  // Removed after a second confirmation; the waiting job stops, its row stays.
+  await row.locator(".remove-device").click();
+  await expect(row).toContainText("Lepas perangkat ini?");
+  await row.locator(".remove-yes").click();
+  await expect(head.locator("#device-note")).toContainText("1 pekerjaan cetak dihentikan");
+  await expect(row).toHaveCount(0);
+  const stopped = head.locator("table.jobs tr[data-job][data-state=failed]").filter({ hasText: "perangkat sudah dilepas" });
+  await expect(stopped).toHaveCount(1);
+
+  // Added again at the same address, it comes back as a new device would.
+  await head.locator("#device-class").selectOption("document_printer");
+  await head.locator("#device-name").fill("Printer Kembali");
+  await head.locator("#device-address").fill(dead);
+  await head.getByRole("button", { name: "Tambah", exact: true }).click();
+  await expect(head.locator("#device-note")).toContainText("Perangkat ditambahkan");
+  await expect(head.locator("tr[data-device]").filter({ hasText: "Printer Kembali" })).toBeVisible();
+  await head.context().close();
+});
+
+test("a USB scanner on the box is found through SANE, added, checked and scans", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const head = await (await browser.newContext()).newPage();
+  await loginAs(head, box, "kepala");
+  await head.goto(`${box.base}/perangkat`);
+  await hydrated(head);
+  // "Cari perangkat" lists what SANE sees on the box; one is taken into the form.
+  await head.locator("#discover").click();
+  const found = head.locator("ul.found li").filter({ hasText: "sane:test:1" });
+  await expect(found).toContainText("(sane)", { timeout: 30_000 });
+  await found.getByRole("button").click();
+  await expect(head.locator("#device-address")).toHaveValue("sane:test:1");
+  await expect(head.locator("#device-class")).toHaveValue("scanner");
+  await head.locator("#device-name").fill("Pemindai USB");
+  await head.getByRole("button", { name: "Tambah", exact: true }).click();
+  await expect(head.locator("#device-note")).toContainText("Perangkat ditambahkan");
+  const row = head.locator("tr[data-device]").filter({ hasText: "Pemindai USB" });
+  await row.getByRole("button", { name: "Periksa" }).click();
+  await expect(row.locator("[data-ready]")).toHaveAttribute("data-ready", "true");
+  await expect(row).toContainText("frontend-tester");
+  await row.getByRole("button", { name: "Pindai uji" }).click();
+  await expect(head.locator("#device-note")).toContainText(/Uji berhasil: 1 halaman, \d+x\d+ px/, { timeout: 60_000 });
+  // A name SANE does not know is refused at the form, before anything runs.
+  await head.locator("#device-class").selectOption("scanner");
+  await head.locator("#device-name").fill("Salah");
+  await head.locator("#device-address").fill("sane:-L");
+  await head.getByRole("button", { name: "Tambah", exact: true }).click();
+  await expect(head.locator("[role=alert]").first()).toBeVisible();
+  await expect(head.locator("tr[data-device]").filter({ hasText: "Salah" })).toHaveCount(0);
+  await head.context().close();
 });

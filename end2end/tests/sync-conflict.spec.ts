@@ -167,13 +167,24 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   // The decision travels back; box B's staff see it on the record.
   await syncNow(b);
   await loginPage(page, b, "petugas");
-  await page.goto(`${b.base}/permohonan/${id}`);
+  // The petugas who corrected the name on box B is told on their dashboard, and the notice
+  // leads to the record; once opened, it is read.
+  await page.goto(`${b.base}/`);
+  await hydrated(page);
+  const settled = page.locator(`#dash-settled li[data-settled="${id}"]`);
+  await expect(settled).toContainText("Nama");
+  await settled.getByRole("link").click();
+  await expect(page).toHaveURL(`${b.base}/permohonan/${id}`);
   await hydrated(page);
   const notice = page.locator("#resolutions");
   await expect(notice).toContainText("I Made Contoh Saja");
   await expect(notice).toContainText("Sesuai KTP-el dan KK asli");
   const detail = await (await counterB.ctx.get(`/api/permohonan/detail?id=${id}`)).json();
   expect(detail.applicant.name).toBe("I Made Contoh Saja");
+  await page.goto(`${b.base}/`);
+  await hydrated(page);
+  await expect(page.locator("#dash-figures, section.figures").first()).toBeVisible();
+  await expect(page.locator("#dash-settled")).toHaveCount(0);
   await counterA.ctx.dispose();
   await counterB.ctx.dispose();
 });

@@ -623,6 +623,14 @@ impl Backend for AppBackend {
         self.device_assign(user, id, counter).await
     }
 
+    async fn rename_device(&self, user: &UserView, id: &str, name: &str) -> Result<(), ApiError> {
+        self.device_rename(user, id, name).await
+    }
+
+    async fn remove_device(&self, user: &UserView, id: &str) -> Result<u32, ApiError> {
+        self.device_remove(user, id).await
+    }
+
     async fn accept_identity(&self, user: &UserView, id: &str) -> Result<(), ApiError> {
         self.device_accept_identity(user, id).await
     }

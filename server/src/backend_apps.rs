@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use simpul_app::api::{
     ApplicantForm, ApplicationRow, ApplicationView, AttachmentView, CaptureView, ChecklistLine, DashboardView,
     HandoverView, IntakeForm, IntakeService, IntakeView, ProxyForm, StepForm, StepView, UserView,
@@ -518,7 +518,12 @@ impl AppBackend {
             .db
             .call(move |c| {
                 let ctx = Context::load(c, zone)?;
-                Ok(view(c, &ctx, &user, &id))
+                let shown = view(c, &ctx, &user, &id);
+                // Opening the application is reading what the regency settled on it.
+                if shown.is_ok() {
+                    crate::store::notices::mark_read(c, &id, &user.id, OffsetDateTime::now_utc())?;
+                }
+                Ok(shown)
             })
             .await
             .map_err(internal)?
@@ -803,7 +808,22 @@ impl AppBackend {
                 let pick = |s: SlaStatus| open.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
                 let stats = crate::queue::stats(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let waiting = crate::queue::display(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let mut settled = Vec::new();
+                for n in crate::store::notices::unread(c, &user.id, 20)? {
+                    let number: Option<String> = c
+                        .query_row("SELECT number FROM applications WHERE id = ?1", [&n.doc_id], |r| r.get(0))
+                        .optional()?;
+                    settled.push(simpul_app::api::SettledNotice {
+                        id: n.doc_id,
+                        number: number.unwrap_or_default(),
+                        field: n.field,
+                        at: crate::store::parse_stamp(&n.created_at)
+                            .map(|t| local_datetime(t, zone))
+                            .unwrap_or_default(),
+                    });
+                }
                 Ok(DashboardView {
+                    settled,
                     waiting: waiting.waiting,
                     tickets_today: stats.total.issued,
                     served_today: stats.total.served,

@@ -76,10 +76,14 @@ fn job_view(j: &Job, printer: &str, zone: simpul_domain::zone::Zone) -> PrintJob
     }
 }
 
-fn jobs_view(jobs: &[Job], devices: &[Device], zone: simpul_domain::zone::Zone) -> Vec<PrintJobView> {
+fn jobs_view(
+    jobs: &[Job],
+    names: &std::collections::HashMap<String, String>,
+    zone: simpul_domain::zone::Zone,
+) -> Vec<PrintJobView> {
     jobs.iter()
         .map(|j| {
-            let printer = devices.iter().find(|d| d.id == j.device_id).map_or("?", |d| d.name.as_str());
+            let printer = names.get(&j.device_id).map_or("?", String::as_str);
             job_view(j, printer, zone)
         })
         .collect()
@@ -111,7 +115,7 @@ impl AppBackend {
 
     pub(crate) async fn devices_view(&self) -> Result<DevicesView, ApiError> {
         let zone = self.zone().await;
-        let (list, counters, jobs) = self
+        let (list, counters, jobs, names) = self
             .core
             .db
             .call(|c| {
@@ -119,14 +123,14 @@ impl AppBackend {
                     crate::queue::QueueError::Store(e) => e,
                     other => crate::db::StoreError::Corrupt(other.to_string()),
                 })?;
-                Ok((store::list(c)?, counters, store::recent(c, RECENT_JOBS)?))
+                Ok((store::list(c)?, counters, store::recent(c, RECENT_JOBS)?, store::names(c)?))
             })
             .await
             .map_err(internal)?;
         Ok(DevicesView {
             devices: list.iter().map(|d| device_view(d, zone)).collect(),
             counters: counters.into_iter().map(|c| CounterChoice { id: c.id, name: c.name }).collect(),
-            jobs: jobs_view(&jobs, &list, zone),
+            jobs: jobs_view(&jobs, &names, zone),
         })
     }
 
@@ -178,6 +182,42 @@ impl AppBackend {
                 audit::record(&tx, now, &Actor::Staff(by), "device_assigned", Some(&id), counter.as_deref())?;
                 tx.commit()?;
                 Ok(())
+            })
+            .await
+            .map_err(store_refusal)
+    }
+
+    pub(crate) async fn device_rename(&self, user: &UserView, id: &str, name: &str) -> Result<(), ApiError> {
+        let name = devices::validate_name(name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (id, by) = (id.to_string(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                if !store::rename(&tx, &id, &name)? {
+                    return Err(crate::db::StoreError::NotFound);
+                }
+                audit::record(&tx, OffsetDateTime::now_utc(), &Actor::Staff(by), "device_renamed", Some(&id), None)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+            .map_err(store_refusal)
+    }
+
+    /// Takes a device out of service; answers how many unfinished print jobs were stopped
+    /// (their documents stay, and a re-print goes to the counter's printer now in service).
+    pub(crate) async fn device_remove(&self, user: &UserView, id: &str) -> Result<u32, ApiError> {
+        let (id, by) = (id.to_string(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let now = OffsetDateTime::now_utc();
+                let stopped = store::retire(&tx, &id, now)?;
+                audit::record(&tx, now, &Actor::Staff(by), "device_removed", Some(&id), Some(&stopped.to_string()))?;
+                tx.commit()?;
+                Ok(u32::try_from(stopped).unwrap_or(u32::MAX))
             })
             .await
             .map_err(store_refusal)
@@ -505,9 +545,9 @@ impl AppBackend {
     pub(crate) async fn printout_jobs(&self, id: &str) -> Result<Vec<PrintJobView>, ApiError> {
         let zone = self.zone().await;
         let id = id.to_string();
-        let (jobs, list) =
-            self.core.db.call(move |c| Ok((store::jobs_of(c, &id)?, store::list(c)?))).await.map_err(internal)?;
-        Ok(jobs_view(&jobs, &list, zone))
+        let (jobs, names) =
+            self.core.db.call(move |c| Ok((store::jobs_of(c, &id)?, store::names(c)?))).await.map_err(internal)?;
+        Ok(jobs_view(&jobs, &names, zone))
     }
 
     pub(crate) async fn job_reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError> {
@@ -517,12 +557,14 @@ impl AppBackend {
             .call(move |c| {
                 let tx = c.transaction()?;
                 let now = OffsetDateTime::now_utc();
-                let id = store::reprint(&tx, &job, &by, now)?;
+                let Some(id) = store::reprint(&tx, &job, &by, now)? else {
+                    return Ok(Err(ApiError::Refused(Refusal::Device("no_device".into()))));
+                };
                 audit::record(&tx, now, &Actor::Staff(by.clone()), "reprint", Some(&job), Some(&id))?;
                 tx.commit()?;
-                Ok(id)
+                Ok(Ok(id))
             })
             .await
-            .map_err(store_refusal)
+            .map_err(store_refusal)?
     }
 }

@@ -54,6 +54,17 @@ pub enum AddressError {
     /// A scanner or a biometric service is reached at an `http(s)://` URL.
     #[error("this device's address is an http:// URL, e.g. http://192.168.1.30:8080/eSCL")]
     Http,
+    /// A USB scanner on the box is named by SANE.
+    #[error("a USB scanner's address is sane: and its SANE name (scanimage -L), e.g. sane:genesys:libusb:001:004")]
+    Sane,
+}
+
+/// How a scanner driven by SANE on the box is addressed: `sane:` and its SANE device name.
+pub const SANE_PREFIX: &str = "sane:";
+
+/// The SANE device name of a scanner address, if it is one.
+pub fn sane_name(address: &str) -> Option<&str> {
+    address.strip_prefix(SANE_PREFIX)
 }
 
 /// A device name staff know it by: 1 to 80 characters, trimmed.
@@ -77,6 +88,8 @@ pub enum Via {
     Mdns,
     /// A biometric device service answered in the SBI port range on this box.
     Sbi,
+    /// SANE sees a scanner on this box (USB).
+    Sane,
 }
 
 impl Via {
@@ -85,6 +98,7 @@ impl Via {
         match self {
             Via::Mdns => "mdns",
             Via::Sbi => "sbi",
+            Via::Sane => "sane",
         }
     }
 }
@@ -114,8 +128,9 @@ pub struct Discovery {
 /// How long a search listens for mDNS announcements.
 pub const DISCOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Searches for devices: printers and scanners announcing themselves on the LAN (mDNS) and
-/// biometric device services on this box (SBI ports 4501-4600 on loopback), at the same time.
+/// Searches for devices: printers and scanners announcing themselves on the LAN (mDNS), USB
+/// scanners SANE sees on this box, and biometric device services on this box (SBI ports
+/// 4501-4600 on loopback), at the same time.
 /// Devices whose address is in `configured` are left out.
 pub async fn discover(configured: &[String], window: std::time::Duration) -> Discovery {
     use simpul_hardware::discovery::{self, ServiceType};
@@ -125,7 +140,9 @@ pub async fn discover(configured: &[String], window: std::time::Duration) -> Dis
         *simpul_domain::sbi::PORTS.start()..=*simpul_domain::sbi::PORTS.end(),
         std::time::Duration::from_millis(800),
     );
-    let (mdns, sbi) = tokio::join!(mdns, sbi);
+    let sane_runner = simpul_hardware::sane::Sane::new(DEVICE_TIMEOUT);
+    let sane = sane_runner.list_devices();
+    let (mdns, sbi, sane) = tokio::join!(mdns, sbi, sane);
     let mut out = Discovery::default();
     match mdns {
         Ok(Ok(list)) => {
@@ -161,6 +178,20 @@ pub async fn discover(configured: &[String], window: std::time::Duration) -> Dis
             via: Via::Sbi,
         });
     }
+    match sane {
+        Ok(scanners) => {
+            for d in scanners {
+                let address = format!("{SANE_PREFIX}{}", d.name);
+                let name = format!("{} {}", d.vendor, d.model);
+                if let (Ok(name), Ok(address)) = (validate_name(&name), validate_address(DeviceKind::Scanner, &address))
+                {
+                    out.found.push(Found { kind: DeviceKind::Scanner, name, address, via: Via::Sane });
+                }
+            }
+        }
+        // No scanimage, or SANE failing: USB scanners are simply not listed.
+        Err(e) => tracing::info!(error = %e, "SANE lists no scanner"),
+    }
     out.found.retain(|f| !configured.contains(&f.address));
     out
 }
@@ -179,6 +210,16 @@ pub fn validate_address(kind: DeviceKind, address: &str) -> Result<String, Addre
             });
             if !ok {
                 return Err(AddressError::HostPort);
+            }
+        }
+        DeviceKind::Scanner if address.starts_with(SANE_PREFIX) => {
+            let name = &address[SANE_PREFIX.len()..];
+            let ok = !name.is_empty()
+                && name.len() <= 200
+                && !name.starts_with('-')
+                && !name.chars().any(|c| c.is_control() || c.is_whitespace());
+            if !ok {
+                return Err(AddressError::Sane);
             }
         }
         DeviceKind::Scanner | DeviceKind::Biometric => {
@@ -221,6 +262,20 @@ pub async fn check(device: &Device) -> DeviceState {
             },
             Err(e) => DeviceState::failed(&e),
         },
+        DeviceKind::Scanner if sane_name(&device.address).is_some() => {
+            let name = sane_name(&device.address).unwrap_or_default();
+            match simpul_hardware::sane::Sane::new(DEVICE_TIMEOUT).list_devices().await {
+                Ok(found) => match found.into_iter().find(|d| d.name == name) {
+                    Some(d) => DeviceState {
+                        model: Some(format!("{} {}", d.vendor, d.model).trim().to_string()).filter(|m| !m.is_empty()),
+                        ..DeviceState::default()
+                    },
+                    // Unplugged, switched off, or another USB port (its name changes with it).
+                    None => DeviceState::failed(&DeviceError::Unreachable),
+                },
+                Err(e) => DeviceState::failed(&e),
+            }
+        }
         DeviceKind::Scanner => match EsclScanner::new(&device.address, DEVICE_TIMEOUT) {
             Ok(scanner) => match (scanner.capabilities().await, scanner.status().await) {
                 (Ok(caps), Ok(status)) => {
@@ -338,6 +393,13 @@ pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
 
 /// A test scan: a grey page at 100 dpi, described in a line ("1 halaman, 827x1169 px").
 pub async fn test_scan(device: &Device) -> Result<String, DeviceError> {
+    if sane_name(&device.address).is_some() {
+        let scan = crate::scanning::scan(device).await?;
+        let size = simpul_hardware::document::jpeg_frame(&scan.original.bytes)
+            .map(|(w, h, _)| format!(", {w}x{h} px"))
+            .unwrap_or_default();
+        return Ok(format!("{} halaman{size}, {} KB", scan.pages, scan.original.bytes.len().div_ceil(1024)));
+    }
     let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?;
     if let Some(identity) = &device.identity {
         scanner = scanner.expect_uuid(identity);
@@ -397,6 +459,15 @@ mod tests {
         assert_eq!(validate_address(DeviceKind::TicketPrinter, "x:0"), Err(AddressError::HostPort));
         assert!(validate_address(DeviceKind::Scanner, "http://10.0.0.7:8080/eSCL").is_ok());
         assert_eq!(validate_address(DeviceKind::Scanner, "http:///eSCL"), Err(AddressError::Http));
+        assert_eq!(
+            validate_address(DeviceKind::Scanner, "sane:genesys:libusb:001:004").as_deref(),
+            Ok("sane:genesys:libusb:001:004")
+        );
+        for bad in ["sane:", "sane:-L", "sane:a b", "sane:x\u{7}"] {
+            assert_eq!(validate_address(DeviceKind::Scanner, bad), Err(AddressError::Sane), "{bad}");
+        }
+        // Only a scanner is driven by SANE.
+        assert_eq!(validate_address(DeviceKind::Biometric, "sane:test:0"), Err(AddressError::Http));
         assert_eq!(validate_address(DeviceKind::Biometric, "127.0.0.1:4501"), Err(AddressError::Http));
     }
 

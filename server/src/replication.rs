@@ -187,6 +187,8 @@ fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: Offset
             autosurgeon::hydrate(&am).map_err(|e| ExchangeError::InvalidRecord(format!("document {key}: {e}")))?;
         applications::project_current(conn, &key, &doc)?;
         if !hub {
+            // The box tells the staff who worked on a record that the regency settled it.
+            crate::store::notices::note_settlements(conn, &key, &doc, now)?;
             continue;
         }
         let found = conflicts(&mut am, APPLICATION_FIELDS);

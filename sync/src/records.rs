@@ -493,9 +493,10 @@ impl ApplicationDoc {
     }
 }
 
-/// A complete application document for tests.
-#[cfg(test)]
-pub(crate) mod tests_support {
+/// A complete application document for tests (here and, with the `test-support` feature, in
+/// other crates' tests).
+#[cfg(any(test, feature = "test-support"))]
+pub mod tests_support {
     use simpul_domain::applicant::{Applicant, MaritalStatus, Nationality, Passport, Permit, PermitKind};
     use simpul_domain::application::Status;
     use simpul_domain::attachment::ChecklistItem;
@@ -505,7 +506,8 @@ pub(crate) mod tests_support {
 
     use super::*;
 
-    pub(crate) fn applicant() -> Applicant {
+    /// A foreign resident applicant.
+    pub fn applicant() -> Applicant {
         Applicant {
             nik: "5103025205900002".into(),
             name: "Jane Citizen".into(),
@@ -528,7 +530,8 @@ pub(crate) mod tests_support {
         }
     }
 
-    pub(crate) fn application() -> ApplicationDoc {
+    /// A draft application of that applicant.
+    pub fn application() -> ApplicationDoc {
         ApplicationDoc {
             schema: APPLICATION_SCHEMA,
             number: "510302-20261121-0001".into(),

@@ -327,6 +327,21 @@ pub struct DashboardView {
     pub late: Vec<ApplicationRow>,
     /// Today's queue figures per service, counter and lane.
     pub queue_figures: Vec<QueueFigure>,
+    /// Records I worked on that the regency admin settled, not opened since.
+    pub settled: Vec<SettledNotice>,
+}
+
+/// A record the caller worked on that the regency admin settled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledNotice {
+    /// Application id.
+    pub id: String,
+    /// Application number.
+    pub number: String,
+    /// The settled field (dotted path).
+    pub field: String,
+    /// When the settlement reached this box (local time).
+    pub at: String,
 }
 
 /// Queue figures of one group.

@@ -224,6 +224,26 @@ pub async fn assign_device(csrf: String, id: String, counter: String) -> Result<
     .await
 }
 
+/// Gives a device a new name.
+#[server(endpoint = "perangkat/nama", prefix = "/api")]
+pub async fn rename_device(csrf: String, id: String, name: String) -> Result<(), ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ManageDevices, csrf, |backend, user| async move {
+        backend.rename_device(&user, &id, &name).await
+    })
+    .await
+}
+
+/// Takes a device out of service; answers how many unfinished print jobs were stopped.
+#[server(endpoint = "perangkat/lepas", prefix = "/api")]
+pub async fn remove_device(csrf: String, id: String) -> Result<u32, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ManageDevices, csrf, |backend, user| async move {
+        backend.remove_device(&user, &id).await
+    })
+    .await
+}
+
 /// Accepts the identity a device answers with now (after a legitimate replacement).
 #[server(endpoint = "perangkat/identitas", prefix = "/api")]
 pub async fn accept_device_identity(csrf: String, id: String) -> Result<(), ApiError> {

@@ -264,8 +264,26 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "duplicate" => t_string!(i18n, device.duplicate).to_string(),
         "paper_low" => t_string!(i18n, device.paper_low).to_string(),
         "discovery" => t_string!(i18n, device.discovery).to_string(),
+        "device_removed" => t_string!(i18n, device.device_removed).to_string(),
         other => format!("{}: {}", t_string!(i18n, device.other), other.strip_prefix("other:").unwrap_or(other)),
     }
+}
+
+/// A settled record field (`applicant.name`, `status`, the cross-office rule) for staff.
+pub fn settled_field_text(i18n: I18nContext<Locale>, field: &str) -> String {
+    if field.ends_with("@other_office") {
+        return t_string!(i18n, resolution.other_office).to_string();
+    }
+    if field == "status" {
+        return t_string!(i18n, resolution.status).to_string();
+    }
+    let name = field.strip_prefix("applicant.").unwrap_or(field);
+    let base = name
+        .strip_suffix("_number")
+        .filter(|b| ["passport", "permit"].contains(b))
+        .or_else(|| name.strip_suffix("_expires").filter(|b| ["passport", "permit"].contains(b)))
+        .unwrap_or(name);
+    field_text(i18n, base)
 }
 
 /// A finger's name.

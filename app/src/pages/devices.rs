@@ -10,8 +10,8 @@ use simpul_domain::auth::Permission;
 use super::Guard;
 use crate::api::{
     DeviceClass, DeviceForm, DeviceView, DiscoveryView, FoundDevice, JobState, PrintJobView, TestOutcome,
-    accept_device_identity, add_device, assign_device, check_device, discover_devices, get_devices, reprint,
-    test_device,
+    accept_device_identity, add_device, assign_device, check_device, discover_devices, get_devices, remove_device,
+    rename_device, reprint, test_device,
 };
 use crate::components::errors::ErrorPanel;
 use crate::components::lang::device_text;
@@ -60,6 +60,7 @@ enum Note {
     Worked(String),
     Failed(String),
     Added,
+    Removed(u32),
 }
 
 /// A table of print jobs with their state and a re-print button for finished ones.
@@ -171,6 +172,32 @@ fn Devices() -> impl IntoView {
             bump();
         }
     });
+    let rename = Action::new(move |(id, name): &(String, String)| {
+        let (csrf, id, name) = (csrf(), id.clone(), name.clone());
+        async move { rename_device(csrf, id, name).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = rename.value().get() {
+            error.set(r.err());
+            bump();
+        }
+    });
+    let remove = Action::new(move |id: &String| {
+        let (csrf, id) = (csrf(), id.clone());
+        async move { remove_device(csrf, id).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = remove.value().get() {
+            match r {
+                Ok(stopped) => {
+                    error.set(None);
+                    note.set(Some(Note::Removed(stopped)));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            bump();
+        }
+    });
     let again = Action::new(move |job: &String| {
         let (csrf, job) = (csrf(), job.clone());
         async move { reprint(csrf, job).await }
@@ -237,17 +264,20 @@ fn Devices() -> impl IntoView {
                         t!(i18n, devices.test_failed, problem).into_any()
                     }
                     Note::Added => t!(i18n, devices.added).into_any(),
+                    Note::Removed(0) => t!(i18n, devices.removed).into_any(),
+                    Note::Removed(stopped) => t!(i18n, devices.removed_with_jobs, stopped).into_any(),
                 };
                 view! { <p class="notice" role="status" id="device-note">{text}</p> }
             })}
             {move || error.get().map(|e| view! { <ErrorPanel error=e /> })}
             <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || page.get().map(|r| match r {
-                    Ok(p) if p.devices.is_empty() => view! { <p class="muted">{t!(i18n, devices.none)}</p> }.into_any(),
                     Ok(p) => {
                         let counters = p.counters.clone();
+                        let none = p.devices.is_empty();
                         view! {
-                            <table class="grid devices">
+                            {none.then(|| view! { <p class="muted">{t!(i18n, devices.none)}</p> })}
+                            <table class="grid devices" hidden=none>
                                 <thead>
                                     <tr>
                                         <th>{t!(i18n, devices.name)}</th>
@@ -262,7 +292,9 @@ fn Devices() -> impl IntoView {
                                             on_check=Callback::new(move |id| { check.dispatch(id); })
                                             on_test=Callback::new(move |id| { test.dispatch(id); })
                                             on_assign=Callback::new(move |pair| { assign.dispatch(pair); })
-                                            on_accept=Callback::new(move |id| { accept.dispatch(id); }) />
+                                            on_accept=Callback::new(move |id| { accept.dispatch(id); })
+                                            on_rename=Callback::new(move |pair| { rename.dispatch(pair); })
+                                            on_remove=Callback::new(move |id| { remove.dispatch(id); }) />
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -327,7 +359,7 @@ fn Devices() -> impl IntoView {
                 <input id="device-name" required maxlength="80" prop:value=form_name
                     on:input=move |ev| form_name.set(event_target_value(&ev)) />
                 <label for="device-address">{t!(i18n, devices.address)}</label>
-                <input id="device-address" required prop:value=form_address
+                <input id="device-address" required prop:value=form_address aria-describedby="address-hint"
                     placeholder=move || match form_class.get() {
                         DeviceClass::DocumentPrinter => "ipp://192.168.1.20/ipp/print",
                         DeviceClass::TicketPrinter => "192.168.1.50:9100",
@@ -335,6 +367,12 @@ fn Devices() -> impl IntoView {
                         DeviceClass::Biometric => "http://127.0.0.1:4501",
                     }
                     on:input=move |ev| form_address.set(event_target_value(&ev)) />
+                <small class="muted" id="address-hint">{move || match form_class.get() {
+                    DeviceClass::DocumentPrinter => t_string!(i18n, devices.hint_document_printer),
+                    DeviceClass::TicketPrinter => t_string!(i18n, devices.hint_ticket_printer),
+                    DeviceClass::Scanner => t_string!(i18n, devices.hint_scanner),
+                    DeviceClass::Biometric => t_string!(i18n, devices.hint_biometric),
+                }}</small>
                 <label for="device-counter">{t!(i18n, devices.counter)}</label>
                 <Transition>
                     {move || page.get().and_then(Result::ok).map(|p| view! {
@@ -358,9 +396,16 @@ fn DeviceRow(
     on_test: Callback<String>,
     on_assign: Callback<(String, String)>,
     on_accept: Callback<String>,
+    on_rename: Callback<(String, String)>,
+    on_remove: Callback<String>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let (id1, id2, id3, id4) = (d.id.clone(), d.id.clone(), d.id.clone(), d.id.clone());
+    let (id5, id6) = (d.id.clone(), d.id.clone());
+    // Renaming edits the name in place; removing asks once more.
+    let editing = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(false);
+    let name = d.name.clone();
     let impostor = d.problems.iter().any(|p| p == "identity");
     let state = match d.ready {
         None => t_string!(i18n, devices.unchecked).to_string(),
@@ -385,7 +430,33 @@ fn DeviceRow(
     view! {
         <tr data-device=d.id.clone()>
             <td>
-                <strong>{d.name.clone()}</strong><br />
+                {move || match editing.get() {
+                    Some(text) => {
+                        let id5 = id5.clone();
+                        view! {
+                        <form class="rename" on:submit=move |ev| {
+                            ev.prevent_default();
+                            on_rename.run((id5.clone(), editing.get_untracked().unwrap_or_default()));
+                            editing.set(None);
+                        }>
+                            <input class="device-rename" required maxlength="80" prop:value=text
+                                aria-label=move || t_string!(i18n, devices.name)
+                                on:input=move |ev| editing.set(Some(event_target_value(&ev))) />
+                            " "<button type="submit">{t!(i18n, devices.save)}</button>
+                        </form>
+                    }.into_any()
+                    }
+                    None => {
+                        let shown = name.clone();
+                        view! {
+                            <strong>{shown.clone()}</strong>" "
+                            <button type="button" class="inline-action rename-device" on:click=move |_| editing.set(Some(shown.clone()))>
+                                {t!(i18n, devices.rename)}
+                            </button>
+                        }.into_any()
+                    }
+                }}
+                <br />
                 <small>{class_text(i18n, d.class)}" · "<code>{d.address.clone()}</code></small>
                 {d.model.clone().map(|m| view! { <br /><small class="muted">{m}</small> })}
             </td>
@@ -415,6 +486,23 @@ fn DeviceRow(
                     " "
                     <button on:click=move |_| on_accept.run(id4.clone())>{t!(i18n, devices.accept_identity)}</button>
                 })}
+                " "
+                {move || if confirming.get() {
+                    let id = id6.clone();
+                    view! {
+                        <span class="confirm" role="group">
+                            {t!(i18n, devices.remove_confirm)}" "
+                            <button class="danger remove-yes" on:click=move |_| { confirming.set(false); on_remove.run(id.clone()); }>
+                                {t!(i18n, devices.remove_yes)}
+                            </button>" "
+                            <button class="secondary-dark" on:click=move |_| confirming.set(false)>{t!(i18n, devices.remove_no)}</button>
+                        </span>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button class="secondary-dark remove-device" on:click=move |_| confirming.set(true)>{t!(i18n, devices.remove)}</button>
+                    }.into_any()
+                }}
             </td>
         </tr>
     }

@@ -9,7 +9,7 @@ use simpul_domain::auth::Permission;
 use super::{Guard, use_user};
 use crate::api::{DashboardView, get_dashboard};
 use crate::components::errors::ErrorPanel;
-use crate::components::lang::role_label;
+use crate::components::lang::{role_label, settled_field_text};
 use crate::components::layout::use_auth;
 use crate::i18n::*;
 use crate::pages::applications::RowsTable;
@@ -85,8 +85,28 @@ fn Dashboard() -> impl IntoView {
         let figure = |label: AnyView, value: String, id: &'static str| {
             view! { <div class="figure"><span class="value" id=id>{value}</span><span class="label">{label}</span></div> }
         };
+        let settled = (!d.settled.is_empty()).then(|| {
+            let notices = d.settled.clone();
+            view! {
+                <section class="panel notice" id="dash-settled" role="status" aria-labelledby="dash-settled-title">
+                    <h2 id="dash-settled-title">{t!(i18n, dash.settled)}" ("{notices.len()}")"</h2>
+                    <ul>
+                        {notices.into_iter().map(|n| {
+                            let field = settled_field_text(i18n, &n.field);
+                            view! {
+                                <li data-settled=n.id.clone()>
+                                    <A href=format!("/permohonan/{}", n.id)>{n.number.clone()}</A>
+                                    " — "{field}" · "{n.at.clone()}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        });
         Some(
             view! {
+                {settled}
                 <section class="panel figures" aria-label=move || t_string!(i18n, dash.today)>
                     {figure(t!(i18n, dash.waiting).into_any(), format!("{} + {}", d.waiting.0, d.waiting.1), "fig-waiting")}
                     {figure(t!(i18n, dash.tickets).into_any(), d.tickets_today.to_string(), "fig-tickets")}

@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_devices.sql"),
     include_str!("../../migrations/0007_device_identity.sql"),
     include_str!("../../migrations/0008_scans.sql"),
+    include_str!("../../migrations/0009_resolution_notices.sql"),
+    include_str!("../../migrations/0010_device_removal.sql"),
 ];
 
 /// The newest schema version this binary knows.

@@ -68,17 +68,58 @@ pub fn add(
     ) {
         Ok(_) => Ok(id),
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict(format!("a {} at {address} is already configured", kind.code())))
+            // A device removed earlier at this address comes back, as a new device would: new
+            // name and counter, nothing remembered of what answered there before.
+            let revived = conn
+                .query_row(
+                    "UPDATE devices SET retired_at = NULL, name = ?3, counter = ?4, state = NULL, checked_at = NULL,
+                            identity = NULL, added_at = ?5
+                     WHERE kind = ?1 AND address = ?2 AND retired_at IS NOT NULL RETURNING id",
+                    params![kind.code(), address, name, counter, stamp(at)],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?;
+            revived.ok_or_else(|| StoreError::Conflict(format!("a {} at {address} is already configured", kind.code())))
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// Takes device `id` out of service: no longer listed, offered or printed to. Its unfinished
+/// jobs fail with `device_removed` (their documents stay, for printing elsewhere). Answers how
+/// many jobs were stopped; `NotFound` when there is no such device in service.
+pub fn retire(conn: &Connection, id: &str, at: OffsetDateTime) -> Result<usize, StoreError> {
+    let changed = conn
+        .execute("UPDATE devices SET retired_at = ?2 WHERE id = ?1 AND retired_at IS NULL", params![id, stamp(at)])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(conn.execute(
+        "UPDATE print_jobs SET status = 'failed', error = 'device_removed', updated_at = ?2
+         WHERE device_id = ?1 AND status IN ('queued', 'sent')",
+        params![id, stamp(at)],
+    )?)
+}
+
+/// Gives device `id` a new name (already checked). `false` when there is no such device in
+/// service.
+pub fn rename(conn: &Connection, id: &str, name: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute("UPDATE devices SET name = ?2 WHERE id = ?1 AND retired_at IS NULL", params![id, name])? == 1)
+}
+
 /// Every device.
 pub fn list(conn: &Connection) -> Result<Vec<Device>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY kind, name"))?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE retired_at IS NULL ORDER BY kind, name"))?;
     let rows = stmt.query_map([], device_row)?;
     rows.map(|r| r?).collect()
+}
+
+/// Every device's name by id, removed ones included (their jobs still name them).
+pub fn names(conn: &Connection) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM devices")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One device.
@@ -92,7 +133,8 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Device>, StoreError> {
 pub fn for_counter(conn: &Connection, kind: DeviceKind, counter: Option<&str>) -> Result<Option<Device>, StoreError> {
     conn.query_row(
         &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE kind = ?1 AND (counter = ?2 OR counter IS NULL)
+            "SELECT {DEVICE_COLUMNS} FROM devices
+             WHERE kind = ?1 AND (counter = ?2 OR counter IS NULL) AND retired_at IS NULL
              ORDER BY counter IS NULL, name LIMIT 1"
         ),
         params![kind.code(), counter],
@@ -116,7 +158,7 @@ pub fn set_identity(conn: &Connection, id: &str, identity: Option<&str>) -> Resu
 
 /// Moves a device to a counter (`None`: the whole office).
 pub fn set_counter(conn: &Connection, id: &str, counter: Option<&str>) -> Result<bool, StoreError> {
-    Ok(conn.execute("UPDATE devices SET counter = ?2 WHERE id = ?1", params![id, counter])? == 1)
+    Ok(conn.execute("UPDATE devices SET counter = ?2 WHERE id = ?1 AND retired_at IS NULL", params![id, counter])? == 1)
 }
 
 /// Where a print job is.
@@ -234,16 +276,31 @@ pub fn enqueue(conn: &Connection, job: &NewJob<'_>, at: OffsetDateTime) -> Resul
     Ok(id)
 }
 
-/// Prints a job again: a new job with the same document. Returns its id.
-pub fn reprint(conn: &Connection, id: &str, by: &str, at: OffsetDateTime) -> Result<String, StoreError> {
+/// Queues job `id`'s document again, on its device or, when that device was removed, on the
+/// device of the same kind now serving the same counter. `None` when no such device is in
+/// service.
+pub fn reprint(conn: &Connection, id: &str, by: &str, at: OffsetDateTime) -> Result<Option<String>, StoreError> {
     let (device_id, title, subject, format, document): (String, String, Option<String>, String, Vec<u8>) = conn
         .query_row("SELECT device_id, title, subject, format, document FROM print_jobs WHERE id = ?1", [id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?
         .ok_or(StoreError::NotFound)?;
+    let (kind, counter, retired): (String, Option<String>, bool) =
+        conn.query_row("SELECT kind, counter, retired_at IS NOT NULL FROM devices WHERE id = ?1", [&device_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    let target = if retired {
+        let kind = DeviceKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt(format!("device kind '{kind}'")))?;
+        match for_counter(conn, kind, counter.as_deref())? {
+            Some(d) => d.id,
+            None => return Ok(None),
+        }
+    } else {
+        device_id
+    };
     let new = NewJob {
-        device_id: &device_id,
+        device_id: &target,
         title: &title,
         subject: subject.as_deref(),
         format: &format,
@@ -251,7 +308,7 @@ pub fn reprint(conn: &Connection, id: &str, by: &str, at: OffsetDateTime) -> Res
         created_by: by,
         reprint_of: Some(id),
     };
-    enqueue(conn, &new, at)
+    enqueue(conn, &new, at).map(Some)
 }
 
 /// Jobs due at `now` (queued and due, or sent and to be followed), oldest first.
@@ -346,4 +403,64 @@ pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime
         )?,
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_job<'a>(device: &'a str, document: &'a [u8]) -> NewJob<'a> {
+        NewJob {
+            device_id: device,
+            title: "Tanda terima",
+            subject: Some("app-1"),
+            format: "application/pdf",
+            document,
+            created_by: "staff-1",
+            reprint_of: None,
+        }
+    }
+
+    #[test]
+    fn a_removed_printer_stops_its_jobs_keeps_their_documents_and_hands_reprints_to_its_successor() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let old = add(&conn, DeviceKind::DocumentPrinter, "Lama", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
+        let waiting = enqueue(&conn, &new_job(&old, b"%PDF-1.7 tanda terima"), now).unwrap();
+
+        assert_eq!(retire(&conn, &old, now).unwrap(), 1);
+        assert!(list(&conn).unwrap().is_empty(), "a removed device is not listed");
+        assert!(for_counter(&conn, DeviceKind::DocumentPrinter, None).unwrap().is_none());
+        let stopped = super::job(&conn, &waiting).unwrap().unwrap();
+        assert_eq!(stopped.status, JobStatus::Failed);
+        assert_eq!(stopped.error.as_deref(), Some("device_removed"));
+        assert_eq!(document(&conn, &waiting).unwrap(), b"%PDF-1.7 tanda terima");
+        assert!(due(&conn, now + time::Duration::hours(1), 10).unwrap().is_empty());
+        assert!(matches!(retire(&conn, &old, now), Err(StoreError::NotFound)));
+        assert!(!rename(&conn, &old, "x").unwrap());
+        assert_eq!(names(&conn).unwrap().get(&old).map(String::as_str), Some("Lama"), "its jobs still name it");
+
+        // No printer in service: a re-print has nowhere to go; then the successor takes it.
+        assert_eq!(reprint(&conn, &waiting, "staff-2", now).unwrap(), None);
+        let new = add(&conn, DeviceKind::DocumentPrinter, "Baru", "ipp://10.0.0.10/ipp/print", None, now).unwrap();
+        let again = reprint(&conn, &waiting, "staff-2", now).unwrap().unwrap();
+        assert_eq!(super::job(&conn, &again).unwrap().unwrap().device_id, new);
+
+        // The old address added again brings the row back, with nothing pinned.
+        set_identity(&conn, &new, Some("urn:uuid:1")).unwrap();
+        let back =
+            add(&conn, DeviceKind::DocumentPrinter, "Kembali", "ipp://10.0.0.9/ipp/print", Some("L1"), now).unwrap();
+        assert_eq!(back, old);
+        let revived = get(&conn, &old).unwrap().unwrap();
+        assert_eq!(
+            (revived.name.as_str(), revived.counter.as_deref(), revived.identity),
+            ("Kembali", Some("L1"), None)
+        );
+        // A device in service at the same address is still refused.
+        assert!(matches!(
+            add(&conn, DeviceKind::DocumentPrinter, "Dua", "ipp://10.0.0.10/ipp/print", None, now),
+            Err(StoreError::Conflict(_))
+        ));
+    }
 }

@@ -9,6 +9,7 @@ pub mod conflicts;
 pub mod devices;
 pub mod documents;
 pub mod enroll;
+pub mod notices;
 pub mod reference;
 pub mod regions;
 pub mod replica;
