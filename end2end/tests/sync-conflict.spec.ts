@@ -187,4 +187,17 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   await expect(page.locator("#dash-settled")).toHaveCount(0);
   await counterA.ctx.dispose();
   await counterB.ctx.dispose();
+
+  // The hub goes away: the box's office head asks for a sync and is told why it failed, in
+  // Indonesian, with the technical detail beside it.
+  hub.child.kill("SIGKILL");
+  const head = await (await page.context().browser()!.newContext()).newPage();
+  await loginPage(head, b, "kepala");
+  await head.goto(`${b.base}/sistem`);
+  await hydrated(head);
+  await head.getByRole("button", { name: "Sinkronkan sekarang" }).click();
+  const why = head.locator("#sync-error");
+  await expect(why).toHaveAttribute("data-code", "unreachable", { timeout: 20_000 });
+  await expect(why).toContainText("Hub tidak dapat dihubungi");
+  await head.context().close();
 });

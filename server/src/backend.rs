@@ -280,7 +280,8 @@ impl Backend for AppBackend {
             },
             since: status.since.map(|t| local_time(t, zone)),
             last_check: status.last_check.map(|t| local_datetime(t, zone)),
-            error: status.error,
+            error_code: status.error.as_ref().map(|e| e.code().to_string()),
+            error: status.error.map(|e| e.to_string()),
         }
     }
 

@@ -25,6 +25,7 @@ impl AppBackend {
             waiting_file_bytes: s.waiting_blob_bytes,
             last_success: s.last_success.map(|t| local_datetime(t, zone)),
             last_error: s.last_error,
+            last_error_code: s.last_error_code.map(str::to_string),
             sessions: s.sessions,
         })
     }

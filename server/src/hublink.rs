@@ -32,7 +32,41 @@ pub struct LinkStatus {
     /// When the last check finished.
     pub last_check: Option<OffsetDateTime>,
     /// Why the last check failed.
-    pub error: Option<String>,
+    pub error: Option<LinkProblem>,
+}
+
+/// Why the hub could not be reached, with a stable code the UI translates and an English
+/// detail for the technician and the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkProblem {
+    /// The hub did not answer in time.
+    #[error("the hub did not answer in time")]
+    Timeout,
+    /// No connection (network down, hub off, wrong address).
+    #[error("cannot connect to the hub (network down or hub off)")]
+    Unreachable,
+    /// The hub answered with an HTTP error.
+    #[error("the hub answered HTTP {0}")]
+    Http(u16),
+    /// Something answers at the address, but not a Simpul hub (what it is, in English).
+    #[error("{0}")]
+    NotAHub(String),
+    /// Anything else (a bad address, a client that cannot start, a broken answer).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl LinkProblem {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LinkProblem::Timeout => "timeout",
+            LinkProblem::Unreachable => "unreachable",
+            LinkProblem::Http(_) => "hub_http",
+            LinkProblem::NotAHub(_) => "not_a_hub",
+            LinkProblem::Other(_) => "link_other",
+        }
+    }
 }
 
 /// Shared link state.
@@ -55,14 +89,14 @@ impl HubLink {
     }
 
     /// Records the outcome of one check at `now`.
-    pub fn record(&self, outcome: Result<(), String>, now: OffsetDateTime) {
+    pub fn record(&self, outcome: Result<(), LinkProblem>, now: OffsetDateTime) {
         let mut s = self.status.write().unwrap_or_else(|e| e.into_inner());
         let next = if outcome.is_ok() { Link::Online } else { Link::Offline };
         if s.link != next {
             if next == Link::Online {
                 tracing::info!("hub link is up");
             } else {
-                tracing::warn!(error = outcome.as_ref().err().map(String::as_str).unwrap_or(""), "hub link is down");
+                tracing::warn!(error = %outcome.as_ref().err().map(ToString::to_string).unwrap_or_default(), "hub link is down");
             }
             s.link = next;
             s.since = Some(now);
@@ -79,32 +113,35 @@ struct Health {
 }
 
 /// One check: GET `{hub}/healthz`, which must say it is a Simpul hub.
-pub async fn check(client: &reqwest::Client, base: &reqwest::Url) -> Result<(), String> {
-    let url = base.join("healthz").map_err(|e| format!("bad hub address: {e}"))?;
+pub async fn check(client: &reqwest::Client, base: &reqwest::Url) -> Result<(), LinkProblem> {
+    let url = base.join("healthz").map_err(|e| LinkProblem::Other(format!("bad hub address: {e}")))?;
     let response = client.get(url).send().await.map_err(|e| describe(&e))?;
     if !response.status().is_success() {
-        return Err(format!("the hub answered HTTP {}", response.status().as_u16()));
+        return Err(LinkProblem::Http(response.status().as_u16()));
     }
     let bytes = response.bytes().await.map_err(|e| describe(&e))?;
+    let not_simpul = || LinkProblem::NotAHub("the address answers, but not as a Simpul hub".into());
     if bytes.len() > 4096 {
-        return Err("the hub's answer is too long to be a health report".into());
+        return Err(not_simpul());
     }
-    let health: Health =
-        serde_json::from_slice(&bytes).map_err(|_| "the address answers, but not as a Simpul hub".to_string())?;
-    if health.service != "simpul" || health.role != "hub" {
-        return Err(format!("the address is a Simpul {} box, not a hub", health.role));
+    let health: Health = serde_json::from_slice(&bytes).map_err(|_| not_simpul())?;
+    if health.service != "simpul" {
+        return Err(not_simpul());
+    }
+    if health.role != "hub" {
+        return Err(LinkProblem::NotAHub(format!("the address is a Simpul {} box, not a hub", health.role)));
     }
     Ok(())
 }
 
-/// A failed request to the hub in plain words.
-pub fn describe(e: &reqwest::Error) -> String {
+/// A failed request to the hub, classified.
+pub fn describe(e: &reqwest::Error) -> LinkProblem {
     if e.is_timeout() {
-        "the hub did not answer in time".into()
+        LinkProblem::Timeout
     } else if e.is_connect() {
-        "cannot connect to the hub (network down or hub off)".into()
+        LinkProblem::Unreachable
     } else {
-        format!("request to the hub failed: {e}")
+        LinkProblem::Other(format!("request to the hub failed: {e}"))
     }
 }
 
@@ -119,7 +156,10 @@ pub async fn watch(
     let client = match reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build() {
         Ok(c) => c,
         Err(e) => {
-            link.record(Err(format!("cannot start the HTTP client: {e}")), OffsetDateTime::now_utc());
+            link.record(
+                Err(LinkProblem::Other(format!("cannot start the HTTP client: {e}"))),
+                OffsetDateTime::now_utc(),
+            );
             return;
         }
     };
@@ -156,12 +196,12 @@ mod tests {
         let t1 = datetime!(2026-11-21 06:00 UTC);
         let t2 = datetime!(2026-11-21 06:01 UTC);
         let t3 = datetime!(2026-11-21 06:02 UTC);
-        link.record(Err("down".into()), t1);
-        link.record(Err("still down".into()), t2);
+        link.record(Err(LinkProblem::Unreachable), t1);
+        link.record(Err(LinkProblem::Timeout), t2);
         let s = link.status();
         assert_eq!(
-            (s.link, s.since, s.last_check, s.error.as_deref()),
-            (Link::Offline, Some(t1), Some(t2), Some("still down"))
+            (s.link, s.since, s.last_check, s.error.as_ref().map(LinkProblem::code)),
+            (Link::Offline, Some(t1), Some(t2), Some("timeout"))
         );
         link.record(Ok(()), t3);
         let s = link.status();

@@ -10,7 +10,7 @@ use simpul_sync::Cursor;
 use simpul_sync::protocol::MAX_FRAME_BYTES;
 use time::OffsetDateTime;
 
-use crate::hublink::describe;
+use crate::hublink::{LinkProblem, describe};
 use crate::pki::{self, BoxIdentity};
 use crate::replication::{self, ExchangeError};
 use crate::state::Core;
@@ -43,6 +43,8 @@ pub struct SyncStatus {
     pub last_success: Option<OffsetDateTime>,
     /// The last failure in plain words (cleared by a success).
     pub last_error: Option<String>,
+    /// Its stable code, for the UI's translation.
+    pub last_error_code: Option<&'static str>,
     /// Sessions completed since start.
     pub sessions: u64,
 }
@@ -75,7 +77,7 @@ impl SyncHandle {
 pub enum SessionError {
     /// The hub cannot be reached.
     #[error("{0}")]
-    Link(String),
+    Link(LinkProblem),
     /// The hub refused, with its reason.
     #[error("the hub refused: {0}")]
     Refused(String),
@@ -90,6 +92,23 @@ pub enum SessionError {
     Pki(#[from] pki::PkiError),
 }
 
+impl SessionError {
+    /// Stable code of the failure, for the UI's translation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionError::Link(problem) => problem.code(),
+            SessionError::Refused(_) => "hub_refused",
+            SessionError::Local(ExchangeError::Revoked) => "revoked",
+            SessionError::Local(ExchangeError::NotEnrolled) => "not_enrolled",
+            SessionError::Local(ExchangeError::Sync(simpul_sync::session::SyncError::ClockSkew(_))) => "clock_skew",
+            SessionError::Local(ExchangeError::NoUnit) => "no_unit",
+            SessionError::Local(ExchangeError::Store(_)) | SessionError::Store(_) => "storage",
+            SessionError::Local(_) => "bad_answer",
+            SessionError::Pki(_) => "certificate",
+        }
+    }
+}
+
 /// A client with this box's certificate.
 pub fn client(identity: &BoxIdentity, timeout: Duration) -> Result<reqwest::Client, SessionError> {
     reqwest::Client::builder()
@@ -97,7 +116,7 @@ pub fn client(identity: &BoxIdentity, timeout: Duration) -> Result<reqwest::Clie
         .timeout(timeout)
         .connect_timeout(timeout)
         .build()
-        .map_err(|e| SessionError::Link(format!("cannot start the HTTP client: {e}")))
+        .map_err(|e| SessionError::Link(LinkProblem::Other(format!("cannot start the HTTP client: {e}"))))
 }
 
 async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, SessionError> {
@@ -122,7 +141,9 @@ pub async fn session(
     client: &reqwest::Client,
     base: &reqwest::Url,
 ) -> Result<u64, SessionError> {
-    let url = base.join("sync/v1/exchange").map_err(|e| SessionError::Link(format!("bad hub address: {e}")))?;
+    let url = base
+        .join("sync/v1/exchange")
+        .map_err(|e| SessionError::Link(LinkProblem::Other(format!("bad hub address: {e}"))))?;
     let mut exchanges = 0u64;
     let mut rewinds = 0;
     let mut last_pull_had_changes = false;
@@ -215,7 +236,9 @@ pub async fn upload_blobs(
         if sent_total >= BLOB_BUDGET_PER_SESSION {
             break;
         }
-        let url = base.join(&format!("sync/v1/blob/{sha}")).map_err(|e| SessionError::Link(e.to_string()))?;
+        let url = base
+            .join(&format!("sync/v1/blob/{sha}"))
+            .map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
         let held = client.get(url.clone()).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
         if !held.status().is_success() {
             return Err(SessionError::Refused(held.text().await.unwrap_or_default().chars().take(300).collect()));
@@ -310,6 +333,7 @@ pub async fn run(
                     s.running = false;
                     s.last_success = Some(now);
                     s.last_error = None;
+                    s.last_error_code = None;
                     s.sessions += 1;
                 });
                 tracing::debug!(exchanges, "sync session done");
@@ -317,8 +341,8 @@ pub async fn run(
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
-                if matches!(e, SessionError::Link(_)) {
-                    core.link.record(Err(e.to_string()), now);
+                if let SessionError::Link(problem) = &e {
+                    core.link.record(Err(problem.clone()), now);
                 } else {
                     // The hub answered: the link is up even though the session failed.
                     core.link.record(Ok(()), now);
@@ -327,6 +351,7 @@ pub async fn run(
                 handle.update(|s| {
                     s.running = false;
                     s.last_error = Some(e.to_string());
+                    s.last_error_code = Some(e.code());
                 });
                 // 0.5 s, 1 s, 2 s, ... up to `retry_max`: a short blip heals fast, a long
                 // outage costs one attempt every few minutes.
@@ -389,7 +414,7 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
         .timeout(timeout)
         .build()
         .map_err(|e| EnrollError::Link(e.to_string()))?;
-    let link = |e: reqwest::Error| EnrollError::Link(describe(&e));
+    let link = |e: reqwest::Error| EnrollError::Link(describe(&e).to_string());
     let ca_url = base.join("/sync/v1/ca").map_err(|e| EnrollError::Link(e.to_string()))?;
     let ca_pem = fetch.get(ca_url).send().await.map_err(link)?.text().await.map_err(link)?;
     let print = pki::fingerprint(&pki::cert_der(&ca_pem).map_err(|_| EnrollError::WrongHub)?);

@@ -104,6 +104,7 @@ async fn an_office_sees_its_hub_go_offline_and_come_back() {
     let since = offline["since"].as_str().unwrap();
     assert!(since.ends_with(" WITA") && since.len() == 10, "local time of the office: {since}");
     assert!(offline["error"].as_str().unwrap().contains("cannot connect"), "{offline}");
+    assert_eq!(offline["error_code"], "unreachable", "a code the UI translates: {offline}");
 
     // The hub comes back on the same address.
     let _hub =
@@ -133,6 +134,7 @@ async fn an_office_pointed_at_another_office_says_so() {
     .await
     .expect("not a hub is reported");
     assert!(offline["error"].as_str().unwrap().contains("not a hub"), "{offline}");
+    assert_eq!(offline["error_code"], "not_a_hub", "{offline}");
 }
 
 #[tokio::test]

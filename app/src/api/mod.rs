@@ -78,8 +78,10 @@ pub struct LinkView {
     pub since: Option<String>,
     /// Local time of the last check.
     pub last_check: Option<String>,
-    /// Plain-words reason of the last failure.
+    /// The last failure's technical detail (English, for the technician).
     pub error: Option<String>,
+    /// Its stable code, which the UI translates.
+    pub error_code: Option<String>,
 }
 
 /// One catalog entry in the list.

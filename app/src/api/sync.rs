@@ -29,6 +29,8 @@ pub struct SyncView {
     pub last_success: Option<String>,
     /// The last failure in plain words.
     pub last_error: Option<String>,
+    /// Its stable code, which the UI translates.
+    pub last_error_code: Option<String>,
     /// Sessions completed since the box started.
     pub sessions: u64,
 }

@@ -269,6 +269,26 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
     }
 }
 
+/// Why the hub link or a sync session failed, by its stable code.
+pub fn link_problem_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "timeout" => t_string!(i18n, link_problem.timeout),
+        "unreachable" => t_string!(i18n, link_problem.unreachable),
+        "hub_http" => t_string!(i18n, link_problem.hub_http),
+        "not_a_hub" => t_string!(i18n, link_problem.not_a_hub),
+        "hub_refused" => t_string!(i18n, link_problem.hub_refused),
+        "revoked" => t_string!(i18n, link_problem.revoked),
+        "not_enrolled" => t_string!(i18n, link_problem.not_enrolled),
+        "clock_skew" => t_string!(i18n, link_problem.clock_skew),
+        "no_unit" => t_string!(i18n, link_problem.no_unit),
+        "storage" => t_string!(i18n, link_problem.storage),
+        "bad_answer" => t_string!(i18n, link_problem.bad_answer),
+        "certificate" => t_string!(i18n, link_problem.certificate),
+        _ => t_string!(i18n, link_problem.other),
+    }
+    .to_string()
+}
+
 /// A settled record field (`applicant.name`, `status`, the cross-office rule) for staff.
 pub fn settled_field_text(i18n: I18nContext<Locale>, field: &str) -> String {
     if field.ends_with("@other_office") {

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{LinkState, hub_link};
+use crate::components::lang::link_problem_text;
 use crate::i18n::*;
 
 /// How often the browser asks the server about the hub link (the server checks the hub itself).
@@ -31,7 +32,8 @@ pub fn LinkBanner() -> impl IntoView {
             LinkState::Hub => ("hub", t!(i18n, link.hub).into_any()),
         };
         Some(view! {
-            <p class=format!("link link-{class}") data-state=class role="status" title=view.error.unwrap_or_default()>
+            <p class=format!("link link-{class}") data-state=class role="status"
+                title=view.error_code.as_deref().map(|code| link_problem_text(i18n, code)).unwrap_or_default()>
                 <span class="dot" aria-hidden="true"></span>
                 {text}
             </p>

@@ -33,7 +33,12 @@ fn Desk() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let desk = Resource::new(move || version.get(), |_| get_counter_desk());
     Effect::new(move |_| {
-        set_interval(move || version.update(|v| *v += 1), std::time::Duration::from_secs(10));
+        // Cleared when the page goes, so that visits do not pile up timers.
+        if let Ok(handle) =
+            set_interval_with_handle(move || version.update(|v| *v += 1), std::time::Duration::from_secs(10))
+        {
+            on_cleanup(move || handle.clear());
+        }
     });
     let error = RwSignal::new(None::<ApiError>);
     let done = move |result: Option<Result<(), ApiError>>| {

@@ -8,6 +8,7 @@ use crate::api::{
     ConflictView, conflicts, create_enroll_token, enrolled_boxes, resolve_conflict, revoke_boxes, sync_now, sync_status,
 };
 use crate::components::errors::ErrorPanel;
+use crate::components::lang::link_problem_text;
 use crate::components::layout::use_auth;
 use crate::error::ApiError;
 use crate::i18n::*;
@@ -24,7 +25,12 @@ pub fn SyncPanel() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let status = Resource::new(move || version.get(), |_| sync_status());
     Effect::new(move |_| {
-        set_interval(move || version.update(|v| *v += 1), std::time::Duration::from_secs(3));
+        // Cleared when the panel goes, so that visits do not pile up timers.
+        if let Ok(handle) =
+            set_interval_with_handle(move || version.update(|v| *v += 1), std::time::Duration::from_secs(3))
+        {
+            on_cleanup(move || handle.clear());
+        }
     });
     let csrf = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
     let start = Action::new(move |_: &()| {
@@ -65,7 +71,16 @@ pub fn SyncPanel() -> impl IntoView {
                             <dt>{t!(i18n, sync.last_success)}</dt>
                             <dd>{s.last_success.unwrap_or_else(|| "—".into())}</dd>
                             <dt>{t!(i18n, sync.last_error)}</dt>
-                            <dd class="error-text">{s.last_error.unwrap_or_else(|| "—".into())}</dd>
+                            <dd class="error-text" id="sync-error" data-code=s.last_error_code.clone()>
+                                {match (s.last_error_code.as_deref(), s.last_error) {
+                                    (Some(code), detail) => view! {
+                                        {link_problem_text(i18n, code)}
+                                        {detail.map(|d| view! { <br /><small class="muted">{d}</small> })}
+                                    }.into_any(),
+                                    (None, Some(detail)) => view! { {detail} }.into_any(),
+                                    (None, None) => view! { "—" }.into_any(),
+                                }}
+                            </dd>
                         </dl>
                         <button on:click=move |_| { start.dispatch(()); }>{t!(i18n, sync.now)}</button>
                     }.into_any(),

@@ -7,6 +7,7 @@ use simpul_domain::office::BoxRole;
 use super::Guard;
 use crate::api::{LinkState, system_info};
 use crate::components::errors::ErrorPanel;
+use crate::components::lang::link_problem_text;
 use crate::i18n::*;
 
 /// "Sistem".
@@ -67,7 +68,13 @@ fn SystemFacts() -> impl IntoView {
                                     <dt>{t!(i18n, system.last_check)}</dt>
                                     <dd>{s.link.last_check.unwrap_or_else(|| "—".into())}</dd>
                                     <dt>{t!(i18n, system.last_error)}</dt>
-                                    <dd>{s.link.error.unwrap_or_else(|| "—".into())}</dd>
+                                    <dd id="link-error">{match (s.link.error_code.as_deref(), s.link.error) {
+                                        (Some(code), detail) => view! {
+                                            {link_problem_text(i18n, code)}
+                                            {detail.map(|d| view! { <br /><small class="muted">{d}</small> })}
+                                        }.into_any(),
+                                        (None, _) => view! { "—" }.into_any(),
+                                    }}</dd>
                                 </dl>
                             }
                                 .into_any()
