@@ -376,29 +376,33 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Records an attempt's outcome.
+/// Records an attempt's outcome. A job that is no longer under way (stopped because its device
+/// was removed while the attempt ran) keeps its state: a late outcome changes nothing.
 pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime) -> Result<(), StoreError> {
     let now = stamp(at);
     match outcome {
         Outcome::Sent { remote, next } => conn.execute(
             "UPDATE print_jobs SET status = 'sent', remote_job = ?2, attempts = attempts + 1, error = NULL,
-             next_at = ?3, updated_at = ?4 WHERE id = ?1",
+             next_at = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, remote, second(*next), now],
         )?,
-        Outcome::Waiting(next) => {
-            conn.execute("UPDATE print_jobs SET next_at = ?2 WHERE id = ?1", params![id, second(*next)])?
-        }
+        Outcome::Waiting(next) => conn.execute(
+            "UPDATE print_jobs SET next_at = ?2 WHERE id = ?1 AND status IN ('queued', 'sent')",
+            params![id, second(*next)],
+        )?,
         Outcome::Done => conn.execute(
-            "UPDATE print_jobs SET status = 'done', error = NULL, updated_at = ?2 WHERE id = ?1",
+            "UPDATE print_jobs SET status = 'done', error = NULL, updated_at = ?2
+             WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, now],
         )?,
         Outcome::Retry { error, next } => conn.execute(
             "UPDATE print_jobs SET status = 'queued', remote_job = NULL, attempts = attempts + 1, error = ?2,
-             next_at = ?3, updated_at = ?4 WHERE id = ?1",
+             next_at = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, error, second(*next), now],
         )?,
         Outcome::Failed(error) => conn.execute(
-            "UPDATE print_jobs SET status = 'failed', attempts = attempts + 1, error = ?2, updated_at = ?3 WHERE id = ?1",
+            "UPDATE print_jobs SET status = 'failed', attempts = attempts + 1, error = ?2, updated_at = ?3
+             WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, error, now],
         )?,
     };
@@ -462,5 +466,18 @@ mod tests {
             add(&conn, DeviceKind::DocumentPrinter, "Dua", "ipp://10.0.0.10/ipp/print", None, now),
             Err(StoreError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn an_attempt_that_ends_after_its_device_was_removed_leaves_the_stopped_job_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let printer = add(&conn, DeviceKind::DocumentPrinter, "P", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
+        let id = enqueue(&conn, &new_job(&printer, b"%PDF-1.7"), now).unwrap();
+        retire(&conn, &printer, now).unwrap();
+        record(&conn, &id, &Outcome::Retry { error: "unreachable".into(), next: now }, now).unwrap();
+        let job = super::job(&conn, &id).unwrap().unwrap();
+        assert_eq!((job.status, job.error.as_deref()), (JobStatus::Failed, Some("device_removed")));
     }
 }
