@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use simpul_app::api::{
     ApplicantForm, ApplicationRow, ApplicationView, AttachmentView, CaptureView, ChecklistLine, DashboardView,
     HandoverView, IntakeForm, IntakeService, IntakeView, ProxyForm, StepForm, StepView, UserView,
@@ -690,7 +690,7 @@ impl AppBackend {
                         quality: None,
                         device: "upload".into(),
                         exception: None,
-                        at: who.at.to_offset(who.zone.offset()).format(&Rfc3339).unwrap_or_default(),
+                        at: who.time_text(),
                     };
                     applications::record_capture(tx, &who, &id, capture)
                 }
@@ -808,20 +808,17 @@ impl AppBackend {
                 let pick = |s: SlaStatus| open.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
                 let stats = crate::queue::stats(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let waiting = crate::queue::display(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let mut settled = Vec::new();
-                for n in crate::store::notices::unread(c, &user.id, 20)? {
-                    let number: Option<String> = c
-                        .query_row("SELECT number FROM applications WHERE id = ?1", [&n.doc_id], |r| r.get(0))
-                        .optional()?;
-                    settled.push(simpul_app::api::SettledNotice {
-                        id: n.doc_id,
-                        number: number.unwrap_or_default(),
-                        field: n.field,
+                let settled = crate::store::notices::unread(c, &user.id, 20)?
+                    .into_iter()
+                    .map(|n| simpul_app::api::SettledNotice {
                         at: crate::store::parse_stamp(&n.created_at)
                             .map(|t| local_datetime(t, zone))
                             .unwrap_or_default(),
-                    });
-                }
+                        id: n.doc_id,
+                        number: n.number,
+                        field: n.field,
+                    })
+                    .collect();
                 Ok(DashboardView {
                     settled,
                     waiting: waiting.waiting,

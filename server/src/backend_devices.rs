@@ -473,11 +473,7 @@ impl AppBackend {
                     quality: Some(u64::from(c.quality)),
                     device: format!("{} (kunci {key})", c.serial),
                     exception: None,
-                    at: who
-                        .at
-                        .to_offset(who.zone.offset())
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
+                    at: who.time_text(),
                 },
             ));
         }

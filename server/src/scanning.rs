@@ -37,21 +37,19 @@ pub struct Scan {
 /// Scans on `device`: an eSCL scanner (whose identity, once pinned, must match) or a USB
 /// scanner on the box through SANE (`sane:NAME`: one page from the glass, colour, 300 dpi).
 pub async fn scan(device: &Device) -> Result<Scan, DeviceError> {
-    if let Some(name) = crate::devices::sane_name(&device.address) {
+    let pages = if let Some(name) = crate::devices::sane_name(&device.address) {
         let request = simpul_hardware::sane::SaneRequest {
             format: simpul_hardware::sane::SaneFormat::Jpeg,
             ..simpul_hardware::sane::SaneRequest::default()
         };
-        let page = simpul_hardware::sane::Sane::new(PAGE_TIMEOUT).scan(name, &request).await?;
-        return tokio::task::spawn_blocking(move || assemble(vec![page]))
-            .await
-            .map_err(|_| DeviceError::Protocol("the scan could not be processed".into()))?;
-    }
-    let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?.with_page_timeout(PAGE_TIMEOUT);
-    if let Some(identity) = &device.identity {
-        scanner = scanner.expect_uuid(identity);
-    }
-    let pages = scanner.scan(&ScanRequest::default()).await?;
+        vec![simpul_hardware::sane::Sane::new(PAGE_TIMEOUT).scan(name, &request).await?]
+    } else {
+        let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?.with_page_timeout(PAGE_TIMEOUT);
+        if let Some(identity) = &device.identity {
+            scanner = scanner.expect_uuid(identity);
+        }
+        scanner.scan(&ScanRequest::default()).await?
+    };
     tokio::task::spawn_blocking(move || assemble(pages))
         .await
         .map_err(|_| DeviceError::Protocol("the scan could not be processed".into()))?

@@ -14,6 +14,8 @@ use crate::db::StoreError;
 pub struct Notice {
     /// The application's document id.
     pub doc_id: String,
+    /// The application's number (empty if its projection is missing).
+    pub number: String,
     /// The settled field (`applicant.name`).
     pub field: String,
     /// When the notice was made (this box's clock, stored form).
@@ -62,12 +64,13 @@ pub fn note_settlements(
 /// The unread notices of `staff_id`, newest first.
 pub fn unread(conn: &Connection, staff_id: &str, limit: u32) -> Result<Vec<Notice>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT doc_id, field, created_at FROM resolution_notices
-         WHERE staff_id = ?1 AND seen_at IS NULL ORDER BY created_at DESC, doc_id LIMIT ?2",
+        "SELECT n.doc_id, COALESCE(a.number, ''), n.field, n.created_at
+         FROM resolution_notices n LEFT JOIN applications a ON a.id = n.doc_id
+         WHERE n.staff_id = ?1 AND n.seen_at IS NULL ORDER BY n.created_at DESC, n.doc_id LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(params![staff_id, limit], |r| {
-            Ok(Notice { doc_id: r.get(0)?, field: r.get(1)?, created_at: r.get(2)? })
+            Ok(Notice { doc_id: r.get(0)?, number: r.get(1)?, field: r.get(2)?, created_at: r.get(3)? })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
