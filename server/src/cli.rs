@@ -97,6 +97,16 @@ pub struct DevsimArgs {
 /// `hub` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum HubCommand {
+    /// List the applications waiting on the centre: biometrics recorded (to send) and sent
+    /// for identification (waiting for the result).
+    Pending,
+    /// Mark an application whose biometrics are recorded as sent to the centre for the
+    /// uniqueness identification; the office sees it at its next sync.
+    Send {
+        /// Application number, e.g. 510302-20261121-0007.
+        #[arg(long)]
+        number: String,
+    },
     /// Record the result of the uniqueness identification of an application sent to the
     /// centre; the result syncs back to the office.
     Identify {
@@ -389,13 +399,43 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Device(cmd) => device_command(&load()?, cmd),
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
-        Command::Hub(HubCommand::Identify { number, result, other }) => hub_identify(&load()?, &number, &result, other),
+        Command::Hub(HubCommand::Pending) => hub_pending(&load()?),
+        Command::Hub(HubCommand::Send { number }) => {
+            hub_central_step(&load()?, &number, simpul_domain::application::Action::SendForIdentification, None)
+        }
+        Command::Hub(HubCommand::Identify { number, result, other }) => {
+            use simpul_domain::application::Action;
+            let action = if result == "double" { Action::IdentifiedDouble } else { Action::IdentifiedSingle };
+            hub_central_step(&load()?, &number, action, other)
+        }
         Command::Devsim(args) => devsim_command(args),
     }
 }
 
-fn hub_identify(config: &Config, number: &str, result: &str, other: Option<String>) -> Result<()> {
-    use simpul_domain::application::Action;
+fn hub_pending(config: &Config) -> Result<()> {
+    use simpul_domain::application::Status;
+    if config.role != BoxRole::Hub {
+        bail!("the centre's work list is kept on the hub (role = \"hub\")");
+    }
+    let conn = open_db(config)?;
+    let rows =
+        crate::applications::list(&conn, &[Status::BiometricsRecorded, Status::SentForIdentification], u32::MAX)?;
+    if rows.is_empty() {
+        println!("Nothing waits on the centre.");
+    }
+    for row in rows {
+        let next = if row.status == Status::BiometricsRecorded { "to send" } else { "waiting for the result" };
+        println!("{}  {}  {next}  (last change {})", row.number, row.status.code(), row.updated_at);
+    }
+    Ok(())
+}
+
+fn hub_central_step(
+    config: &Config,
+    number: &str,
+    action: simpul_domain::application::Action,
+    other: Option<String>,
+) -> Result<()> {
     if config.role != BoxRole::Hub {
         bail!("central steps are recorded on the hub (role = \"hub\")");
     }
@@ -403,7 +443,6 @@ fn hub_identify(config: &Config, number: &str, result: &str, other: Option<Strin
     let (_, unit) = settings::unit(&conn)?.context("the hub's regency is not set (simpul unit ...)")?;
     let id = crate::applications::id_by_number(&conn, number)?
         .with_context(|| format!("no application {number} has reached this hub"))?;
-    let action = if result == "double" { Action::IdentifiedDouble } else { Action::IdentifiedSingle };
     let who = crate::applications::Who {
         staff: "hub".into(),
         office: unit.code,
@@ -413,7 +452,7 @@ fn hub_identify(config: &Config, number: &str, result: &str, other: Option<Strin
     let details =
         crate::applications::ActDetails { reasons: Vec::new(), note: None, other_reference: other, handover: None };
     let known = regions::all_codes(&conn)?;
-    let tx = conn.transaction()?;
+    let tx = write_transaction(&mut conn)?;
     let status = crate::applications::act(&tx, &who, &id, action, &details, &known)
         .map_err(|e| anyhow::anyhow!("{number}: {e}"))?;
     tx.commit()?;
@@ -550,7 +589,7 @@ fn holidays_import(config: &Config, file: &Path) -> Result<()> {
     let bytes = read_bounded(file, 1024 * 1024)?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
     let mut conn = open_db(config)?;
-    let tx = conn.transaction()?;
+    let tx = write_transaction(&mut conn)?;
     let n = crate::holidays::import(&tx, &text)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     audit::record(&tx, OffsetDateTime::now_utc(), &Actor::Cli, "holidays_imported", None, Some(&format!("{n} days")))?;
@@ -721,6 +760,13 @@ fn open_db(config: &Config) -> Result<rusqlite::Connection> {
     db::open_sync(&config.database_path()).with_context(|| format!("opening {}", config.database_path().display()))
 }
 
+/// A transaction that takes the write lock at its start. The server may be running on the same
+/// file: a deferred transaction that read first would fail at its first write if the server
+/// wrote in between, where this one waits its turn (busy timeout) instead.
+fn write_transaction(conn: &mut rusqlite::Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 fn read_password_line() -> Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
@@ -871,7 +917,7 @@ fn wilayah_import(config: &Config, file: &Path) -> Result<()> {
         }
     };
     let now = OffsetDateTime::now_utc();
-    let tx = conn.transaction()?;
+    let tx = write_transaction(&mut conn)?;
     let summary = regions::import(&tx, &list, now)?;
     audit::record(&tx, now, &Actor::Cli, "regions_imported", None, Some(&format!("{} codes", list.len())))?;
     tx.commit()?;
@@ -919,7 +965,7 @@ fn catalog_import(config: &Config, files: &[PathBuf]) -> Result<()> {
     }
     let mut conn = open_db(config)?;
     let now = OffsetDateTime::now_utc();
-    let tx = conn.transaction()?;
+    let tx = write_transaction(&mut conn)?;
     let mut report = Vec::new();
     for (file, imported) in &parsed {
         let source = file.file_name().map(|n| n.to_string_lossy().to_string());

@@ -107,28 +107,41 @@ struct Counter {
 
 impl Counter {
     async fn login(office: &Running) -> Counter {
+        Counter::login_as(office, "petugas").await
+    }
+
+    /// Logs in as the demo account `username` (petugas, verifikator, kepala).
+    async fn login_as(office: &Running, username: &str) -> Counter {
         let http = client();
         let base = office.base.clone();
         let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
         let csrf = session["csrf"].as_str().unwrap().to_string();
-        let password = office.passwords["petugas"].clone();
+        let password = office.passwords[username].clone();
         http.post(format!("{base}/api/login"))
-            .form(&[("csrf", csrf.as_str()), ("username", "petugas"), ("password", password.as_str())])
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password.as_str())])
             .send()
             .await
             .unwrap();
         let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
         let csrf = session["csrf"].as_str().unwrap().to_string();
+        assert_eq!(session["user"]["username"], username, "{username} logs in");
+        let mut counter = Counter { http, base, csrf, service: String::new(), legalisation: String::new() };
+        // Only counter staff take applications, and see the services to take them for.
+        if username == "petugas" {
+            counter.service = counter.service_of("ikd_activation").await;
+            counter.legalisation = counter.service_of("legalisation").await;
+        }
+        counter
+    }
+
+    /// The id of the catalog service of `kind`, as the intake offers it.
+    async fn service_of(&self, kind: &str) -> String {
         let intake: Value =
-            http.get(format!("{base}/api/permohonan/intake")).send().await.unwrap().json().await.unwrap();
-        let service_of = |kind: &str| {
-            intake["services"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        };
-        let (service, legalisation) = (service_of("ikd_activation"), service_of("legalisation"));
-        Counter { http, base, csrf, service, legalisation }
+            self.http.get(format!("{}/api/permohonan/intake", self.base)).send().await.unwrap().json().await.unwrap();
+        intake["services"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     async fn open(&self, n: u32, nik: &str) -> String {
@@ -136,47 +149,95 @@ impl Counter {
     }
 
     async fn open_for(&self, service: &str, n: u32, nik: &str) -> String {
-        let form = json!({
-            "service_id": service, "ticket": null, "proxy": null,
-            "applicant": {
-                "nik": nik, "name": format!("Pemohon {n}"), "sex": "male", "birth_place": "Badung",
-                "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Mengwi 1",
-                "region": "51.03.02", "kk_number": "5103021234567890", "foreign": false, "country": "",
-                "passport_number": "", "passport_expires": "", "permit_kind": "", "permit_number": "",
-                "permit_expires": "", "phone": "081234567890", "email": "contoh@example.org"
-            }
+        let applicant = json!({
+            "nik": nik, "name": format!("Pemohon {n}"), "sex": "male", "birth_place": "Badung",
+            "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Mengwi 1",
+            "region": "51.03.02", "kk_number": "5103021234567890", "foreign": false, "country": "",
+            "passport_number": "", "passport_expires": "", "permit_kind": "", "permit_number": "",
+            "permit_expires": "", "phone": "081234567890", "email": "contoh@example.org"
         });
-        let body = json!({"csrf": self.csrf, "client_id": format!("sync-open-{n}-{nik}-{service}"), "form": form});
+        self.open_with(service, &format!("sync-open-{n}-{nik}-{service}"), applicant).await
+    }
+
+    async fn open_with(&self, service: &str, client_id: &str, applicant: Value) -> String {
+        let form = json!({"service_id": service, "ticket": null, "proxy": null, "applicant": applicant});
+        let body = json!({"csrf": self.csrf, "client_id": client_id, "form": form});
         let r = self.http.post(format!("{}/api/permohonan/buka", self.base)).json(&body).send().await.unwrap();
         assert!(r.status().is_success(), "open: {}", r.status());
         r.json::<Value>().await.unwrap().as_str().unwrap().to_string()
     }
 
+    async fn detail(&self, id: &str) -> Value {
+        let r = self.http.get(format!("{}/api/permohonan/detail?id={id}", self.base)).send().await.unwrap();
+        assert!(r.status().is_success(), "detail: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// Attaches `bytes` to the first document requirement of application `id`.
     async fn attach(&self, id: &str, bytes: Vec<u8>) {
-        let detail: Value = self
-            .http
-            .get(format!("{}/api/permohonan/detail?id={id}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail = self.detail(id).await;
         let item = detail["checklist"].as_array().unwrap().iter().position(|l| l["kind"] == "document").unwrap();
+        self.upload(&format!("{id}/syarat/{item}"), bytes, "scan.pdf").await;
+    }
+
+    /// Posts a file to `/berkas/permohonan/{target}` as the upload form does.
+    async fn upload(&self, target: &str, bytes: Vec<u8>, name: &str) {
         let form = reqwest::multipart::Form::new()
             .text("csrf", self.csrf.clone())
-            .part("berkas", reqwest::multipart::Part::bytes(bytes).file_name("scan.pdf"));
-        let r = self
-            .http
-            .post(format!("{}/berkas/permohonan/{id}/syarat/{item}", self.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .part("berkas", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+        let r =
+            self.http.post(format!("{}/berkas/permohonan/{target}", self.base)).multipart(form).send().await.unwrap();
         let location = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string();
         assert!(location.contains("unggah=ok"), "upload: {} {location}", r.status());
     }
+
+    /// Meets every requirement of `id`: documents attached, the rest confirmed by staff.
+    async fn complete_checklist(&self, id: &str) {
+        let detail = self.detail(id).await;
+        for (item, line) in detail["checklist"].as_array().unwrap().iter().enumerate() {
+            if line["met"] == true {
+                continue;
+            }
+            if line["kind"] == "document" {
+                self.upload(&format!("{id}/syarat/{item}"), b"%PDF-1.4\n%%EOF\n".to_vec(), "syarat.pdf").await;
+            } else {
+                let item = item.to_string();
+                let r = self
+                    .http
+                    .post(format!("{}/api/permohonan/konfirmasi", self.base))
+                    .form(&[("csrf", self.csrf.as_str()), ("id", id), ("item", &item), ("confirmed", "true")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "confirm {item}: {}", r.status());
+            }
+        }
+        let detail = self.detail(id).await;
+        assert!(detail["checklist"].as_array().unwrap().iter().all(|l| l["met"] == true), "{detail}");
+    }
+
+    /// Takes lifecycle step `action` on `id`; returns the status the server answers with.
+    async fn step(&self, id: &str, action: &str) -> Result<String, String> {
+        let form = json!({
+            "reasons": [], "note": "", "other_reference": "", "recipient_nik": "", "withdrawn_serial": "",
+            "withdrawn_reason": "", "withdrawn_disposition": "", "copies": null
+        });
+        let client_id = uuid::Uuid::new_v4().to_string();
+        let body = json!({"csrf": self.csrf, "client_id": client_id, "id": id, "action": action, "form": form});
+        let r = self.http.post(format!("{}/api/permohonan/langkah", self.base)).json(&body).send().await.unwrap();
+        let ok = r.status().is_success();
+        let text = r.text().await.unwrap();
+        if ok { Ok(serde_json::from_str::<String>(&text).unwrap()) } else { Err(text) }
+    }
+}
+
+/// A box directory enrolled at the hub (whose directory is `hub_dir`) for `office`.
+fn enrolled(hub_dir: &Path, sync_url: &str, office: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let token = enrollment_token(hub_dir, office);
+    let out = simpul_cli(dir.path(), &[], &["enroll", "--hub", sync_url, "--token", &token]);
+    assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
+    dir
 }
 
 /// (id, heads) of every application document in a box's database.
@@ -360,10 +421,7 @@ fn bare_document(office: &str) -> simpul_sync::protocol::DocChanges {
 async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     let hub_dir = tempfile::tempdir().unwrap();
     let (hub, sync_url) = start_hub(hub_dir.path());
-    let box_dir = tempfile::tempdir().unwrap();
-    let token = enrollment_token(hub_dir.path(), "51.03.02");
-    let out = simpul_cli(box_dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let box_dir = enrolled(hub_dir.path(), &sync_url, "51.03.02");
     let tls = box_dir.path().join("data/tls");
     let ca = tls.join("hub-ca.pem");
     let client = tls_client(&ca, Some((&tls.join("box.pem"), &tls.join("box.key"))));
@@ -476,10 +534,7 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["catalog", "import", standard.to_str().unwrap()]);
     assert!(out.status.success(), "catalog: {}", String::from_utf8_lossy(&out.stderr));
 
-    let dir = tempfile::tempdir().unwrap();
-    let token = enrollment_token(hub_dir.path(), "51.03.02");
-    let out = simpul_cli(dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
-    assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = enrolled(hub_dir.path(), &sync_url, "51.03.02");
     let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
     let office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
     let data = dir.path().join("data");
@@ -521,4 +576,113 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     // The hub gone: logins at the box go on.
     hub.kill();
     assert!(can_log_in(&office.base, "budi", &budi).await, "login works with the hub down");
+}
+
+/// A 1x1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0xe2, 0x21, 0xbc, 0x33, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The hub stands in for the national identification system: it lists what waits on the
+/// centre, marks an application sent, records a double identification (pointing to the other
+/// record) and, after the office's clarification, a single one; each answer reaches the office
+/// at its next sync. Steps that do not fit the record's state are refused and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_relays_the_centres_identification_results() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let (hub, sync_url) = start_hub(hub_dir.path());
+    let dir = enrolled(hub_dir.path(), &sync_url, "51.03.02");
+    let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
+    let office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
+    let hub_data = hub_dir.path().join("data");
+    let hub_cli = |args: &[&str]| simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], args);
+
+    // A foreign resident's new KTP-el, through verification and the biometric step at the office.
+    let counter = Counter::login(&office).await;
+    let verifier = Counter::login_as(&office, "verifikator").await;
+    let head = Counter::login_as(&office, "kepala").await;
+    let service = counter.service_of("ktp_el_foreign_new").await;
+    let applicant = json!({
+        "nik": "5103025205900002", "name": "Jane Citizen", "sex": "female", "birth_place": "Perth",
+        "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Kapal No. 7",
+        "region": "51.03.02", "kk_number": "5103021234567891", "foreign": true, "country": "AUS",
+        "passport_number": "PA1234567", "passport_expires": "2031-01-01", "permit_kind": "itap",
+        "permit_number": "2C11AB1234", "permit_expires": "2030-06-30", "phone": "081234567890", "email": ""
+    });
+    let id = counter.open_with(&service, "identify-open", applicant).await;
+    counter.complete_checklist(&id).await;
+    assert_eq!(counter.step(&id, "submit").await.unwrap(), "submitted");
+    assert_eq!(verifier.step(&id, "verify").await.unwrap(), "verified");
+    counter.upload(&format!("{id}/biometrik/foto"), PNG.to_vec(), "foto.png").await;
+    counter.upload(&format!("{id}/biometrik/tanda-tangan"), PNG.to_vec(), "ttd.png").await;
+    assert_eq!(counter.step(&id, "record_biometrics").await.unwrap(), "biometrics_recorded");
+    let number = counter.detail(&id).await["number"].as_str().unwrap().to_string();
+
+    // The record reaches the hub and waits there to be sent.
+    let hub_status = || query(&hub_data, &format!("SELECT status FROM applications WHERE number = '{number}'"));
+    let status_is = |want: &'static str| {
+        let hub_status = &hub_status;
+        async move { (hub_status() == [want]).then_some(()) }
+    };
+    assert!(eventually(Duration::from_secs(30), || status_is("biometrics_recorded")).await.is_some());
+    let pending = hub_cli(&["hub", "pending"]);
+    let listed = String::from_utf8_lossy(&pending.stdout).to_string();
+    assert!(listed.contains(&number) && listed.contains("to send"), "{listed}");
+    assert!(!listed.contains("Jane"), "the work list carries no personal data: {listed}");
+
+    // A result before the record was sent is refused, and nothing changes.
+    let early = hub_cli(&["hub", "identify", "--number", &number, "--result", "single"]);
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains(&number), "{}", String::from_utf8_lossy(&early.stderr));
+    assert_eq!(hub_status(), ["biometrics_recorded"]);
+    let unknown = hub_cli(&["hub", "send", "--number", "510302-20260101-9999"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("has reached this hub"));
+    // Only a hub records central steps.
+    let on_box = simpul_cli(dir.path(), &[], &["hub", "send", "--number", &number]);
+    assert!(!on_box.status.success());
+    assert!(String::from_utf8_lossy(&on_box.stderr).contains("on the hub"));
+
+    // Sent by the hub; the centre answers with a match in another record.
+    let sent = hub_cli(&["hub", "send", "--number", &number]);
+    assert!(sent.status.success(), "send: {}", String::from_utf8_lossy(&sent.stderr));
+    let other = "510301-20261002-0031";
+    let double = hub_cli(&["hub", "identify", "--number", &number, "--result", "double", "--other", other]);
+    assert!(double.status.success(), "identify: {}", String::from_utf8_lossy(&double.stderr));
+    assert!(String::from_utf8_lossy(&double.stdout).contains("clarification"));
+    let at_office = || async {
+        let detail = head.detail(&id).await;
+        Some(detail)
+    };
+    let clarified =
+        eventually(Duration::from_secs(30), || async { at_office().await.filter(|d| d["status"] == "clarification") })
+            .await
+            .expect("the double identification reaches the office");
+    assert_eq!(clarified["identification"], json!(["double", other]), "the office sees which record matched");
+
+    // The office clarifies and sends it again; the hub records the single identification.
+    assert_eq!(head.step(&id, "resolve_clarification").await.unwrap(), "sent_for_identification");
+    assert!(eventually(Duration::from_secs(30), || status_is("sent_for_identification")).await.is_some());
+    let single = hub_cli(&["hub", "identify", "--number", &number, "--result", "single"]);
+    assert!(single.status.success(), "identify: {}", String::from_utf8_lossy(&single.stderr));
+    let ready =
+        eventually(Duration::from_secs(30), || async { at_office().await.filter(|d| d["status"] == "ready_to_print") })
+            .await
+            .expect("the single identification reaches the office");
+    assert_eq!(ready["identification"][0], "single");
+    assert_eq!(counter.step(&id, "produce").await.unwrap(), "ready");
+    let pending = hub_cli(&["hub", "pending"]);
+    assert!(!String::from_utf8_lossy(&pending.stdout).contains(&number));
+    // Each central step is in the record's history, recorded at the hub, not at the office.
+    let central: Vec<String> = ready["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["office"] != "51.03.02")
+        .map(|s| s["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(central, ["send_for_identification", "identified_double", "identified_single"], "{}", ready["steps"]);
+    drop((office, hub));
 }
