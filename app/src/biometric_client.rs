@@ -138,9 +138,114 @@ pub async fn find_services() -> Vec<FoundService> {
     futures::future::join_all(asks).await.into_iter().flatten().collect()
 }
 
+/// The largest preview frame shown.
+pub const PREVIEW_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
+/// Shows the live preview (`STREAM`) of the `modality` device at `base` for up to `seconds`:
+/// each frame is handed to `show` as an object URL, which is revoked when the next frame
+/// replaces it; `show` answers whether to go on. Answers how many frames were shown.
+#[cfg(feature = "hydrate")]
+pub async fn preview(
+    base: &str,
+    modality: Modality,
+    seconds: u32,
+    mut show: impl FnMut(&str) -> bool,
+) -> Result<u32, CaptureError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let base = base.trim().trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err("unreachable".into());
+    }
+    let ask = serde_json::to_string(&DiscoverRequest { kind: device_type(modality) }).map_err(|_| "protocol")?;
+    let device = discover(base, &ask, None)
+        .await?
+        .into_iter()
+        .find(|d| d.error.as_ref().is_none_or(|e| e.is_success()))
+        .ok_or_else(|| "no_biometric_device".to_string())?;
+    let request = sbi::StreamRequest {
+        device_id: device.device.device_id.clone(),
+        device_sub_id: device.device.device_sub_id.first().copied().unwrap_or(0),
+        timeout: u64::from(seconds) * 1000,
+    };
+    let body = serde_json::to_string(&request).map_err(|_| "protocol")?;
+    let response = send(&format!("{base}{}", sbi::path::STREAM), sbi::verb::STREAM, &body, None).await?;
+    let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        // The device refused to stream: its answer is an SBI error.
+        let text = JsFuture::from(response.text().map_err(|_| "protocol")?).await.map_err(|_| "dropped")?;
+        let answer: serde_json::Value = serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default();
+        return Err(match answer["error"]["errorCode"].as_str() {
+            Some(sbi::BUSY_CODE) => "busy".into(),
+            Some(code) => format!("other:SBI {code}"),
+            None => "protocol".into(),
+        });
+    }
+    let mut frames = sbi::FrameSplitter::new(&content_type, PREVIEW_FRAME_BYTES).map_err(|_| "protocol")?;
+    let reader: web_sys::ReadableStreamDefaultReader =
+        response.body().ok_or("protocol")?.get_reader().dyn_into().map_err(|_| "protocol")?;
+    let mut shown = 0u32;
+    let mut current: Option<String> = None;
+    let outcome = loop {
+        let Ok(next) = JsFuture::from(reader.read()).await else { break Err("dropped".to_string()) };
+        let field = |name: &str| js_sys::Reflect::get(&next, &wasm_bindgen::JsValue::from_str(name));
+        if field("done").ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            break Ok(shown);
+        }
+        let Ok(chunk) = field("value").and_then(|v| v.dyn_into::<js_sys::Uint8Array>()) else {
+            break Err("protocol".to_string());
+        };
+        let got = match frames.push(&chunk.to_vec()) {
+            Ok(got) => got,
+            Err(sbi::StreamProblem::TooLarge(_)) => break Err("too_large".to_string()),
+            Err(_) => break Err("protocol".to_string()),
+        };
+        let mut go_on = true;
+        for frame in got {
+            let Some(url) = object_url(&frame) else { continue };
+            go_on = show(&url);
+            if let Some(old) = current.replace(url) {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            shown += 1;
+            if !go_on {
+                break;
+            }
+        }
+        if !go_on || frames.ended() {
+            break Ok(shown);
+        }
+    };
+    // The device stops streaming when the reader goes away.
+    let _ = reader.cancel();
+    outcome
+}
+
+#[cfg(feature = "hydrate")]
+fn object_url(frame: &sbi::PreviewFrame) -> Option<String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(frame.bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(frame.mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
 /// One request with a custom verb; answers the body text. Answers above 16 MiB are refused.
 #[cfg(feature = "hydrate")]
 async fn call(url: &str, verb: &str, body: &str, timeout_ms: Option<u32>) -> Result<String, CaptureError> {
+    use wasm_bindgen_futures::JsFuture;
+    let response = send(url, verb, body, timeout_ms).await?;
+    let text = JsFuture::from(response.text().map_err(|_| "protocol")?).await.map_err(|_| "dropped")?;
+    let text = text.as_string().ok_or("protocol")?;
+    if text.len() > 16 * 1024 * 1024 {
+        return Err("too_large".into());
+    }
+    Ok(text)
+}
+
+/// One request with a custom verb; answers the response when its status is a success.
+#[cfg(feature = "hydrate")]
+async fn send(url: &str, verb: &str, body: &str, timeout_ms: Option<u32>) -> Result<web_sys::Response, CaptureError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let init = web_sys::RequestInit::new();
@@ -162,12 +267,7 @@ async fn call(url: &str, verb: &str, body: &str, timeout_ms: Option<u32>) -> Res
     if !response.ok() {
         return Err(format!("other:HTTP {}", response.status()));
     }
-    let text = JsFuture::from(response.text().map_err(|_| "protocol")?).await.map_err(|_| "dropped")?;
-    let text = text.as_string().ok_or("protocol")?;
-    if text.len() > 16 * 1024 * 1024 {
-        return Err("too_large".into());
-    }
-    Ok(text)
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -334,6 +334,14 @@ test("biometrics from the device service on the counter PC: the browser captures
   await counter.locator("#sbi-search").click();
   await expect(counter.locator("#sbi-found")).toContainText(sims.sbi, { timeout: 30_000 });
   await expect(counter.locator("#sbi-address")).toHaveValue(sims.sbi);
+  // A live preview of the face camera (SBI STREAM): frames arrive and the page shows them.
+  await counter.locator("#preview-face").click();
+  const preview = counter.locator("#capture-preview");
+  await expect(preview).toHaveAttribute("src", /^blob:/, { timeout: 15_000 });
+  await expect.poll(async () => Number(await preview.getAttribute("data-frames")), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await counter.locator("#preview-stop").click();
+  await expect(preview).toHaveCount(0);
   const modalities: [string, string][] = [
     ["face", "photo"],
     ["iris", "iris"],

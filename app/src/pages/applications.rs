@@ -839,6 +839,10 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
     }
 }
 
+/// How long a live preview runs before the device ends it.
+#[cfg(feature = "hydrate")]
+const PREVIEW_SECONDS: u32 = 20;
+
 /// Capture on the biometric device service of this counter PC: the browser speaks SBI to it
 /// and hands the signed captures to the box. Fingers that cannot be captured are left out of
 /// the capture and recorded as exceptions with their reason.
@@ -867,9 +871,54 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     // server renders this page, and the renderer may drop it on another worker thread, which
     // panics. Only the browser's future is thread-bound, and it never leaves the browser's one
     // thread, so it alone is wrapped.
+    // The live preview: each start (and each capture) begins a new run, and a running preview
+    // whose run is no longer the current one stops at its next frame.
+    let preview_run = RwSignal::new(0u32);
+    let preview_src = RwSignal::new(None::<String>);
+    let preview_frames = RwSignal::new(0u32);
+    let preview = leptos::prelude::Action::new(move |modality: &Modality| {
+        let (modality, base) = (*modality, address.get_untracked());
+        preview_run.update(|r| *r += 1);
+        let run = preview_run.get_untracked();
+        preview_frames.set(0);
+        let work = async move {
+            #[cfg(feature = "hydrate")]
+            {
+                crate::biometric_client::preview(&base, modality, PREVIEW_SECONDS, |url| {
+                    if preview_run.try_get_untracked() != Some(run) {
+                        return false;
+                    }
+                    preview_src.set(Some(url.to_string()));
+                    preview_frames.update(|n| *n += 1);
+                    true
+                })
+                .await
+                .map_err(|code| ApiError::Refused(Refusal::Device(code)))
+            }
+            #[cfg(not(feature = "hydrate"))]
+            {
+                let _ = (modality, base, run);
+                Err::<u32, ApiError>(ApiError::Unavailable("the preview runs in the browser".into()))
+            }
+        };
+        #[cfg(feature = "hydrate")]
+        let work = send_wrapper::SendWrapper::new(work);
+        work
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = preview.value().get() {
+            error.set(Some(e));
+        }
+    });
+    let stop_preview = move || {
+        preview_run.update(|r| *r += 1);
+        preview_src.set(None);
+    };
     let capture = leptos::prelude::Action::new({
         let (csrf, id) = (csrf.clone(), id.clone());
         move |modality: &Modality| {
+            // A device streaming a preview may refuse to capture: the preview ends first.
+            stop_preview();
             let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
             let (missing, reason) = (missing.get_untracked(), reason.get_untracked());
             let work = async move {
@@ -956,6 +1005,15 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             " "
         }
     };
+    let preview_button = move |modality: Modality, label: AnyView| {
+        view! {
+            <button type="button" class="secondary-dark" id=format!("preview-{}", modality.as_str().to_lowercase())
+                disabled=busy on:click=move |_| { preview.dispatch(modality); }>
+                {t!(i18n, capture.preview)}" "{label}
+            </button>
+            " "
+        }
+    };
     let finger_box = move |finger: BioSubType| {
         let position = finger.position();
         let input_id = format!("missing-{position}");
@@ -1018,6 +1076,22 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
             </div>
+            <p class="button-row">
+                {preview_button(Modality::Face, t!(i18n, app.photo).into_any())}
+                {preview_button(Modality::Iris, t!(i18n, app.iris).into_any())}
+                {move || preview_src.get().is_some().then(|| view! {
+                    <button type="button" class="secondary-dark" id="preview-stop" on:click=move |_| stop_preview()>
+                        {t!(i18n, capture.preview_stop)}
+                    </button>
+                })}
+            </p>
+            {move || preview_src.get().map(|src| view! {
+                <figure class="capture-preview">
+                    <img id="capture-preview" src=src alt=move || t_string!(i18n, capture.preview_alt)
+                        data-frames=move || preview_frames.get().to_string() />
+                    <figcaption class="muted" role="status">{t!(i18n, capture.previewing)}</figcaption>
+                </figure>
+            })}
             <p class="button-row">
                 {button(Modality::Face, t!(i18n, app.photo).into_any())}
                 {button(Modality::Finger, t!(i18n, app.fingerprint).into_any())}
