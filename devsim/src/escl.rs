@@ -776,6 +776,87 @@ async fn raw_page(mut stream: TcpStream, sim: &EsclSim, job: &str, fault: EsclFa
     }
 }
 
+/// The self-signed certificate of a simulated HTTPS scanner, made by the "device" itself as
+/// real ones do; [`SimCertificate::renew`] stands for a factory reset or a replaced board.
+#[derive(Clone)]
+pub struct SimCertificate {
+    current: Arc<std::sync::Mutex<(Arc<rustls::ServerConfig>, String)>>,
+}
+
+impl SimCertificate {
+    /// A new certificate for `localhost` and 127.0.0.1.
+    pub fn new() -> std::io::Result<SimCertificate> {
+        Ok(SimCertificate { current: Arc::new(std::sync::Mutex::new(Self::make()?)) })
+    }
+
+    fn make() -> std::io::Result<(Arc<rustls::ServerConfig>, String)> {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(std::io::Error::other)?;
+        let der = made.cert.der().clone();
+        let print = ring::digest::digest(&ring::digest::SHA256, der.as_ref())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+            made.key_pair.serialize_der(),
+        ));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(vec![der], key)
+            .map_err(std::io::Error::other)?;
+        Ok((Arc::new(config), print))
+    }
+
+    /// Replaces the certificate with a new one.
+    pub fn renew(&self) -> std::io::Result<()> {
+        let fresh = Self::make()?;
+        if let Ok(mut current) = self.current.lock() {
+            *current = fresh;
+        }
+        Ok(())
+    }
+
+    /// The SHA-256 fingerprint of the current certificate, lower-case hex.
+    pub fn fingerprint(&self) -> String {
+        self.current.lock().map(|c| c.1.clone()).unwrap_or_default()
+    }
+
+    fn config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.current.lock().ok().map(|c| c.0.clone())
+    }
+}
+
+/// Serves the scanner over HTTPS (eSCL's `_uscans._tcp`) on `listener` with `certificate`,
+/// until the task is dropped. The faults that break HTTP framing are not played over TLS.
+pub async fn serve_tls(listener: TcpListener, sim: EsclSim, certificate: SimCertificate) -> std::io::Result<()> {
+    let app = router(sim);
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!(error = %e, "escl sim: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(config) = certificate.config() else { continue };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
 /// Serves the scanner on `listener` until the task is dropped, with every fault available.
 pub async fn serve(listener: TcpListener, sim: EsclSim) -> std::io::Result<()> {
     let local = listener.local_addr()?;

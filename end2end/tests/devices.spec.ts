@@ -59,22 +59,44 @@ async function waitForPort(port: number, what: string) {
 interface Sims {
   sbi: string;
   escl: string;
+  /** The same scanner over HTTPS, and the SHA-256 of the certificate it made at start. */
+  esclTls: string;
+  esclCertificate: string;
   escpos: string;
   tickets: string;
 }
 
 async function startDevsim(): Promise<Sims> {
-  const [sbi, escl, escpos] = [await freeSbiPort(), await freePort(), await freePort()];
+  const [sbi, escl, esclTls, escpos] = [await freeSbiPort(), await freePort(), await freePort(), await freePort()];
   const tickets = path.join(work, "tickets");
   const child = spawn(
     binary,
-    ["devsim", "--sbi", `127.0.0.1:${sbi}`, "--escl", `127.0.0.1:${escl}`, "--escpos", `127.0.0.1:${escpos}`, "--tickets", tickets],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    [
+      "devsim",
+      "--sbi", `127.0.0.1:${sbi}`,
+      "--escl", `127.0.0.1:${escl}`,
+      "--escl-tls", `127.0.0.1:${esclTls}`,
+      "--escpos", `127.0.0.1:${escpos}`,
+      "--tickets", tickets,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
   children.push(child);
+  let out = "";
+  child.stdout!.on("data", (chunk) => (out += chunk.toString()));
   await waitForPort(escpos, "devsim");
   await waitForPort(escl, "devsim");
-  return { sbi: `http://127.0.0.1:${sbi}`, escl: `http://127.0.0.1:${escl}/eSCL`, escpos: `127.0.0.1:${escpos}`, tickets };
+  await waitForPort(esclTls, "devsim");
+  const certificate = /certificate SHA-256 ([0-9a-f]{64})/.exec(out)?.[1];
+  expect(certificate, out).toBeTruthy();
+  return {
+    sbi: `http://127.0.0.1:${sbi}`,
+    escl: `http://127.0.0.1:${escl}/eSCL`,
+    esclTls: `https://127.0.0.1:${esclTls}/eSCL`,
+    esclCertificate: certificate!,
+    escpos: `127.0.0.1:${escpos}`,
+    tickets,
+  };
 }
 
 async function startPrinter(): Promise<{ uri: string; spool: string }> {
@@ -448,5 +470,33 @@ test("a USB scanner on the box is found through SANE, added, checked and scans",
   await head.getByRole("button", { name: "Tambah", exact: true }).click();
   await expect(head.locator("[role=alert]").first()).toBeVisible();
   await expect(head.locator("tr[data-device]").filter({ hasText: "Salah" })).toHaveCount(0);
+  await head.context().close();
+});
+
+test("a scanner over HTTPS: the certificate it made itself is pinned at the first check and shown", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const head = await (await browser.newContext()).newPage();
+  await loginAs(head, box, "kepala");
+  await head.goto(`${box.base}/perangkat`);
+  await hydrated(head);
+  await head.locator("#device-class").selectOption("scanner");
+  await head.locator("#device-name").fill("Pemindai HTTPS");
+  await head.locator("#device-address").fill(sims.esclTls);
+  await head.getByRole("button", { name: "Tambah", exact: true }).click();
+  await expect(head.locator("#device-note")).toContainText("Perangkat ditambahkan");
+  const row = head.locator("tr[data-device]").filter({ hasText: "Pemindai HTTPS" });
+  await row.getByRole("button", { name: "Periksa" }).click();
+  await expect(row.locator("[data-ready]")).toHaveAttribute("data-ready", "true");
+  // The fingerprint is shown as printers show theirs, to compare by eye, in full on hover.
+  const shown = sims.esclCertificate.slice(0, 16).toUpperCase().match(/../g)!.join(":");
+  await expect(row.locator(".device-certificate")).toContainText(`Sertifikat TLS SHA-256 ${shown}`);
+  await expect(row.locator(".device-certificate")).toHaveAttribute("title", sims.esclCertificate);
+  await row.getByRole("button", { name: "Pindai uji" }).click();
+  await expect(head.locator("#device-note")).toContainText(/Uji berhasil: \d+ halaman/, { timeout: 60_000 });
+  // The certificate sits in the box's database, pinned.
+  const pinned = execFileSync("sqlite3", [path.join(work, "box", "data", "simpul.sqlite3"), "SELECT certificate FROM devices WHERE name = 'Pemindai HTTPS'"])
+    .toString()
+    .trim();
+  expect(pinned).toBe(sims.esclCertificate);
   await head.context().close();
 });

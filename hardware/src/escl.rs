@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use roxmltree::{Document, Node, ParsingOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::limited::{body, request_error};
+use crate::limited::body;
 use crate::scan::{clip, sniff};
+use crate::tls::DeviceHttp;
 use crate::{Attention, DeviceError};
 
 pub use crate::scan::{ColorMode, ScannedPage};
@@ -621,7 +622,7 @@ pub struct EsclScanner {
     origin: String,
     /// The origin and base path, without a trailing slash.
     base: String,
-    client: reqwest::Client,
+    http: DeviceHttp,
     timeout: Duration,
     page_timeout: Duration,
     expected: Option<String>,
@@ -647,16 +648,20 @@ impl EsclScanner {
         let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
         let origin = format!("{}://{host}:{port}", url.scheme());
         let base = format!("{origin}{}", url.path().trim_end_matches('/'));
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            // A scanner is on the office LAN: an HTTP proxy set for the hub link must not
-            // carry (or see) scanned documents.
-            .no_proxy()
-            .build()
-            .map_err(|e| DeviceError::Protocol(e.to_string()))?;
-        Ok(EsclScanner { origin, base, client, timeout, page_timeout: timeout, expected: None })
+        let http = DeviceHttp::new(timeout, None)?;
+        Ok(EsclScanner { origin, base, http, timeout, page_timeout: timeout, expected: None })
+    }
+
+    /// Over HTTPS, accepts only the certificate with this SHA-256 fingerprint (see
+    /// [`crate::tls`]); another one is refused with `Identity` before anything is sent.
+    pub fn with_certificate_pin(mut self, pin: &str) -> Result<EsclScanner, DeviceError> {
+        self.http = DeviceHttp::new(self.timeout, Some(pin))?;
+        Ok(self)
+    }
+
+    /// The fingerprint of the certificate the scanner presented last (HTTPS only).
+    pub fn certificate(&self) -> Option<String> {
+        self.http.certificate()
     }
 
     /// Bounds each page request (waiting for the scanner to prepare it and the transfer)
@@ -679,7 +684,8 @@ impl EsclScanner {
     }
 
     async fn get_xml(&self, path: &str) -> Result<Vec<u8>, DeviceError> {
-        let response = self.client.get(format!("{}/{path}", self.base)).send().await.map_err(|e| request_error(&e))?;
+        let response =
+            self.http.client().get(format!("{}/{path}", self.base)).send().await.map_err(|e| self.http.error(&e))?;
         match response.status().as_u16() {
             200 => body(response, MAX_XML_BYTES).await,
             503 => Err(DeviceError::Busy),
@@ -737,13 +743,14 @@ impl EsclScanner {
     /// Posts the settings; answers the job's URL.
     async fn create_job(&self, settings: &Settings, version: &str) -> Result<String, DeviceError> {
         let response = self
-            .client
+            .http
+            .client()
             .post(format!("{}/ScanJobs", self.base))
             .header("content-type", "text/xml")
             .body(settings.xml(version))
             .send()
             .await
-            .map_err(|e| request_error(&e))?;
+            .map_err(|e| self.http.error(&e))?;
         let status = response.status().as_u16();
         match status {
             200 | 201 => {}
@@ -813,8 +820,14 @@ impl EsclScanner {
         let started = Instant::now();
         let mut delay = Duration::from_millis(200);
         loop {
-            let response =
-                self.client.get(&url).timeout(self.page_timeout).send().await.map_err(|e| request_error(&e))?;
+            let response = self
+                .http
+                .client()
+                .get(&url)
+                .timeout(self.page_timeout)
+                .send()
+                .await
+                .map_err(|e| self.http.error(&e))?;
             match response.status().as_u16() {
                 200 => return self.page(response, settings).await.map(Some),
                 404 => return Ok(None),
@@ -860,7 +873,7 @@ impl EsclScanner {
 
     /// Cancels a job, best effort: the scanner may have ended it already.
     async fn cancel(&self, job: &str) {
-        let _ = self.client.delete(job).timeout(self.timeout.min(Duration::from_secs(5))).send().await;
+        let _ = self.http.client().delete(job).timeout(self.timeout.min(Duration::from_secs(5))).send().await;
     }
 }
 

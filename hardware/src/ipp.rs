@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use ipp::prelude::*;
 
-use crate::limited::{body, request_error};
+use crate::limited::body;
+use crate::tls::DeviceHttp;
 use crate::{Attention, DeviceError};
 
 /// Largest IPP answer accepted (attributes only; a printer's full set is about 20 KB).
@@ -194,7 +195,8 @@ pub struct JobStatus {
 pub struct IppPrinter {
     uri: Uri,
     http_url: String,
-    client: reqwest::Client,
+    http: DeviceHttp,
+    timeout: Duration,
 }
 
 impl IppPrinter {
@@ -209,15 +211,20 @@ impl IppPrinter {
         let authority = parsed.authority().ok_or_else(|| DeviceError::Protocol("the URI has no host".into()))?;
         let port = authority.port_u16().unwrap_or(default_port);
         let http_url = format!("{scheme}://{}:{port}{}", authority.host(), parsed.path());
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A printer is on the office LAN: an HTTP proxy set for the hub link must not carry
-            // (or see) the documents printed.
-            .no_proxy()
-            .build()
-            .map_err(|e| DeviceError::Protocol(e.to_string()))?;
-        Ok(IppPrinter { uri: parsed, http_url, client })
+        let http = DeviceHttp::new(timeout, None)?;
+        Ok(IppPrinter { uri: parsed, http_url, http, timeout })
+    }
+
+    /// Over IPPS, accepts only the certificate with this SHA-256 fingerprint (see
+    /// [`crate::tls`]); another one is refused with `Identity` before a document is sent.
+    pub fn with_certificate_pin(mut self, pin: &str) -> Result<IppPrinter, DeviceError> {
+        self.http = DeviceHttp::new(self.timeout, Some(pin))?;
+        Ok(self)
+    }
+
+    /// The fingerprint of the certificate the printer presented last (IPPS only).
+    pub fn certificate(&self) -> Option<String> {
+        self.http.certificate()
     }
 
     async fn send(
@@ -230,13 +237,14 @@ impl IppPrinter {
             bytes.extend_from_slice(doc);
         }
         let response = self
-            .client
+            .http
+            .client()
             .post(&self.http_url)
             .header("content-type", "application/ipp")
             .body(bytes)
             .send()
             .await
-            .map_err(|e| request_error(&e))?;
+            .map_err(|e| self.http.error(&e))?;
         if !response.status().is_success() {
             return Err(DeviceError::Protocol(format!("HTTP status {}", response.status().as_u16())));
         }

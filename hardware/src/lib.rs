@@ -26,6 +26,7 @@ pub mod pwg;
 pub mod sane;
 pub mod sbi;
 pub mod scan;
+pub mod tls;
 
 use serde::{Deserialize, Serialize};
 

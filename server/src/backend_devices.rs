@@ -55,6 +55,7 @@ fn device_view(d: &Device, zone: simpul_domain::zone::Zone) -> DeviceView {
         model: state_ref.and_then(|s| s.model.clone()),
         supplies: state_ref.map(|s| s.supplies.clone()).unwrap_or_default(),
         identity: d.identity.clone(),
+        certificate: d.certificate.clone(),
         checked_at: d.checked_at.as_deref().map(|t| local(t, zone)),
     }
 }
@@ -232,6 +233,7 @@ impl AppBackend {
             .call(move |c| {
                 let tx = c.transaction()?;
                 store::set_identity(&tx, &key, None)?;
+                store::set_certificate(&tx, &key, None)?;
                 audit::record(
                     &tx,
                     OffsetDateTime::now_utc(),

@@ -83,6 +83,10 @@ pub struct DevsimArgs {
     /// Address of the eSCL scanner (its base URL is http://ADDRESS/eSCL).
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub escl: String,
+    /// Also serve the same scanner over HTTPS at this address, with a self-signed certificate
+    /// made at start (its base URL is https://ADDRESS/eSCL).
+    #[arg(long)]
+    pub escl_tls: Option<String>,
     /// Address of the ESC/POS ticket printer.
     #[arg(long, default_value = "127.0.0.1:9100")]
     pub escpos: String,
@@ -665,11 +669,33 @@ fn devsim_command(args: DevsimArgs) -> Result<()> {
         println!("Biometric device service (SBI): http://{}", sbi_listener.local_addr()?);
         println!("eSCL scanner: http://{}/eSCL", escl_listener.local_addr()?);
         println!("ESC/POS ticket printer: {} (prints into {})", escpos_listener.local_addr()?, args.tickets.display());
+        let secure = match &args.escl_tls {
+            Some(address) => {
+                let listener =
+                    tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
+                let certificate = escl::SimCertificate::new().context("making the scanner's certificate")?;
+                println!(
+                    "eSCL scanner (HTTPS): https://{}/eSCL (certificate SHA-256 {})",
+                    listener.local_addr()?,
+                    certificate.fingerprint()
+                );
+                Some((listener, certificate))
+            }
+            None => None,
+        };
         println!("Device simulators are running; Ctrl+C stops them.");
         std::io::stdout().flush().ok();
+        let tls_sim = escl_sim.clone();
+        let serve_secure = async move {
+            match secure {
+                Some((listener, certificate)) => escl::serve_tls(listener, tls_sim, certificate).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = sbi::serve(sbi_listener, sbi_sim) => r.context("biometric service")?,
             r = escl::serve(escl_listener, escl_sim) => r.context("scanner")?,
+            r = serve_secure => r.context("scanner (HTTPS)")?,
             r = escpos::serve(escpos_listener, printer) => r.context("ticket printer")?,
             _ = crate::shutdown_signal() => {}
         }

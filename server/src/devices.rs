@@ -29,6 +29,9 @@ pub struct DeviceState {
     pub supplies: Vec<(String, Option<u8>)>,
     /// The identity it answered with.
     pub identity: Option<String>,
+    /// The SHA-256 fingerprint of the TLS certificate it presented (HTTPS devices).
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 impl DeviceState {
@@ -233,11 +236,33 @@ pub fn validate_address(kind: DeviceKind, address: &str) -> Result<String, Addre
     Ok(address.to_string())
 }
 
+/// The IPP client of a document printer; over IPPS its certificate, once pinned, must match.
+pub fn ipp_printer(device: &Device) -> Result<IppPrinter, DeviceError> {
+    let printer = IppPrinter::new(&device.address, DEVICE_TIMEOUT)?;
+    match &device.certificate {
+        Some(pin) => printer.with_certificate_pin(pin),
+        None => Ok(printer),
+    }
+}
+
+/// The eSCL client of a scanner, each request bounded by `timeout`: its UUID and (over HTTPS)
+/// its certificate, once pinned, must match.
+pub fn escl_scanner(device: &Device, timeout: std::time::Duration) -> Result<EsclScanner, DeviceError> {
+    let mut scanner = EsclScanner::new(&device.address, timeout)?;
+    if let Some(identity) = &device.identity {
+        scanner = scanner.expect_uuid(identity);
+    }
+    match &device.certificate {
+        Some(pin) => scanner.with_certificate_pin(pin),
+        None => Ok(scanner),
+    }
+}
+
 /// Asks the device how it is. A device that names an identity other than the pinned one is
 /// reported with the `identity` problem and counts as not ready.
 pub async fn check(device: &Device) -> DeviceState {
     let mut state = match device.kind {
-        DeviceKind::DocumentPrinter => match IppPrinter::new(&device.address, DEVICE_TIMEOUT) {
+        DeviceKind::DocumentPrinter => match ipp_printer(device) {
             Ok(printer) => match printer.info().await {
                 Ok(info) => DeviceState {
                     problems: info.attention().iter().map(|a| a.code()).collect(),
@@ -249,6 +274,7 @@ pub async fn check(device: &Device) -> DeviceState {
                         .map(|(name, level)| (name.clone(), u8::try_from(*level).ok().filter(|l| *l <= 100)))
                         .collect(),
                     identity: info.uuid.clone(),
+                    certificate: printer.certificate(),
                 },
                 Err(e) => DeviceState::failed(&e),
             },
@@ -276,7 +302,8 @@ pub async fn check(device: &Device) -> DeviceState {
                 Err(e) => DeviceState::failed(&e),
             }
         }
-        DeviceKind::Scanner => match EsclScanner::new(&device.address, DEVICE_TIMEOUT) {
+        // The pinned UUID is compared below, so that a stranger's UUID is reported.
+        DeviceKind::Scanner => match escl_scanner(&Device { identity: None, ..device.clone() }, DEVICE_TIMEOUT) {
             Ok(scanner) => match (scanner.capabilities().await, scanner.status().await) {
                 (Ok(caps), Ok(status)) => {
                     // An empty feeder does not stop the glass: a warning then, unless there
@@ -293,6 +320,7 @@ pub async fn check(device: &Device) -> DeviceState {
                         model: Some(caps.make_and_model.clone()).filter(|m| !m.is_empty()),
                         supplies: Vec::new(),
                         identity: caps.identity(),
+                        certificate: scanner.certificate(),
                     }
                 }
                 (Err(e), _) | (_, Err(e)) => DeviceState::failed(&e),
@@ -316,6 +344,7 @@ pub async fn check(device: &Device) -> DeviceState {
                         model: Some(infos.iter().map(|i| i.digital_id.model.clone()).collect::<Vec<_>>().join(", ")),
                         supplies: Vec::new(),
                         identity: Some(biometric_identity(&infos)),
+                        certificate: None,
                     }
                 }
                 Err(e) => DeviceState::failed(&e),
@@ -339,12 +368,17 @@ pub async fn refresh(core: &crate::state::Core, device: &Device) -> Result<Devic
     let state = check(device).await;
     let (id, json) = (device.id.clone(), serde_json::to_string(&state).unwrap_or_default());
     let pin = if device.identity.is_none() { state.identity.clone() } else { None };
+    // A certificate is pinned only from a check that went through (a mismatch reports none).
+    let certificate = if device.certificate.is_none() && state.ready() { state.certificate.clone() } else { None };
     core.db
         .call(move |c| {
             let tx = c.transaction()?;
             crate::store::devices::set_state(&tx, &id, &json, OffsetDateTime::now_utc())?;
             if let Some(identity) = pin {
                 crate::store::devices::set_identity(&tx, &id, Some(&identity))?;
+            }
+            if let Some(certificate) = certificate {
+                crate::store::devices::set_certificate(&tx, &id, Some(&certificate))?;
             }
             tx.commit()?;
             Ok(())
@@ -400,10 +434,7 @@ pub async fn test_scan(device: &Device) -> Result<String, DeviceError> {
             .unwrap_or_default();
         return Ok(format!("{} halaman{size}, {} KB", scan.pages, scan.original.bytes.len().div_ceil(1024)));
     }
-    let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?;
-    if let Some(identity) = &device.identity {
-        scanner = scanner.expect_uuid(identity);
-    }
+    let scanner = escl_scanner(device, DEVICE_TIMEOUT)?;
     let request = ScanRequest {
         color: simpul_hardware::scan::ColorMode::Grayscale8,
         dpi: 100,
@@ -503,6 +534,7 @@ mod tests {
             state: None,
             checked_at: None,
             identity: None,
+            certificate: None,
         };
         let state = check(&device).await;
         assert!(state.ready(), "{state:?}");
@@ -529,6 +561,7 @@ mod tests {
             state: None,
             checked_at: None,
             identity: Some("a".into()),
+            certificate: None,
         };
         let state = check(&device).await;
         assert!(!state.ready());

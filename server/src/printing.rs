@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
-use simpul_hardware::ipp::{IppPrinter, JobState};
+use simpul_hardware::ipp::JobState;
 use simpul_hardware::{DeviceError, DeviceKind};
 use time::OffsetDateTime;
 
@@ -92,7 +92,7 @@ async fn attempt(device: &Device, job: &Job, document: &[u8]) -> Outcome {
 }
 
 async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
-    let printer = match IppPrinter::new(&device.address, DEVICE_TIMEOUT) {
+    let printer = match crate::devices::ipp_printer(device) {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e.code()),
     };

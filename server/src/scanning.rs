@@ -8,7 +8,7 @@ use std::time::Duration;
 use simpul_domain::attachment::ContentType;
 use simpul_hardware::DeviceError;
 use simpul_hardware::document::{JpegPage, jpeg_frame, scans_pdf};
-use simpul_hardware::escl::{EsclScanner, ScanRequest};
+use simpul_hardware::escl::ScanRequest;
 
 use crate::printing::DEVICE_TIMEOUT;
 use crate::store::devices::Device;
@@ -44,10 +44,7 @@ pub async fn scan(device: &Device) -> Result<Scan, DeviceError> {
         };
         vec![simpul_hardware::sane::Sane::new(PAGE_TIMEOUT).scan(name, &request).await?]
     } else {
-        let mut scanner = EsclScanner::new(&device.address, DEVICE_TIMEOUT)?.with_page_timeout(PAGE_TIMEOUT);
-        if let Some(identity) = &device.identity {
-            scanner = scanner.expect_uuid(identity);
-        }
+        let scanner = crate::devices::escl_scanner(device, DEVICE_TIMEOUT)?.with_page_timeout(PAGE_TIMEOUT);
         scanner.scan(&ScanRequest::default()).await?
     };
     tokio::task::spawn_blocking(move || assemble(pages))
@@ -135,6 +132,7 @@ mod tests {
             state: None,
             checked_at: None,
             identity: None,
+            certificate: None,
         };
         (sim, device)
     }
@@ -171,5 +169,42 @@ mod tests {
         device.identity = None;
         sim.set_fault(Some(EsclFault::GarbageXml));
         assert_eq!(scan(&device).await.err().map(|e| e.code()), Some("protocol".to_string()));
+    }
+
+    #[tokio::test]
+    async fn an_https_scanner_is_pinned_by_its_certificate_and_another_is_refused_before_a_job() {
+        let (http_sim, mut device) = scanner(0).await;
+        drop(http_sim);
+        let sim = EsclSim::new(EsclSimConfig {
+            adf_pages: 0,
+            resolutions: vec![150],
+            pdf: false,
+            ..EsclSimConfig::default()
+        });
+        let certificate = simpul_devsim::escl::SimCertificate::new().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        device.address = format!("https://{}/eSCL", listener.local_addr().unwrap());
+        tokio::spawn(simpul_devsim::escl::serve_tls(listener, sim.clone(), certificate.clone()));
+
+        // First contact: a self-signed certificate is accepted and reported, to be pinned.
+        let first = crate::devices::check(&device).await;
+        assert!(first.ready(), "{:?}", first.problems);
+        assert_eq!(first.certificate, Some(certificate.fingerprint()));
+        device.certificate = first.certificate.clone();
+        device.identity = first.identity.clone();
+        assert!(crate::devices::check(&device).await.ready());
+        assert_eq!(scan(&device).await.unwrap().pages, 1);
+        assert_eq!(sim.jobs().len(), 1);
+
+        // The device now presents another certificate: refused at the handshake, no job made.
+        certificate.renew().unwrap();
+        let state = crate::devices::check(&device).await;
+        assert_eq!(state.problems, ["identity"]);
+        assert_eq!(state.certificate, None, "nothing from a refused device is offered for pinning");
+        assert_eq!(scan(&device).await.err().map(|e| e.code()), Some("identity".to_string()));
+        assert_eq!(sim.jobs().len(), 1);
+        // Once an installer accepts it, the new certificate is what is pinned.
+        device.certificate = None;
+        assert_eq!(crate::devices::check(&device).await.certificate, Some(certificate.fingerprint()));
     }
 }

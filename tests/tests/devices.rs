@@ -104,6 +104,73 @@ async fn an_ipp_printer_gets_the_receipt_and_an_empty_tray_is_reported() {
     assert!(info.accepts("image/pwg-raster"));
 }
 
+/// The SHA-256 fingerprint of the PEM certificate at `path` as `openssl` computes it, lower-case
+/// hex without colons.
+fn openssl_fingerprint(path: &Path) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(path)
+        .output()
+        .expect("openssl runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split('=').nth(1).expect("a fingerprint").trim().replace(':', "").to_ascii_lowercase()
+}
+
+/// IPPS against the real printer: ippeveprinter answers TLS on its port with a self-signed
+/// certificate it made itself. The first certificate is what gets pinned; the printer prints
+/// through the pin; once the printer has made a new certificate (its key store wiped, as after
+/// a factory reset or a swapped device), the pinned client refuses it at the handshake and the
+/// document never reaches the printer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipps_printer_is_pinned_by_its_certificate_and_a_new_one_gets_no_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("received");
+    std::fs::create_dir_all(&out).unwrap();
+    let keep = job_script(dir.path(), &out, false);
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let keys_arg = keys.to_string_lossy().to_string();
+    let args = ["-c", keep.as_str(), "-f", PDF_AND_RASTER, "-K", keys_arg.as_str(), "-n", "localhost"];
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let peer = IppPeer::start_on(&dir.path().join("tls"), port, "Simpul TLS", &args);
+    let uri = format!("ipps://127.0.0.1:{port}/ipp/print");
+
+    let first = IppPrinter::new(&uri, STEP).unwrap();
+    let info = first.info().await.unwrap();
+    assert!(info.accepts("application/pdf"), "{:?}\n{}", info.formats, peer.log());
+    let pin = first.certificate().expect("the printer presented a certificate");
+    assert_eq!(pin, openssl_fingerprint(&keys.join("localhost.crt")), "the pin is the printer's own certificate");
+    assert!(peer.log().contains("Connection now encrypted"), "{}", peer.log());
+
+    let pinned = IppPrinter::new(&uri, STEP).unwrap().with_certificate_pin(&pin).unwrap();
+    let pdf = receipt();
+    let job = pinned.print(&pdf, "application/pdf", "Tanda terima", "petugas").await.unwrap();
+    assert_eq!(until_final(&pinned, job).await, JobState::Completed, "{}", peer.log());
+    let received = || {
+        let files = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path());
+        files.filter(|p| p.extension().is_none_or(|x| x != "env")).count()
+    };
+    assert_eq!(received(), 1);
+
+    // The printer comes back with a new certificate at the same address.
+    drop(peer);
+    std::fs::remove_dir_all(&keys).unwrap();
+    std::fs::create_dir_all(&keys).unwrap();
+    let peer = IppPeer::start_on(&dir.path().join("tls2"), port, "Simpul TLS", &args);
+    let refused = pinned.print(&pdf, "application/pdf", "Tanda terima", "petugas").await.unwrap_err();
+    assert!(matches!(refused, DeviceError::Identity(_)), "{refused:?}");
+    assert_eq!(refused.code(), "identity");
+    assert!(matches!(pinned.info().await, Err(DeviceError::Identity(_))));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received(), 1, "nothing reached the printer with the new certificate");
+    // Without the pin, the new certificate is what the printer presents now.
+    let fresh = IppPrinter::new(&uri, STEP).unwrap();
+    fresh.info().await.unwrap();
+    assert_eq!(fresh.certificate(), Some(openssl_fingerprint(&keys.join("localhost.crt"))));
+    assert_ne!(fresh.certificate(), Some(pin));
+    drop(peer);
+}
+
 /// A fake device on HTTP that answers every request with `answer`.
 async fn http_device(answer: Vec<u8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

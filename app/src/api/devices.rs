@@ -73,6 +73,8 @@ pub struct DeviceView {
     pub supplies: Vec<(String, Option<u8>)>,
     /// The pinned identity.
     pub identity: Option<String>,
+    /// The SHA-256 fingerprint of its pinned TLS certificate (HTTPS devices), hex.
+    pub certificate: Option<String>,
     /// Last check, local time.
     pub checked_at: Option<String>,
 }

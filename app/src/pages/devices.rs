@@ -459,6 +459,16 @@ fn DeviceRow(
                 <br />
                 <small>{class_text(i18n, d.class)}" · "<code>{d.address.clone()}</code></small>
                 {d.model.clone().map(|m| view! { <br /><small class="muted">{m}</small> })}
+                {d.certificate.clone().map(|c| {
+                    // Grouped as printers show it on their own pages, to compare by eye.
+                    let shown = c.as_bytes().chunks(2).take(8).map(|p| String::from_utf8_lossy(p).to_uppercase())
+                        .collect::<Vec<_>>().join(":");
+                    view! {
+                        <br /><small class="muted device-certificate" title=c.clone()>
+                            {t!(i18n, devices.certificate)}" SHA-256 "<code>{shown}"…"</code>
+                        </small>
+                    }
+                })}
             </td>
             <td>
                 <span class=state_class data-ready=d.ready.map(|r| r.to_string())>{state}</span>

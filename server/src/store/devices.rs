@@ -31,9 +31,11 @@ pub struct Device {
     pub checked_at: Option<String>,
     /// The identity pinned at its first check (printer-uuid, scanner UUID, key fingerprint).
     pub identity: Option<String>,
+    /// The SHA-256 fingerprint of its TLS certificate, pinned at its first check over HTTPS.
+    pub certificate: Option<String>,
 }
 
-const DEVICE_COLUMNS: &str = "id, kind, name, address, counter, state, checked_at, identity";
+const DEVICE_COLUMNS: &str = "id, kind, name, address, counter, state, checked_at, identity, certificate";
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> {
     let kind: String = r.get(1)?;
@@ -49,6 +51,7 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> {
         state: r.get(5)?,
         checked_at: r.get(6)?,
         identity: r.get(7)?,
+        certificate: r.get(8)?,
     }))
 }
 
@@ -73,7 +76,7 @@ pub fn add(
             let revived = conn
                 .query_row(
                     "UPDATE devices SET retired_at = NULL, name = ?3, counter = ?4, state = NULL, checked_at = NULL,
-                            identity = NULL, added_at = ?5
+                            identity = NULL, certificate = NULL, added_at = ?5
                      WHERE kind = ?1 AND address = ?2 AND retired_at IS NOT NULL RETURNING id",
                     params![kind.code(), address, name, counter, stamp(at)],
                     |r| r.get::<_, String>(0),
@@ -153,6 +156,13 @@ pub fn set_state(conn: &Connection, id: &str, state: &str, at: OffsetDateTime) -
 /// Pins a device's identity (`None`: forget it, so that the next check pins what answers).
 pub fn set_identity(conn: &Connection, id: &str, identity: Option<&str>) -> Result<(), StoreError> {
     conn.execute("UPDATE devices SET identity = ?2 WHERE id = ?1", params![id, identity])?;
+    Ok(())
+}
+
+/// Pins a device's TLS certificate fingerprint (`None`: forget it, so that the next check
+/// pins what the device presents).
+pub fn set_certificate(conn: &Connection, id: &str, certificate: Option<&str>) -> Result<(), StoreError> {
+    conn.execute("UPDATE devices SET certificate = ?2 WHERE id = ?1", params![id, certificate])?;
     Ok(())
 }
 
@@ -452,14 +462,15 @@ mod tests {
         assert_eq!(super::job(&conn, &again).unwrap().unwrap().device_id, new);
 
         // The old address added again brings the row back, with nothing pinned.
-        set_identity(&conn, &new, Some("urn:uuid:1")).unwrap();
+        set_identity(&conn, &old, Some("urn:uuid:1")).unwrap();
+        set_certificate(&conn, &old, Some("ab12")).unwrap();
         let back =
             add(&conn, DeviceKind::DocumentPrinter, "Kembali", "ipp://10.0.0.9/ipp/print", Some("L1"), now).unwrap();
         assert_eq!(back, old);
         let revived = get(&conn, &old).unwrap().unwrap();
         assert_eq!(
-            (revived.name.as_str(), revived.counter.as_deref(), revived.identity),
-            ("Kembali", Some("L1"), None)
+            (revived.name.as_str(), revived.counter.as_deref(), revived.identity, revived.certificate),
+            ("Kembali", Some("L1"), None, None)
         );
         // A device in service at the same address is still refused.
         assert!(matches!(
