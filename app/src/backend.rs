@@ -26,6 +26,16 @@ pub trait Backend: Send + Sync + 'static {
     async fn login(&self, parts: &Parts, csrf: &str, username: &str, password: &str) -> Result<UserView, ApiError>;
     /// Checks the CSRF token and ends the session.
     async fn logout(&self, parts: &Parts, csrf: &str) -> Result<(), ApiError>;
+    /// Checks the CSRF token and the caller's current password, then sets the new one; every
+    /// session of the account ends, this one too.
+    async fn change_password(
+        &self,
+        parts: &Parts,
+        csrf: &str,
+        current: &str,
+        new_password: &str,
+        repeat: &str,
+    ) -> Result<(), ApiError>;
     /// The caller, if logged in and allowed `permission`.
     async fn authorize(&self, parts: &Parts, permission: Permission) -> Result<UserView, ApiError>;
     /// The hub link.

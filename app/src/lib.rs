@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                         <Routes fallback=pages::not_found::NotFound>
                             <Route path=path!("/") view=pages::home::HomePage />
                             <Route path=path!("/masuk") view=pages::login::LoginPage />
+                            <Route path=path!("/akun") view=pages::account::AccountPage />
                             <Route path=path!("/katalog") view=pages::catalog::CatalogPage />
                             <Route path=path!("/katalog/:id") view=pages::catalog::ServicePage />
                             <Route path=path!("/pengguna") view=pages::staff::StaffPage />

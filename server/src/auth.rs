@@ -221,10 +221,7 @@ pub async fn login(
             let address_owned = address.to_string();
             db.call(move |c| {
                 let tx = c.transaction()?;
-                let by_account = throttle::get(&tx, &account_key)?.after_failure(t, ThrottlePolicy::ACCOUNT);
-                throttle::put(&tx, &account_key, &by_account)?;
-                let by_address = throttle::get(&tx, &address_key)?.after_failure(t, ThrottlePolicy::ADDRESS);
-                throttle::put(&tx, &address_key, &by_address)?;
+                count_failure(&tx, &account_key, &address_key, t)?;
                 audit::record(&tx, now, &Actor::Anonymous(address_owned), "login_failed", Some(&name), Some(reason))?;
                 tx.commit()?;
                 Ok(())
@@ -234,6 +231,89 @@ pub async fn login(
             Err(AuthError::InvalidCredentials)
         }
     }
+}
+
+/// A password change as its owner asks for it.
+pub struct PasswordChange<'a> {
+    /// The password now.
+    pub current: &'a str,
+    /// The one wanted.
+    pub new: &'a str,
+}
+
+/// The owner changes their password: the current one is checked (throttled as a login is),
+/// the new one against the policy. Every session of the account ends, this one too. With
+/// `for_hub`, the change also waits in the outbox for the hub (a box).
+pub async fn change_own_password(
+    db: &Db,
+    session: &Session,
+    account: &staff::Account,
+    PasswordChange { current, new }: PasswordChange<'_>,
+    address: &str,
+    for_hub: bool,
+    now: OffsetDateTime,
+) -> Result<Result<(), simpul_domain::auth::PasswordError>, AuthError> {
+    let account_key = throttle::account_key(account.username.as_str());
+    let address_key = throttle::address_key(address);
+    let t = now.unix_timestamp();
+    let locked = {
+        let (account_key, address_key) = (account_key.clone(), address_key.clone());
+        db.call(move |c| {
+            let by_account = throttle::get(c, &account_key)?.locked_for(t);
+            Ok(by_account.max(throttle::get(c, &address_key)?.locked_for(t)))
+        })
+        .await?
+    };
+    if let Some(wait) = locked {
+        return Err(AuthError::Throttled(wait));
+    }
+    let (hash, current) = (account.password_hash.clone(), current.to_string());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| AuthError::Session(e.to_string()))?;
+    let (id, actor) = (account.id.clone(), Actor::Staff(account.id.clone()));
+    if !matches {
+        db.call(move |c| {
+            let tx = c.transaction()?;
+            count_failure(&tx, &account_key, &address_key, t)?;
+            audit::record(&tx, now, &actor, "password_change_failed", Some(&id), Some("wrong current password"))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+        return Err(AuthError::InvalidCredentials);
+    }
+    if let Err(problem) = simpul_domain::auth::check_new_password(&account.username, new) {
+        return Ok(Err(problem));
+    }
+    let new = new.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new))
+        .await
+        .map_err(|e| AuthError::Session(e.to_string()))??;
+    db.call(move |c| {
+        let tx = c.transaction()?;
+        if for_hub {
+            staff::change_own_password(&tx, &id, &hash, now)?;
+        } else {
+            staff::set_password(&tx, &id, &hash, now)?;
+        }
+        throttle::clear(&tx, &account_key)?;
+        audit::record(&tx, now, &actor, "password_changed", Some(&id), None)?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    session.flush().await?;
+    tracing::info!(user = %account.id, "password changed by its owner");
+    Ok(Ok(()))
+}
+
+/// One more failed password for the account and the address (each throttled on its own).
+fn count_failure(conn: &rusqlite::Connection, account_key: &str, address_key: &str, t: i64) -> Result<(), StoreError> {
+    let by_account = throttle::get(conn, account_key)?.after_failure(t, ThrottlePolicy::ACCOUNT);
+    throttle::put(conn, account_key, &by_account)?;
+    let by_address = throttle::get(conn, address_key)?.after_failure(t, ThrottlePolicy::ADDRESS);
+    throttle::put(conn, address_key, &by_address)
 }
 
 /// Ends the session after checking its CSRF token.

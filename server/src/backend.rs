@@ -258,6 +258,55 @@ impl Backend for AppBackend {
         auth::logout(&self.core.db, &session, csrf, OffsetDateTime::now_utc()).await.map_err(|e| api_error(e, parts))
     }
 
+    async fn change_password(
+        &self,
+        parts: &Parts,
+        csrf: &str,
+        current: &str,
+        new_password: &str,
+        repeat: &str,
+    ) -> Result<(), ApiError> {
+        let session = session_of(parts)?;
+        auth::check_csrf(&session, csrf).await.map_err(|e| api_error(e, parts))?;
+        let now = OffsetDateTime::now_utc();
+        let account = auth::current_account(&self.core.db, &session, self.lifetimes(), now)
+            .await
+            .map_err(|e| api_error(e, parts))?;
+        if current.len() > 256 {
+            return Err(ApiError::InvalidCredentials);
+        }
+        let field =
+            |code: &str| ApiError::Refused(Refusal::Fields(vec![("new_password".into(), code.into(), String::new())]));
+        if new_password != repeat {
+            return Err(ApiError::Refused(Refusal::Fields(vec![("repeat".into(), "mismatch".into(), String::new())])));
+        }
+        if new_password.len() > 1024 {
+            return Err(field("too_long"));
+        }
+        // A box's office accounts come from the hub: the change goes back up to it.
+        let for_hub = self.core.config.role == BoxRole::Office && account.office.is_some();
+        let outcome = auth::change_own_password(
+            &self.core.db,
+            &session,
+            &account,
+            auth::PasswordChange { current, new: new_password },
+            &client_address(parts),
+            for_hub,
+            now,
+        )
+        .await
+        .map_err(|e| api_error(e, parts))?;
+        outcome.map_err(|problem| {
+            use simpul_domain::auth::PasswordError;
+            field(match problem {
+                PasswordError::TooShort => "too_short",
+                PasswordError::TooLong => "too_long",
+                PasswordError::SameAsUsername => "same_as_username",
+                PasswordError::TooSimple => "too_simple",
+            })
+        })
+    }
+
     async fn authorize(&self, parts: &Parts, permission: Permission) -> Result<UserView, ApiError> {
         let session = session_of(parts)?;
         let account = auth::current_account(&self.core.db, &session, self.lifetimes(), OffsetDateTime::now_utc())

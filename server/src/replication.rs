@@ -4,9 +4,9 @@
 
 use rusqlite::Connection;
 use simpul_sync::merge::{ConflictValue, conflicts, settle};
-use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, encode};
+use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, decode_versioned, encode, encode_version};
 use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, ResolutionDoc};
-use simpul_sync::reference::MAX_ROWS_PER_BATCH;
+use simpul_sync::reference::{CredentialChange, CredentialRefusal, MAX_ROWS_PER_BATCH};
 use simpul_sync::session::{SyncError, box_push, box_receive, hub_answer};
 use simpul_sync::{Cursor, DocumentId};
 use time::OffsetDateTime;
@@ -46,6 +46,9 @@ pub enum ExchangeError {
     /// This box has no office set up.
     #[error("this box has no office set up")]
     NoUnit,
+    /// A password change the box may not send (another office's account, not argon2id).
+    #[error("a password change was refused: {0}")]
+    Credential(CredentialRefusal),
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
@@ -85,7 +88,7 @@ pub fn hub_exchange(
     body: &[u8],
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, ExchangeError> {
-    let Message::Push(push) = decode(body)? else { return Err(ExchangeError::Unexpected) };
+    let (Message::Push(push), version) = decode_versioned(body)? else { return Err(ExchangeError::Unexpected) };
     let tx = conn.transaction()?;
     let office = match enroll::standing(&tx, fingerprint, now)? {
         BoxStanding::Enrolled(office) => office,
@@ -98,12 +101,42 @@ pub fn hub_exchange(
     after_merge(&tx, &touched, true, now)?;
     let office_code: simpul_domain::wilayah::RegionCode =
         office.parse().map_err(|_| StoreError::Corrupt(format!("enrolled office {office}")))?;
+    take_credentials(&tx, &push.credentials, &office_code, now)?;
     pull.reference = reference::rows_after(&tx, push.reference_applied, &office_code, MAX_ROWS_PER_BATCH)?;
     tx.commit()?;
     if !touched.is_empty() {
         tracing::info!(office = %office, documents = touched.len(), "merged changes from a box");
     }
-    Ok(encode(&Message::Pull(pull)))
+    // Answered in the version the box spoke, so a box not yet upgraded understands it.
+    Ok(encode_version(&Message::Pull(pull), version))
+}
+
+/// The hub takes the password changes of a push (before the reference rows of its answer are
+/// read, so the account comes back down with its new revision).
+fn take_credentials(
+    tx: &Connection,
+    changes: &[CredentialChange],
+    office: &simpul_domain::wilayah::RegionCode,
+    now: OffsetDateTime,
+) -> Result<(), ExchangeError> {
+    use crate::store::staff::{CredentialOutcome, take_credential};
+    for change in changes {
+        let subject = change.staff.to_string();
+        match take_credential(tx, change, office, now)? {
+            Ok(CredentialOutcome::Taken) => {
+                audit::record(tx, now, &Actor::System, "password_changed_at_office", Some(&subject), None)?;
+            }
+            Ok(CredentialOutcome::Stale) => {
+                audit::record(tx, now, &Actor::System, "password_change_superseded", Some(&subject), None)?;
+            }
+            Ok(CredentialOutcome::UnknownAccount) => {}
+            Err(refusal) => {
+                tracing::warn!(office = %office, account = %subject, %refusal, "a box sent a password change it may not send");
+                return Err(ExchangeError::Credential(refusal));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a box's next push is.
@@ -116,6 +149,8 @@ pub struct Outgoing {
     pub more: bool,
     /// The box's log position the push reaches (to tell progress).
     pub upto: Cursor,
+    /// The password changes it carries, to leave the outbox once the hub answers.
+    pub credentials: Vec<CredentialChange>,
 }
 
 /// A box: the next push.
@@ -124,11 +159,13 @@ pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoi
     let mut replica = SqliteReplica::new(&tx, stamp(now));
     let mut push = box_push(&mut replica, now.unix_timestamp(), BATCH_BUDGET)?;
     push.reference_applied = reference::applied(&tx)?;
+    push.credentials = crate::store::staff::pending_credentials(&tx)?;
     tx.commit()?;
     Ok(Outgoing {
         documents: push.changes.len(),
         more: push.more,
         upto: push.upto,
+        credentials: push.credentials.clone(),
         bytes: encode(&Message::Push(push)),
     })
 }
@@ -143,8 +180,13 @@ pub struct Incoming {
     pub more: bool,
 }
 
-/// A box: applies the hub's answer.
-pub fn box_incoming(conn: &mut Connection, body: &[u8], now: OffsetDateTime) -> Result<Incoming, ExchangeError> {
+/// A box: applies the hub's answer to a push that carried the password changes `delivered`.
+pub fn box_incoming(
+    conn: &mut Connection,
+    body: &[u8],
+    now: OffsetDateTime,
+    delivered: &[CredentialChange],
+) -> Result<Incoming, ExchangeError> {
     let Message::Pull(pull) = decode(body)? else { return Err(ExchangeError::Unexpected) };
     let skew = pull.sent_at - now.unix_timestamp();
     if skew.abs() > simpul_sync::session::MAX_CLOCK_SKEW_SECS {
@@ -155,6 +197,8 @@ pub fn box_incoming(conn: &mut Connection, body: &[u8], now: OffsetDateTime) -> 
     let touched = box_receive(&mut replica, &pull)?;
     after_merge(&tx, &touched, false, now)?;
     let (_, unit) = settings::unit(&tx)?.ok_or(ExchangeError::NoUnit)?;
+    // The hub took them (or kept a later reset): from now on its copy of the account is right.
+    crate::store::staff::credentials_delivered(&tx, delivered)?;
     let applied = reference::apply(&tx, &pull.reference, &unit.code, now).map_err(|e| match e {
         ReferenceError::Invalid(why) => ExchangeError::InvalidReference(why),
         ReferenceError::Store(s) => ExchangeError::Store(s),

@@ -191,7 +191,8 @@ pub async fn session(
         let body = read_bounded(response).await?;
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
-        let incoming = core.db.call(move |c| Ok(replication::box_incoming(c, &body, now))).await??;
+        let delivered = out.credentials.clone();
+        let incoming = core.db.call(move |c| Ok(replication::box_incoming(c, &body, now, &delivered))).await??;
         exchanges += 1;
         handle.update(|s| {
             s.exchanges = exchanges;

@@ -162,9 +162,10 @@ async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<Pee
                 ExchangeError::Revoked => StatusCode::FORBIDDEN,
                 ExchangeError::Decode(_) | ExchangeError::Unexpected => StatusCode::BAD_REQUEST,
                 ExchangeError::Sync(SyncError::Gap { .. }) => StatusCode::CONFLICT,
-                ExchangeError::Sync(_) | ExchangeError::InvalidRecord(_) | ExchangeError::InvalidReference(_) => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
+                ExchangeError::Sync(_)
+                | ExchangeError::InvalidRecord(_)
+                | ExchangeError::InvalidReference(_)
+                | ExchangeError::Credential(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ExchangeError::NoUnit => StatusCode::INTERNAL_SERVER_ERROR,
                 ExchangeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };

@@ -12,13 +12,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::reference::{MAX_ROWS_PER_BATCH, ReferenceBatch, Revision};
+use crate::reference::{CredentialChange, MAX_CREDENTIALS_PER_PUSH, MAX_ROWS_PER_BATCH, ReferenceBatch, Revision};
 use crate::{Cursor, DocumentId};
 
 /// First bytes of every message.
 pub const MAGIC: [u8; 4] = *b"SMPL";
 /// Version of the message layout; a peer refuses versions it does not know.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
+/// The oldest version still read. Version 2 pushes carry no password changes; a hub answers
+/// a message in the version it came in, so boxes not yet upgraded keep syncing.
+pub const OLDEST_VERSION: u8 = 2;
 /// Largest message on the wire.
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// Largest message once decompressed.
@@ -86,6 +89,27 @@ pub struct Push {
     pub more: bool,
     /// The hub's reference data the box has applied (see [`crate::reference`]).
     pub reference_applied: Revision,
+    /// Passwords the box's staff changed there, for the hub (version 3).
+    pub credentials: Vec<CredentialChange>,
+}
+
+/// A push as version 2 lays it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct PushV2 {
+    sent_at: i64,
+    after: Cursor,
+    upto: Cursor,
+    applied_hub: Cursor,
+    changes: Vec<DocChanges>,
+    more: bool,
+    reference_applied: Revision,
+}
+
+/// A message as version 2 lays it out (a pull has not changed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum MessageV2 {
+    Push(PushV2),
+    Pull(Pull),
 }
 
 /// Hub to box.
@@ -139,12 +163,35 @@ pub enum DecodeError {
 
 /// Bytes of a message on the wire.
 pub fn encode(message: &Message) -> Vec<u8> {
+    encode_version(message, VERSION)
+}
+
+/// Bytes of a message in layout `version` (a version this build reads; anything older than
+/// the current one drops what that version cannot carry).
+pub fn encode_version(message: &Message, version: u8) -> Vec<u8> {
     // Serialising plain owned data into a Vec cannot fail.
-    let payload = postcard::to_stdvec(message).unwrap_or_default();
+    let payload = if version < VERSION {
+        let old = match message.clone() {
+            Message::Push(p) => MessageV2::Push(PushV2 {
+                sent_at: p.sent_at,
+                after: p.after,
+                upto: p.upto,
+                applied_hub: p.applied_hub,
+                changes: p.changes,
+                more: p.more,
+                reference_applied: p.reference_applied,
+            }),
+            Message::Pull(p) => MessageV2::Pull(p),
+        };
+        postcard::to_stdvec(&old).unwrap_or_default()
+    } else {
+        postcard::to_stdvec(message).unwrap_or_default()
+    };
+    let version = version.clamp(OLDEST_VERSION, VERSION);
     let compressed = zstd::bulk::compress(&payload, 3).unwrap_or_default();
     let mut out = Vec::with_capacity(compressed.len() + 9);
     out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
+    out.push(version);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&compressed);
     out
@@ -152,6 +199,11 @@ pub fn encode(message: &Message) -> Vec<u8> {
 
 /// A message from the wire, checked against every limit.
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+    decode_versioned(bytes).map(|(message, _)| message)
+}
+
+/// A message from the wire and the layout version it came in.
+pub fn decode_versioned(bytes: &[u8]) -> Result<(Message, u8), DecodeError> {
     if bytes.len() > MAX_FRAME_BYTES {
         return Err(DecodeError::TooLarge(bytes.len()));
     }
@@ -161,8 +213,9 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     if bytes[..4] != MAGIC {
         return Err(DecodeError::NotSync);
     }
-    if bytes[4] != VERSION {
-        return Err(DecodeError::Version(bytes[4]));
+    let version = bytes[4];
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
+        return Err(DecodeError::Version(version));
     }
     let mut len = [0u8; 4];
     len.copy_from_slice(&bytes[5..9]);
@@ -174,13 +227,31 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     if payload.len() != raw_len {
         return Err(DecodeError::Damaged);
     }
-    let (message, rest): (Message, &[u8]) =
-        postcard::take_from_bytes(&payload).map_err(|_| DecodeError::Invalid("the payload does not decode"))?;
+    let undecodable = |_| DecodeError::Invalid("the payload does not decode");
+    let (message, rest): (Message, &[u8]) = if version < VERSION {
+        let (old, rest): (MessageV2, &[u8]) = postcard::take_from_bytes(&payload).map_err(undecodable)?;
+        let message = match old {
+            MessageV2::Push(p) => Message::Push(Push {
+                sent_at: p.sent_at,
+                after: p.after,
+                upto: p.upto,
+                applied_hub: p.applied_hub,
+                changes: p.changes,
+                more: p.more,
+                reference_applied: p.reference_applied,
+                credentials: Vec::new(),
+            }),
+            MessageV2::Pull(p) => Message::Pull(p),
+        };
+        (message, rest)
+    } else {
+        postcard::take_from_bytes(&payload).map_err(undecodable)?
+    };
     if !rest.is_empty() {
         return Err(DecodeError::Invalid("bytes after the message"));
     }
     validate(&message)?;
-    Ok(message)
+    Ok((message, version))
 }
 
 fn validate(message: &Message) -> Result<(), DecodeError> {
@@ -188,6 +259,12 @@ fn validate(message: &Message) -> Result<(), DecodeError> {
         Message::Push(p) => {
             if p.upto < p.after {
                 return Err(DecodeError::Invalid("the batch ends before it starts"));
+            }
+            if p.credentials.len() > MAX_CREDENTIALS_PER_PUSH {
+                return Err(DecodeError::Invalid("too many password changes in one push"));
+            }
+            if p.credentials.iter().any(|c| c.password_hash.len() > 512) {
+                return Err(DecodeError::Invalid("a password hash is too long"));
             }
             &p.changes
         }
@@ -270,6 +347,11 @@ mod tests {
             }],
             more: false,
             reference_applied: Revision(3),
+            credentials: vec![CredentialChange {
+                staff: uuid::Uuid::from_u128(5),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                changed_at: 1_790_000_000,
+            }],
         })
     }
 
@@ -295,6 +377,37 @@ mod tests {
         assert_eq!(decode(&short), Err(DecodeError::Damaged));
         assert!(decode(&good[..good.len() - 2]).is_err());
         assert!(matches!(decode(&vec![0u8; MAX_FRAME_BYTES + 1]), Err(DecodeError::TooLarge(_))));
+    }
+
+    #[test]
+    fn a_version_2_peer_is_still_understood_and_answered_in_its_version() {
+        let Message::Push(p) = sample() else { unreachable!() };
+        let old = encode_version(&Message::Push(p.clone()), 2);
+        assert_eq!(old[4], 2);
+        let (message, version) = decode_versioned(&old).unwrap();
+        assert_eq!(version, 2);
+        // Version 2 cannot carry password changes: they are dropped, nothing else is.
+        assert_eq!(message, Message::Push(Push { credentials: Vec::new(), ..p.clone() }));
+        assert_eq!(decode_versioned(&encode(&Message::Push(p))).unwrap().1, VERSION);
+        let mut v1 = old;
+        v1[4] = 1;
+        assert_eq!(decode(&v1), Err(DecodeError::Version(1)));
+    }
+
+    #[test]
+    fn too_many_or_oversized_password_changes_are_refused() {
+        let Message::Push(mut p) = sample() else { unreachable!() };
+        p.credentials[0].password_hash = "x".repeat(600);
+        assert_eq!(
+            decode(&encode(&Message::Push(p.clone()))),
+            Err(DecodeError::Invalid("a password hash is too long"))
+        );
+        p.credentials =
+            vec![
+                CredentialChange { staff: uuid::Uuid::from_u128(1), password_hash: String::new(), changed_at: 0 };
+                MAX_CREDENTIALS_PER_PUSH + 1
+            ];
+        assert!(matches!(decode(&encode(&Message::Push(p))), Err(DecodeError::Invalid(_))));
     }
 
     #[test]

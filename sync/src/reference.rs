@@ -39,6 +39,57 @@ pub struct StaffRow {
     pub session_epoch: i64,
 }
 
+/// A password its owner changed at a box, on its way to the hub: only the argon2id hash travels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialChange {
+    /// Account id (UUID).
+    pub staff: uuid::Uuid,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// When the owner changed it (the box's clock, Unix seconds).
+    pub changed_at: i64,
+}
+
+/// Most password changes in one push.
+pub const MAX_CREDENTIALS_PER_PUSH: usize = 200;
+
+/// Why the hub refuses a password change from a box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialRefusal {
+    /// The hub holds no such account.
+    #[error("no such account at the hub")]
+    UnknownAccount,
+    /// The account is not one of the box's office (or is a regency account).
+    #[error("the account is not of this office")]
+    OtherOffice,
+    /// The hash is not an argon2id PHC string of sane length.
+    #[error("the password hash is not argon2id")]
+    BadHash,
+}
+
+/// Whether the hub takes `change` from a box of `office` for the account as the hub holds it
+/// (`row`): only the office's own accounts, only argon2id hashes.
+pub fn credential_acceptable(
+    change: &CredentialChange,
+    row: Option<&StaffRow>,
+    office: &RegionCode,
+) -> Result<(), CredentialRefusal> {
+    let row = row.ok_or(CredentialRefusal::UnknownAccount)?;
+    if !staff_for_office(row, office) {
+        return Err(CredentialRefusal::OtherOffice);
+    }
+    if !change.password_hash.starts_with("$argon2id$") || change.password_hash.len() > 512 {
+        return Err(CredentialRefusal::BadHash);
+    }
+    Ok(())
+}
+
+/// Whether a change made at `changed_at` replaces the hub's password set at `hub_set_at`: the
+/// later one wins, so a reset by the regency admin after the owner's change stands.
+pub fn credential_supersedes(changed_at: i64, hub_set_at: Option<i64>) -> bool {
+    hub_set_at.is_none_or(|set| changed_at > set)
+}
+
 /// A catalog entry. The standard travels as the JSON the hub stores; the box parses it into
 /// the domain type before storing it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +160,29 @@ pub fn staff_for_office(row: &StaffRow, office: &RegionCode) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_may_send_only_its_own_office_accounts_passwords_and_the_later_change_wins() {
+        let own: RegionCode = "51.03.02".parse().unwrap();
+        let change = CredentialChange {
+            staff: uuid::Uuid::from_u128(1),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            changed_at: 100,
+        };
+        let row = staff(Role::Petugas, "51.03.02");
+        assert_eq!(credential_acceptable(&change, Some(&row), &own), Ok(()));
+        assert_eq!(credential_acceptable(&change, None, &own), Err(CredentialRefusal::UnknownAccount));
+        let other = staff(Role::Petugas, "51.03.01");
+        assert_eq!(credential_acceptable(&change, Some(&other), &own), Err(CredentialRefusal::OtherOffice));
+        let regency = staff(Role::AdminKabupaten, "51.03.02");
+        assert_eq!(credential_acceptable(&change, Some(&regency), &own), Err(CredentialRefusal::OtherOffice));
+        let plain = CredentialChange { password_hash: "rahasia".into(), ..change.clone() };
+        assert_eq!(credential_acceptable(&plain, Some(&row), &own), Err(CredentialRefusal::BadHash));
+        assert!(credential_supersedes(100, None));
+        assert!(credential_supersedes(100, Some(99)));
+        assert!(!credential_supersedes(100, Some(100)), "a reset at the hub at the same second stands");
+        assert!(!credential_supersedes(100, Some(150)));
+    }
 
     fn staff(role: Role, office: &str) -> StaffRow {
         StaffRow {

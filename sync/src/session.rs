@@ -133,8 +133,9 @@ pub enum SyncError {
     NoOffice(DocumentId),
 }
 
-/// Box: the next push, from what the hub acknowledged last. Reference data is not a replica
-/// matter: the caller sets `reference_applied` from its own store.
+/// Box: the next push, from what the hub acknowledged last. Reference data and password
+/// changes are not a replica matter: the caller sets `reference_applied` and `credentials`
+/// from its own store.
 pub fn box_push<R: Replica>(replica: &mut R, now: i64, budget: usize) -> Result<Push, R::Error> {
     let (acked, applied_hub) = replica.cursors(HUB)?;
     let batch = replica.log_after(acked, Scope::Local, budget)?;
@@ -146,6 +147,7 @@ pub fn box_push<R: Replica>(replica: &mut R, now: i64, budget: usize) -> Result<
         changes: batch.changes,
         more: batch.more,
         reference_applied: crate::reference::Revision::default(),
+        credentials: Vec::new(),
     })
 }
 

@@ -390,6 +390,14 @@ fn tls_client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
 }
 
 fn push(sent_at: i64, changes: Vec<simpul_sync::protocol::DocChanges>) -> Vec<u8> {
+    push_with(sent_at, changes, Vec::new())
+}
+
+fn push_with(
+    sent_at: i64,
+    changes: Vec<simpul_sync::protocol::DocChanges>,
+    credentials: Vec<simpul_sync::reference::CredentialChange>,
+) -> Vec<u8> {
     use simpul_sync::Cursor;
     use simpul_sync::protocol::{Message, Push, encode};
     let upto = if changes.is_empty() { Cursor(0) } else { Cursor(1) };
@@ -401,6 +409,7 @@ fn push(sent_at: i64, changes: Vec<simpul_sync::protocol::DocChanges>) -> Vec<u8
         changes,
         more: false,
         reference_applied: Default::default(),
+        credentials,
     }))
 }
 
@@ -464,6 +473,20 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     let (status, text) = send(push(now, vec![odd])).await;
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("not valid"), "{text}");
+    // A password for an account that is not this office's (here the regency admin's), with a
+    // valid document beside it: refused whole.
+    let admin = query(&hub_dir.path().join("data"), "SELECT id FROM staff WHERE role = 'admin_kabupaten' LIMIT 1");
+    let admin_hash = "SELECT password_hash FROM staff WHERE role = 'admin_kabupaten' LIMIT 1";
+    let before = query(&hub_dir.path().join("data"), admin_hash);
+    let forged = simpul_sync::reference::CredentialChange {
+        staff: uuid::Uuid::parse_str(&admin[0]).unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        changed_at: now,
+    };
+    let (status, text) = send(push_with(now, vec![], vec![forged])).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("password change was refused"), "{text}");
+    assert_eq!(query(&hub_dir.path().join("data"), admin_hash), before, "the admin's password is untouched");
     assert!(documents(&hub_dir.path().join("data")).is_empty(), "nothing refused was applied");
     // No certificate, and a certificate from another CA.
     let anonymous = tls_client(&ca, None);
@@ -490,8 +513,8 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     assert!(ui.status().is_success());
 }
 
-/// Logs in at `base`; true when the box accepted the account.
-async fn can_log_in(base: &str, username: &str, password: &str) -> bool {
+/// Logs in at `base`; answers the client and the session it has afterwards.
+async fn log_in(base: &str, username: &str, password: &str) -> (reqwest::Client, Value) {
     let http = client();
     let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
     let csrf = session["csrf"].as_str().unwrap().to_string();
@@ -501,7 +524,27 @@ async fn can_log_in(base: &str, username: &str, password: &str) -> bool {
         .await
         .unwrap();
     let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
-    session["user"]["username"] == username
+    (http, session)
+}
+
+/// Logs in at `base`; true when the box accepted the account.
+async fn can_log_in(base: &str, username: &str, password: &str) -> bool {
+    log_in(base, username, password).await.1["user"]["username"] == username
+}
+
+/// Logs in at `base` and changes the password on the account page's form; true when the box
+/// sent the caller to log in again, as it does after a change.
+async fn change_password(base: &str, username: &str, old: &str, new: &str) -> bool {
+    let (http, session) = log_in(base, username, old).await;
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let r = http
+        .post(format!("{base}/api/akun/sandi"))
+        .form(&[("csrf", csrf.as_str()), ("current", old), ("new_password", new), ("repeat", new)])
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string();
+    location.contains("sandi=diganti")
 }
 
 /// Creates an account on the hub; returns its generated password.
@@ -562,6 +605,23 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     let regions = "SELECT code || '|' || name FROM regions ORDER BY code";
     assert_eq!(query(&data, regions), query(&hub_data, regions));
     assert!(can_log_in(&office.base, "sari", &sari).await, "an account made at the hub logs in at the box");
+
+    // Sari changes her password at the box: it works there at once, reaches the hub with the
+    // next sync, and the hub's copy coming back down does not undo it.
+    assert!(change_password(&office.base, "sari", &sari, "kopi-bali-pagi-9").await);
+    assert!(can_log_in(&office.base, "sari", "kopi-bali-pagi-9").await);
+    assert!(!can_log_in(&office.base, "sari", &sari).await, "the old password no longer works");
+    let hash = "SELECT password_hash FROM staff WHERE username = 'sari'";
+    let reached = eventually(Duration::from_secs(30), || async {
+        (query(&hub_data, hash) == query(&data, hash)
+            && query(&data, "SELECT COUNT(*) FROM credential_outbox") == ["0"])
+        .then_some(())
+    })
+    .await;
+    assert!(reached.is_some(), "the new password reached the hub and left the box's outbox");
+    assert_eq!(query(&hub_data, "SELECT COUNT(*) FROM audit_log WHERE action = 'password_changed_at_office'"), ["1"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(can_log_in(&office.base, "sari", "kopi-bali-pagi-9").await, "still the new one after more syncs");
 
     // Disabled at the hub: refused at the box after its next sync.
     let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["user", "disable", "sari"]);

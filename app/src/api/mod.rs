@@ -186,6 +186,24 @@ pub async fn logout(csrf: String) -> Result<(), ApiError> {
     .await
 }
 
+/// Changes the caller's own password, then sends them to the login page: every session of the
+/// account ends with the change. On a box the change reaches the hub at its next sync.
+#[server(endpoint = "akun/sandi", prefix = "/api")]
+pub async fn change_password(
+    csrf: String,
+    current: String,
+    new_password: String,
+    repeat: String,
+) -> Result<(), ApiError> {
+    crate::backend::respond(async {
+        let (backend, parts) = crate::backend::context()?;
+        backend.change_password(&parts, &csrf, &current, &new_password, &repeat).await?;
+        leptos_axum::redirect("/masuk?sandi=diganti");
+        Ok(())
+    })
+    .await
+}
+
 /// The hub link state. Open to anyone on the office LAN: it says nothing about people.
 #[server(endpoint = "link", prefix = "/api", input = GetUrl)]
 pub async fn hub_link() -> Result<LinkView, ApiError> {

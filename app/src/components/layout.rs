@@ -160,7 +160,7 @@ fn UserBox() -> impl IntoView {
             <div class="userbox">
                 <span class="who">
                     <strong>{user.display_name}</strong>
-                    <small>{role_label(i18n, user.role)}</small>
+                    <small>{role_label(i18n, user.role)}" · "<a href="/akun" id="account-link">{t!(i18n, nav.account)}</a></small>
                 </span>
                 <ActionForm action=auth.logout>
                     <input type="hidden" name="csrf" value=session.csrf />

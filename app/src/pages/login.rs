@@ -19,6 +19,7 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || safe_next(query.read().get("next").as_deref());
     let expired_notice = move || query.read().get("sesi").is_some_and(|v| v == "habis");
+    let changed_notice = move || query.read().get("sandi").is_some_and(|v| v == "diganti");
     let pending = auth.login.pending();
     let failure = move || match auth.login.value().get() {
         Some(Err(e)) => Some(e),
@@ -41,6 +42,9 @@ pub fn LoginPage() -> impl IntoView {
                         <h1>{t!(i18n, login.title)}</h1>
                         <p>{t!(i18n, login.intro)}</p>
                         {session.unit.map(|u| view! { <p class="muted">{t!(i18n, login.office)}": "{u.name}</p> })}
+                        <Show when=move || changed_notice() && failure().is_none()>
+                            <p class="notice" role="status" id="password-changed">{t!(i18n, login.password_changed)}</p>
+                        </Show>
                         <Show when=move || expired_notice() && failure().is_none()>
                             <p class="notice" role="status">{message(i18n, ApiError::SessionExpired)}</p>
                         </Show>

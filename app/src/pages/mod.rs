@@ -1,5 +1,6 @@
 //! The pages, one module each, and the guard that keeps them behind a login and a permission.
 
+pub mod account;
 pub mod applications;
 pub mod catalog;
 pub mod counter;

@@ -82,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_resolution_notices.sql"),
     include_str!("../../migrations/0010_device_removal.sql"),
     include_str!("../../migrations/0011_device_certificate.sql"),
+    include_str!("../../migrations/0012_password_changes.sql"),
 ];
 
 /// The newest schema version this binary knows.

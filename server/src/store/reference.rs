@@ -235,7 +235,10 @@ fn apply_staff(conn: &Connection, s: &StaffRow, at: &str, now: OffsetDateTime) -
                             created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
          ON CONFLICT (id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
-             role = excluded.role, office_code = excluded.office_code, password_hash = excluded.password_hash,
+             role = excluded.role, office_code = excluded.office_code,
+             -- A password the owner changed here and the hub has not acknowledged yet stays.
+             password_hash = CASE WHEN EXISTS (SELECT 1 FROM credential_outbox o WHERE o.staff_id = staff.id)
+                                  THEN staff.password_hash ELSE excluded.password_hash END,
              active = excluded.active, session_epoch = MAX(staff.session_epoch, excluded.session_epoch),
              updated_at = excluded.updated_at",
         params![
@@ -434,6 +437,50 @@ mod tests {
         hub.execute("UPDATE staff SET office_code = '51.03.01' WHERE id = ?1", [&sari]).unwrap();
         pull_all(&hub, &boxed, &office, 100);
         assert!(!staff::by_id(&boxed, &sari).unwrap().unwrap().active);
+    }
+
+    #[test]
+    fn a_password_changed_at_the_box_reaches_the_hub_and_a_later_reset_there_wins() {
+        use staff::CredentialOutcome;
+        let (_h, hub) = db(BoxRole::Hub);
+        let (_b, boxed) = db(BoxRole::Office);
+        let office: RegionCode = "51.03.02".parse().unwrap();
+        let sari = add(&hub, "sari", Role::Petugas, "51.03.02");
+        pull_all(&hub, &boxed, &office, 1000);
+        let t0 = OffsetDateTime::now_utc();
+        let hash = |c: &Connection| staff::by_id(c, &sari).unwrap().unwrap().password_hash;
+
+        // The owner changes it at the box; the hub's copy coming down does not undo it.
+        let mine = crate::auth::hash_password("kopi-bali-pagi-9").unwrap();
+        staff::change_own_password(&boxed, &sari, &mine, t0).unwrap();
+        hub.execute("UPDATE staff SET display_name = 'Sari Dewi' WHERE id = ?1", [&sari]).unwrap();
+        pull_all(&hub, &boxed, &office, 1000);
+        assert_eq!(hash(&boxed), mine, "a change waiting for the hub stays");
+        let pending = staff::pending_credentials(&boxed).unwrap();
+        assert_eq!(pending.len(), 1);
+
+        // At the hub: taken, audited by the caller; another office's box may not send it.
+        let other: RegionCode = "51.03.01".parse().unwrap();
+        assert_eq!(
+            staff::take_credential(&hub, &pending[0], &other, t0).unwrap(),
+            Err(simpul_sync::reference::CredentialRefusal::OtherOffice)
+        );
+        assert_eq!(staff::take_credential(&hub, &pending[0], &office, t0).unwrap(), Ok(CredentialOutcome::Taken));
+        assert_eq!(hash(&hub), mine);
+        let unknown =
+            simpul_sync::reference::CredentialChange { staff: uuid::Uuid::from_u128(9), ..pending[0].clone() };
+        assert_eq!(staff::take_credential(&hub, &unknown, &office, t0).unwrap(), Ok(CredentialOutcome::UnknownAccount));
+        staff::credentials_delivered(&boxed, &pending).unwrap();
+        assert!(staff::pending_credentials(&boxed).unwrap().is_empty());
+
+        // An admin resets it at the hub later: the reset stands against the older change and
+        // reaches the box.
+        let reset = crate::auth::hash_password("reset-oleh-admin-7").unwrap();
+        staff::set_password(&hub, &sari, &reset, t0 + time::Duration::seconds(60)).unwrap();
+        assert_eq!(staff::take_credential(&hub, &pending[0], &office, t0).unwrap(), Ok(CredentialOutcome::Stale));
+        assert_eq!(hash(&hub), reset);
+        pull_all(&hub, &boxed, &office, 1000);
+        assert_eq!(hash(&boxed), reset);
     }
 
     #[test]

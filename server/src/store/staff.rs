@@ -5,6 +5,11 @@ use simpul_domain::auth::{Role, Username};
 use simpul_domain::wilayah::RegionCode;
 use time::OffsetDateTime;
 
+use simpul_sync::reference::{
+    CredentialChange, CredentialRefusal, MAX_CREDENTIALS_PER_PUSH, StaffRow, credential_acceptable,
+    credential_supersedes,
+};
+
 use super::stamp;
 use crate::db::StoreError;
 
@@ -115,10 +120,99 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
 /// Replaces the password hash and ends every session of the account.
 pub fn set_password(conn: &Connection, id: &str, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
     let n = conn.execute(
-        "UPDATE staff SET password_hash = ?2, session_epoch = session_epoch + 1, updated_at = ?3 WHERE id = ?1",
-        params![id, hash, stamp(at)],
+        "UPDATE staff SET password_hash = ?2, session_epoch = session_epoch + 1, updated_at = ?3,
+                password_set_at = ?4
+         WHERE id = ?1",
+        params![id, hash, stamp(at), at.unix_timestamp()],
     )?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// The owner changed their password at this box: the hash is replaced, every session of the
+/// account ends, and the change waits in the outbox for the hub (a later change replaces an
+/// earlier one still waiting).
+pub fn change_own_password(conn: &Connection, id: &str, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+    set_password(conn, id, hash, at)?;
+    conn.execute(
+        "INSERT INTO credential_outbox (staff_id, password_hash, changed_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (staff_id) DO UPDATE SET password_hash = excluded.password_hash, changed_at = excluded.changed_at",
+        params![id, hash, at.unix_timestamp()],
+    )?;
+    Ok(())
+}
+
+/// Password changes waiting for the hub, oldest first, at most as many as one push carries.
+pub fn pending_credentials(conn: &Connection) -> Result<Vec<CredentialChange>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_id, password_hash, changed_at FROM credential_outbox ORDER BY changed_at, staff_id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([MAX_CREDENTIALS_PER_PUSH as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, password_hash, changed_at) = row?;
+        let staff = uuid::Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt(format!("staff id {id}")))?;
+        out.push(CredentialChange { staff, password_hash, changed_at });
+    }
+    Ok(out)
+}
+
+/// The hub answered a push that carried `sent`: those changes leave the outbox (unless the
+/// owner changed the password again meanwhile).
+pub fn credentials_delivered(conn: &Connection, sent: &[CredentialChange]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("DELETE FROM credential_outbox WHERE staff_id = ?1 AND changed_at = ?2")?;
+    for c in sent {
+        stmt.execute(params![c.staff.to_string(), c.changed_at])?;
+    }
+    Ok(())
+}
+
+/// What the hub did with a password change from a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialOutcome {
+    /// The account's password is the owner's new one.
+    Taken,
+    /// The hub set the password later (an admin's reset): it stands.
+    Stale,
+    /// The hub does not know the account (one made at the box): nothing to do.
+    UnknownAccount,
+}
+
+/// The hub's side of a password change from a box of `office`. A change for an account of
+/// another office, or without an argon2id hash, is refused: the caller refuses the exchange.
+pub fn take_credential(
+    conn: &Connection,
+    change: &CredentialChange,
+    office: &RegionCode,
+    at: OffsetDateTime,
+) -> Result<Result<CredentialOutcome, CredentialRefusal>, StoreError> {
+    let id = change.staff.to_string();
+    let Some(account) = by_id(conn, &id)? else { return Ok(Ok(CredentialOutcome::UnknownAccount)) };
+    let row = StaffRow {
+        id: change.staff,
+        username: account.username.as_str().to_string(),
+        display_name: account.display_name.clone(),
+        role: account.role,
+        office: account.office,
+        password_hash: account.password_hash.clone(),
+        active: account.active,
+        session_epoch: account.session_epoch,
+    };
+    if let Err(refusal) = credential_acceptable(change, Some(&row), office) {
+        return Ok(Err(refusal));
+    }
+    let set_at: Option<i64> = conn.query_row("SELECT password_set_at FROM staff WHERE id = ?1", [&id], |r| r.get(0))?;
+    if !credential_supersedes(change.changed_at, set_at) {
+        return Ok(Ok(CredentialOutcome::Stale));
+    }
+    // The owner's sessions at the box already ended there; the epoch stays, or the hub's copy
+    // coming back down would end the session they changed it from.
+    conn.execute(
+        "UPDATE staff SET password_hash = ?2, password_set_at = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, change.password_hash, change.changed_at, stamp(at)],
+    )?;
+    Ok(Ok(CredentialOutcome::Taken))
 }
 
 /// Enables or disables an account; disabling ends its sessions.
