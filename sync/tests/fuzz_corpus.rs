@@ -46,6 +46,14 @@ fn write_seed_corpus() {
     }
     let push = simpul_sync::session::box_push(&mut office, 1_795_000_000, 1 << 20).unwrap();
     std::fs::write(dir.join("seed-push"), encode(&simpul_sync::protocol::Message::Push(push.clone()))).unwrap();
+    let mut with_password = push.clone();
+    with_password.credentials.push(simpul_sync::reference::CredentialChange {
+        staff: uuid::Uuid::from_u128(42),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        changed_at: 1_795_000_000,
+    });
+    std::fs::write(dir.join("seed-push-password"), encode(&simpul_sync::protocol::Message::Push(with_password)))
+        .unwrap();
     let (pull, _) = simpul_sync::session::hub_answer(
         &mut hub,
         simpul_sync::session::BoxPeer { id: "box", office: "51.03.02" },
