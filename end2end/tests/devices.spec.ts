@@ -216,6 +216,8 @@ test("at the counter: a ticket from the ticket printer, a scanned requirement, t
   const printerRow = head.locator("tr[data-device]").filter({ hasText: "Printer Loket 1" });
   await expect(printerRow).toContainText("Example Printer");
   await expect(printerRow.locator("select")).toHaveValue("L1");
+  // The test printer has US Letter loaded: ready, with the missing A4 said in words.
+  await expect(printerRow.locator(".device-warnings")).toContainText("Kertas A4 tidak terpasang");
   // A test scan comes back from the scanner.
   await head.locator("tr[data-device]").filter({ hasText: "Pemindai Loket 1" }).getByRole("button", { name: "Pindai uji" }).click();
   await expect(head.locator("#device-note")).toContainText("Uji berhasil");

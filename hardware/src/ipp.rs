@@ -33,6 +33,8 @@ pub struct PrinterInfo {
     pub supplies: Vec<(String, i32)>,
     /// What the printer takes as PWG raster, when it says (`pwg-raster-document-*`).
     pub raster: Option<RasterSupport>,
+    /// `media-ready`: the sizes loaded now (`iso_a4_210x297mm`, `na_letter_8.5x11in`…).
+    pub media_ready: Vec<String>,
 }
 
 /// What a printer takes as PWG raster (PWG 5102.4): needed to raster for a printer that takes
@@ -80,11 +82,22 @@ impl PrinterInfo {
 
     /// Reasons that warn without stopping (toner low, paper low).
     pub fn warnings(&self) -> Vec<String> {
-        self.reasons
+        let mut warnings: Vec<String> = self
+            .reasons
             .iter()
             .filter(|r| r.ends_with("-warning") || r.contains("-low"))
             .map(|r| base(r).to_string())
-            .collect()
+            .collect();
+        // Receipts and slips are laid out on A4; on other paper they still print, scaled.
+        if self.a4_ready() == Some(false) {
+            warnings.push("no_a4".into());
+        }
+        warnings
+    }
+
+    /// Whether A4 paper is loaded: `None` when the printer does not say what is loaded.
+    pub fn a4_ready(&self) -> Option<bool> {
+        (!self.media_ready.is_empty()).then(|| self.media_ready.iter().any(|m| m.starts_with("iso_a4_")))
     }
 
     /// Whether the printer names this document format as supported. (A printer that lists
@@ -286,6 +299,7 @@ impl IppPrinter {
             "pwg-raster-document-resolution-supported",
             "pwg-raster-document-type-supported",
             "pwg-raster-document-sheet-back",
+            "media-ready",
         ];
         let values: Vec<IppValue> = wanted.iter().filter_map(|w| (*w).try_into().ok().map(IppValue::Keyword)).collect();
         request
@@ -318,6 +332,7 @@ impl IppPrinter {
             formats: texts("document-format-supported"),
             supplies: names.into_iter().zip(levels).collect(),
             raster,
+            media_ready: texts("media-ready"),
         })
     }
 
@@ -423,6 +438,14 @@ mod tests {
         assert_eq!(attention_of("fuser-over-temp-error"), Some(Attention::Other("fuser-over-temp".into())));
         let info = PrinterInfo { state: 5, reasons: vec!["none".into()], ..PrinterInfo::default() };
         assert_eq!(info.attention(), vec![Attention::Offline]);
+        let letter = PrinterInfo { media_ready: vec!["na_letter_8.5x11in".into()], ..PrinterInfo::default() };
+        assert_eq!((letter.a4_ready(), letter.warnings()), (Some(false), vec!["no_a4".to_string()]));
+        let a4 = PrinterInfo {
+            media_ready: vec!["na_letter_8.5x11in".into(), "iso_a4_210x297mm".into()],
+            ..PrinterInfo::default()
+        };
+        assert_eq!((a4.a4_ready(), a4.warnings()), (Some(true), Vec::<String>::new()));
+        assert_eq!(PrinterInfo::default().a4_ready(), None, "a printer that does not say is not warned about");
         let info = PrinterInfo { state: 3, reasons: vec!["toner-low-warning".into()], ..PrinterInfo::default() };
         assert!(info.attention().is_empty());
         assert_eq!(info.warnings(), vec!["toner-low".to_string()]);

@@ -76,6 +76,9 @@ async fn an_ipp_printer_gets_the_receipt_and_an_empty_tray_is_reported() {
     assert!(info.make_model.contains("Simpul"), "{info:?}");
     assert!(info.uuid.as_deref().is_some_and(|u| u.starts_with("urn:uuid:")));
     assert!(info.attention().is_empty());
+    // ippeveprinter loads US Letter by default: what is loaded is read, and the missing A4 said.
+    assert!(info.media_ready.iter().any(|m| m == "na_letter_8.5x11in"), "{:?}", info.media_ready);
+    assert_eq!((info.a4_ready(), info.warnings()), (Some(false), vec!["no_a4".to_string()]));
 
     let pdf = receipt();
     let job = printer.print(&pdf, "application/pdf", "Tanda terima 510302-20261122-0001", "petugas").await.unwrap();

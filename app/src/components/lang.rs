@@ -269,6 +269,17 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
     }
 }
 
+/// A device warning (it still works), by its code: IPP's `printer-state-reasons` keywords
+/// without their suffix, and Simpul's own.
+pub fn warning_text(i18n: I18nContext<Locale>, code: &str) -> String {
+    match code {
+        "toner-low" | "marker-supply-low" => t_string!(i18n, device.toner_low).to_string(),
+        "media-low" | "paper_low" => t_string!(i18n, device.paper_low).to_string(),
+        "no_a4" => t_string!(i18n, device.no_a4).to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Why the hub link or a sync session failed, by its stable code.
 pub fn link_problem_text(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {

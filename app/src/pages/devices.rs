@@ -14,7 +14,7 @@ use crate::api::{
     rename_device, reprint, test_device,
 };
 use crate::components::errors::ErrorPanel;
-use crate::components::lang::device_text;
+use crate::components::lang::{device_text, warning_text};
 use crate::components::layout::use_auth;
 use crate::error::ApiError;
 use crate::i18n::*;
@@ -472,7 +472,10 @@ fn DeviceRow(
             </td>
             <td>
                 <span class=state_class data-ready=d.ready.map(|r| r.to_string())>{state}</span>
-                {(!d.warnings.is_empty()).then(|| view! { <br /><small class="warn">{d.warnings.join(", ")}</small> })}
+                {(!d.warnings.is_empty()).then(|| {
+                    let shown = d.warnings.iter().map(|w| warning_text(i18n, w)).collect::<Vec<_>>().join("; ");
+                    view! { <br /><small class="warn device-warnings">{shown}</small> }
+                })}
                 {(!supplies.is_empty()).then(|| view! { <br /><small>{t!(i18n, devices.supplies)}": "{supplies.clone()}</small> })}
                 {d.checked_at.clone().map(|t| view! { <br /><small class="muted">{t!(i18n, devices.checked_at, at = t)}</small> })}
             </td>
