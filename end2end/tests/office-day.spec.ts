@@ -2,7 +2,8 @@
 // display following live, an intake for each service of the catalog from a called ticket, a
 // return for a missing requirement with its rejection slip and the resubmission, verification,
 // the biometric step, the centre's answer, hand-over (with the old card withdrawn, copies
-// stamped, a proxy) and the receipts, read back from the PDFs themselves.
+// stamped) and the receipts, read back from the PDFs themselves. (A proxy's hand-over is in
+// proxy.spec.ts.)
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

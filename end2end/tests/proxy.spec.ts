@@ -1,0 +1,99 @@
+// An applicant who cannot come: a proxy brings the application with a power of attorney
+// (surat kuasa) that names what they may do and until when. At hand-over the power is checked
+// again: a stranger is refused, the proxy takes the documents, and the receipt says so.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Page } from "@playwright/test";
+import { expect, hydrated, login, server, test } from "./state";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-proxy-"));
+const pdfFile = path.join(work, "ktp.pdf");
+fs.writeFileSync(pdfFile, "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n");
+
+function day(offset: number): string {
+  const d = new Date(Date.now() + offset * 86_400_000);
+  return d.toISOString().slice(0, 10);
+}
+
+async function step(page: Page, action: string, status: string) {
+  await page.locator(`#step-${action}`).click();
+  await expect(page.locator("#app-status")).toHaveAttribute("data-status", status);
+  await hydrated(page);
+}
+
+test("a proxy with a power of attorney submits and picks up; a stranger cannot pick up", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const s = server();
+  const counter = await (await browser.newContext()).newPage();
+  await login(counter, "petugas");
+  await counter.goto(`${s.base}/permohonan/baru`);
+  await hydrated(counter);
+  const options = await counter.locator("#service option").allTextContents();
+  await counter.locator("#service").selectOption({ label: options.find((o) => /legalisir/i.test(o))! });
+  await counter.locator("#nik").fill("5103021205900003");
+  await counter.locator("#name").fill("I Nyoman Sakit");
+  await counter.locator("#sex").selectOption("male");
+  await counter.locator("#birth_place").fill("Badung");
+  await counter.locator("#birth_date").fill("1990-05-12");
+  await counter.locator("#marital").selectOption("married");
+  await counter.locator("#address").fill("Jl. Raya Mengwi No. 3");
+  await counter.locator("#kk_number").fill("5103021234567893");
+  await counter.locator("#phone").fill("081234567890");
+  // The proxy: who, what they may do, for how long, and why.
+  await counter.locator("#with-proxy").check();
+  await counter.locator("#proxy_nik").fill("5103024407850002");
+  await counter.locator("#proxy_name").fill("Ni Kadek Kuasa");
+  await counter.locator("#proxy_valid_from").fill(day(0));
+  await counter.locator("#proxy_valid_until").fill(day(30));
+  await counter.locator("#proxy_reason").fill("Pemohon dirawat di rumah sakit");
+  await counter.locator("#proxy_pickup").check();
+  await counter.locator("#open-application").click();
+  await expect(counter).toHaveURL(/\/permohonan\/[0-9a-f-]{36}$/);
+  await hydrated(counter);
+  const id = counter.url().split("/").pop()!;
+  await expect(counter.locator("body")).toContainText("Ni Kadek Kuasa (5103024407850002)");
+
+  // Requirements, submission, verification, production.
+  const lines = counter.locator("ol.checklist > li");
+  for (let i = 0; i < (await lines.count()); i++) {
+    if ((await counter.locator(`#syarat-${i}`).getAttribute("data-met")) === "true") continue;
+    if ((await counter.locator(`#confirm-${i}`).count()) > 0) {
+      await counter.locator(`#confirm-${i}`).check();
+    } else {
+      await counter.locator(`#syarat-${i} input[type="file"]`).setInputFiles(pdfFile);
+      await counter.locator(`#syarat-${i}`).getByRole("button", { name: "Unggah" }).click();
+      await expect(counter.locator("#upload-result")).toHaveText("Berkas tersimpan.");
+      await hydrated(counter);
+    }
+    await expect(counter.locator(`#syarat-${i}`)).toHaveAttribute("data-met", "true");
+  }
+  await step(counter, "submit", "submitted");
+  const verifier = await (await browser.newContext()).newPage();
+  await login(verifier, "verifikator");
+  await verifier.goto(`${s.base}/permohonan/${id}`);
+  await hydrated(verifier);
+  await step(verifier, "verify", "verified");
+  await counter.goto(`${s.base}/permohonan/${id}`);
+  await hydrated(counter);
+  await step(counter, "produce", "ready");
+
+  // Someone the power of attorney does not name is refused; nothing is handed over.
+  await counter.locator("#recipient_nik").fill("5103021508800004");
+  await counter.locator("#copies").fill("2");
+  await counter.locator("#step-hand_over").click();
+  await expect(counter.locator("#step-error")).toContainText("Surat kuasa tidak berlaku");
+  await expect(counter.locator("#app-status")).toHaveAttribute("data-status", "ready");
+  // The proxy named in it takes the stamped copies.
+  await counter.locator("#recipient_nik").fill("5103024407850002");
+  await step(counter, "hand_over", "handed_over");
+  const response = await counter.request.get(`${s.base}/dokumen/permohonan/${id}/tanda-terima.pdf`);
+  expect(response.status()).toBe(200);
+  const file = path.join(work, "tanda-terima.pdf");
+  fs.writeFileSync(file, await response.body());
+  const receipt = execFileSync("pdftotext", ["-layout", file, "-"]).toString();
+  expect(receipt).toContain("Kuasa: Ni Kadek Kuasa");
+  expect(receipt).not.toContain("5103024407850002"); // the proxy's NIK is masked on paper too
+  expect(receipt).toContain("2 lembar");
+});
