@@ -1,6 +1,7 @@
 // An applicant who cannot come: a proxy brings the application with a power of attorney
 // (surat kuasa) that names what they may do and until when. At hand-over the power is checked
-// again: a stranger is refused, the proxy takes the documents, and the receipt says so.
+// again: a stranger is refused, the proxy takes the documents, and the receipt says so. On the
+// way, the applicant's data is corrected before submission.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -55,6 +56,21 @@ test("a proxy with a power of attorney submits and picks up; a stranger cannot p
   const id = counter.url().split("/").pop()!;
   await expect(counter.locator("body")).toContainText("Ni Kadek Kuasa (5103024407850002)");
 
+  // A correction before submission: a birth date in the future is refused and changes nothing;
+  // the corrected name is kept, in the record and on the page.
+  await counter.locator("#edit-applicant").click();
+  await counter.locator(".edit-applicant #birth_date").fill(day(10));
+  await counter.getByRole("button", { name: "Simpan data pemohon" }).click();
+  await expect(counter.locator(".edit-applicant")).toContainText("Tanggal di masa depan");
+  await expect(counter.locator("#applicant-facts")).toContainText("Badung, 1990-05-12");
+  await counter.locator(".edit-applicant #birth_date").fill("1990-05-12");
+  await counter.locator(".edit-applicant #name").fill("I Nyoman Sakit Keras");
+  await counter.getByRole("button", { name: "Simpan data pemohon" }).click();
+  await expect(counter.locator("#applicant-facts")).toContainText("I Nyoman Sakit Keras");
+  await counter.reload();
+  await hydrated(counter);
+  await expect(counter.locator("#applicant-facts")).toContainText("I Nyoman Sakit Keras");
+
   // Requirements, submission, verification, production.
   const lines = counter.locator("ol.checklist > li");
   for (let i = 0; i < (await lines.count()); i++) {
@@ -70,6 +86,8 @@ test("a proxy with a power of attorney submits and picks up; a stranger cannot p
     await expect(counter.locator(`#syarat-${i}`)).toHaveAttribute("data-met", "true");
   }
   await step(counter, "submit", "submitted");
+  // Submitted: the applicant's data can no longer be changed here.
+  await expect(counter.locator("#edit-applicant")).toHaveCount(0);
   const verifier = await (await browser.newContext()).newPage();
   await login(verifier, "verifikator");
   await verifier.goto(`${s.base}/permohonan/${id}`);

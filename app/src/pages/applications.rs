@@ -485,7 +485,8 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                     <p class="notice">{t!(i18n, app.proxy)}": "{format!("{} ({}) · {} – {}", p.name, p.nik, p.valid_from, p.valid_until)}</p>
                 })}
                 {(app.editable && app.can_edit).then(|| view! {
-                    <button type="button" on:click=move |_| editing.update(|e| *e = !*e)>{t!(i18n, intake.edit)}</button>
+                    <button type="button" id="edit-applicant" aria-expanded=move || editing.get().to_string()
+                        on:click=move |_| editing.update(|e| *e = !*e)>{t!(i18n, intake.edit)}</button>
                 })}
                 <Show when=move || editing.get()>
                     <EditApplicant id=edit_id.clone() current=edit_form.clone() version />
