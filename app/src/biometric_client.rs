@@ -204,13 +204,18 @@ pub async fn preview(
         for frame in got {
             let Some(url) = object_url(&frame) else { continue };
             go_on = show(&url);
+            if !go_on {
+                // Stopped: this frame is not shown, and the one shown is let go too.
+                let _ = web_sys::Url::revoke_object_url(&url);
+                if let Some(old) = current.take() {
+                    let _ = web_sys::Url::revoke_object_url(&old);
+                }
+                break;
+            }
             if let Some(old) = current.replace(url) {
                 let _ = web_sys::Url::revoke_object_url(&old);
             }
             shown += 1;
-            if !go_on {
-                break;
-            }
         }
         if !go_on || frames.ended() {
             break Ok(shown);

@@ -859,6 +859,9 @@ pub struct PreviewFrame {
 #[derive(Clone, Debug)]
 pub struct FrameSplitter {
     delimiter: Vec<u8>,
+    /// For a boundary that begins with `--`: the boundary itself, which some devices use as the
+    /// delimiter (against RFC 2046) where the standard one is `--` and the boundary.
+    alternative: Option<Vec<u8>>,
     buffer: Vec<u8>,
     limit: usize,
     ended: bool,
@@ -876,13 +879,13 @@ impl FrameSplitter {
             .filter_map(|p| p.split_once('='))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
             .map(|(_, v)| v.trim().trim_matches('"'))
-            // A boundary is 1-70 characters (RFC 2046); some devices repeat the leading dashes.
-            .map(|b| b.strip_prefix("--").unwrap_or(b))
+            // A boundary is 1-70 characters (RFC 2046).
             .filter(|b| !b.is_empty() && b.len() <= 70 && b.bytes().all(|c| c.is_ascii_graphic() || c == b' '))
             .ok_or(StreamProblem::NotMultipart)?;
         let mut delimiter = b"--".to_vec();
         delimiter.extend_from_slice(boundary.as_bytes());
-        Ok(FrameSplitter { delimiter, buffer: Vec::new(), limit, ended: false })
+        let alternative = (boundary.starts_with("--") && boundary.len() > 2).then(|| boundary.as_bytes().to_vec());
+        Ok(FrameSplitter { delimiter, alternative, buffer: Vec::new(), limit, ended: false })
     }
 
     /// Whether the closing boundary was seen.
@@ -910,6 +913,16 @@ impl FrameSplitter {
     fn next_frame(&mut self) -> Result<Option<PreviewFrame>, StreamProblem> {
         if self.ended {
             return Ok(None);
+        }
+        // Which delimiter the device uses is settled by the first one seen.
+        if let Some(alternative) = &self.alternative
+            && find(&self.buffer, &self.delimiter).is_none()
+            && find(&self.buffer, alternative).is_some()
+        {
+            self.delimiter = alternative.clone();
+            self.alternative = None;
+        } else if find(&self.buffer, &self.delimiter).is_some() {
+            self.alternative = None;
         }
         let Some(start) = find(&self.buffer, &self.delimiter) else {
             // Keep only a tail that could still begin a delimiter.
@@ -1222,6 +1235,23 @@ mod tests {
         assert_eq!(FrameSplitter::new("image/jpeg", 10).unwrap_err(), StreamProblem::NotMultipart);
         assert_eq!(FrameSplitter::new("multipart/x-mixed-replace", 10).unwrap_err(), StreamProblem::NotMultipart);
         assert!(FrameSplitter::new("Multipart/X-Mixed-Replace;boundary=--frame", 10).is_ok());
+        // A boundary that begins with dashes, used as RFC 2046 says and as some devices do.
+        let frame = |delimiter: &str| {
+            let mut b = format!("{delimiter}\r\nContent-Type: image/jpeg\r\n\r\n").into_bytes();
+            b.extend_from_slice(JPEG);
+            b.extend_from_slice(format!("\r\n{delimiter}--\r\n").as_bytes());
+            b
+        };
+        for delimiter in ["----myboundary", "--myboundary"] {
+            let mut s = FrameSplitter::new("multipart/x-mixed-replace; boundary=--myboundary", 1024).unwrap();
+            let mut got = Vec::new();
+            for c in frame(delimiter).chunks(3) {
+                got.extend(s.push(c).unwrap());
+            }
+            assert_eq!(got.len(), 1, "{delimiter}");
+            assert_eq!(got[0].bytes, JPEG);
+            assert!(s.ended(), "{delimiter}");
+        }
         let big = [JPEG, &[0u8; 2000][..]].concat();
         assert_eq!(split(&preview(&[&big], true), 7, 1024).unwrap_err(), StreamProblem::TooLarge(1024));
         assert_eq!(split(&preview(&[&big], false), 7, 1024).unwrap_err(), StreamProblem::TooLarge(1024));

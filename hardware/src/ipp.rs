@@ -218,7 +218,9 @@ impl IppPrinter {
         let parsed: Uri = uri.parse().map_err(|_| DeviceError::Protocol(format!("'{uri}' is not a printer URI")))?;
         let (scheme, default_port) = match parsed.scheme_str() {
             Some("ipp") | Some("http") => ("http", 631),
-            Some("ipps") | Some("https") => ("https", 443),
+            // IPPS is IPP over TLS on IPP's own port (RFC 7472); https:// is plain HTTPS.
+            Some("ipps") => ("https", 631),
+            Some("https") => ("https", 443),
             _ => return Err(DeviceError::Protocol(format!("'{uri}' is not an ipp:// URI"))),
         };
         let authority = parsed.authority().ok_or_else(|| DeviceError::Protocol("the URI has no host".into()))?;
@@ -487,6 +489,8 @@ mod tests {
         let p = IppPrinter::new("ipp://127.0.0.1:8631/ipp/print", Duration::from_secs(1)).unwrap();
         assert_eq!(p.http_url, "http://127.0.0.1:8631/ipp/print");
         let p = IppPrinter::new("ipps://printer.local/ipp/print", Duration::from_secs(1)).unwrap();
+        assert_eq!(p.http_url, "https://printer.local:631/ipp/print");
+        let p = IppPrinter::new("https://printer.local/ipp/print", Duration::from_secs(1)).unwrap();
         assert_eq!(p.http_url, "https://printer.local:443/ipp/print");
         assert!(IppPrinter::new("ftp://x/y", Duration::from_secs(1)).is_err());
         assert!(IppPrinter::new("not a uri", Duration::from_secs(1)).is_err());

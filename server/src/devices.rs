@@ -368,8 +368,9 @@ pub async fn refresh(core: &crate::state::Core, device: &Device) -> Result<Devic
     let state = check(device).await;
     let (id, json) = (device.id.clone(), serde_json::to_string(&state).unwrap_or_default());
     let pin = if device.identity.is_none() { state.identity.clone() } else { None };
-    // A certificate is pinned only from a check that went through (a mismatch reports none).
-    let certificate = if device.certificate.is_none() && state.ready() { state.certificate.clone() } else { None };
+    // The first certificate of a completed handshake is pinned, whatever else the device said
+    // (out of paper, say); a mismatch reports none.
+    let certificate = if device.certificate.is_none() { state.certificate.clone() } else { None };
     core.db
         .call(move |c| {
             let tx = c.transaction()?;
@@ -378,7 +379,7 @@ pub async fn refresh(core: &crate::state::Core, device: &Device) -> Result<Devic
                 crate::store::devices::set_identity(&tx, &id, Some(&identity))?;
             }
             if let Some(certificate) = certificate {
-                crate::store::devices::set_certificate(&tx, &id, Some(&certificate))?;
+                crate::store::devices::pin_certificate(&tx, &id, &certificate)?;
             }
             tx.commit()?;
             Ok(())

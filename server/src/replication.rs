@@ -130,9 +130,23 @@ fn take_credentials(
                 audit::record(tx, now, &Actor::System, "password_change_superseded", Some(&subject), None)?;
             }
             Ok(CredentialOutcome::UnknownAccount) => {}
+            // A malformed hash is no change a Simpul box makes: the message is refused whole.
+            Err(CredentialRefusal::BadHash) => {
+                tracing::warn!(office = %office, account = %subject, "a box sent a password hash it may not send");
+                return Err(ExchangeError::Credential(CredentialRefusal::BadHash));
+            }
+            // The account is not (or no longer) the office's: the change is dropped and
+            // audited, and the box's other work goes on.
             Err(refusal) => {
-                tracing::warn!(office = %office, account = %subject, %refusal, "a box sent a password change it may not send");
-                return Err(ExchangeError::Credential(refusal));
+                tracing::warn!(office = %office, account = %subject, %refusal, "a password change from a box was refused");
+                audit::record(
+                    tx,
+                    now,
+                    &Actor::System,
+                    "password_change_refused",
+                    Some(&subject),
+                    Some(&refusal.to_string()),
+                )?;
             }
         }
     }

@@ -74,14 +74,45 @@ pub fn credential_acceptable(
     row: Option<&StaffRow>,
     office: &RegionCode,
 ) -> Result<(), CredentialRefusal> {
+    // The hash first: a malformed one is refused whatever account it names.
+    if !argon2id_within_bounds(&change.password_hash) {
+        return Err(CredentialRefusal::BadHash);
+    }
     let row = row.ok_or(CredentialRefusal::UnknownAccount)?;
     if !staff_for_office(row, office) {
         return Err(CredentialRefusal::OtherOffice);
     }
-    if !change.password_hash.starts_with("$argon2id$") || change.password_hash.len() > 512 {
-        return Err(CredentialRefusal::BadHash);
-    }
     Ok(())
+}
+
+/// Whether `phc` is an argon2id PHC string whose cost is one a login may pay: memory 8-64 MiB,
+/// 1-10 passes, 1-4 lanes. A hash claiming gigabytes (or nothing) would make every login
+/// check of the account a denial of service (or no check at all).
+pub fn argon2id_within_bounds(phc: &str) -> bool {
+    if phc.len() > 512 {
+        return false;
+    }
+    let mut parts = phc.split('$');
+    let (Some(""), Some("argon2id"), Some(version), Some(params), Some(salt), Some(hash), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if version != "v=19" || salt.is_empty() || hash.is_empty() {
+        return false;
+    }
+    let mut cost = (None, None, None);
+    for pair in params.split(',') {
+        let Some((key, value)) = pair.split_once('=') else { return false };
+        let Ok(value) = value.parse::<u32>() else { return false };
+        match key {
+            "m" => cost.0 = Some(value),
+            "t" => cost.1 = Some(value),
+            "p" => cost.2 = Some(value),
+            _ => return false,
+        }
+    }
+    matches!(cost, (Some(8192..=65536), Some(1..=10), Some(1..=4)))
 }
 
 /// Whether a change made at `changed_at` replaces the hub's password set at `hub_set_at`: the
@@ -178,6 +209,15 @@ mod tests {
         assert_eq!(credential_acceptable(&change, Some(&regency), &own), Err(CredentialRefusal::OtherOffice));
         let plain = CredentialChange { password_hash: "rahasia".into(), ..change.clone() };
         assert_eq!(credential_acceptable(&plain, Some(&row), &own), Err(CredentialRefusal::BadHash));
+        let greedy = CredentialChange {
+            password_hash: "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdA$aGFzaA".into(),
+            ..change.clone()
+        };
+        assert_eq!(credential_acceptable(&greedy, Some(&row), &own), Err(CredentialRefusal::BadHash));
+        for bad in ["$argon2id$v=19$m=19456,t=2$c2FsdA$aGFzaA", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"] {
+            assert!(!argon2id_within_bounds(bad), "{bad}");
+        }
+        assert!(argon2id_within_bounds("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
         assert!(credential_supersedes(100, None));
         assert!(credential_supersedes(100, Some(99)));
         assert!(!credential_supersedes(100, Some(100)), "a reset at the hub at the same second stands");

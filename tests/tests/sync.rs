@@ -473,8 +473,7 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     let (status, text) = send(push(now, vec![odd])).await;
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("not valid"), "{text}");
-    // A password for an account that is not this office's (here the regency admin's), with a
-    // valid document beside it: refused whole.
+    // A password for an account that is not this office's (here the regency admin's).
     let admin = query(&hub_dir.path().join("data"), "SELECT id FROM staff WHERE role = 'admin_kabupaten' LIMIT 1");
     let admin_hash = "SELECT password_hash FROM staff WHERE role = 'admin_kabupaten' LIMIT 1";
     let before = query(&hub_dir.path().join("data"), admin_hash);
@@ -483,10 +482,22 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         changed_at: now,
     };
-    let (status, text) = send(push_with(now, vec![], vec![forged])).await;
+    let (status, text) = send(push_with(now, vec![], vec![forged.clone()])).await;
+    assert_eq!(status, 200, "dropped and audited, the box's other work goes on: {text}");
+    assert_eq!(query(&hub_dir.path().join("data"), admin_hash), before, "the admin's password is untouched");
+    assert_eq!(
+        query(&hub_dir.path().join("data"), "SELECT COUNT(*) FROM audit_log WHERE action = 'password_change_refused'"),
+        ["1"]
+    );
+    // A hash no Simpul box makes (a cost of gigabytes per login check): the message is refused.
+    let greedy = simpul_sync::reference::CredentialChange {
+        password_hash: "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdA$aGFzaA".into(),
+        ..forged
+    };
+    let (status, text) = send(push_with(now, vec![], vec![greedy])).await;
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("password change was refused"), "{text}");
-    assert_eq!(query(&hub_dir.path().join("data"), admin_hash), before, "the admin's password is untouched");
+    assert_eq!(query(&hub_dir.path().join("data"), admin_hash), before);
     assert!(documents(&hub_dir.path().join("data")).is_empty(), "nothing refused was applied");
     // No certificate, and a certificate from another CA.
     let anonymous = tls_client(&ca, None);

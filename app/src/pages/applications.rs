@@ -885,7 +885,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
         let work = async move {
             #[cfg(feature = "hydrate")]
             {
-                crate::biometric_client::preview(&base, modality, PREVIEW_SECONDS, |url| {
+                let outcome = crate::biometric_client::preview(&base, modality, PREVIEW_SECONDS, |url| {
                     if preview_run.try_get_untracked() != Some(run) {
                         return false;
                     }
@@ -893,8 +893,12 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     preview_frames.update(|n| *n += 1);
                     true
                 })
-                .await
-                .map_err(|code| ApiError::Refused(Refusal::Device(code)))
+                .await;
+                // A preview stopped or replaced meanwhile has nothing to report.
+                if preview_run.try_get_untracked() != Some(run) {
+                    return Ok(0);
+                }
+                outcome.map_err(|code| ApiError::Refused(Refusal::Device(code)))
             }
             #[cfg(not(feature = "hydrate"))]
             {

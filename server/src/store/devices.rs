@@ -159,8 +159,18 @@ pub fn set_identity(conn: &Connection, id: &str, identity: Option<&str>) -> Resu
     Ok(())
 }
 
-/// Pins a device's TLS certificate fingerprint (`None`: forget it, so that the next check
-/// pins what the device presents).
+/// Pins a device's TLS certificate fingerprint, unless one is pinned already (two checks at
+/// once must not let the second replace the first).
+pub fn pin_certificate(conn: &Connection, id: &str, certificate: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE devices SET certificate = ?2 WHERE id = ?1 AND certificate IS NULL",
+        params![id, certificate],
+    )?;
+    Ok(())
+}
+
+/// Sets or forgets (`None`) a device's TLS certificate fingerprint; forgotten, the next check
+/// pins what the device presents.
 pub fn set_certificate(conn: &Connection, id: &str, certificate: Option<&str>) -> Result<(), StoreError> {
     conn.execute("UPDATE devices SET certificate = ?2 WHERE id = ?1", params![id, certificate])?;
     Ok(())
@@ -463,7 +473,9 @@ mod tests {
 
         // The old address added again brings the row back, with nothing pinned.
         set_identity(&conn, &old, Some("urn:uuid:1")).unwrap();
-        set_certificate(&conn, &old, Some("ab12")).unwrap();
+        pin_certificate(&conn, &old, "ab12").unwrap();
+        pin_certificate(&conn, &old, "cd34").unwrap();
+        assert_eq!(get(&conn, &old).unwrap().unwrap().certificate.as_deref(), Some("ab12"), "the first pin stays");
         let back =
             add(&conn, DeviceKind::DocumentPrinter, "Kembali", "ipp://10.0.0.9/ipp/print", Some("L1"), now).unwrap();
         assert_eq!(back, old);

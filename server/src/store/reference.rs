@@ -467,6 +467,8 @@ mod tests {
         );
         assert_eq!(staff::take_credential(&hub, &pending[0], &office, t0).unwrap(), Ok(CredentialOutcome::Taken));
         assert_eq!(hash(&hub), mine);
+        // Sent again (the answer was lost): still taken, nothing else happens.
+        assert_eq!(staff::take_credential(&hub, &pending[0], &office, t0).unwrap(), Ok(CredentialOutcome::Taken));
         let unknown =
             simpul_sync::reference::CredentialChange { staff: uuid::Uuid::from_u128(9), ..pending[0].clone() };
         assert_eq!(staff::take_credential(&hub, &unknown, &office, t0).unwrap(), Ok(CredentialOutcome::UnknownAccount));
@@ -477,10 +479,27 @@ mod tests {
         // reaches the box.
         let reset = crate::auth::hash_password("reset-oleh-admin-7").unwrap();
         staff::set_password(&hub, &sari, &reset, t0 + time::Duration::seconds(60)).unwrap();
+        // Meanwhile the box still held its own hash: a stale change sends the hub's row again.
+        boxed.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", [&sari, &mine]).unwrap();
+        let before = current(&hub).unwrap();
         assert_eq!(staff::take_credential(&hub, &pending[0], &office, t0).unwrap(), Ok(CredentialOutcome::Stale));
+        assert!(current(&hub).unwrap() > before);
         assert_eq!(hash(&hub), reset);
         pull_all(&hub, &boxed, &office, 1000);
         assert_eq!(hash(&boxed), reset);
+
+        // A box clock an hour ahead: the change counts as made now, so a reset later still wins.
+        let ahead = simpul_sync::reference::CredentialChange {
+            password_hash: crate::auth::hash_password("jam-kotak-maju-5").unwrap(),
+            changed_at: OffsetDateTime::now_utc().unix_timestamp() + 3600,
+            ..pending[0].clone()
+        };
+        // (The hub's clock two minutes on, past the reset above.)
+        let now = OffsetDateTime::now_utc() + time::Duration::seconds(120);
+        assert_eq!(staff::take_credential(&hub, &ahead, &office, now).unwrap(), Ok(CredentialOutcome::Taken));
+        let set_at: i64 =
+            hub.query_row("SELECT password_set_at FROM staff WHERE id = ?1", [&sari], |r| r.get(0)).unwrap();
+        assert_eq!(set_at, now.unix_timestamp());
     }
 
     #[test]

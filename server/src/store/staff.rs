@@ -161,9 +161,11 @@ pub fn pending_credentials(conn: &Connection) -> Result<Vec<CredentialChange>, S
 /// The hub answered a push that carried `sent`: those changes leave the outbox (unless the
 /// owner changed the password again meanwhile).
 pub fn credentials_delivered(conn: &Connection, sent: &[CredentialChange]) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached("DELETE FROM credential_outbox WHERE staff_id = ?1 AND changed_at = ?2")?;
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM credential_outbox WHERE staff_id = ?1 AND changed_at = ?2 AND password_hash = ?3",
+    )?;
     for c in sent {
-        stmt.execute(params![c.staff.to_string(), c.changed_at])?;
+        stmt.execute(params![c.staff.to_string(), c.changed_at, c.password_hash])?;
     }
     Ok(())
 }
@@ -180,7 +182,7 @@ pub enum CredentialOutcome {
 }
 
 /// The hub's side of a password change from a box of `office`. A change for an account of
-/// another office, or without an argon2id hash, is refused: the caller refuses the exchange.
+/// another office (moved since, say), or without a sane argon2id hash, is refused.
 pub fn take_credential(
     conn: &Connection,
     change: &CredentialChange,
@@ -188,6 +190,9 @@ pub fn take_credential(
     at: OffsetDateTime,
 ) -> Result<Result<CredentialOutcome, CredentialRefusal>, StoreError> {
     let id = change.staff.to_string();
+    if !simpul_sync::reference::argon2id_within_bounds(&change.password_hash) {
+        return Ok(Err(CredentialRefusal::BadHash));
+    }
     let Some(account) = by_id(conn, &id)? else { return Ok(Ok(CredentialOutcome::UnknownAccount)) };
     let row = StaffRow {
         id: change.staff,
@@ -202,15 +207,24 @@ pub fn take_credential(
     if let Err(refusal) = credential_acceptable(change, Some(&row), office) {
         return Ok(Err(refusal));
     }
+    if account.password_hash == change.password_hash {
+        // Taken before; the box did not hear the answer and sent it again.
+        return Ok(Ok(CredentialOutcome::Taken));
+    }
+    // A box clock ahead must not put the change after every later reset at the hub.
+    let changed_at = change.changed_at.min(at.unix_timestamp());
     let set_at: Option<i64> = conn.query_row("SELECT password_set_at FROM staff WHERE id = ?1", [&id], |r| r.get(0))?;
-    if !credential_supersedes(change.changed_at, set_at) {
+    if !credential_supersedes(changed_at, set_at) {
+        // The box may hold the owner's hash against the hub's: send the hub's row down again.
+        conn.execute("UPDATE reference_rev SET rev = rev + 1 WHERE id = 1", [])?;
+        conn.execute("UPDATE staff SET rev = (SELECT rev FROM reference_rev WHERE id = 1) WHERE id = ?1", [&id])?;
         return Ok(Ok(CredentialOutcome::Stale));
     }
     // The owner's sessions at the box already ended there; the epoch stays, or the hub's copy
     // coming back down would end the session they changed it from.
     conn.execute(
         "UPDATE staff SET password_hash = ?2, password_set_at = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, change.password_hash, change.changed_at, stamp(at)],
+        params![id, change.password_hash, changed_at, stamp(at)],
     )?;
     Ok(Ok(CredentialOutcome::Taken))
 }
