@@ -192,6 +192,18 @@ pub enum PasswordError {
     TooSimple,
 }
 
+impl PasswordError {
+    /// Stable code, as the UI translates it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PasswordError::TooShort => "too_short",
+            PasswordError::TooLong => "too_long",
+            PasswordError::SameAsUsername => "same_as_username",
+            PasswordError::TooSimple => "too_simple",
+        }
+    }
+}
+
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest password accepted.

@@ -915,16 +915,14 @@ impl FrameSplitter {
             return Ok(None);
         }
         // Which delimiter the device uses is settled by the first one seen.
-        if let Some(alternative) = &self.alternative
-            && find(&self.buffer, &self.delimiter).is_none()
-            && find(&self.buffer, alternative).is_some()
-        {
-            self.delimiter = alternative.clone();
+        let mut found = find(&self.buffer, &self.delimiter);
+        if found.is_some() {
             self.alternative = None;
-        } else if find(&self.buffer, &self.delimiter).is_some() {
-            self.alternative = None;
+        } else if let Some(at) = self.alternative.as_ref().and_then(|alternative| find(&self.buffer, alternative)) {
+            self.delimiter = self.alternative.take().unwrap_or_default();
+            found = Some(at);
         }
-        let Some(start) = find(&self.buffer, &self.delimiter) else {
+        let Some(start) = found else {
             // Keep only a tail that could still begin a delimiter.
             let keep = self.delimiter.len().min(self.buffer.len());
             self.buffer.drain(..self.buffer.len() - keep);

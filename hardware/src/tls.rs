@@ -91,7 +91,6 @@ impl ServerCertVerifier for PinVerifier {
 #[derive(Clone, Debug)]
 pub struct DeviceHttp {
     client: reqwest::Client,
-    pin: Option<String>,
     seen: Arc<Seen>,
 }
 
@@ -103,7 +102,7 @@ impl DeviceHttp {
         let seen = Arc::new(Seen::default());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let pin = pin.map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty());
-        let verifier = PinVerifier { pin: pin.clone(), seen: seen.clone(), provider: provider.clone() };
+        let verifier = PinVerifier { pin, seen: seen.clone(), provider: provider.clone() };
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| DeviceError::Protocol(format!("TLS setup: {e}")))?
@@ -118,17 +117,12 @@ impl DeviceHttp {
             .use_preconfigured_tls(tls)
             .build()
             .map_err(|e| DeviceError::Protocol(e.to_string()))?;
-        Ok(DeviceHttp { client, pin, seen })
+        Ok(DeviceHttp { client, seen })
     }
 
     /// The client.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
-    }
-
-    /// The pinned fingerprint, if any.
-    pub fn pin(&self) -> Option<&str> {
-        self.pin.as_deref()
     }
 
     /// The fingerprint of the certificate the device presented last (HTTPS only).

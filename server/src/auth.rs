@@ -171,12 +171,7 @@ pub async fn login(
 
     let (account, locked) = {
         let (name, account_key, address_key) = (name.clone(), account_key.clone(), address_key.clone());
-        db.call(move |c| {
-            let by_account = throttle::get(c, &account_key)?.locked_for(t);
-            let by_address = throttle::get(c, &address_key)?.locked_for(t);
-            Ok((staff::by_username(c, &name)?, by_account.max(by_address)))
-        })
-        .await?
+        db.call(move |c| Ok((staff::by_username(c, &name)?, locked_for(c, &account_key, &address_key, t)?))).await?
     };
     if let Some(wait) = locked {
         return Err(AuthError::Throttled(wait));
@@ -184,10 +179,7 @@ pub async fn login(
 
     // Argon2 is deliberately slow: keep it off the async workers.
     let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| decoy_hash().to_string());
-    let password = password.to_string();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AuthError::Session(e.to_string()))?;
+    let matches = verify_off_thread(password, hash).await?;
 
     match account {
         Some(account) if matches && account.active => {
@@ -258,19 +250,12 @@ pub async fn change_own_password(
     let t = now.unix_timestamp();
     let locked = {
         let (account_key, address_key) = (account_key.clone(), address_key.clone());
-        db.call(move |c| {
-            let by_account = throttle::get(c, &account_key)?.locked_for(t);
-            Ok(by_account.max(throttle::get(c, &address_key)?.locked_for(t)))
-        })
-        .await?
+        db.call(move |c| locked_for(c, &account_key, &address_key, t)).await?
     };
     if let Some(wait) = locked {
         return Err(AuthError::Throttled(wait));
     }
-    let (hash, current) = (account.password_hash.clone(), current.to_string());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-        .await
-        .map_err(|e| AuthError::Session(e.to_string()))?;
+    let matches = verify_off_thread(current, account.password_hash.clone()).await?;
     let (id, actor) = (account.id.clone(), Actor::Staff(account.id.clone()));
     if !matches {
         db.call(move |c| {
@@ -306,6 +291,25 @@ pub async fn change_own_password(
     session.flush().await?;
     tracing::info!(user = %account.id, "password changed by its owner");
     Ok(Ok(()))
+}
+
+/// How long the account or the address (whichever is longer) is still locked out at `t`.
+fn locked_for(
+    conn: &rusqlite::Connection,
+    account_key: &str,
+    address_key: &str,
+    t: i64,
+) -> Result<Option<i64>, StoreError> {
+    let by_account = throttle::get(conn, account_key)?.locked_for(t);
+    Ok(by_account.max(throttle::get(conn, address_key)?.locked_for(t)))
+}
+
+/// Checks a password against its hash off the async workers: argon2 is deliberately slow.
+async fn verify_off_thread(password: &str, hash: String) -> Result<bool, AuthError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| AuthError::Session(e.to_string()))
 }
 
 /// One more failed password for the account and the address (each throttled on its own).

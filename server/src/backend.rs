@@ -296,15 +296,7 @@ impl Backend for AppBackend {
         )
         .await
         .map_err(|e| api_error(e, parts))?;
-        outcome.map_err(|problem| {
-            use simpul_domain::auth::PasswordError;
-            field(match problem {
-                PasswordError::TooShort => "too_short",
-                PasswordError::TooLong => "too_long",
-                PasswordError::SameAsUsername => "same_as_username",
-                PasswordError::TooSimple => "too_simple",
-            })
-        })
+        outcome.map_err(|problem| field(problem.code()))
     }
 
     async fn authorize(&self, parts: &Parts, permission: Permission) -> Result<UserView, ApiError> {

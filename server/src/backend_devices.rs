@@ -233,7 +233,7 @@ impl AppBackend {
             .call(move |c| {
                 let tx = c.transaction()?;
                 store::set_identity(&tx, &key, None)?;
-                store::set_certificate(&tx, &key, None)?;
+                store::forget_certificate(&tx, &key)?;
                 audit::record(
                     &tx,
                     OffsetDateTime::now_utc(),

@@ -154,7 +154,7 @@ pub async fn session(
     });
     loop {
         let now = OffsetDateTime::now_utc();
-        let out = core.db.call(move |c| Ok(replication::box_outgoing(c, now))).await??;
+        let mut out = core.db.call(move |c| Ok(replication::box_outgoing(c, now))).await??;
         if out.documents == 0 && !out.more && exchanges > 0 && !last_pull_had_changes {
             return Ok(exchanges);
         }
@@ -191,7 +191,7 @@ pub async fn session(
         let body = read_bounded(response).await?;
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
-        let delivered = out.credentials.clone();
+        let delivered = std::mem::take(&mut out.credentials);
         let incoming = core.db.call(move |c| Ok(replication::box_incoming(c, &body, now, &delivered))).await??;
         exchanges += 1;
         handle.update(|s| {

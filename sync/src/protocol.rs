@@ -112,6 +112,42 @@ enum MessageV2 {
     Pull(Pull),
 }
 
+impl From<Message> for MessageV2 {
+    /// What version 2 can carry of a message: a push without its password changes.
+    fn from(message: Message) -> MessageV2 {
+        match message {
+            Message::Push(p) => MessageV2::Push(PushV2 {
+                sent_at: p.sent_at,
+                after: p.after,
+                upto: p.upto,
+                applied_hub: p.applied_hub,
+                changes: p.changes,
+                more: p.more,
+                reference_applied: p.reference_applied,
+            }),
+            Message::Pull(p) => MessageV2::Pull(p),
+        }
+    }
+}
+
+impl From<MessageV2> for Message {
+    fn from(old: MessageV2) -> Message {
+        match old {
+            MessageV2::Push(p) => Message::Push(Push {
+                sent_at: p.sent_at,
+                after: p.after,
+                upto: p.upto,
+                applied_hub: p.applied_hub,
+                changes: p.changes,
+                more: p.more,
+                reference_applied: p.reference_applied,
+                credentials: Vec::new(),
+            }),
+            MessageV2::Pull(p) => Message::Pull(p),
+        }
+    }
+}
+
 /// Hub to box.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pull {
@@ -171,19 +207,7 @@ pub fn encode(message: &Message) -> Vec<u8> {
 pub fn encode_version(message: &Message, version: u8) -> Vec<u8> {
     // Serialising plain owned data into a Vec cannot fail.
     let payload = if version < VERSION {
-        let old = match message.clone() {
-            Message::Push(p) => MessageV2::Push(PushV2 {
-                sent_at: p.sent_at,
-                after: p.after,
-                upto: p.upto,
-                applied_hub: p.applied_hub,
-                changes: p.changes,
-                more: p.more,
-                reference_applied: p.reference_applied,
-            }),
-            Message::Pull(p) => MessageV2::Pull(p),
-        };
-        postcard::to_stdvec(&old).unwrap_or_default()
+        postcard::to_stdvec(&MessageV2::from(message.clone())).unwrap_or_default()
     } else {
         postcard::to_stdvec(message).unwrap_or_default()
     };
@@ -230,20 +254,7 @@ pub fn decode_versioned(bytes: &[u8]) -> Result<(Message, u8), DecodeError> {
     let undecodable = |_| DecodeError::Invalid("the payload does not decode");
     let (message, rest): (Message, &[u8]) = if version < VERSION {
         let (old, rest): (MessageV2, &[u8]) = postcard::take_from_bytes(&payload).map_err(undecodable)?;
-        let message = match old {
-            MessageV2::Push(p) => Message::Push(Push {
-                sent_at: p.sent_at,
-                after: p.after,
-                upto: p.upto,
-                applied_hub: p.applied_hub,
-                changes: p.changes,
-                more: p.more,
-                reference_applied: p.reference_applied,
-                credentials: Vec::new(),
-            }),
-            MessageV2::Pull(p) => Message::Pull(p),
-        };
-        (message, rest)
+        (Message::from(old), rest)
     } else {
         postcard::take_from_bytes(&payload).map_err(undecodable)?
     };

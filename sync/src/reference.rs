@@ -68,18 +68,18 @@ pub enum CredentialRefusal {
 }
 
 /// Whether the hub takes `change` from a box of `office` for the account as the hub holds it
-/// (`row`): only the office's own accounts, only argon2id hashes.
+/// (`holder`: its role and office): only the office's own accounts, only argon2id hashes.
 pub fn credential_acceptable(
     change: &CredentialChange,
-    row: Option<&StaffRow>,
+    holder: Option<(Role, Option<&RegionCode>)>,
     office: &RegionCode,
 ) -> Result<(), CredentialRefusal> {
     // The hash first: a malformed one is refused whatever account it names.
     if !argon2id_within_bounds(&change.password_hash) {
         return Err(CredentialRefusal::BadHash);
     }
-    let row = row.ok_or(CredentialRefusal::UnknownAccount)?;
-    if !staff_for_office(row, office) {
+    let (role, account_office) = holder.ok_or(CredentialRefusal::UnknownAccount)?;
+    if !office_account(role, account_office, office) {
         return Err(CredentialRefusal::OtherOffice);
     }
     Ok(())
@@ -185,7 +185,12 @@ pub struct ReferenceBatch {
 /// Whether a staff row may go to a box of `office`: only that office's accounts, and never a
 /// regency-level role, whatever the hub's table holds.
 pub fn staff_for_office(row: &StaffRow, office: &RegionCode) -> bool {
-    row.office.as_ref() == Some(office) && matches!(row.role, Role::Petugas | Role::Verifikator | Role::Kepala)
+    office_account(row.role, row.office.as_ref(), office)
+}
+
+/// Whether an account of `role` belonging to `account_office` is one of `office`'s own.
+fn office_account(role: Role, account_office: Option<&RegionCode>, office: &RegionCode) -> bool {
+    account_office == Some(office) && matches!(role, Role::Petugas | Role::Verifikator | Role::Kepala)
 }
 
 #[cfg(test)]
@@ -201,19 +206,31 @@ mod tests {
             changed_at: 100,
         };
         let row = staff(Role::Petugas, "51.03.02");
-        assert_eq!(credential_acceptable(&change, Some(&row), &own), Ok(()));
+        assert_eq!(credential_acceptable(&change, Some((row.role, row.office.as_ref())), &own), Ok(()));
         assert_eq!(credential_acceptable(&change, None, &own), Err(CredentialRefusal::UnknownAccount));
         let other = staff(Role::Petugas, "51.03.01");
-        assert_eq!(credential_acceptable(&change, Some(&other), &own), Err(CredentialRefusal::OtherOffice));
+        assert_eq!(
+            credential_acceptable(&change, Some((other.role, other.office.as_ref())), &own),
+            Err(CredentialRefusal::OtherOffice)
+        );
         let regency = staff(Role::AdminKabupaten, "51.03.02");
-        assert_eq!(credential_acceptable(&change, Some(&regency), &own), Err(CredentialRefusal::OtherOffice));
+        assert_eq!(
+            credential_acceptable(&change, Some((regency.role, regency.office.as_ref())), &own),
+            Err(CredentialRefusal::OtherOffice)
+        );
         let plain = CredentialChange { password_hash: "rahasia".into(), ..change.clone() };
-        assert_eq!(credential_acceptable(&plain, Some(&row), &own), Err(CredentialRefusal::BadHash));
+        assert_eq!(
+            credential_acceptable(&plain, Some((row.role, row.office.as_ref())), &own),
+            Err(CredentialRefusal::BadHash)
+        );
         let greedy = CredentialChange {
             password_hash: "$argon2id$v=19$m=4194304,t=1000,p=1$c2FsdA$aGFzaA".into(),
             ..change.clone()
         };
-        assert_eq!(credential_acceptable(&greedy, Some(&row), &own), Err(CredentialRefusal::BadHash));
+        assert_eq!(
+            credential_acceptable(&greedy, Some((row.role, row.office.as_ref())), &own),
+            Err(CredentialRefusal::BadHash)
+        );
         for bad in ["$argon2id$v=19$m=19456,t=2$c2FsdA$aGFzaA", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"] {
             assert!(!argon2id_within_bounds(bad), "{bad}");
         }

@@ -160,6 +160,9 @@ async fn an_ipps_printer_is_pinned_by_its_certificate_and_a_new_one_gets_no_docu
     std::fs::remove_dir_all(&keys).unwrap();
     std::fs::create_dir_all(&keys).unwrap();
     let peer = IppPeer::start_on(&dir.path().join("tls2"), port, "Simpul TLS", &args);
+    // A client per use, as the box makes them (a kept-alive connection to the printer that was
+    // switched off would fail as dropped, before any handshake).
+    let pinned = IppPrinter::new(&uri, STEP).unwrap().with_certificate_pin(&pin).unwrap();
     let refused = pinned.print(&pdf, "application/pdf", "Tanda terima", "petugas").await.unwrap_err();
     assert!(matches!(refused, DeviceError::Identity(_)), "{refused:?}");
     assert_eq!(refused.code(), "identity");

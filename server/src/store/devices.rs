@@ -169,10 +169,9 @@ pub fn pin_certificate(conn: &Connection, id: &str, certificate: &str) -> Result
     Ok(())
 }
 
-/// Sets or forgets (`None`) a device's TLS certificate fingerprint; forgotten, the next check
-/// pins what the device presents.
-pub fn set_certificate(conn: &Connection, id: &str, certificate: Option<&str>) -> Result<(), StoreError> {
-    conn.execute("UPDATE devices SET certificate = ?2 WHERE id = ?1", params![id, certificate])?;
+/// Forgets a device's TLS certificate fingerprint: the next check pins what it presents.
+pub fn forget_certificate(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE devices SET certificate = NULL WHERE id = ?1", [id])?;
     Ok(())
 }
 

@@ -6,8 +6,7 @@ use simpul_domain::wilayah::RegionCode;
 use time::OffsetDateTime;
 
 use simpul_sync::reference::{
-    CredentialChange, CredentialRefusal, MAX_CREDENTIALS_PER_PUSH, StaffRow, credential_acceptable,
-    credential_supersedes,
+    CredentialChange, CredentialRefusal, MAX_CREDENTIALS_PER_PUSH, credential_acceptable, credential_supersedes,
 };
 
 use super::stamp;
@@ -190,23 +189,14 @@ pub fn take_credential(
     at: OffsetDateTime,
 ) -> Result<Result<CredentialOutcome, CredentialRefusal>, StoreError> {
     let id = change.staff.to_string();
-    if !simpul_sync::reference::argon2id_within_bounds(&change.password_hash) {
-        return Ok(Err(CredentialRefusal::BadHash));
+    let account = by_id(conn, &id)?;
+    let holder = account.as_ref().map(|a| (a.role, a.office.as_ref()));
+    match credential_acceptable(change, holder, office) {
+        Ok(()) => {}
+        Err(CredentialRefusal::UnknownAccount) => return Ok(Ok(CredentialOutcome::UnknownAccount)),
+        Err(refusal) => return Ok(Err(refusal)),
     }
-    let Some(account) = by_id(conn, &id)? else { return Ok(Ok(CredentialOutcome::UnknownAccount)) };
-    let row = StaffRow {
-        id: change.staff,
-        username: account.username.as_str().to_string(),
-        display_name: account.display_name.clone(),
-        role: account.role,
-        office: account.office,
-        password_hash: account.password_hash.clone(),
-        active: account.active,
-        session_epoch: account.session_epoch,
-    };
-    if let Err(refusal) = credential_acceptable(change, Some(&row), office) {
-        return Ok(Err(refusal));
-    }
+    let Some(account) = account else { return Ok(Ok(CredentialOutcome::UnknownAccount)) };
     if account.password_hash == change.password_hash {
         // Taken before; the box did not hear the answer and sent it again.
         return Ok(Ok(CredentialOutcome::Taken));
