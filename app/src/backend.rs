@@ -90,6 +90,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Applications by list name.
     async fn applications(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError>;
+    /// Applications found by NIK, application number or part of the applicant's name.
+    async fn search_applications(&self, typed: &str) -> Result<Vec<ApplicationRow>, ApiError>;
     /// One application, with the steps `user` may take.
     async fn application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError>;
     /// The intake page.
@@ -123,8 +125,18 @@ pub trait Backend: Send + Sync + 'static {
     async fn sync_now(&self) -> Result<(), ApiError>;
     /// The open conflicts (hub).
     async fn conflicts(&self) -> Result<Vec<ConflictView>, ApiError>;
-    /// Settles a conflict.
-    async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError>;
+    /// Settles a conflict: keeps candidate `keep` (from 0) as written, or else writes the
+    /// corrected value (empty: leave the field empty); refused when the candidates changed since
+    /// revision `seen`.
+    async fn resolve_conflict(
+        &self,
+        user: &UserView,
+        id: i64,
+        keep: Option<u32>,
+        corrected: &str,
+        seen: &str,
+        reason: &str,
+    ) -> Result<(), ApiError>;
     /// Boxes enrolled with this hub.
     async fn enrolled_boxes(&self) -> Result<Vec<BoxView>, ApiError>;
     /// A one-time enrollment token for an office.

@@ -79,6 +79,9 @@ pub enum Refusal {
     NoOffice,
     /// A device could not do it, or there is none for the caller (device problem code).
     Device(String),
+    /// The record's identity or status fields wait for the regency admin's decision (dotted
+    /// field paths).
+    AwaitingDecision(Vec<String>),
 }
 
 impl ApiError {

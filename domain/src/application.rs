@@ -257,6 +257,20 @@ pub fn application_number(office: RegionCode, date: Date, sequence: u32) -> Stri
     format!("{}-{:04}{:02}{:02}-{:04}", office.compact(), date.year(), u8::from(date.month()), date.day(), sequence)
 }
 
+/// Stations an office's boxes are numbered in (the hub gives each box of an office the next
+/// station when it enrolls; a box that was never enrolled is station 1).
+pub const STATIONS: u32 = 9;
+
+/// The sequence part of an application number for the `n`-th application of the day (from 1)
+/// on `station`: each station numbers in its own block, so that two boxes of one office (or a
+/// box reinstalled the same day, which enrolls again as a new station) never give out the
+/// same number without talking to each other. Station `s` uses `(s-1)*1000 + n` for its
+/// first 999 a day, then `s*10000 + n`. Stations past [`STATIONS`] wrap around.
+pub fn station_sequence(station: u32, n: u32) -> u32 {
+    let s = (station.max(1) - 1) % STATIONS + 1;
+    if n <= 999 { (s - 1) * 1000 + n } else { s * 10_000 + n }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -313,6 +327,20 @@ mod tests {
         assert!(available(ServiceKind::Other, Status::HandedOver).is_empty());
         assert_eq!(available(ServiceKind::Other, Status::Draft), vec![Submit, Cancel]);
         assert_eq!(walk(ServiceKind::Other, &[HandOver]).unwrap_err().why, "nothing has been produced yet");
+    }
+
+    #[test]
+    fn stations_never_share_a_number() {
+        let mut seen = std::collections::HashSet::new();
+        for station in 1..=STATIONS {
+            for n in 1..=9_000 {
+                assert!(seen.insert(station_sequence(station, n)), "station {station}, n {n}");
+            }
+        }
+        assert_eq!(station_sequence(1, 7), 7);
+        assert_eq!(station_sequence(2, 7), 1007);
+        assert_eq!(station_sequence(0, 7), 7, "no station is station 1");
+        assert_eq!(station_sequence(STATIONS + 2, 7), 1007, "past the last station, around again");
     }
 
     #[test]

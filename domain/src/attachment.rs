@@ -163,9 +163,50 @@ pub fn missing(items: &[ChecklistItem]) -> Vec<usize> {
     items.iter().enumerate().filter(|(_, i)| !i.is_met()).map(|(n, _)| n).collect()
 }
 
+/// Items a return named that nothing was done about since, given each returned item with the
+/// files it had when it was returned: a document needs a file it did not have then; a
+/// condition or contact data a fresh confirmation (a return clears the old one); a conditional
+/// item either. Resubmitting the same file does not answer a return.
+pub fn unanswered(items: &[ChecklistItem], returned: &[(usize, &[String])]) -> Vec<usize> {
+    let mut out: Vec<usize> = returned
+        .iter()
+        .filter(|(n, then)| {
+            let Some(item) = items.get(*n) else { return false };
+            let new_file = item.attachments.iter().any(|a| !then.contains(a));
+            let answered = match item.kind {
+                RequirementKind::Document => new_file,
+                RequirementKind::Condition | RequirementKind::ContactData => item.confirmed,
+                RequirementKind::Conditional => new_file || item.confirmed,
+            };
+            !answered
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_returned_item_needs_a_new_file_or_a_new_confirmation() {
+        let mut doc = ChecklistItem::new("Fotokopi paspor");
+        doc.attachments = vec!["old".into()];
+        let mut condition = ChecklistItem::new("Hadir sendiri");
+        assert_eq!(condition.kind, RequirementKind::Condition);
+        let then = vec!["old".to_string()];
+        let returned: Vec<(usize, &[String])> = vec![(0, &then), (1, &[])];
+        // As returned: the same file, the confirmation cleared.
+        assert_eq!(unanswered(&[doc.clone(), condition.clone()], &returned), vec![0, 1]);
+        doc.attachments.push("new".into());
+        condition.confirmed = true;
+        assert!(unanswered(&[doc.clone(), condition.clone()], &returned).is_empty());
+        // An item that is not there (a shorter checklist) is not asked for.
+        assert!(unanswered(&[doc], &[(7, &[])]).is_empty());
+    }
 
     #[test]
     fn uploads_are_judged_by_their_bytes() {

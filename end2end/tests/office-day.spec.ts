@@ -235,12 +235,14 @@ test("an office day, offline: queue, intake for every service, return, verificat
       // The counter sees why, attaches a new scan and resubmits the same application.
       await open(counter, app.id);
       await expect(counter.locator("#syarat-0")).toContainText("Dikembalikan: Fotokopi paspor tidak terbaca");
-      if ((await counter.locator("#syarat-0 input[type=file]").count()) > 0) {
-        await counter.locator("#syarat-0 input[type=file]").setInputFiles(pngFile);
-        await counter.locator("#syarat-0").getByRole("button", { name: "Unggah" }).click();
-        await expect(counter.locator("#upload-result")).toHaveText("Berkas tersimpan.");
-        await hydrated(counter);
-      }
+      // Sending it back unchanged is refused: the returned scan needs a new one.
+      await counter.locator("#step-resubmit").click();
+      await expect(counter.locator("#step-error")).toContainText("Persyaratan belum lengkap: nomor 1");
+      await expect(counter.locator("#app-status")).toHaveAttribute("data-status", "returned");
+      await counter.locator("#syarat-0 input[type=file]").setInputFiles(pngFile);
+      await counter.locator("#syarat-0").getByRole("button", { name: "Unggah" }).click();
+      await expect(counter.locator("#upload-result")).toHaveText("Berkas tersimpan.");
+      await hydrated(counter);
       await step(counter, "resubmit", "submitted");
       expect(await counter.locator("#app-number").textContent()).toBe(app.number);
     }
@@ -262,7 +264,7 @@ test("an office day, offline: queue, intake for every service, return, verificat
         await hydrated(counter);
       }
       await step(counter, "record_biometrics", "biometrics_recorded");
-      await expect(counter.locator('[data-modality="fingerprint"]')).toContainText("perangkat belum tersedia");
+      await expect(counter.locator('[data-modality="fingerprint"]')).toContainText("tidak direkam (tanpa perangkat)");
       // The centre's steps, recorded by the office head (the hub relays them once linked).
       await open(head, app.id);
       await step(head, "send_for_identification", "sent_for_identification");
@@ -317,6 +319,18 @@ test("an office day, offline: queue, intake for every service, return, verificat
   await verifier.goto(`${s.base}/permohonan?daftar=closed`);
   await hydrated(verifier);
   for (const app of Object.values(done)) await expect(verifier.getByRole("link", { name: app.number })).toBeVisible();
+
+  // A citizen comes back with a receipt: the application is found by its number; a NIK with no
+  // application finds nothing.
+  const one = Object.values(done)[0];
+  await verifier.locator("#app-search").fill(one.number);
+  await verifier.locator("#app-search-go").click();
+  await expect(verifier.locator("#search-results")).toHaveAttribute("data-q", one.number);
+  await expect(verifier.locator("#search-results").getByRole("link", { name: one.number })).toBeVisible();
+  await expect(verifier.locator("#search-results tbody tr")).toHaveCount(1);
+  await verifier.locator("#app-search").fill("9999999999999999");
+  await verifier.locator("#app-search-go").click();
+  await expect(verifier.locator("#search-results")).toContainText("Tidak ada permohonan");
 
   for (const c of contexts) await c.close();
 });

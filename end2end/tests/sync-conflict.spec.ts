@@ -146,6 +146,17 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   await syncNow(a);
   await syncNow(b);
 
+  // Box B now holds both names: the record waits for the regency admin, offers no step and
+  // takes no edit (an edit would silently pick one of the names).
+  const waiting = await (await counterB.ctx.get(`/api/permohonan/detail?id=${id}`)).json();
+  expect(waiting.awaiting_decision).toEqual(["applicant.name"]);
+  expect(waiting.actions).toEqual([]);
+  const refused = await counterB.ctx.post("/api/permohonan/pemohon", {
+    data: { csrf: counterB.csrf, id, applicant: applicant("I Made Lain Lagi") },
+  });
+  expect(refused.ok()).toBeFalsy();
+  expect(await refused.text()).toContain("AwaitingDecision");
+
   // Both boxes are listed as enrolled for the office.
   await page.reload();
   await hydrated(page);

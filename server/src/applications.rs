@@ -89,6 +89,10 @@ pub enum AppError {
     /// Another required detail is missing.
     #[error("{0}")]
     Detail(Needed),
+    /// Identity or status fields hold concurrent values from a merge: the regency admin
+    /// decides them before the record takes another step.
+    #[error("waiting for the regency admin's decision on {0:?}")]
+    AwaitingDecision(Vec<String>),
     /// The stored document does not decode.
     #[error("stored application is damaged: {0}")]
     Damaged(String),
@@ -128,6 +132,9 @@ pub enum Needed {
     /// Photo and signature before the biometric step closes.
     #[error("a photo and a signature are needed")]
     PhotoAndSignature,
+    /// Some fingers were captured or excepted but not all ten.
+    #[error("every finger needs a print or an exception")]
+    AllFingers,
     /// Captures are taken between verification and sending.
     #[error("biometrics are recorded after verification, before sending")]
     CaptureWindow,
@@ -152,6 +159,7 @@ impl Needed {
             Needed::WithdrawalDetails => "withdrawal_details",
             Needed::Copies => "copies",
             Needed::PhotoAndSignature => "photo_and_signature",
+            Needed::AllFingers => "all_fingers",
             Needed::CaptureWindow => "capture_window",
             Needed::CaptureContent => "capture_content",
             Needed::OtherReference => "other_reference",
@@ -159,6 +167,9 @@ impl Needed {
         }
     }
 }
+
+/// The exception code of a modality closed without any capture: no device was used.
+pub const NOT_CAPTURED: &str = "not_captured";
 
 fn damaged(e: impl std::fmt::Display) -> AppError {
     AppError::Damaged(e.to_string())
@@ -295,7 +306,8 @@ pub fn open(
             .covers(PoaScope::Submit, &intake.applicant.nik, &proxy.poa.grantee_nik, today)
             .map_err(AppError::Poa)?;
     }
-    let sequence = next_sequence(conn, "application", today)?;
+    let station = crate::store::settings::station(conn)?;
+    let sequence = application::station_sequence(station, next_sequence(conn, "application", today)?);
     let number = application::application_number(who.office, today, sequence);
     let id = uuid::Uuid::new_v4().to_string();
     let doc = ApplicationDoc {
@@ -342,6 +354,19 @@ fn editable(doc: &ApplicationDoc) -> Result<(), AppError> {
     if matches!(status, Status::Draft | Status::Returned) { Ok(()) } else { Err(AppError::Locked(status)) }
 }
 
+/// Identity and status fields of a record that hold concurrent values after a merge (the
+/// same cases the hub puts in its conflict inbox). While any is open the record takes no step
+/// and no edit: whatever the box wrote would silently pick one of the values, which is the
+/// regency admin's decision to make.
+pub fn awaiting_decision(conn: &Connection, id: &str) -> Result<Vec<String>, AppError> {
+    let mut doc = documents::open(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(open_conflicts(&mut doc))
+}
+
+fn open_conflicts(doc: &mut automerge::AutoCommit) -> Vec<String> {
+    simpul_sync::merge::conflicts(doc, simpul_sync::records::APPLICATION_FIELDS).into_iter().map(|c| c.field).collect()
+}
+
 fn change(
     conn: &Connection,
     who: &Who,
@@ -350,7 +375,11 @@ fn change(
     detail: Option<&str>,
     f: impl FnOnce(&mut ApplicationDoc) -> Result<(), AppError>,
 ) -> Result<ApplicationDoc, AppError> {
-    let doc: ApplicationDoc = documents::update(conn, id, who.at, &who.staff, f)?;
+    let guard = |doc: &mut automerge::AutoCommit| {
+        let waiting = open_conflicts(doc);
+        if waiting.is_empty() { Ok(()) } else { Err(AppError::AwaitingDecision(waiting)) }
+    };
+    let doc: ApplicationDoc = documents::update_guarded(conn, id, who.at, &who.staff, guard, f)?;
     project_current(conn, id, &doc)?;
     audit::record(conn, who.at, &Actor::Staff(who.staff.clone()), audit_action, Some(id), detail)?;
     Ok(doc)
@@ -486,19 +515,38 @@ pub fn act(
                 if !missing.is_empty() {
                     return Err(AppError::RequirementsMissing(missing));
                 }
+                // What the last return named must have been answered, not just sent again.
+                if let (Action::Resubmit, Some(last)) = (action, doc.returns.last()) {
+                    let returned: Vec<(usize, &[String])> =
+                        last.reasons.iter().map(|r| (r.item as usize, r.files_then.as_slice())).collect();
+                    let unanswered = simpul_domain::attachment::unanswered(&items, &returned);
+                    if !unanswered.is_empty() {
+                        return Err(AppError::RequirementsMissing(unanswered));
+                    }
+                }
             }
             Action::Return => {
                 let reasons: Vec<ReturnReasonDoc> = details
                     .reasons
                     .iter()
                     .filter(|(_, r)| !r.trim().is_empty())
-                    .map(|(item, reason)| ReturnReasonDoc { item: *item as u64, reason: reason.trim().to_string() })
+                    .map(|(item, reason)| ReturnReasonDoc {
+                        item: *item as u64,
+                        reason: reason.trim().to_string(),
+                        files_then: doc.checklist.get(*item).map(|i| i.attachments.clone()).unwrap_or_default(),
+                    })
                     .collect();
                 if reasons.is_empty() || reasons.len() != details.reasons.len() {
                     return Err(AppError::ReturnReasons);
                 }
                 if let Some(bad) = details.reasons.iter().find(|(i, _)| *i >= doc.checklist.len()) {
                     return Err(AppError::NoSuchItem(bad.0));
+                }
+                // A returned item's old confirmation no longer stands.
+                for r in &reasons {
+                    if let Some(item) = doc.checklist.get_mut(r.item as usize) {
+                        item.confirmed = false;
+                    }
                 }
                 doc.returns.push(ReturnDoc { at: who.time_text(), by: who.staff.clone(), reasons });
             }
@@ -509,20 +557,42 @@ pub fn act(
                 if !has(&doc.captures, "photo") || !has(&doc.captures, "signature") {
                     return Err(AppError::Biometrics(Needed::PhotoAndSignature));
                 }
-                // Fingerprint and iris devices arrive with the hardware drivers: record that
-                // they were not captured rather than pretend they were.
-                for modality in ["fingerprint", "iris"] {
-                    if !has(&doc.captures, modality) {
-                        doc.captures.push(CaptureDoc {
-                            modality: modality.into(),
-                            position: String::new(),
-                            blob: None,
-                            quality: None,
-                            device: "none".into(),
-                            exception: Some("perangkat belum tersedia di kantor ini".into()),
-                            at: who.time_text(),
-                        });
+                // Once fingerprints were started, every finger needs a print or a declared
+                // exception (missing, injured): one print of ten is not a set of fingerprints.
+                use simpul_domain::sbi::BioSubType;
+                let covered = |m: &str, p: BioSubType| {
+                    doc.captures.iter().any(|c| {
+                        c.modality == m && c.position == p.position() && (c.blob.is_some() || c.exception.is_some())
+                    })
+                };
+                if has(&doc.captures, "fingerprint") && !BioSubType::FINGERS.iter().all(|f| covered("fingerprint", *f))
+                {
+                    return Err(AppError::Biometrics(Needed::AllFingers));
+                }
+                // A modality nobody captured, or an eye the iris camera did not take, is
+                // recorded as not captured, with who closed the step, rather than left looking
+                // complete.
+                let mut not_captured: Vec<(&str, String)> = Vec::new();
+                if !has(&doc.captures, "fingerprint") {
+                    not_captured.push(("fingerprint", String::new()));
+                }
+                if has(&doc.captures, "iris") {
+                    for eye in BioSubType::IRISES.into_iter().filter(|e| !covered("iris", *e)) {
+                        not_captured.push(("iris", eye.position()));
                     }
+                } else {
+                    not_captured.push(("iris", String::new()));
+                }
+                for (modality, position) in not_captured {
+                    doc.captures.push(CaptureDoc {
+                        modality: modality.into(),
+                        position,
+                        blob: None,
+                        quality: None,
+                        device: format!("none ({})", who.staff),
+                        exception: Some(NOT_CAPTURED.into()),
+                        at: who.time_text(),
+                    });
                 }
             }
             Action::IdentifiedSingle => {
@@ -755,7 +825,55 @@ pub fn list_by(
         "SELECT id, number, status, kind, service_id, name, created_by, updated_at, due_at FROM applications {filter}
          ORDER BY updated_at DESC LIMIT ?1"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    rows_of(conn, &sql, values)
+}
+
+/// What a search looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// Sixteen digits: a NIK.
+    Nik(String),
+    /// Digits and dashes: part of an application number.
+    Number(String),
+    /// Anything else: part of the applicant's name.
+    Name(String),
+}
+
+impl Search {
+    /// Reads what staff typed; `None` when it is too short to look for (under 3 characters).
+    pub fn parse(typed: &str) -> Option<Search> {
+        let q = typed.trim();
+        if q.chars().count() < 3 || q.chars().count() > 100 {
+            return None;
+        }
+        if q.len() == 16 && q.bytes().all(|b| b.is_ascii_digit()) {
+            Some(Search::Nik(q.to_string()))
+        } else if q.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            Some(Search::Number(q.to_string()))
+        } else {
+            Some(Search::Name(q.to_string()))
+        }
+    }
+}
+
+/// Applications found by NIK, number or name, newest first. Wildcards typed by staff are taken
+/// literally.
+pub fn search(conn: &Connection, search: &Search, limit: u32) -> Result<Vec<Row>, StoreError> {
+    let literal = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let (clause, value) = match search {
+        Search::Nik(nik) => ("nik = ?2", nik.clone()),
+        Search::Number(n) => ("number LIKE ?2 ESCAPE '\\'", format!("%{}%", literal(n))),
+        Search::Name(name) => ("name LIKE ?2 ESCAPE '\\'", format!("%{}%", literal(name))),
+    };
+    let sql = format!(
+        "SELECT id, number, status, kind, service_id, name, created_by, updated_at, due_at FROM applications
+         WHERE {clause} ORDER BY updated_at DESC LIMIT ?1"
+    );
+    rows_of(conn, &sql, vec![i64::from(limit).into(), value.into()])
+}
+
+fn rows_of(conn: &Connection, sql: &str, values: Vec<rusqlite::types::Value>) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
         Ok((
             r.get::<_, String>(0)?,

@@ -455,7 +455,8 @@ impl Backend for AppBackend {
     async fn counter_call(&self, _user: &UserView, counter: &str) -> Result<TicketView, ApiError> {
         let (_, zone) = self.office().await?;
         let counter = counter.to_string();
-        let policy = simpul_domain::queue::CallPolicy::default();
+        let policy =
+            simpul_domain::queue::CallPolicy { max_priority_in_row: self.core.config.queue.max_priority_in_row };
         let ticket =
             self.queue_tx(move |tx| queue::call_next(tx, &counter, policy, OffsetDateTime::now_utc(), zone)).await?;
         Ok(ticket_view(ticket))
@@ -580,6 +581,10 @@ impl Backend for AppBackend {
         self.apps_list(user, list).await
     }
 
+    async fn search_applications(&self, typed: &str) -> Result<Vec<ApplicationRow>, ApiError> {
+        self.apps_search(typed).await
+    }
+
     async fn application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError> {
         self.app_view(user, id).await
     }
@@ -633,8 +638,16 @@ impl Backend for AppBackend {
         self.conflict_views().await
     }
 
-    async fn resolve_conflict(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError> {
-        self.settle(user, id, value, reason).await
+    async fn resolve_conflict(
+        &self,
+        user: &UserView,
+        id: i64,
+        keep: Option<u32>,
+        corrected: &str,
+        seen: &str,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        self.settle(user, id, keep, corrected, seen, reason).await
     }
 
     async fn enrolled_boxes(&self) -> Result<Vec<BoxView>, ApiError> {

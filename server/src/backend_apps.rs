@@ -55,6 +55,7 @@ pub fn app_error(e: AppError) -> ApiError {
         AppError::HandOver(n) | AppError::Biometrics(n) | AppError::Detail(n) => {
             ApiError::Refused(Refusal::Missing(n.code().into()))
         }
+        AppError::AwaitingDecision(fields) => ApiError::Refused(Refusal::AwaitingDecision(fields)),
         AppError::Damaged(detail) => {
             tracing::error!(detail, "stored application does not decode");
             ApiError::Internal
@@ -348,6 +349,7 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
     let doc = applications::load(conn, id)?.doc;
     let status = doc.status().map_err(|e| AppError::Damaged(e.to_string()))?;
     let kind = doc.kind().map_err(|e| AppError::Damaged(e.to_string()))?;
+    let awaiting_decision = applications::awaiting_decision(conn, id)?;
     let entry = catalog::get(conn, &doc.service_id)?;
     let procedure = entry.as_ref().map_or_else(Vec::new, |e| {
         e.standard
@@ -404,8 +406,11 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
     let card_expires =
         doc.applicant.to_domain().ok().and_then(|a| simpul_domain::applicant::card_expiry(&a)).map(date_text);
     let due = applications::due_at(conn, id)?;
-    let actions =
-        application::available(kind, status).into_iter().filter(|a| user.role.allows(a.permission())).collect();
+    let actions = if awaiting_decision.is_empty() {
+        application::available(kind, status).into_iter().filter(|a| user.role.allows(a.permission())).collect()
+    } else {
+        Vec::new()
+    };
     let ticket_number = doc.ticket.as_deref().and_then(|t| crate::queue::ticket(conn, t).ok()).map(|t| t.number);
     Ok(ApplicationView {
         id: id.to_string(),
@@ -454,7 +459,7 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
         sla: ctx.sla(&doc.service_id, status, due.as_deref()),
         due,
         actions,
-        editable: matches!(status, Status::Draft | Status::Returned),
+        editable: matches!(status, Status::Draft | Status::Returned) && awaiting_decision.is_empty(),
         can_edit: user.role.allows(simpul_domain::auth::Permission::TakeApplications),
         has_return_slip: !doc.returns.is_empty(),
         resolutions: doc
@@ -468,6 +473,7 @@ fn view(conn: &Connection, ctx: &Context, user: &UserView, id: &str) -> Result<A
                 at: ctx.local(&r.at),
             })
             .collect(),
+        awaiting_decision,
     })
 }
 
@@ -493,6 +499,23 @@ impl AppBackend {
             .await
             .map_err(internal)?
             .map_err(app_error)
+    }
+
+    /// Applications by NIK, number or name (at most 50, newest first).
+    pub(crate) async fn apps_search(&self, typed: &str) -> Result<Vec<ApplicationRow>, ApiError> {
+        let Some(search) = applications::Search::parse(typed) else {
+            return Err(ApiError::BadRequest("ketik minimal 3 huruf atau angka / type at least 3 characters".into()));
+        };
+        let (_, zone) = self.office().await?;
+        self.core
+            .db
+            .call(move |c| {
+                let ctx = Context::load(c, zone)?;
+                let rows = applications::search(c, &search, 50)?;
+                Ok(rows.iter().map(|r| row_view(&ctx, r)).collect())
+            })
+            .await
+            .map_err(internal)
     }
 
     pub(crate) async fn apps_list(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError> {

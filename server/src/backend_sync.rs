@@ -3,11 +3,11 @@
 
 use simpul_app::api::{BoxView, CandidateView, ConflictView, SyncView, UserView};
 use simpul_app::error::ApiError;
-use simpul_sync::records::ApplicationDoc;
+use simpul_sync::records::{ApplicationDoc, KEEP_ONLY_FIELDS};
 use time::OffsetDateTime;
 
 use crate::backend::{AppBackend, internal, local_datetime};
-use crate::replication::{CROSS_OFFICE_FIELD, ResolveError};
+use crate::replication::{CROSS_OFFICE_FIELD, Decision, ResolveError};
 use crate::store::{conflicts, documents, staff};
 
 impl AppBackend {
@@ -19,6 +19,7 @@ impl AppBackend {
             running: s.running,
             exchanges: s.exchanges,
             bytes: s.bytes,
+            planned: s.planned,
             waiting_records: s.waiting_records,
             waiting_bytes: s.waiting_bytes,
             waiting_files: s.waiting_blobs,
@@ -85,11 +86,14 @@ impl AppBackend {
                                 .collect()
                         })
                         .unwrap_or_default();
+                    let revision = case.revision();
                     out.push(ConflictView {
                         id: case.id,
                         application: case.doc_id.clone(),
                         number: doc.map(|d| d.number).unwrap_or_default(),
                         office: case.office,
+                        revision,
+                        correctable: !KEEP_ONLY_FIELDS.contains(&case.field.as_str()),
                         field: case.field,
                         candidates,
                         detected_at: crate::store::parse_stamp(&case.detected_at)
@@ -103,17 +107,36 @@ impl AppBackend {
             .map_err(internal)
     }
 
-    pub(crate) async fn settle(&self, user: &UserView, id: i64, value: &str, reason: &str) -> Result<(), ApiError> {
-        let (admin, value, reason) = (user.id.clone(), value.trim().to_string(), reason.to_string());
-        if value.chars().count() > 200 {
+    pub(crate) async fn settle(
+        &self,
+        user: &UserView,
+        id: i64,
+        keep: Option<u32>,
+        corrected: &str,
+        seen: &str,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        if corrected.trim().chars().count() > 200 {
             return Err(ApiError::BadRequest("nilai terlalu panjang / value too long".into()));
         }
+        let decision = match keep {
+            Some(i) => Decision::Keep(i as usize),
+            None => Decision::Corrected(Some(corrected.trim().to_string()).filter(|v| !v.is_empty())),
+        };
+        let (admin, reason, seen) = (user.id.clone(), reason.to_string(), seen.to_string());
         let result = self
             .core
             .db
             .call(move |conn| {
-                let value = (!value.is_empty()).then_some(value.as_str());
-                Ok(crate::replication::resolve(conn, id, value, &reason, &admin, OffsetDateTime::now_utc()))
+                Ok(crate::replication::resolve(
+                    conn,
+                    id,
+                    &decision,
+                    Some(&seen),
+                    &reason,
+                    &admin,
+                    OffsetDateTime::now_utc(),
+                ))
             })
             .await
             .map_err(internal)?;
@@ -122,6 +145,12 @@ impl AppBackend {
             Err(ResolveError::NotFound) => Err(ApiError::NotFound),
             Err(ResolveError::NoReason) => {
                 Err(ApiError::BadRequest("alasan wajib diisi (minimal 5 huruf) / a reason is required".into()))
+            }
+            Err(ResolveError::Changed) => Err(ApiError::BadRequest(
+                "nilai berubah sejak kasus ini dibuka; muat ulang halaman / the values changed: reload the page".into(),
+            )),
+            Err(ResolveError::Refused(why)) => {
+                Err(ApiError::BadRequest(format!("nilai ini tidak dapat disimpan / this value cannot be kept: {why}")))
             }
             Err(ResolveError::Store(e)) => Err(internal(e)),
         }
@@ -159,6 +188,14 @@ impl AppBackend {
         })?;
         if code.level() != simpul_domain::wilayah::RegionLevel::Kecamatan {
             return Err(ApiError::BadRequest("bukan kode kecamatan (contoh 51.03.02) / not a kecamatan code".into()));
+        }
+        if let Ok(Some((_, hub))) = self.unit().await
+            && !code.is_within(&hub.code)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "kecamatan {code} bukan bagian dari wilayah hub ini ({}) / not in this hub's regency",
+                hub.code
+            )));
         }
         let now = OffsetDateTime::now_utc();
         let pki = crate::pki::HubPki::ensure(&self.core.config.data_dir, &self.core.config.hub.tls_names, now)

@@ -180,9 +180,15 @@ pub enum SyncCommand {
     Resolve {
         /// Conflict number.
         id: i64,
-        /// The value to keep (omit with --empty to clear an optional field).
-        #[arg(long)]
+        /// Keep value number N exactly as written (numbered from 1 as `sync conflicts` lists them).
+        #[arg(long, conflicts_with_all = ["value", "empty"])]
+        keep: Option<usize>,
+        /// A corrected value (checked against the field's rules).
+        #[arg(long, conflicts_with = "empty")]
         value: Option<String>,
+        /// Leave an optional field empty.
+        #[arg(long)]
+        empty: bool,
         /// Why (required).
         #[arg(long)]
         reason: String,
@@ -482,10 +488,15 @@ fn enroll_command(config: &Config, args: EnrollArgs) -> Result<()> {
             if config.role != BoxRole::Hub {
                 bail!("tokens are created on the hub (role = \"hub\")");
             }
+            let conn = open_db(config)?;
+            if let Some((_, hub)) = crate::store::settings::unit(&conn)?
+                && !code.is_within(&hub.code)
+            {
+                bail!("office {code} is not in this hub's regency ({})", hub.code);
+            }
             let pki = crate::pki::HubPki::ensure(&config.data_dir, &config.hub.tls_names, now)?;
             let secret = crate::auth::random_token();
             let token = crate::syncbox::make_token(&secret, &pki.ca_pem)?;
-            let conn = open_db(config)?;
             let expires = now + time::Duration::hours(i64::from(hours.clamp(1, 24 * 30)));
             enroll::create_token(&conn, &token, &code.to_string(), now, expires)?;
             audit::record(&conn, now, &Actor::Cli, "enrollment_token_created", Some(&code.to_string()), None)?;
@@ -524,13 +535,22 @@ fn sync_command(config: &Config, cmd: SyncCommand) -> Result<()> {
     match cmd {
         SyncCommand::Conflicts => {
             for c in crate::store::conflicts::list_open(&conn, 500)? {
-                let values: Vec<String> = c.candidates.iter().map(|v| format!("{:?}", v.value)).collect();
+                let values: Vec<String> =
+                    c.candidates.iter().enumerate().map(|(i, v)| format!("{}) {:?}", i + 1, v.value)).collect();
                 println!("#{}  {}  {}  {}  {}", c.id, c.office, c.doc_id, c.field, values.join(" | "));
             }
             Ok(())
         }
-        SyncCommand::Resolve { id, value, reason, by } => {
-            crate::replication::resolve(&mut conn, id, value.as_deref(), &reason, &by, OffsetDateTime::now_utc())?;
+        SyncCommand::Resolve { id, keep, value, empty, reason, by } => {
+            use crate::replication::Decision;
+            let decision = match (keep, value) {
+                (Some(0), _) => bail!("values are numbered from 1"),
+                (Some(n), _) => Decision::Keep(n - 1),
+                (None, Some(v)) if !v.trim().is_empty() => Decision::Corrected(Some(v.trim().to_string())),
+                (None, _) if empty => Decision::Corrected(None),
+                (None, _) => bail!("say what to keep: --keep N, --value V or --empty"),
+            };
+            crate::replication::resolve(&mut conn, id, &decision, None, &reason, &by, OffsetDateTime::now_utc())?;
             println!("Conflict #{id} settled.");
             Ok(())
         }

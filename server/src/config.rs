@@ -29,6 +29,40 @@ pub struct Config {
     pub session: SessionConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The office queue.
+    pub queue: QueueConfig,
+    /// Printers and scanners.
+    pub devices: DevicesConfig,
+}
+
+/// How the box looks after its devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// Seconds between two looks at the network printers and scanners (their state and supplies
+    /// on the devices page), 2 to 3600 (`SIMPUL_DEVICES__WATCH_SECS`).
+    pub watch_secs: u64,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig { watch_secs: 60 }
+    }
+}
+
+/// How the counters call the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Priority tickets (elderly, pregnant or nursing, disabled) a counter calls in a row at
+    /// most while general tickets wait (`SIMPUL_QUEUE__MAX_PRIORITY_IN_ROW`), 1 to 20.
+    pub max_priority_in_row: u8,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig { max_priority_in_row: simpul_domain::queue::CallPolicy::default().max_priority_in_row }
+    }
 }
 
 /// Where the regency hub is and how often to check it.
@@ -93,6 +127,8 @@ impl Default for Config {
             hub: HubConfig::default(),
             session: SessionConfig::default(),
             log: LogConfig::default(),
+            queue: QueueConfig::default(),
+            devices: DevicesConfig::default(),
         }
     }
 }
@@ -136,7 +172,7 @@ pub enum ConfigError {
 
 /// Top-level keys, so that other `SIMPUL_*` variables (such as `SIMPUL_CONFIG`) are not taken
 /// for configuration.
-const KEYS: [&str; 6] = ["listen", "data_dir", "role", "hub", "session", "log"];
+const KEYS: [&str; 8] = ["listen", "data_dir", "role", "hub", "session", "log", "queue", "devices"];
 
 impl Config {
     /// Loads defaults, then the file, then the environment, and checks the result.
@@ -177,6 +213,12 @@ impl Config {
         if self.session.idle_minutes == 0 || self.session.absolute_hours == 0 {
             return Err(ConfigError::Invalid("session.idle_minutes and session.absolute_hours must be above 0".into()));
         }
+        if !(2..=3600).contains(&self.devices.watch_secs) {
+            return Err(ConfigError::Invalid("devices.watch_secs must be from 2 to 3600".into()));
+        }
+        if !(1..=20).contains(&self.queue.max_priority_in_row) {
+            return Err(ConfigError::Invalid("queue.max_priority_in_row must be from 1 to 20".into()));
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid("data_dir must not be empty".into()));
         }
@@ -203,6 +245,19 @@ mod tests {
     fn the_example_is_the_defaults() {
         let parsed: Config = Figment::from(Toml::string(example())).extract().unwrap();
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn the_priority_limit_is_configurable_within_bounds() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SIMPUL_QUEUE__MAX_PRIORITY_IN_ROW", "5");
+            let config = Config::load_from(None, Env::prefixed("SIMPUL_")).unwrap();
+            assert_eq!(config.queue.max_priority_in_row, 5);
+            jail.set_env("SIMPUL_QUEUE__MAX_PRIORITY_IN_ROW", "0");
+            let refused = Config::load_from(None, Env::prefixed("SIMPUL_")).unwrap_err().to_string();
+            assert!(refused.contains("max_priority_in_row"), "{refused}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -388,6 +388,50 @@ pub async fn refresh(core: &crate::state::Core, device: &Device) -> Result<Devic
     Ok(state)
 }
 
+/// Whether [`watch`] looks at a device by itself: network document printers and eSCL scanners,
+/// whose status queries never get in the way of a job. Raw ticket printers take one connection
+/// at a time (a status query could refuse a kiosk ticket), a SANE scanner's USB device is busy
+/// while it is listed, and biometric services answer when staff capture: those are checked on
+/// demand only.
+pub fn watched(device: &Device) -> bool {
+    match device.kind {
+        DeviceKind::DocumentPrinter => true,
+        DeviceKind::Scanner => sane_name(&device.address).is_none(),
+        DeviceKind::TicketPrinter | DeviceKind::Biometric => false,
+    }
+}
+
+/// Checks the watched devices soon after start and then every `devices.watch_secs`, so that the
+/// devices page shows what the printers and scanners say (out of paper, offline) before anyone
+/// presses "check", and a device added from the command line has its identity pinned at its
+/// first answer.
+pub async fn watch(core: std::sync::Arc<crate::state::Core>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = std::time::Duration::from_secs(core.config.devices.watch_secs.max(2));
+    let mut wait = every.min(std::time::Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = every;
+        let devices = match core.db.call(|c| crate::store::devices::list(c)).await {
+            Ok(devices) => devices,
+            Err(e) => {
+                tracing::warn!(error = %e, "device watch: cannot list the devices");
+                continue;
+            }
+        };
+        for device in devices.iter().filter(|d| watched(d)) {
+            if *stop.borrow() {
+                return;
+            }
+            if let Err(e) = refresh(&core, device).await {
+                tracing::warn!(error = %e, "device watch: cannot keep a device's state");
+            }
+        }
+    }
+}
+
 /// The identity of a biometric service: each device's serial with the fingerprint of the key
 /// it signs with, sorted.
 pub fn biometric_identity(infos: &[simpul_hardware::sbi::DeviceInfo]) -> String {

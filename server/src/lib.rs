@@ -183,10 +183,15 @@ impl Appliance {
             tokio::spawn(synchub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
         }
         tokio::spawn(printing::run(core.clone(), stop_rx.clone()));
+        tokio::spawn(devices::watch(core.clone(), stop_rx.clone()));
         if core.config.role == simpul_domain::office::BoxRole::Office {
             let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await?;
             let url = core.config.hub.url.clone().or(stored);
             let enrolled = pki::BoxIdentity::load(&core.config.data_dir).is_ok();
+            // Until the box is enrolled (`simpul enroll` may run while the server does), the
+            // link banner is fed by a plain check of the hub; once enrolled, the sync loop takes
+            // over without a restart.
+            let (enrolled_tx, mut enrolled_rx) = tokio::sync::watch::channel(enrolled);
             match url.as_deref().map(reqwest::Url::parse) {
                 Some(Ok(url)) if enrolled => {
                     tokio::spawn(syncbox::run(core.clone(), core.sync.clone(), url, stop_rx.clone()));
@@ -199,12 +204,18 @@ impl Appliance {
                         Duration::from_secs(core.config.hub.check_interval_secs),
                         Duration::from_secs(core.config.hub.timeout_secs),
                         async move {
-                            let _ = rx.wait_for(|stop| *stop).await;
+                            tokio::select! {
+                                _ = rx.wait_for(|stop| *stop) => {}
+                                _ = enrolled_rx.wait_for(|e| *e) => {}
+                            }
                         },
                     ));
                 }
                 Some(Err(e)) => tracing::error!(error = %e, "hub address cannot be parsed"),
                 None => {}
+            }
+            if !enrolled {
+                tokio::spawn(start_sync_once_enrolled(core.clone(), enrolled_tx, stop_rx.clone()));
             }
         }
         let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(Duration::from_secs(600)));
@@ -243,4 +254,30 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Office role, not enrolled at start: looks every few seconds for the identity `simpul
+/// enroll` leaves in the data directory, and starts the sync loop when it appears.
+async fn start_sync_once_enrolled(
+    core: Arc<state::Core>,
+    enrolled: tokio::sync::watch::Sender<bool>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        if pki::BoxIdentity::load(&core.config.data_dir).is_err() {
+            continue;
+        }
+        let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await.ok().flatten();
+        let Some(Ok(url)) = core.config.hub.url.clone().or(stored).as_deref().map(reqwest::Url::parse) else {
+            continue;
+        };
+        tracing::info!("enrolled with the hub: sync starts");
+        let _ = enrolled.send(true);
+        tokio::spawn(syncbox::run(core.clone(), core.sync.clone(), url, stop.clone()));
+        return;
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
 use simpul_hardware::ipp::JobState;
-use simpul_hardware::{DeviceError, DeviceKind};
+use simpul_hardware::{Attention, DeviceError, DeviceKind};
 use time::OffsetDateTime;
 
 use crate::state::Core;
@@ -59,7 +59,10 @@ async fn tick(core: &Core) -> Result<(), crate::db::StoreError> {
             Outcome::Done => tracing::info!(job = %job.id, "printed"),
             Outcome::Retry { error, .. } => tracing::info!(job = %job.id, %error, "printer not ready; will retry"),
             Outcome::Failed(error) => tracing::warn!(job = %job.id, %error, "print job failed"),
-            Outcome::Sent { .. } | Outcome::Waiting(_) => {}
+            Outcome::Waiting { reason: Some(reason), .. } => {
+                tracing::info!(job = %job.id, %reason, "job held up at the printer")
+            }
+            Outcome::Sent { .. } | Outcome::Waiting { .. } => {}
         }
     }
     Ok(())
@@ -111,7 +114,22 @@ async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
                 };
                 retry_or_fail(job, reason, true)
             }
-            Ok(_) => Outcome::Waiting(now + time::Duration::seconds(2)),
+            Ok(s) => {
+                // Still at the printer. If it stopped (out of paper, jammed, cover open), say
+                // why; the job resumes there once someone fixes it.
+                let reason = match printer.info().await {
+                    Ok(info) => info.attention().first().map(Attention::code),
+                    Err(e) => Some(e.code()),
+                };
+                let reason = reason.or_else(|| (s.state == JobState::Stopped).then(|| "stopped".to_string()));
+                let wait = if reason.is_some() { 5 } else { 2 };
+                Outcome::Waiting { next: now + time::Duration::seconds(wait), reason }
+            }
+            // The printer does not answer about a job it accepted: it may still print it, so
+            // it is not sent again (that would print twice); staff see why and can re-print.
+            Err(e @ (DeviceError::Unreachable | DeviceError::Timeout | DeviceError::Dropped)) => {
+                Outcome::Waiting { next: now + backoff(job.attempts), reason: Some(e.code()) }
+            }
             Err(e) => failed(job, &e),
         };
     }

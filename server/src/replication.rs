@@ -3,9 +3,9 @@
 //! conflict. Each public function runs in one transaction: refused means nothing applied.
 
 use rusqlite::Connection;
-use simpul_sync::merge::{ConflictValue, conflicts, settle};
+use simpul_sync::merge::{ConflictValue, MergeError, Settlement, conflicts, settle};
 use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, decode_versioned, encode, encode_version};
-use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, ResolutionDoc};
+use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, KEEP_ONLY_FIELDS, ResolutionDoc};
 use simpul_sync::reference::{CredentialChange, CredentialRefusal, MAX_ROWS_PER_BATCH};
 use simpul_sync::session::{SyncError, box_push, box_receive, hub_answer};
 use simpul_sync::{Cursor, DocumentId};
@@ -259,7 +259,12 @@ fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: Offset
             inbox::open(conn, &key, &doc.office, CROSS_OFFICE_FIELD, &other, now)?;
             fields.push(CROSS_OFFICE_FIELD.to_string());
         }
-        inbox::close_settled(conn, &key, &fields, now)?;
+        let closed = inbox::close_settled(conn, &key, &fields, now)?;
+        if closed > 0 {
+            // A later change that saw every value replaced them (boxes refuse to, but older
+            // boxes may): closed without a person's decision, and the audit says so.
+            audit::record(conn, now, &Actor::System, "conflict_closed_by_later_change", Some(&key), None)?;
+        }
         if !found.is_empty() {
             tracing::warn!(document = %key, fields = found.len(), "merge left concurrent values for a person to settle");
         }
@@ -314,12 +319,18 @@ fn other_office_with_same_person(
 /// Why a settlement was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    /// No open case with that number.
+    /// No open case with that number, or no such value in it.
     #[error("no open conflict with that number")]
     NotFound,
     /// A reason is required.
     #[error("a reason is required")]
     NoReason,
+    /// The field's values changed since the case was read (a later sync replaced them).
+    #[error("the values changed since the case was read; read it again")]
+    Changed,
+    /// The decision would leave the record broken or breaking a rule.
+    #[error("{0}")]
+    Refused(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -331,13 +342,26 @@ impl From<rusqlite::Error> for ResolveError {
     }
 }
 
-/// Settles case `id` with `value` (one of the candidates or a corrected value; `None` for an
-/// optional field left empty). The settlement is a new change of the document, which syncs
-/// back to the box, and an entry in the record's resolutions, which the box shows.
+/// What the regency admin decided for a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Keep candidate number `i` (from 0, in the case's order) exactly as it was written.
+    Keep(usize),
+    /// A corrected value typed by the admin; `None` leaves an optional field empty.
+    Corrected(Option<String>),
+}
+
+/// Settles case `id` with the admin's decision, made on the candidates of revision `seen`
+/// (see [`inbox::ConflictRow::revision`]; `None` skips that check). The settlement is a new change of the
+/// document, which syncs back to the box, and an entry in the record's resolutions, which the
+/// box shows. A decision that would leave the record unreadable, or a corrected value that
+/// breaks the field's rules (a NIK that does not validate, a birth date in the future, an
+/// unknown status), is refused and nothing is written.
 pub fn resolve(
     conn: &mut Connection,
     id: i64,
-    value: Option<&str>,
+    decision: &Decision,
+    seen: Option<&str>,
     reason: &str,
     admin: &str,
     now: OffsetDateTime,
@@ -348,13 +372,39 @@ pub fn resolve(
     }
     let tx = conn.transaction()?;
     let case = inbox::get(&tx, id)?.filter(|c| c.resolved_at.is_none()).ok_or(ResolveError::NotFound)?;
+    if seen.is_some_and(|s| s != case.revision()) {
+        return Err(ResolveError::Changed);
+    }
     let mut doc = documents::open(&tx, &case.doc_id)?.ok_or(ResolveError::NotFound)?.with_actor(documents::actor(&tx)?);
     let before = doc.get_heads();
-    if case.field != CROSS_OFFICE_FIELD {
+    let value: Option<String> = if case.field == CROSS_OFFICE_FIELD {
+        // The rule spans two records: the decision is recorded on this one, nothing is written.
+        match decision {
+            Decision::Keep(i) => Some(case.candidates.get(*i).ok_or(ResolveError::NotFound)?.value.clone()),
+            Decision::Corrected(v) => v.clone(),
+        }
+    } else {
         let path: Vec<&str> = case.field.split('.').collect();
-        settle(&mut doc, &path, value, admin, now.unix_timestamp())
-            .map_err(|e| StoreError::Corrupt(format!("settle: {e}")))?;
-    }
+        let settlement = match decision {
+            Decision::Keep(i) => Settlement::Keep(&case.candidates.get(*i).ok_or(ResolveError::NotFound)?.change),
+            Decision::Corrected(_) if KEEP_ONLY_FIELDS.contains(&case.field.as_str()) => {
+                return Err(ResolveError::Refused(format!("{}: keep one of its values", case.field)));
+            }
+            Decision::Corrected(v) => Settlement::Corrected(v.as_deref()),
+        };
+        let written = settle(&mut doc, &path, settlement, admin, now.unix_timestamp()).map_err(|e| match e {
+            MergeError::CandidateGone => ResolveError::Changed,
+            MergeError::NotText => {
+                ResolveError::Refused(format!("{} is a nested record: keep one of its values", case.field))
+            }
+            other => ResolveError::Store(StoreError::Corrupt(format!("settle: {other}"))),
+        })?;
+        let settled: ApplicationDoc = autosurgeon::hydrate(&doc)
+            .map_err(|_| ResolveError::Refused(format!("{} cannot hold that value", case.field)))?;
+        check_settled(&tx, &settled, &case.field, matches!(decision, Decision::Corrected(_)), now)?;
+        written
+    };
+    let value = value.as_deref();
     let mut record: ApplicationDoc =
         autosurgeon::hydrate(&doc).map_err(|e| StoreError::Corrupt(format!("document {}: {e}", case.doc_id)))?;
     record.resolutions.push(ResolutionDoc {
@@ -405,4 +455,217 @@ pub fn resolve(
     )?;
     tx.commit()?;
     Ok(())
+}
+
+/// Checks a settled record: it must still read as an application, and a corrected value must
+/// keep its field's rules. Dates are judged in the easternmost zone (WIT), so no date that is
+/// already today anywhere in Indonesia counts as the future.
+fn check_settled(
+    conn: &Connection,
+    record: &ApplicationDoc,
+    field: &str,
+    corrected: bool,
+    now: OffsetDateTime,
+) -> Result<(), ResolveError> {
+    use simpul_domain::applicant::{self, Field};
+    let refused = |what: String| ResolveError::Refused(format!("{field}: {what}"));
+    let kind = record.kind().map_err(|e| refused(e.to_string()))?;
+    record.status().map_err(|e| refused(e.to_string()))?;
+    let person = record.applicant.to_domain().map_err(|e| refused(e.to_string()))?;
+    if !corrected {
+        return Ok(());
+    }
+    let Some(name) = field.strip_prefix("applicant.") else { return Ok(()) };
+    let checked = match name {
+        "nik" => Field::Nik,
+        "name" => Field::Name,
+        "sex" => Field::Sex,
+        "birth_place" => Field::BirthPlace,
+        "birth_date" => Field::BirthDate,
+        "marital" => Field::Marital,
+        "kk_number" => Field::KkNumber,
+        "nationality" => Field::Nationality,
+        "passport_number" | "passport_expires" => Field::Passport,
+        "permit_kind" | "permit_number" | "permit_expires" => Field::Permit,
+        _ => return Ok(()),
+    };
+    let regions = crate::store::regions::all_codes(conn)?;
+    let wit = time::UtcOffset::from_hms(9, 0, 0).expect("a valid offset");
+    let today = now.to_offset(wit).date();
+    let problems = applicant::check(kind, &person, &regions, today);
+    // A corrected NIK must also agree with the birth date and sex the record holds.
+    let concerns = |p: &&applicant::FieldProblem| {
+        p.field == checked || (checked == Field::Nik && matches!(p.problem, applicant::Problem::NikMismatch(_)))
+    };
+    match problems.iter().find(concerns) {
+        Some(p) => Err(refused(p.problem.to_string())),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::AutoCommit;
+    use simpul_domain::wilayah::Region;
+    use simpul_sync::records::{HandoverDoc, tests_support};
+
+    use super::*;
+
+    const ID: &str = "0b6f1c55-93c4-4b8c-9a3f-5d6c1f0e2a11";
+
+    /// A hub holding one application whose two boxes changed it concurrently with `a` and `b`,
+    /// merged: returns the hub's connection and the open cases.
+    fn hub_with(a: impl Fn(&mut ApplicationDoc), b: impl Fn(&mut ApplicationDoc)) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("hub.sqlite")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let regions: Vec<Region> = ["51", "51.03", "51.03.02"]
+            .iter()
+            .map(|c| Region { code: c.parse().unwrap(), name: format!("Wilayah {c}") })
+            .collect();
+        crate::store::regions::import(&conn, &regions, now).unwrap();
+        documents::create(&conn, documents::DocKind::Application, ID, &tests_support::application(), now, "staff-1")
+            .unwrap();
+        let mut base = documents::open(&conn, ID).unwrap().unwrap();
+        let edit = |doc: &mut AutoCommit, actor: u8, f: &dyn Fn(&mut ApplicationDoc), by: &str| {
+            let mut doc = doc.fork().with_actor(automerge::ActorId::from(vec![actor; 16]));
+            let mut record: ApplicationDoc = autosurgeon::hydrate(&doc).unwrap();
+            f(&mut record);
+            autosurgeon::reconcile(&mut doc, &record).unwrap();
+            doc.commit_with(automerge::transaction::CommitOptions::default().with_message(by.to_string()));
+            doc
+        };
+        let mut merged = edit(&mut base, 1, &a, "staff-a");
+        merged.merge(&mut edit(&mut base, 2, &b, "staff-b")).unwrap();
+        conn.execute("UPDATE documents SET state = ?2 WHERE id = ?1", rusqlite::params![ID, merged.save()]).unwrap();
+        let id: DocumentId = DocumentId(ID.parse().unwrap());
+        after_merge(&conn, &[id], true, now).unwrap();
+        (dir, conn)
+    }
+
+    fn case_of(conn: &Connection, field: &str) -> (i64, Vec<String>) {
+        let case = inbox::list_open(conn, 50).unwrap().into_iter().find(|c| c.field == field).expect("a case");
+        (case.id, case.candidates.iter().map(|c| c.value.clone()).collect())
+    }
+
+    fn record(conn: &Connection) -> ApplicationDoc {
+        documents::load(conn, ID).unwrap().unwrap()
+    }
+
+    fn decide(conn: &mut Connection, id: i64, decision: Decision) -> Result<(), ResolveError> {
+        resolve(conn, id, &decision, None, "sesuai dokumen asli", "admin-1", OffsetDateTime::now_utc())
+    }
+
+    #[test]
+    fn a_kept_handover_is_copied_whole_and_the_record_stays_readable() {
+        let handover = |to: &'static str, copies: u64| {
+            move |r: &mut ApplicationDoc| {
+                r.handover = Some(HandoverDoc {
+                    recipient: "applicant".into(),
+                    recipient_nik: to.into(),
+                    withdrawn_serial: None,
+                    withdrawn_reason: None,
+                    withdrawn_disposition: None,
+                    copies: Some(copies),
+                    at: "2026-11-21T10:00:00+08:00".into(),
+                    by: "staff".into(),
+                })
+            }
+        };
+        let (_dir, mut conn) = hub_with(handover("5103025205900002", 2), handover("5103025205900003", 5));
+        let (id, candidates) = case_of(&conn, "handover");
+        assert!(candidates.iter().all(|c| c.contains("recipient_nik: 51030252059000")), "{candidates:?}");
+        // A typed value cannot replace a nested record.
+        assert!(matches!(decide(&mut conn, id, Decision::Corrected(Some("x".into()))), Err(ResolveError::Refused(_))));
+        let five = candidates.iter().position(|c| c.contains("copies: 5")).unwrap();
+        decide(&mut conn, id, Decision::Keep(five)).unwrap();
+        let kept = record(&conn).handover.expect("the handover is kept");
+        assert_eq!((kept.recipient_nik.as_str(), kept.copies), ("5103025205900003", Some(5)));
+        assert!(inbox::list_open(&conn, 50).unwrap().is_empty());
+        assert_eq!(record(&conn).resolutions.len(), 1);
+    }
+
+    #[test]
+    fn corrected_values_keep_the_fields_rules_and_nothing_is_written_when_refused() {
+        let (_dir, mut conn) =
+            hub_with(|r| r.applicant.name = "Jane Citizen-Smith".into(), |r| r.applicant.name = "Jane Citisen".into());
+        let (id, _) = case_of(&conn, "applicant.name");
+        let before = record(&conn);
+        // An empty name breaks the record's rules: refused, the case stays open, nothing written.
+        assert!(matches!(decide(&mut conn, id, Decision::Corrected(None)), Err(ResolveError::Refused(_))));
+        assert_eq!(record(&conn).resolutions, before.resolutions);
+        assert!(matches!(decide(&mut conn, id, Decision::Keep(7)), Err(ResolveError::NotFound)));
+        decide(&mut conn, id, Decision::Corrected(Some("Jane Citizen Smith".into()))).unwrap();
+        assert_eq!(record(&conn).applicant.name, "Jane Citizen Smith");
+
+        let (_dir, mut conn) = hub_with(|r| r.status = "submitted".into(), |r| r.status = "cancelled".into());
+        let (id, _) = case_of(&conn, "status");
+        assert!(matches!(
+            decide(&mut conn, id, Decision::Corrected(Some("done-ish".into()))),
+            Err(ResolveError::Refused(_))
+        ));
+        decide(&mut conn, id, Decision::Corrected(Some("submitted".into()))).unwrap();
+        assert_eq!(record(&conn).status, "submitted");
+
+        let (_dir, mut conn) = hub_with(
+            |r| r.applicant.birth_date = "1990-05-13".into(),
+            |r| r.applicant.birth_date = "1990-05-11".into(),
+        );
+        let (id, _) = case_of(&conn, "applicant.birth_date");
+        // Not a date, then a date the NIK contradicts (the NIK says 12 May 1990).
+        for bad in ["12/05/1990", "1990-05-14"] {
+            let refused = decide(&mut conn, id, Decision::Corrected(Some(bad.into())));
+            assert!(matches!(refused, Err(ResolveError::Refused(_))), "{bad}: {refused:?}");
+        }
+        decide(&mut conn, id, Decision::Corrected(Some("1990-05-12".into()))).unwrap();
+        assert_eq!(record(&conn).applicant.birth_date, "1990-05-12");
+
+        let (_dir, mut conn) = hub_with(|r| r.office = "51.03.01".into(), |r| r.office = "51.03.03".into());
+        let (id, candidates) = case_of(&conn, "office");
+        assert!(matches!(
+            decide(&mut conn, id, Decision::Corrected(Some("51.03.02".into()))),
+            Err(ResolveError::Refused(_))
+        ));
+        let first = candidates[0].clone();
+        decide(&mut conn, id, Decision::Keep(0)).unwrap();
+        assert_eq!(record(&conn).office, first);
+    }
+
+    #[test]
+    fn a_value_replaced_since_the_case_was_read_cannot_be_kept() {
+        let (_dir, mut conn) =
+            hub_with(|r| r.applicant.name = "Jane Citizen-Smith".into(), |r| r.applicant.name = "Jane Citisen".into());
+        let (id, _) = case_of(&conn, "applicant.name");
+        // A later change (another sync) replaces both values before the admin decides.
+        let mut doc = documents::open(&conn, ID).unwrap().unwrap();
+        let mut r: ApplicationDoc = autosurgeon::hydrate(&doc).unwrap();
+        r.applicant.name = "Jane Citizen".into();
+        autosurgeon::reconcile(&mut doc, &r).unwrap();
+        doc.commit();
+        conn.execute("UPDATE documents SET state = ?2 WHERE id = ?1", rusqlite::params![ID, doc.save()]).unwrap();
+        assert!(matches!(decide(&mut conn, id, Decision::Keep(0)), Err(ResolveError::Changed)));
+        // A decision made on an older list of candidates is refused before anything is read.
+        let now = OffsetDateTime::now_utc();
+        let stale = resolve(
+            &mut conn,
+            id,
+            &Decision::Corrected(Some("Jane".into())),
+            Some("0011223344556677"),
+            "alasan ok",
+            "a",
+            now,
+        );
+        assert!(matches!(stale, Err(ResolveError::Changed)));
+        let current = inbox::get(&conn, id).unwrap().unwrap().revision();
+        resolve(
+            &mut conn,
+            id,
+            &Decision::Corrected(Some("Jane Citizen".into())),
+            Some(&current),
+            "alasan ok",
+            "a",
+            now,
+        )
+        .unwrap();
+    }
 }

@@ -19,6 +19,8 @@ use crate::synchub::{EnrollRequest, EnrollResponse};
 
 /// Settings key holding the hub address written at enrollment.
 pub const HUB_URL_SETTING: &str = "sync.hub_url";
+/// Setting: the end of the last successful session (kept across restarts).
+const LAST_SUCCESS_SETTING: &str = "sync.last_success";
 
 /// What the UI shows about sync.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -31,6 +33,9 @@ pub struct SyncStatus {
     pub exchanges: u64,
     /// Bytes sent and received in the running (or last) session.
     pub bytes: u64,
+    /// Bytes waiting to go when the running (or last) session started: what `bytes` is
+    /// measured against for the progress bar.
+    pub planned: u64,
     /// Records (documents) with changes waiting to go.
     pub waiting_records: u64,
     /// Bytes of those changes.
@@ -90,6 +95,14 @@ pub enum SessionError {
     /// Keys or certificates are missing or unusable.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
+    /// Records went through, but some files could not be sent (the others were).
+    #[error("{failed} file(s) could not be sent: {first}")]
+    Files {
+        /// How many.
+        failed: usize,
+        /// The first one's error.
+        first: String,
+    },
 }
 
 impl SessionError {
@@ -105,6 +118,7 @@ impl SessionError {
             SessionError::Local(ExchangeError::Store(_)) | SessionError::Store(_) => "storage",
             SessionError::Local(_) => "bad_answer",
             SessionError::Pki(_) => "certificate",
+            SessionError::Files { .. } => "files_refused",
         }
     }
 }
@@ -151,6 +165,7 @@ pub async fn session(
         s.running = true;
         s.exchanges = 0;
         s.bytes = 0;
+        s.planned = s.waiting_bytes + s.waiting_blob_bytes;
     });
     loop {
         let now = OffsetDateTime::now_utc();
@@ -232,57 +247,87 @@ pub async fn upload_blobs(
     base: &reqwest::Url,
 ) -> Result<u64, SessionError> {
     let mut sent_total = 0u64;
+    let mut failures: Vec<String> = Vec::new();
     let pending = core.db.call(|c| crate::store::blobs::pending_sync(c, 100)).await?;
     for (sha, size) in pending {
         if sent_total >= BLOB_BUDGET_PER_SESSION {
             break;
         }
-        let url = base
-            .join(&format!("sync/v1/blob/{sha}"))
-            .map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
-        let held = client.get(url.clone()).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
-        if !held.status().is_success() {
-            return Err(SessionError::Refused(held.text().await.unwrap_or_default().chars().take(300).collect()));
-        }
-        let held = held.text().await.map_err(|e| SessionError::Link(describe(&e)))?;
-        let mut offset = if held.trim() == "complete" { size } else { held.trim().parse::<u64>().unwrap_or(0) };
-        if offset < size {
-            let dir = core.config.data_dir.clone();
-            let key = sha.clone();
-            let bytes = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &key))
-                .await
-                .map_err(|e| SessionError::Refused(e.to_string()))?
-                .map_err(|e| SessionError::Refused(format!("a stored file cannot be read: {e}")))?;
-            while offset < size {
-                let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
-                let chunk = bytes[offset as usize..end].to_vec();
-                let sent = chunk.len() as u64;
-                let mut put = url.clone();
-                put.set_query(Some(&format!("offset={offset}&size={size}")));
-                let r = client.put(put).body(chunk).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
-                match r.status().as_u16() {
-                    200..=299 => offset += sent,
-                    409 => {
-                        // The hub holds a different amount (an earlier chunk did arrive): go on from there.
-                        let held: u64 = r.text().await.unwrap_or_default().trim().parse().unwrap_or(u64::MAX);
-                        if held == offset || held > size {
-                            return Err(SessionError::Refused("the hub refuses the file's chunks".into()));
-                        }
-                        offset = held;
-                        continue;
-                    }
-                    _ => {
-                        return Err(SessionError::Refused(
-                            r.text().await.unwrap_or_default().chars().take(300).collect(),
-                        ));
-                    }
-                }
+        match upload_blob(core, handle, client, base, &sha, size).await {
+            Ok(sent) => {
                 sent_total += sent;
-                handle.update(|s| s.bytes += sent);
+                let now = OffsetDateTime::now_utc();
+                core.db.call(move |c| crate::store::blobs::mark_synced(c, &sha, now)).await?;
+            }
+            // The link is down: no other file will get through either.
+            Err(e @ (SessionError::Link(_) | SessionError::Store(_))) => return Err(e),
+            // This file cannot go (unreadable here, refused there): note it, put it behind the
+            // others and go on with them.
+            Err(e) => {
+                let error = e.to_string();
+                tracing::warn!(error, "a file could not be sent to the hub; the others go on");
+                core.db.call(move |c| crate::store::blobs::note_sync_failure(c, &sha, &error)).await?;
+                failures.push(e.to_string());
             }
         }
-        let now = OffsetDateTime::now_utc();
-        core.db.call(move |c| crate::store::blobs::mark_synced(c, &sha, now)).await?;
+    }
+    match failures.first() {
+        None => Ok(sent_total),
+        Some(first) => Err(SessionError::Files { failed: failures.len(), first: first.clone() }),
+    }
+}
+
+/// Sends one file in chunks, from where the hub's copy ends. Answers the bytes sent.
+async fn upload_blob(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+    sha: &str,
+    size: u64,
+) -> Result<u64, SessionError> {
+    let mut sent_total = 0u64;
+    let url =
+        base.join(&format!("sync/v1/blob/{sha}")).map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
+    let held = client.get(url.clone()).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+    if !held.status().is_success() {
+        return Err(SessionError::Refused(held.text().await.unwrap_or_default().chars().take(300).collect()));
+    }
+    let held = held.text().await.map_err(|e| SessionError::Link(describe(&e)))?;
+    let mut offset = if held.trim() == "complete" { size } else { held.trim().parse::<u64>().unwrap_or(0) };
+    if offset >= size {
+        return Ok(0);
+    }
+    let dir = core.config.data_dir.clone();
+    let key = sha.to_string();
+    let bytes = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &key))
+        .await
+        .map_err(|e| SessionError::Refused(e.to_string()))?
+        .map_err(|e| SessionError::Refused(format!("a stored file cannot be read: {e}")))?;
+    while offset < size {
+        let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
+        let chunk = bytes[offset as usize..end].to_vec();
+        let sent = chunk.len() as u64;
+        let mut put = url.clone();
+        put.set_query(Some(&format!("offset={offset}&size={size}")));
+        let r = client.put(put).body(chunk).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+        match r.status().as_u16() {
+            200..=299 => offset += sent,
+            409 => {
+                // The hub holds a different amount (an earlier chunk did arrive): go on from there.
+                let held: u64 = r.text().await.unwrap_or_default().trim().parse().unwrap_or(u64::MAX);
+                if held == offset || held > size {
+                    return Err(SessionError::Refused("the hub refuses the file's chunks".into()));
+                }
+                offset = held;
+                continue;
+            }
+            _ => {
+                return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect()));
+            }
+        }
+        sent_total += sent;
+        handle.update(|s| s.bytes += sent);
     }
     Ok(sent_total)
 }
@@ -305,6 +350,11 @@ pub async fn run(
     let retry_max = Duration::from_secs(core.config.hub.retry_max_secs.max(1));
     let timeout = Duration::from_secs(core.config.hub.timeout_secs.max(1) * 6);
     let mut failures = 0u32;
+    // The last success survives a restart: staff judge how fresh the hub's copy is by it.
+    if let Ok(Some(at)) = core.db.call(|c| crate::store::settings::get(c, LAST_SUCCESS_SETTING)).await {
+        let at = crate::store::parse_stamp(&at);
+        handle.update(|s| s.last_success = s.last_success.or(at));
+    }
     loop {
         refresh_waiting(&core, &handle).await;
         let identity = BoxIdentity::load(&core.config.data_dir);
@@ -326,6 +376,12 @@ pub async fn run(
             }
         };
         let now = OffsetDateTime::now_utc();
+        if matches!(outcome, Ok(_) | Err(SessionError::Files { .. })) {
+            let at = crate::store::stamp(now);
+            if let Err(e) = core.db.call(move |c| crate::store::settings::put(c, LAST_SUCCESS_SETTING, &at)).await {
+                tracing::warn!(error = %e, "cannot keep the time of the last sync");
+            }
+        }
         let wait = match outcome {
             Ok(exchanges) => {
                 failures = 0;
@@ -338,6 +394,20 @@ pub async fn run(
                     s.sessions += 1;
                 });
                 tracing::debug!(exchanges, "sync session done");
+                interval
+            }
+            // The records and the other files went through: a session like any other, with
+            // the files that stayed behind said plainly.
+            Err(e @ SessionError::Files { .. }) => {
+                failures = 0;
+                core.link.record(Ok(()), now);
+                handle.update(|s| {
+                    s.running = false;
+                    s.last_success = Some(now);
+                    s.last_error = Some(e.to_string());
+                    s.last_error_code = Some(e.code());
+                    s.sessions += 1;
+                });
                 interval
             }
             Err(e) => {
@@ -458,6 +528,7 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
         &simpul_domain::office::Unit { code, name: answer.office_name.clone() },
     )?;
     settings::put(&conn, HUB_URL_SETTING, base.as_str())?;
+    settings::set_station(&conn, answer.station)?;
     crate::store::audit::record(
         &conn,
         OffsetDateTime::now_utc(),

@@ -51,6 +51,13 @@ pub struct EnrollResponse {
     pub certificate: String,
     /// The hub CA (PEM).
     pub ca: String,
+    /// The box's numbering station among its office's boxes (absent from older hubs: 1).
+    #[serde(default = "first_station")]
+    pub station: u32,
+}
+
+fn first_station() -> u32 {
+    1
 }
 
 fn router(state: SyncState) -> Router {
@@ -106,6 +113,7 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
             if let Err(refusal) = enroll::redeem(&tx, &request.token, &print, now)? {
                 return Ok(Err(EnrollFailure::Token(refusal)));
             }
+            let station = enroll::station(&tx, &office)?;
             let office_name = office
                 .parse()
                 .ok()
@@ -120,7 +128,7 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
                 Some(&print),
             )?;
             tx.commit()?;
-            Ok(Ok(EnrollResponse { office, office_name, certificate, ca: pki.ca_pem.clone() }))
+            Ok(Ok(EnrollResponse { office, office_name, certificate, ca: pki.ca_pem.clone(), station }))
         })
         .await;
     match result {

@@ -14,7 +14,7 @@ use simpul_domain::nik::Sex;
 use simpul_domain::office::BoxRole;
 use simpul_domain::wilayah::RegionCode;
 use simpul_domain::zone::Zone;
-use simpul_server::applications::{self, ActDetails, AppError, HandoverInput, Intake, ProxyInput, Who};
+use simpul_server::applications::{self, ActDetails, AppError, HandoverInput, Intake, Needed, ProxyInput, Who};
 use simpul_server::store::{catalog, regions};
 use simpul_sync::records::CaptureDoc;
 use time::macros::{date, datetime};
@@ -90,6 +90,45 @@ fn act(o: &Office, id: &str, action: Action, details: ActDetails) -> Result<Stat
 
 fn changes(o: &Office) -> i64 {
     o.conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_second_box_of_the_office_numbers_in_its_own_block() {
+    let o = office();
+    let intake =
+        Intake { service_id: service(&o, ServiceKind::Legalisation), applicant: citizen(), ticket: None, proxy: None };
+    let (_, first) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
+    // The hub made this box the office's second at enrollment.
+    simpul_server::store::settings::set_station(&o.conn, 2).unwrap();
+    let (_, second) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("510302-20261123-0001", "510302-20261123-1002"));
+}
+
+#[test]
+fn staff_find_an_application_by_nik_number_or_name() {
+    use applications::Search;
+    let o = office();
+    let intake =
+        Intake { service_id: service(&o, ServiceKind::Legalisation), applicant: citizen(), ticket: None, proxy: None };
+    let (id, number) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
+    let someone = Applicant { nik: "5103021205900003".into(), name: "Komang Lain".into(), ..citizen() };
+    let other = Intake { applicant: someone, ..intake.clone() };
+    let (other_id, _) = applications::open(&o.conn, &who(MON), &other, &o.regions).unwrap();
+    let one = vec![id.clone()];
+    let ids = |q: &str| -> Vec<String> {
+        let search = Search::parse(q).unwrap_or_else(|| panic!("{q} is searchable"));
+        applications::search(&o.conn, &search, 50).unwrap().into_iter().map(|r| r.id).collect()
+    };
+    assert_eq!(Search::parse(&citizen().nik), Some(Search::Nik(citizen().nik)));
+    assert_eq!(ids(&citizen().nik), one);
+    assert_eq!(ids(&number), one);
+    assert_eq!(ids(&number[number.len() - 4..]), one, "the end of a number is enough");
+    let name = citizen().name;
+    assert_eq!(ids(&name.to_lowercase()[..5]), one, "part of the name, in any case");
+    assert_eq!(ids("komang"), [other_id]);
+    // Too short to look for; wildcards are taken literally.
+    assert_eq!(Search::parse(" ab "), None);
+    assert!(ids("%%%").is_empty() && ids("___").is_empty());
 }
 
 #[test]
@@ -185,10 +224,44 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
         };
         applications::record_capture(&o.conn, &who(MON), &id, capture).unwrap();
     }
+    // One print of ten is not a set of fingerprints: every finger needs a print or a declared
+    // exception before the step closes.
+    use simpul_domain::sbi::BioSubType;
+    let capture = |modality: &str, position: String, blob: Option<String>, exception: Option<&str>| CaptureDoc {
+        modality: modality.into(),
+        position,
+        blob,
+        quality: blob_quality(&exception),
+        device: "sbi".into(),
+        exception: exception.map(Into::into),
+        at: "2026-11-23T09:31:00+08:00".into(),
+    };
+    let [first, rest @ ..] = BioSubType::FINGERS;
+    let print = capture("fingerprint", first.position(), Some("56".repeat(32)), None);
+    applications::record_capture(&o.conn, &who(MON), &id, print).unwrap();
+    assert!(matches!(
+        act(&o, &id, Action::RecordBiometrics, ActDetails::default()),
+        Err(AppError::Biometrics(Needed::AllFingers))
+    ));
+    for finger in rest {
+        let missing = capture("fingerprint", finger.position(), None, Some("missing"));
+        applications::record_capture(&o.conn, &who(MON), &id, missing).unwrap();
+    }
+    // One eye taken by the iris camera: the other is recorded as not captured.
+    let [left_eye, right_eye] = BioSubType::IRISES;
+    let iris = capture("iris", left_eye.position(), Some("78".repeat(32)), None);
+    applications::record_capture(&o.conn, &who(MON), &id, iris).unwrap();
     act(&o, &id, Action::RecordBiometrics, ActDetails::default()).unwrap();
     let doc = applications::load(&o.conn, &id).unwrap().doc;
-    assert_eq!(doc.captures.len(), 4);
-    assert!(doc.captures.iter().filter(|c| c.modality == "iris").all(|c| c.exception.is_some()));
+    assert_eq!(doc.captures.iter().filter(|c| c.modality == "fingerprint").count(), 10);
+    let eyes: Vec<_> = doc.captures.iter().filter(|c| c.modality == "iris").collect();
+    assert_eq!(eyes.len(), 2);
+    assert!(
+        eyes.iter().any(|c| c.position == right_eye.position()
+            && c.exception.as_deref() == Some(applications::NOT_CAPTURED)
+            && c.device.contains("staff")),
+        "{eyes:?}"
+    );
 
     act(&o, &id, Action::SendForIdentification, ActDetails::default()).unwrap();
     let rows = applications::list(&o.conn, &[Status::SentForIdentification], 10).unwrap();
@@ -279,4 +352,8 @@ fn the_projection_carries_the_due_time_from_the_catalog() {
     let row = applications::list(&o.conn, &[], 10).unwrap().remove(0);
     // "10 Menit" from Monday 09:00 local.
     assert_eq!(row.due_at.as_deref(), Some("2026-11-23 09:10"));
+}
+
+fn blob_quality(exception: &Option<&str>) -> Option<u64> {
+    exception.is_none().then_some(80)
 }

@@ -18,6 +18,19 @@ pub enum MergeError {
     /// The sender announced heads that the merged document does not hold.
     #[error("the changes do not reach the heads the sender announced")]
     HeadsNotReached,
+    /// The field to settle is not in the document.
+    #[error("the document has no field {0}")]
+    NoField(String),
+    /// The value chosen is no longer one of the field's values (a later change replaced it).
+    #[error("the chosen value is no longer one of the field's values")]
+    CandidateGone,
+    /// A corrected value was typed for a field that holds a nested record: only one of its
+    /// values can be kept.
+    #[error("the field holds a nested record: keep one of its values")]
+    NotText,
+    /// Writing the settlement failed.
+    #[error("the settlement could not be written: {0}")]
+    Write(String),
 }
 
 /// The result of a merge.
@@ -85,7 +98,8 @@ pub struct Conflict {
 /// One of the concurrent values and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictValue {
-    /// The value as text (`null` for an absent optional value, `(object)` for a nested record).
+    /// The value as text (`null` for an absent optional value, `key: value; …` for a nested
+    /// record).
     pub value: String,
     /// Hex hash of the change that wrote it.
     pub change: String,
@@ -106,6 +120,23 @@ fn describe(value: &Value<'_>) -> String {
         },
         Value::Object(_) => "(object)".into(),
     }
+}
+
+/// A nested record as a person reads it: its scalar fields as `key: value`, in key order,
+/// nested records as `key: (…)`, at most 240 characters.
+fn describe_object(doc: &AutoCommit, obj: &ObjId) -> String {
+    let mut parts = Vec::new();
+    for key in doc.keys(obj) {
+        let Ok(Some((value, _))) = doc.get(obj, key.as_str()) else { continue };
+        let text = match &value {
+            Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null) => continue,
+            Value::Scalar(_) => describe(&value),
+            Value::Object(_) => "(…)".into(),
+        };
+        parts.push(format!("{key}: {text}"));
+    }
+    let all = parts.join("; ");
+    if all.chars().count() > 240 { format!("{}…", all.chars().take(239).collect::<String>()) } else { all }
 }
 
 fn object_at(doc: &AutoCommit, path: &[&str]) -> Option<ObjId> {
@@ -132,7 +163,13 @@ pub fn conflicts(doc: &mut AutoCommit, fields: &[(&[&str], MergePolicy)]) -> Vec
         if all.len() < 2 {
             continue;
         }
-        let described: Vec<(String, automerge::ObjId)> = all.iter().map(|(v, id)| (describe(v), id.clone())).collect();
+        let described: Vec<(String, automerge::ObjId)> = all
+            .iter()
+            .map(|(v, id)| match v {
+                Value::Object(_) => (describe_object(doc, id), id.clone()),
+                _ => (describe(v), id.clone()),
+            })
+            .collect();
         let values = described
             .into_iter()
             .map(|(text, id)| {
@@ -152,18 +189,113 @@ pub fn conflicts(doc: &mut AutoCommit, fields: &[(&[&str], MergePolicy)]) -> Vec
     found
 }
 
-/// Settles a field: writes `value` over every concurrent value, as a new change by `by` at
-/// `time`. The change's dependencies include every conflicting write, so it wins on every box.
-pub fn settle(doc: &mut AutoCommit, path: &[&str], value: Option<&str>, by: &str, time: i64) -> Result<(), MergeError> {
+/// How a person settles a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement<'a> {
+    /// Keep the value written by this change (hex hash, as in [`ConflictValue::change`]),
+    /// exactly as written: a nested record is copied whole.
+    Keep(&'a str),
+    /// A corrected text value typed by the person; `None` leaves an optional field empty. The
+    /// caller checks it against the field's rules.
+    Corrected(Option<&'a str>),
+}
+
+/// Settles a field: writes the chosen or corrected value over every concurrent value, as a new
+/// change by `by` at `time`. The change's dependencies include every conflicting write, so it
+/// wins on every box. Returns the value written, as text (`None` for empty).
+pub fn settle(
+    doc: &mut AutoCommit,
+    path: &[&str],
+    settlement: Settlement<'_>,
+    by: &str,
+    time: i64,
+) -> Result<Option<String>, MergeError> {
     use automerge::transaction::Transactable;
-    let Some((key, parents)) = path.split_last() else { return Err(MergeError::HeadsNotReached) };
-    let obj = object_at(doc, parents).ok_or(MergeError::HeadsNotReached)?;
-    let result = match value {
-        Some(v) => doc.put(&obj, *key, v),
-        None => doc.put(&obj, *key, ScalarValue::Null),
+    let missing = || MergeError::NoField(path.join("."));
+    let (key, parents) = path.split_last().ok_or_else(missing)?;
+    let obj = object_at(doc, parents).ok_or_else(missing)?;
+    let write = |e: automerge::AutomergeError| MergeError::Write(e.to_string());
+    let written = match settlement {
+        Settlement::Keep(change) => {
+            let (value, id) = doc
+                .get_all(&obj, *key)
+                .map_err(write)?
+                .into_iter()
+                .find(|(_, id)| doc.hash_for_opid(id).is_some_and(|h| h.to_string() == change))
+                .ok_or(MergeError::CandidateGone)?;
+            match value {
+                Value::Scalar(s) => {
+                    let text = shown(&Value::Scalar(s.clone()));
+                    doc.put(&obj, *key, s.into_owned()).map_err(write)?;
+                    text
+                }
+                Value::Object(ty) => {
+                    let text = describe_object(doc, &id);
+                    let copy = doc.put_object(&obj, *key, ty).map_err(write)?;
+                    copy_object(doc, &id, &copy, ty).map_err(write)?;
+                    Some(text)
+                }
+            }
+        }
+        Settlement::Corrected(value) => {
+            let nested = doc.get_all(&obj, *key).map_err(write)?.iter().any(|(v, _)| matches!(v, Value::Object(_)));
+            if nested {
+                return Err(MergeError::NotText);
+            }
+            match value {
+                Some(v) => doc.put(&obj, *key, v).map_err(write)?,
+                None => doc.put(&obj, *key, ScalarValue::Null).map_err(write)?,
+            }
+            value.map(str::to_string)
+        }
     };
-    result.map_err(|e| MergeError::Load(LoadError::Invalid(e.to_string())))?;
     doc.commit_with(automerge::transaction::CommitOptions::default().with_message(by.to_string()).with_time(time));
+    Ok(written)
+}
+
+/// A value as a person reads it: `None` for an empty optional value, the fields of a nested
+/// record as `key: value` pairs.
+fn shown(value: &Value<'_>) -> Option<String> {
+    match value {
+        Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null) => None,
+        other => Some(describe(other)),
+    }
+}
+
+/// Copies every entry of object `from` into the empty object `to` of the same type.
+fn copy_object(doc: &mut AutoCommit, from: &ObjId, to: &ObjId, ty: ObjType) -> Result<(), automerge::AutomergeError> {
+    use automerge::transaction::Transactable;
+    match ty {
+        ObjType::Map | ObjType::Table => {
+            let keys: Vec<String> = doc.keys(from).collect();
+            for key in keys {
+                let Some((value, id)) = doc.get(from, key.as_str())? else { continue };
+                match value {
+                    Value::Scalar(s) => doc.put(to, key.as_str(), s.into_owned())?,
+                    Value::Object(t) => {
+                        let child = doc.put_object(to, key.as_str(), t)?;
+                        copy_object(doc, &id, &child, t)?;
+                    }
+                }
+            }
+        }
+        ObjType::List => {
+            for i in 0..doc.length(from) {
+                let Some((value, id)) = doc.get(from, i)? else { continue };
+                match value {
+                    Value::Scalar(s) => doc.insert(to, i, s.into_owned())?,
+                    Value::Object(t) => {
+                        let child = doc.insert_object(to, i, t)?;
+                        copy_object(doc, &id, &child, t)?;
+                    }
+                }
+            }
+        }
+        ObjType::Text => {
+            let text = doc.text(from)?;
+            doc.splice_text(to, 0, 0, &text)?;
+        }
+    }
     Ok(())
 }
 
@@ -218,7 +350,16 @@ mod tests {
             vec![("Ni Made Ayu Lestari", Some("staff-a"), 100), ("Ni Made Ayu Lestary", Some("staff-b"), 200)]
         );
 
-        settle(&mut doc, &["applicant", "name"], Some("Ni Made Ayu Lestari"), "admin", 300).unwrap();
+        let lestari = found[0].values.iter().find(|v| v.value == "Ni Made Ayu Lestari").unwrap().change.clone();
+        assert_eq!(
+            settle(&mut doc, &["applicant", "name"], Settlement::Keep(&lestari), "admin", 300).unwrap().as_deref(),
+            Some("Ni Made Ayu Lestari")
+        );
+        assert_eq!(
+            settle(&mut doc, &["applicant", "name"], Settlement::Keep(&lestari), "admin", 301).unwrap_err(),
+            MergeError::CandidateGone,
+            "a value already replaced cannot be kept again"
+        );
         assert!(conflicts(&mut doc, FIELDS).is_empty());
         // The settlement reaches the other side and wins there too.
         let mut other = b.fork();
@@ -240,5 +381,47 @@ mod tests {
         assert_eq!(merge(None, &second, &[]).unwrap_err(), MergeError::MissingDeps(1));
         // Announced heads that the bytes do not reach.
         assert_eq!(merge(None, &first, &heads_bytes(&a.get_heads())).unwrap_err(), MergeError::HeadsNotReached);
+    }
+
+    #[test]
+    fn a_nested_record_is_kept_whole_and_cannot_be_typed_over() {
+        let mut a = base().with_actor(automerge::ActorId::from(vec![1; 16]));
+        let mut b = a.fork().with_actor(automerge::ActorId::from(vec![2; 16]));
+        for (doc, name, copies) in [(&mut a, "Wayan", 2_i64), (&mut b, "Ketut", 3)] {
+            let handover = doc.put_object(automerge::ROOT, "handover", ObjType::Map).unwrap();
+            doc.put(&handover, "to", name).unwrap();
+            doc.put(&handover, "copies", copies).unwrap();
+            doc.put(&handover, "note", ScalarValue::Null).unwrap();
+            let serials = doc.put_object(&handover, "serials", ObjType::List).unwrap();
+            doc.insert(&serials, 0, format!("{name}-1")).unwrap();
+            let inner = doc.insert_object(&serials, 1, ObjType::Map).unwrap();
+            doc.put(&inner, "serial", format!("{name}-2")).unwrap();
+            doc.commit();
+        }
+        let fields: &[(&[&str], MergePolicy)] = &[(&["handover"], MergePolicy::Person)];
+        let merged = merge(Some(&a.save()), &b.save(), &heads_bytes(&b.get_heads())).unwrap();
+        let mut doc = merged.doc;
+        let found = conflicts(&mut doc, fields);
+        let ketut = found[0].values.iter().find(|v| v.value.contains("to: Ketut")).expect("described by its fields");
+        assert_eq!(ketut.value, "copies: 3; serials: (…); to: Ketut");
+        assert_eq!(
+            settle(&mut doc, &["handover"], Settlement::Corrected(Some("Ketut")), "admin", 5).unwrap_err(),
+            MergeError::NotText
+        );
+        let change = ketut.change.clone();
+        settle(&mut doc, &["handover"], Settlement::Keep(&change), "admin", 5).unwrap();
+        assert!(conflicts(&mut doc, fields).is_empty());
+        let handover = object_at(&doc, &["handover"]).unwrap();
+        let get = |doc: &AutoCommit, obj: &ObjId, key: &str| doc.get(obj, key).unwrap().unwrap().0.to_string();
+        assert_eq!(get(&doc, &handover, "to"), "\"Ketut\"");
+        assert_eq!(get(&doc, &handover, "copies"), "3");
+        assert_eq!(get(&doc, &handover, "note"), "null");
+        let (_, serials) = doc.get(&handover, "serials").unwrap().unwrap();
+        assert_eq!(doc.length(&serials), 2);
+        assert_eq!(doc.get(&serials, 0).unwrap().unwrap().0.to_string(), "\"Ketut-1\"");
+        let (_, inner) = doc.get(&serials, 1).unwrap().unwrap();
+        assert_eq!(get(&doc, &inner, "serial"), "\"Ketut-2\"");
+        // An empty value for a text field is written as empty, and read back as such.
+        assert_eq!(settle(&mut doc, &["status"], Settlement::Corrected(None), "admin", 6).unwrap(), None);
     }
 }

@@ -205,6 +205,9 @@ pub struct ReturnReasonDoc {
     pub item: u64,
     /// What is missing or wrong, in words for the applicant.
     pub reason: String,
+    /// The files the item had when it was returned (a resubmission needs another).
+    #[autosurgeon(missing = "Vec::new")]
+    pub files_then: Vec<String>,
 }
 
 /// The centre's answer.
@@ -475,6 +478,12 @@ pub const APPLICATION_FIELDS: &[(&[&str], crate::MergePolicy)] = {
         (&["resolutions"], Rule),
     ]
 };
+
+/// Person-settled fields a conflict is settled on only by keeping one of their values: the
+/// nested records (copied whole), and the fields that name the record, its office or its
+/// service (a typo there would move the record out of its office's reach).
+pub const KEEP_ONLY_FIELDS: &[&str] =
+    &["number", "office", "service_id", "service_kind", "proxy", "identification", "handover"];
 
 impl ApplicationDoc {
     /// The status, checked.

@@ -301,7 +301,11 @@ async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_print
     let dir = tempfile::tempdir().unwrap();
     // An office whose link to the regency goes through an HTTP proxy (here one that is not
     // there): printers on the LAN are reached directly, never through it.
-    let proxy = [("HTTP_PROXY", "http://127.0.0.1:9"), ("http_proxy", "http://127.0.0.1:9")];
+    let proxy = [
+        ("HTTP_PROXY", "http://127.0.0.1:9"),
+        ("http_proxy", "http://127.0.0.1:9"),
+        ("SIMPUL_DEVICES__WATCH_SECS", "2"),
+    ];
     let office = Running::start(&simpul_binary(), dir.path(), &proxy, &[]);
     let token = office.device_token("kiosk").expect("the demo prints a kiosk address");
     let kiosk: serde_json::Value =
@@ -382,6 +386,44 @@ async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_print
     let pdf = files.iter().find(|p| p.extension().is_none_or(|e| e != "env")).expect("the printer got the page");
     let bytes = std::fs::read(pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF"), "a PDF");
+
+    // Nobody pressed "check": the box looked at the printer by itself and pinned who it is.
+    let watched = eventually(Duration::from_secs(20), || async {
+        let row = simpul_tests::query(
+            &dir.path().join("data"),
+            &format!("SELECT checked_at IS NOT NULL AND identity LIKE 'urn:uuid:%' FROM devices WHERE id = '{id}'"),
+        );
+        (row == ["1"]).then_some(())
+    })
+    .await;
+    assert!(watched.is_some(), "the device watch checked the printer and pinned its identity");
+
+    // A printer that goes quiet while it holds an accepted job may still print it: the job
+    // stays sent, says why it does not move, and is not sent a second time.
+    drop(_printer);
+    let slow = dir.path().join("slow.sh");
+    std::fs::write(
+        &slow,
+        "#!/bin/sh
+sleep 120
+",
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let busy =
+        IppPeer::start_on(&spool, port, "Printer Loket 1", &["-c", &slow.to_string_lossy(), "-f", PDF_AND_RASTER]);
+    let out = simpul_cli(dir.path(), &[], &["device", "test-print", &id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let newest = || jobs().lines().next().unwrap_or_default().to_string();
+    let sent = eventually(Duration::from_secs(30), || async { newest().contains(" sent ").then_some(()) }).await;
+    assert!(sent.is_some(), "the printer took the job: {}", jobs());
+    drop(busy);
+    let held = eventually(Duration::from_secs(30), || async {
+        let line = newest();
+        (line.contains(" sent ") && line.contains("unreachable")).then_some(line)
+    })
+    .await;
+    assert!(held.is_some_and(|l| l.contains("tries 1")), "held at the printer with the reason, sent once: {}", jobs());
 }
 
 /// A4 in pixels at `dpi`.

@@ -275,9 +275,20 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     );
     let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &forged]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not known"), "{}", String::from_utf8_lossy(&out.stderr));
+    // No token for an office outside the hub's regency.
+    let foreign =
+        simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "token", "create", "--office", "52.01.01"]);
+    assert!(!foreign.status.success());
+    assert!(String::from_utf8_lossy(&foreign.stderr).contains("not in this hub's regency"));
     let token_b = enrollment_token(hub_dir.path(), "51.03.01");
     let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_b]);
     assert!(out.status.success(), "enroll B: {}", String::from_utf8_lossy(&out.stderr));
+    // Each box of an office numbers applications in its own block: the hub gives a second box
+    // of office A the next station.
+    let station = |d: &Path| query(&d.join("data"), "SELECT value FROM settings WHERE key = 'numbering.station'");
+    assert_eq!((station(dir_a.path()), station(dir_b.path())), (vec!["1".to_string()], vec!["1".to_string()]));
+    let second_a = enrolled(hub_dir.path(), &hub_url, "51.03.02");
+    assert_eq!(station(second_a.path()), ["2"]);
 
     let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
     let box_a = Running::start(&simpul_binary(), dir_a.path(), &fast, &[]);
@@ -323,6 +334,21 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
         (x >> 16) as u8
     }));
     scan.extend_from_slice(b"\n%%EOF\n");
+    // An older file this box can no longer read (its bytes do not match their digest): it
+    // must not hold the scan back.
+    let bad = "ab".repeat(32);
+    let bad_dir = dir_a.path().join("data/blobs/ab");
+    std::fs::create_dir_all(&bad_dir).unwrap();
+    std::fs::write(bad_dir.join(&bad), b"\xff\xd8 not the bytes this name promises").unwrap();
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(dir_a.path().join("data/simpul.sqlite3"))
+        .arg(format!(
+            "INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ('{bad}', 42, 'image/jpeg', '2000-01-01T00:00:00Z')"
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     counter_a.attach(&legal, scan).await;
 
     // Sessions cut at random points, again and again: nothing lost, nothing doubled.
@@ -353,18 +379,25 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
         eventually(Duration::from_secs(60), || async { converged(expected) }).await.is_some(),
         "after {cuts} cut sessions the hub and the boxes agree on every record"
     );
-    let box_blobs = query(&dir_a.path().join("data"), "SELECT sha256 FROM blobs ORDER BY sha256");
+    let box_blobs =
+        query(&dir_a.path().join("data"), &format!("SELECT sha256 FROM blobs WHERE sha256 != '{bad}' ORDER BY sha256"));
     assert_eq!(box_blobs.len(), 1);
     assert!(
         eventually(Duration::from_secs(60), || async {
             (query(&hub_dir.path().join("data"), "SELECT sha256 FROM blobs ORDER BY sha256") == box_blobs
-                && query(&dir_a.path().join("data"), "SELECT COUNT(*) FROM blobs WHERE synced_at IS NULL") == ["0"])
+                && query(&dir_a.path().join("data"), "SELECT sha256 FROM blobs WHERE synced_at IS NULL")
+                    == [bad.clone()])
             .then_some(())
         })
         .await
         .is_some(),
-        "the scan reached the hub whole and the box knows it"
+        "the scan reached the hub whole and the box knows it; the unreadable file stayed behind"
     );
+    let noted = query(
+        &dir_a.path().join("data"),
+        &format!("SELECT sync_failures > 0, sync_error FROM blobs WHERE sha256 = '{bad}'"),
+    );
+    assert!(noted[0].starts_with("1|") && noted[0].contains("cannot be read"), "{noted:?}");
     let sha = &box_blobs[0];
     let stored = std::fs::read(hub_dir.path().join("data/blobs").join(&sha[..2]).join(sha)).unwrap();
     assert_eq!(stored.len(), 2_500_000 + 16);
@@ -588,9 +621,14 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["catalog", "import", standard.to_str().unwrap()]);
     assert!(out.status.success(), "catalog: {}", String::from_utf8_lossy(&out.stderr));
 
-    let dir = enrolled(hub_dir.path(), &sync_url, "51.03.02");
+    // A new box, installed without demo data, is enrolled while its server runs: sync starts
+    // without a restart.
+    let dir = tempfile::tempdir().unwrap();
     let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
-    let office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
+    let office = Running::start(&simpul_binary(), dir.path(), &fast, &["--no-demo"]);
+    let token = enrollment_token(hub_dir.path(), "51.03.02");
+    let out = simpul_cli(dir.path(), &[], &["enroll", "--hub", &sync_url, "--token", &token]);
+    assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
     let data = dir.path().join("data");
     let hub_data = hub_dir.path().join("data");
 

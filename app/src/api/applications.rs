@@ -257,6 +257,9 @@ pub struct ApplicationView {
     pub has_return_slip: bool,
     /// Conflicts the regency admin settled on this record.
     pub resolutions: Vec<ResolutionView>,
+    /// Fields holding concurrent values that wait for the regency admin (dotted paths): until
+    /// then the record takes no step.
+    pub awaiting_decision: Vec<String>,
 }
 
 /// A conflict settled by the regency admin, as the box shows it.
@@ -367,6 +370,16 @@ pub async fn list_applications(list: String) -> Result<Vec<ApplicationRow>, ApiE
     use simpul_domain::auth::Permission;
     crate::backend::guarded(Permission::ViewApplications, |backend, user| async move {
         backend.applications(&user, &list).await
+    })
+    .await
+}
+
+/// Applications found by NIK, application number or part of the applicant's name.
+#[server(endpoint = "permohonan/cari", prefix = "/api", input = GetUrl)]
+pub async fn search_applications(q: String) -> Result<Vec<ApplicationRow>, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ViewApplications, |backend, _user| async move {
+        backend.search_applications(&q).await
     })
     .await
 }

@@ -17,6 +17,8 @@ pub struct SyncView {
     pub exchanges: u64,
     /// Bytes moved in the running or last session.
     pub bytes: u64,
+    /// Bytes waiting when that session started (0: unknown), for the progress bar.
+    pub planned: u64,
     /// Records with changes waiting to go.
     pub waiting_records: u64,
     /// Bytes waiting to go.
@@ -63,6 +65,10 @@ pub struct ConflictView {
     pub field: String,
     /// The competing values.
     pub candidates: Vec<CandidateView>,
+    /// Fingerprint of the candidates, sent back with the decision.
+    pub revision: String,
+    /// Whether a corrected value may be typed (otherwise one of the candidates is kept).
+    pub correctable: bool,
     /// When the hub found it.
     pub detected_at: String,
     /// The record's history, oldest first ("when · who · what").
@@ -92,12 +98,21 @@ pub async fn conflicts() -> Result<Vec<ConflictView>, ApiError> {
         .await
 }
 
-/// Settles a conflict with `value` (empty: leave the field empty) and a reason.
+/// Settles a conflict with a reason: keeps candidate `keep` (from 0) exactly as written, or
+/// else writes `corrected` (empty: leave the field empty). `seen` is the revision of the
+/// candidates the admin decided on.
 #[server(endpoint = "konflik/selesaikan", prefix = "/api")]
-pub async fn resolve_conflict(csrf: String, id: i64, value: String, reason: String) -> Result<(), ApiError> {
+pub async fn resolve_conflict(
+    csrf: String,
+    id: i64,
+    keep: Option<u32>,
+    corrected: String,
+    seen: String,
+    reason: String,
+) -> Result<(), ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::ResolveConflicts, csrf, |backend, user| async move {
-        backend.resolve_conflict(&user, id, &value, &reason).await
+        backend.resolve_conflict(&user, id, keep, &corrected, &seen, &reason).await
     })
     .await
 }

@@ -48,6 +48,10 @@ pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
             t!(i18n, refusals.requirements_missing, items).into_any()
         }
         Refusal::ReturnReasons => t!(i18n, refusals.return_reasons).into_any(),
+        Refusal::AwaitingDecision(fields) => {
+            let fields = fields.iter().map(|f| super::lang::settled_field_text(i18n, f)).collect::<Vec<_>>().join(", ");
+            t!(i18n, refusals.awaiting_decision, fields).into_any()
+        }
         Refusal::Locked(state) => {
             let state = super::lang::status_code_text(i18n, &state);
             t!(i18n, refusals.locked, state).into_any()

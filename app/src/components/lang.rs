@@ -199,6 +199,7 @@ pub fn needs_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "withdrawal_details" => t_string!(i18n, needs.withdrawal_details).to_string(),
         "copies" => t_string!(i18n, needs.copies).to_string(),
         "photo_and_signature" => t_string!(i18n, needs.photo_and_signature).to_string(),
+        "all_fingers" => t_string!(i18n, needs.all_fingers).to_string(),
         "capture_window" => t_string!(i18n, needs.capture_window).to_string(),
         "capture_content" => t_string!(i18n, needs.capture_content).to_string(),
         "other_reference" => t_string!(i18n, needs.other_reference).to_string(),
@@ -257,6 +258,7 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "no_biometric_device" => t_string!(i18n, device.no_biometric_device).to_string(),
         "busy" => t_string!(i18n, device.busy).to_string(),
         "aborted" => t_string!(i18n, device.aborted).to_string(),
+        "stopped" => t_string!(i18n, device.stopped).to_string(),
         "no_device" => t_string!(i18n, device.no_device).to_string(),
         "not_a_printer" => t_string!(i18n, device.not_a_printer).to_string(),
         "not_checked" => t_string!(i18n, device.not_checked).to_string(),
@@ -288,6 +290,7 @@ pub fn link_problem_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "hub_http" => t_string!(i18n, link_problem.hub_http),
         "not_a_hub" => t_string!(i18n, link_problem.not_a_hub),
         "hub_refused" => t_string!(i18n, link_problem.hub_refused),
+        "files_refused" => t_string!(i18n, link_problem.files_refused),
         "revoked" => t_string!(i18n, link_problem.revoked),
         "not_enrolled" => t_string!(i18n, link_problem.not_enrolled),
         "clock_skew" => t_string!(i18n, link_problem.clock_skew),
@@ -343,6 +346,7 @@ pub fn exception_text(i18n: I18nContext<Locale>, code: &str) -> String {
     match code {
         "missing" => t_string!(i18n, capture.reason_missing).to_string(),
         "injured" => t_string!(i18n, capture.reason_injured).to_string(),
+        "not_captured" => t_string!(i18n, capture.reason_not_captured).to_string(),
         other => other.to_string(),
     }
 }

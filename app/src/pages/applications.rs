@@ -11,12 +11,13 @@ use simpul_domain::auth::Permission;
 use super::Guard;
 use crate::api::{
     ApplicantForm, ApplicationRow, ApplicationView, IntakeForm, ProxyForm, StepForm, application_step,
-    confirm_requirement, get_application, get_intake, list_applications, open_application, update_applicant,
+    confirm_requirement, get_application, get_intake, list_applications, open_application, search_applications,
+    update_applicant,
 };
 use crate::components::errors::{ErrorPanel, message};
 use crate::components::lang::{
-    action_text, exception_text, field_text, finger_text, kind_label, problem_text, sla_class, sla_text, status_text,
-    upload_text,
+    action_text, exception_text, field_text, finger_text, kind_label, problem_text, settled_field_text, sla_class,
+    sla_text, status_text, upload_text,
 };
 use crate::components::layout::use_auth;
 use crate::error::{ApiError, Refusal};
@@ -50,6 +51,24 @@ fn Lists() -> impl IntoView {
     let user = super::use_user();
     let list = move || query.read().get("daftar").filter(|l| LISTS.contains(&l.as_str())).unwrap_or("open".into());
     let rows = Resource::new(list, list_applications);
+    // A search (by NIK, number or name) replaces the list while `cari` is in the address.
+    let searched = move || query.read().get("cari").map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    let found = Resource::new(searched, |q| async move {
+        match q {
+            Some(q) => Some(search_applications(q).await),
+            None => None,
+        }
+    });
+    let typed = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let search = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let q = typed.get_untracked();
+        let q = q.trim();
+        if !q.is_empty() {
+            navigate(&format!("/permohonan?cari={}", urlencoding_min(q)), Default::default());
+        }
+    };
     let label = move |l: &str| match l {
         "open" => t_string!(i18n, apps.list_open).to_string(),
         "mine" => t_string!(i18n, apps.list_mine).to_string(),
@@ -66,6 +85,13 @@ fn Lists() -> impl IntoView {
                 <h1>{t!(i18n, apps.title)}</h1>
                 {can_open.then(|| view! { <A href="/permohonan/baru" attr:class="button primary" attr:id="new-application">{t!(i18n, apps.new)}</A> })}
             </div>
+            <form class="search-row" role="search" on:submit=search>
+                <label for="app-search">{t!(i18n, apps.search_label)}</label>" "
+                <input id="app-search" type="search" minlength="3" maxlength="100" autocomplete="off"
+                    placeholder=move || t_string!(i18n, apps.search_hint)
+                    prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev)) />" "
+                <button type="submit" id="app-search-go">{t!(i18n, apps.search)}</button>
+            </form>
             <nav class="tabs" aria-label=move || t_string!(i18n, apps.title)>
                 {LISTS
                     .into_iter()
@@ -79,13 +105,42 @@ fn Lists() -> impl IntoView {
                     .collect_view()}
             </nav>
             <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
-                {move || rows.get().map(|r| match r {
-                    Ok(rows) => view! { <RowsTable rows /> }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                })}
+                {move || match found.get() {
+                    Some(Some(result)) => {
+                        let q = searched().unwrap_or_default();
+                        let shown_q = q.clone();
+                        let shown = match result {
+                            Ok(rows) => view! { <RowsTable rows /> }.into_any(),
+                            Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        };
+                        view! {
+                            <div id="search-results" data-q=q>
+                                <h2>{t!(i18n, apps.search_results, q = shown_q)}</h2>
+                                {shown}
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    _ => rows.get().map(|r| match r {
+                        Ok(rows) => view! { <RowsTable rows /> }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }).into_any(),
+                }}
             </Transition>
         </section>
     }
+}
+
+/// Percent-encodes what a query string value cannot hold as typed.
+fn urlencoding_min(q: &str) -> String {
+    let mut out = String::new();
+    for b in q.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// A table of applications.
@@ -562,6 +617,10 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                             t!(i18n, app.single).into_any()
                         }}
                     </p>
+                })}
+                {(!app.awaiting_decision.is_empty()).then(|| {
+                    let fields = app.awaiting_decision.iter().map(|f| settled_field_text(i18n, f)).collect::<Vec<_>>().join(", ");
+                    view! { <div class="notice warning" id="awaiting-decision" role="status">{t!(i18n, resolution.awaiting, fields)}</div> }
                 })}
                 {(!app.resolutions.is_empty()).then(|| view! {
                     <div class="notice" id="resolutions" role="status">

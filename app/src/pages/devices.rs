@@ -44,7 +44,8 @@ fn job_state_text(i18n: I18nContext<Locale>, job: &PrintJobView) -> AnyView {
     match (job.state, problem) {
         (JobState::Queued, None) => t!(i18n, jobs.queued).into_any(),
         (JobState::Queued, Some(problem)) => t!(i18n, jobs.waiting, problem).into_any(),
-        (JobState::Sent, _) => t!(i18n, jobs.sent).into_any(),
+        (JobState::Sent, None) => t!(i18n, jobs.sent).into_any(),
+        (JobState::Sent, Some(problem)) => t!(i18n, jobs.held_up, problem).into_any(),
         (JobState::Done, _) => t!(i18n, jobs.done).into_any(),
         (JobState::Failed, p) => {
             let problem = p.unwrap_or_else(|| "—".into());
@@ -85,7 +86,7 @@ pub fn JobTable(jobs: Vec<PrintJobView>, on_reprint: Callback<String>) -> impl I
                     let state_class = match j.state {
                         JobState::Done => "ok",
                         JobState::Failed => "bad",
-                        JobState::Queued if j.problem.is_some() => "warn",
+                        JobState::Queued | JobState::Sent if j.problem.is_some() => "warn",
                         _ => "",
                     };
                     let state_code = match j.state {

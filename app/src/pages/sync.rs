@@ -56,7 +56,17 @@ pub fn SyncPanel() -> impl IntoView {
                             <dd data-sync-running=s.running.to_string()>
                                 {if s.running { t_string!(i18n, sync.running) } else { t_string!(i18n, sync.idle) }}
                                 {s.running.then(|| view! {
-                                    <progress aria-label=move || t_string!(i18n, sync.progress)></progress>
+                                    {if s.planned > 0 {
+                                        let (value, max) = (s.bytes.min(s.planned), s.planned);
+                                        view! {
+                                            <progress aria-label=move || t_string!(i18n, sync.progress)
+                                                value=value.to_string() max=max.to_string()></progress>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! { <progress aria-label=move || t_string!(i18n, sync.progress)></progress> }
+                                            .into_any()
+                                    }}
                                     {format!(" {} · {}", s.exchanges, kib(s.bytes))}
                                 })}
                             </dd>
@@ -135,12 +145,14 @@ fn Case(case: ConflictView, done: impl Fn() + Send + Sync + Copy + 'static) -> i
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let id = case.id;
+    let revision = case.revision.clone();
     let csrf = move || auth.session.get().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default();
     let settle = Action::new(move |_: &()| {
-        let value =
-            if choice.get_untracked() == "__other" { corrected.get_untracked() } else { choice.get_untracked() };
-        let (csrf, reason) = (csrf(), reason.get_untracked());
-        async move { resolve_conflict(csrf, id, value, reason).await }
+        // A candidate is kept by its place in the case; "__other" sends the corrected text.
+        let keep = choice.get_untracked().parse::<u32>().ok();
+        let (csrf, reason, corrected, seen) =
+            (csrf(), reason.get_untracked(), corrected.get_untracked(), revision.clone());
+        async move { resolve_conflict(csrf, id, keep, corrected, seen, reason).await }
     });
     Effect::new(move |_| {
         if let Some(r) = settle.value().get() {
@@ -157,14 +169,14 @@ fn Case(case: ConflictView, done: impl Fn() + Send + Sync + Copy + 'static) -> i
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let value = v.value.clone();
             let input_id = format!("case-{id}-{i}");
+            let shown = if v.value == "null" { t_string!(i18n, conflict.empty).to_string() } else { v.value.clone() };
             view! {
                 <tr>
                     <td>
-                        <input type="radio" id=input_id.clone() name=name.clone() value=value.clone()
-                            on:change=move |_| choice.set(value.clone()) />
-                        <label for=input_id><strong>{v.value.clone()}</strong></label>
+                        <input type="radio" id=input_id.clone() name=name.clone() value=i.to_string()
+                            on:change=move |_| choice.set(i.to_string()) />
+                        <label for=input_id><strong>{shown}</strong></label>
                     </td>
                     <td>{v.source.clone()}</td>
                     <td>{v.by.clone()}</td>
@@ -195,14 +207,21 @@ fn Case(case: ConflictView, done: impl Fn() + Send + Sync + Copy + 'static) -> i
                 </thead>
                 <tbody>{options}</tbody>
             </table>
-            <p>
-                <input type="radio" id=format!("case-{id}-other") name=name.clone() value="__other"
-                    on:change=move |_| choice.set("__other".into()) />
-                <label for=format!("case-{id}-other")>{t!(i18n, conflict.other)}</label>
-                " "
-                <input type="text" aria-label=move || t_string!(i18n, conflict.other)
-                    prop:value=corrected on:input=move |ev| { corrected.set(event_target_value(&ev)); choice.set("__other".into()); } />
-            </p>
+            {if case.correctable {
+                view! {
+                    <p>
+                        <input type="radio" id=format!("case-{id}-other") name=name.clone() value="__other"
+                            on:change=move |_| choice.set("__other".into()) />
+                        <label for=format!("case-{id}-other")>{t!(i18n, conflict.other)}</label>
+                        " "
+                        <input type="text" aria-label=move || t_string!(i18n, conflict.other)
+                            prop:value=corrected on:input=move |ev| { corrected.set(event_target_value(&ev)); choice.set("__other".into()); } />
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! { <p class="muted keep-only">{t!(i18n, conflict.keep_only)}</p> }.into_any()
+            }}
             <p>
                 <label for=format!("case-{id}-reason")>{t!(i18n, conflict.reason)}</label>
                 <textarea id=format!("case-{id}-reason") required

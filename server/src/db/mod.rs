@@ -83,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_device_removal.sql"),
     include_str!("../../migrations/0011_device_certificate.sql"),
     include_str!("../../migrations/0012_password_changes.sql"),
+    include_str!("../../migrations/0013_blob_failures.sql"),
 ];
 
 /// The newest schema version this binary knows.

@@ -8,6 +8,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -56,7 +58,10 @@ pub fn write(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     }
     let dir = target.parent().expect("blob paths have a parent");
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+    // Two uploads of the same file at once each write their own temporary file: the rename that
+    // comes second replaces identical bytes, and neither sees the other's half-written file.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(".{sha}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -128,10 +133,11 @@ pub fn original_of(conn: &Connection, copy: &str) -> Result<Option<String>, Stor
         .flatten())
 }
 
-/// Blobs not yet at the hub, oldest first: (digest, size).
+/// Blobs not yet at the hub, oldest first, those that failed before last: (digest, size).
 pub fn pending_sync(conn: &Connection, limit: u32) -> Result<Vec<(String, u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT sha256, size FROM blobs WHERE synced_at IS NULL AND local_only = 0 ORDER BY created_at LIMIT ?1",
+        "SELECT sha256, size FROM blobs WHERE synced_at IS NULL AND local_only = 0
+         ORDER BY sync_failures, created_at LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -147,9 +153,23 @@ pub fn pending_totals(conn: &Connection) -> Result<(u64, u64), StoreError> {
     Ok((n.max(0) as u64, bytes.max(0) as u64))
 }
 
+/// Notes that a blob could not be sent (this box cannot read it, or the hub refused it): it
+/// goes behind the others.
+pub fn note_sync_failure(conn: &Connection, sha256: &str, error: &str) -> Result<(), StoreError> {
+    let error: String = error.chars().take(300).collect();
+    conn.execute(
+        "UPDATE blobs SET sync_failures = sync_failures + 1, sync_error = ?2 WHERE sha256 = ?1",
+        params![sha256, error],
+    )?;
+    Ok(())
+}
+
 /// Notes that the hub holds a blob.
 pub fn mark_synced(conn: &Connection, sha256: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-    conn.execute("UPDATE blobs SET synced_at = ?2 WHERE sha256 = ?1", params![sha256, stamp(at)])?;
+    conn.execute(
+        "UPDATE blobs SET synced_at = ?2, sync_failures = 0, sync_error = NULL WHERE sha256 = ?1",
+        params![sha256, stamp(at)],
+    )?;
     Ok(())
 }
 
@@ -180,6 +200,10 @@ pub enum Chunk {
 /// checks it against its digest and returns its bytes (the caller writes and records it).
 pub fn append_partial(data_dir: &Path, sha256: &str, offset: u64, size: u64, bytes: &[u8]) -> std::io::Result<Chunk> {
     let path = partial_path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+    // One append at a time: two sessions sending the same blob (a retry racing the session it
+    // replaces, or two boxes with the same scan) must not both append at the same offset.
+    static APPENDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = APPENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let held = partial_len(data_dir, sha256);
     if offset != held || held + bytes.len() as u64 > size {
         return Ok(Chunk::WrongOffset(held));
@@ -222,6 +246,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_failed_goes_behind_the_others_until_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let t0 = OffsetDateTime::now_utc();
+        for (i, sha) in ["a", "b", "c"].iter().enumerate() {
+            record(&conn, sha, 10, ContentType::Jpeg, t0 + time::Duration::seconds(i as i64)).unwrap();
+        }
+        note_sync_failure(&conn, "a", "the hub refused: too large").unwrap();
+        let order: Vec<String> = pending_sync(&conn, 10).unwrap().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(order, ["b", "c", "a"]);
+        note_sync_failure(&conn, "b", "unreadable").unwrap();
+        note_sync_failure(&conn, "b", "unreadable").unwrap();
+        let order: Vec<String> = pending_sync(&conn, 10).unwrap().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(order, ["c", "a", "b"]);
+        mark_synced(&conn, "a", t0).unwrap();
+        assert_eq!(pending_totals(&conn).unwrap(), (2, 20));
+    }
+
+    #[test]
     fn same_bytes_same_place_and_paths_only_from_digests() {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), b"%PDF-1.4 hello").unwrap();
@@ -252,5 +295,40 @@ mod tests {
         assert_eq!(append_partial(dir.path(), &wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
         assert_eq!(partial_len(dir.path(), &wrong), 0);
         assert!(append_partial(dir.path(), "../x", 0, 1, b"x").is_err());
+    }
+
+    #[test]
+    fn the_same_file_uploaded_at_once_by_many_is_stored_whole_and_every_upload_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| write(dir.path(), &bytes))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in &results {
+            assert_eq!(r.as_ref().unwrap(), &digest(&bytes));
+        }
+        assert_eq!(read(dir.path(), &digest(&bytes)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn two_sessions_sending_the_same_chunk_at_once_append_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
+        let sha = digest(&bytes);
+        let size = bytes.len() as u64;
+        for _ in 0..20 {
+            let outcomes: Vec<Chunk> = std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    (0..4).map(|_| s.spawn(|| append_partial(dir.path(), &sha, 0, size, &bytes[..200_000]))).collect();
+                handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+            });
+            assert_eq!(outcomes.iter().filter(|c| **c == Chunk::Held(200_000)).count(), 1, "{outcomes:?}");
+            assert_eq!(partial_len(dir.path(), &sha), 200_000);
+            assert_eq!(
+                append_partial(dir.path(), &sha, 200_000, size, &bytes[200_000..]).unwrap(),
+                Chunk::Complete(bytes.clone())
+            );
+        }
     }
 }

@@ -33,6 +33,22 @@ pub struct ConflictRow {
     pub reason: Option<String>,
 }
 
+impl ConflictRow {
+    /// A short fingerprint of the candidates: a decision made on what a person saw is refused
+    /// when a later sync changed the candidates in between.
+    pub fn revision(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for c in &self.candidates {
+            hash.update(c.change.as_bytes());
+            hash.update([0]);
+            hash.update(c.value.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Records (or refreshes) an open case for a field.
 pub fn open(
     conn: &Connection,

@@ -380,8 +380,15 @@ pub enum Outcome {
         /// When to look again.
         next: OffsetDateTime,
     },
-    /// Still at the printer; look again at `next`.
-    Waiting(OffsetDateTime),
+    /// Still at the printer; look again at `next`. `reason` says why it does not move (the
+    /// printer is out of paper, or does not answer): the job stays sent, is not sent again (it
+    /// may still come out), and staff see the reason.
+    Waiting {
+        /// When to look again.
+        next: OffsetDateTime,
+        /// Why the job does not move, as an error code; `None` while it simply prints.
+        reason: Option<String>,
+    },
     /// Printed.
     Done,
     /// Failed for now with `error`; try again at `next`.
@@ -405,9 +412,9 @@ pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime
              next_at = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, remote, second(*next), now],
         )?,
-        Outcome::Waiting(next) => conn.execute(
-            "UPDATE print_jobs SET next_at = ?2 WHERE id = ?1 AND status IN ('queued', 'sent')",
-            params![id, second(*next)],
+        Outcome::Waiting { next, reason } => conn.execute(
+            "UPDATE print_jobs SET next_at = ?2, error = ?3 WHERE id = ?1 AND status IN ('queued', 'sent')",
+            params![id, second(*next), reason],
         )?,
         Outcome::Done => conn.execute(
             "UPDATE print_jobs SET status = 'done', error = NULL, updated_at = ?2

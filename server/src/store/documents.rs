@@ -132,7 +132,26 @@ where
     T: Reconcile + Hydrate + PartialEq + Clone,
     F: FnOnce(&mut T) -> Result<(), E>,
 {
+    update_guarded(conn, id, at, by, |_| Ok(()), change)
+}
+
+/// [`update`], after `guard` has looked at the stored document itself (its concurrent values,
+/// say) and let the change go ahead.
+pub fn update_guarded<T, E, G, F>(
+    conn: &Connection,
+    id: &str,
+    at: OffsetDateTime,
+    by: &str,
+    guard: G,
+    change: F,
+) -> Result<T, UpdateError<E>>
+where
+    T: Reconcile + Hydrate + PartialEq + Clone,
+    G: FnOnce(&mut AutoCommit) -> Result<(), E>,
+    F: FnOnce(&mut T) -> Result<(), E>,
+{
     let mut doc = open(conn, id)?.ok_or(StoreError::NotFound)?.with_actor(actor(conn)?);
+    guard(&mut doc).map_err(UpdateError::Refused)?;
     let before: T = autosurgeon::hydrate(&doc).map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
     let mut value = before.clone();
     change(&mut value).map_err(UpdateError::Refused)?;

@@ -83,6 +83,13 @@ pub fn redeem(
     Ok(Ok(office))
 }
 
+/// The numbering station of a newly enrolled box: how many boxes its office has enrolled, this
+/// one included (revoked ones count: their numbers are out there).
+pub fn station(conn: &Connection, office: &str) -> Result<u32, StoreError> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM enrolled_boxes WHERE office = ?1", [office], |r| r.get(0))?;
+    Ok(u32::try_from(n).unwrap_or(1).max(1))
+}
+
 /// The office of an enrolled box, or why it may not sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoxStanding {

@@ -8,6 +8,7 @@ use crate::db::StoreError;
 const UNIT_CODE: &str = "unit.code";
 const UNIT_NAME: &str = "unit.name";
 const UNIT_ROLE: &str = "unit.role";
+const STATION: &str = "numbering.station";
 
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
@@ -42,4 +43,15 @@ pub fn set_unit(conn: &Connection, role: BoxRole, unit: &Unit) -> Result<(), Sto
     put(conn, UNIT_NAME, &unit.name)?;
     put(conn, UNIT_ROLE, role.code())?;
     Ok(())
+}
+
+/// The numbering station of this box among its office's boxes (1 until the hub gives another
+/// at enrollment; see `simpul_domain::application::station_sequence`).
+pub fn station(conn: &Connection) -> Result<u32, StoreError> {
+    Ok(get(conn, STATION)?.and_then(|s| s.parse().ok()).filter(|s| *s >= 1).unwrap_or(1))
+}
+
+/// Records the numbering station the hub gave this box.
+pub fn set_station(conn: &Connection, station: u32) -> Result<(), StoreError> {
+    put(conn, STATION, &station.max(1).to_string())
 }
