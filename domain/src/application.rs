@@ -81,9 +81,10 @@ impl Status {
         matches!(self, Status::HandedOver | Status::Cancelled)
     }
 
-    /// The SLA clock stands still (waiting on the centre).
+    /// The SLA clock stands still: waiting on the centre, or on the applicant (the file was
+    /// returned for something missing; the office cannot go on until it comes back).
     pub fn pauses_sla(self) -> bool {
-        matches!(self, Status::SentForIdentification | Status::Clarification)
+        matches!(self, Status::SentForIdentification | Status::Clarification | Status::Returned)
     }
 }
 

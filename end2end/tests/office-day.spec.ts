@@ -313,7 +313,10 @@ test("an office day, offline: queue, intake for every service, return, verificat
   await head.goto(`${s.base}/`);
   await hydrated(head);
   expect(Number(await head.locator("#fig-handed").textContent())).toBeGreaterThanOrEqual(4);
-  await expect(head.locator("#queue-figures")).toContainText("Loket");
+  // By the names staff know: the counter's name, the lane, the service's title, not ids.
+  await expect(head.locator('#queue-figures td[data-key="L1"]')).toHaveText("Loket 1");
+  await expect(head.locator('#queue-figures td[data-key="priority"]')).toHaveText("Jalur prioritas");
+  await expect(head.locator("#queue-figures tbody")).not.toContainText(/[0-9a-f]{8}-[0-9a-f]{4}-/);
 
   // The lists: nothing of today's work is still open for verification.
   await verifier.goto(`${s.base}/permohonan?daftar=closed`);

@@ -828,6 +828,20 @@ pub fn list_by(
     rows_of(conn, &sql, values)
 }
 
+/// Applications in `statuses` that have a due time, earliest due first: the late ones come
+/// before anything else, however long ago they were last touched.
+pub fn by_due(conn: &Connection, statuses: &[Status], limit: u32) -> Result<Vec<Row>, StoreError> {
+    let mut values: Vec<rusqlite::types::Value> = vec![i64::from(limit).into()];
+    let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 2)).collect();
+    values.extend(statuses.iter().map(|s| rusqlite::types::Value::from(s.code().to_string())));
+    let sql = format!(
+        "SELECT id, number, status, kind, service_id, name, created_by, updated_at, due_at FROM applications
+         WHERE due_at IS NOT NULL AND status IN ({}) ORDER BY due_at LIMIT ?1",
+        marks.join(", ")
+    );
+    rows_of(conn, &sql, values)
+}
+
 /// What a search looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Search {

@@ -284,7 +284,9 @@ impl Context {
     }
 
     fn sla(&self, service_id: &str, status: Status, due: Option<&str>) -> Option<SlaStatus> {
-        if status.is_final() {
+        // Handed over or cancelled, or ready and waiting for the applicant: the office's part
+        // is done and no clock runs.
+        if status.is_final() || status == Status::Ready {
             return None;
         }
         if status.pauses_sla() {
@@ -828,8 +830,19 @@ impl AppBackend {
                 let rows = applications::list_by(c, &open_statuses(), None, LIST_LIMIT)?;
                 let mine_open = rows.iter().filter(|r| r.created_by == user.id).map(|r| row_view(&ctx, r)).collect();
                 let open: Vec<ApplicationRow> = rows.iter().map(|r| row_view(&ctx, r)).collect();
-                let pick = |s: SlaStatus| open.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
+                // The SLA lists come from the earliest due, so that the oldest late files are
+                // never the ones left out.
+                let running: Vec<Status> =
+                    open_statuses().into_iter().filter(|s| !s.pauses_sla() && *s != Status::Ready).collect();
+                let by_due: Vec<ApplicationRow> =
+                    applications::by_due(c, &running, LIST_LIMIT)?.iter().map(|r| row_view(&ctx, r)).collect();
+                let pick = |s: SlaStatus| by_due.iter().filter(|r| r.sla == Some(s)).cloned().collect::<Vec<_>>();
                 let stats = crate::queue::stats(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // Services and counters by the names staff know them by.
+                let mut labels: HashMap<String, String> =
+                    catalog::list(c)?.into_iter().map(|e| (e.id, e.standard.title)).collect();
+                let counters = crate::queue::counters(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                labels.extend(counters.into_iter().map(|k| (format!("counter:{}", k.id), k.name)));
                 let waiting = crate::queue::display(c, now, zone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let settled = crate::store::notices::unread(c, &user.id, 20)?
                     .into_iter()
@@ -856,7 +869,7 @@ impl AppBackend {
                     due_today: pick(SlaStatus::DueToday),
                     about_to_breach: pick(SlaStatus::AboutToBreach),
                     late: pick(SlaStatus::Late),
-                    queue_figures: figures(&stats),
+                    queue_figures: figures(&stats, &labels),
                 })
             })
             .await
@@ -864,10 +877,18 @@ impl AppBackend {
     }
 }
 
-fn figures(stats: &simpul_domain::queue::QueueStats) -> Vec<simpul_app::api::QueueFigure> {
+fn figures(
+    stats: &simpul_domain::queue::QueueStats,
+    labels: &HashMap<String, String>,
+) -> Vec<simpul_app::api::QueueFigure> {
     let one = |group: &str, key: &str, f: &simpul_domain::queue::Figures| simpul_app::api::QueueFigure {
         group: group.into(),
         key: key.into(),
+        label: match group {
+            "service" => labels.get(key).cloned(),
+            "counter" => labels.get(&format!("counter:{key}")).cloned(),
+            _ => None,
+        },
         issued: f.issued,
         served: f.served,
         mean_wait_minutes: f.mean_wait_secs.map(|s| (s as f64 / 60.0 * 10.0).round() / 10.0),

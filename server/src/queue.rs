@@ -332,9 +332,13 @@ pub fn call_next(
             })
         })?
         .collect::<Result<_, _>>()?;
-    let mut recent = conn.prepare("SELECT lane FROM queue_calls WHERE counter = ?1 ORDER BY seq DESC LIMIT 16")?;
+    // Today's calls of this counter, each ticket once (a recall is not another priority call).
+    let mut recent = conn.prepare(
+        "SELECT lane FROM queue_calls WHERE counter = ?1 AND at LIKE ?2 || '%'
+         GROUP BY ticket_id ORDER BY MAX(seq) DESC LIMIT 16",
+    )?;
     let mut lanes: Vec<Lane> = recent
-        .query_map([counter_id], |r| r.get::<_, String>(0))?
+        .query_map(params![counter_id, date_text(day)], |r| r.get::<_, String>(0))?
         .filter_map(Result::ok)
         .map(|l| lane_of(&l))
         .collect();

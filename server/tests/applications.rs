@@ -205,7 +205,11 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
     ));
     let reasons =
         ActDetails { reasons: vec![(2, "Paspor sudah tidak terbaca, bawa yang asli".into())], ..ActDetails::default() };
+    let due_before = applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone();
+    assert!(due_before.is_some());
     assert_eq!(act(&o, &id, Action::Return, reasons).unwrap(), Status::Returned);
+    let rows = applications::list(&o.conn, &[Status::Returned], 10).unwrap();
+    assert_eq!(rows[0].due_at, None, "the clock stops while the file is back with the applicant");
     applications::attach(&o.conn, &who(MON), &id, 2, &"12".repeat(32)).unwrap();
     assert_eq!(act(&o, &id, Action::Resubmit, ActDetails::default()).unwrap(), Status::Submitted);
     act(&o, &id, Action::Verify, ActDetails::default()).unwrap();

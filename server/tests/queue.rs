@@ -102,6 +102,38 @@ fn counters_call_priority_first_but_not_forever_and_never_the_same_ticket() {
 }
 
 #[test]
+fn a_recall_is_not_another_priority_call_and_yesterday_does_not_count() {
+    let (_d, conn, services) = office();
+    let elderly = Lane::Priority(PriorityReason::Elderly);
+    let policy = CallPolicy { max_priority_in_row: 2 };
+    // Yesterday L1 ended on priority calls; today that streak is gone.
+    for n in 1..=2 {
+        let t = issue(&conn, &services[0], elderly, n);
+        let at = T0 + Duration::minutes(10 + i64::from(n));
+        assert_eq!(queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap().id, t.id);
+        queue::act(&conn, &t.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
+        queue::act(&conn, &t.id, TicketAction::Finish, None, at, Zone::Wita).unwrap();
+    }
+    let today = T0 + Duration::days(1);
+    let issue_today = |lane: Lane, n: u32| {
+        let t = queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], lane, &format!("d2-{n}"), today, Zone::Wita)
+            .unwrap();
+        queue::printed(&conn, &t.id, true).unwrap()
+    };
+    issue_today(Lane::Normal, 1);
+    let p1 = issue_today(elderly, 2);
+    let p2 = issue_today(elderly, 3);
+    assert_eq!(queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id, p1.id, "priority first again");
+    // The same priority ticket called three times is one call, not three.
+    for _ in 0..3 {
+        queue::act(&conn, &p1.id, TicketAction::Recall, None, today, Zone::Wita).unwrap();
+    }
+    queue::act(&conn, &p1.id, TicketAction::Start, None, today, Zone::Wita).unwrap();
+    queue::act(&conn, &p1.id, TicketAction::Finish, None, today, Zone::Wita).unwrap();
+    assert_eq!(queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id, p2.id, "the second of two allowed");
+}
+
+#[test]
 fn two_counters_calling_at_once_never_share_a_ticket() {
     let (_d, conn, services) = office();
     for n in 0..40 {

@@ -352,8 +352,10 @@ pub struct SettledNotice {
 pub struct QueueFigure {
     /// "service", "counter" or "lane".
     pub group: String,
-    /// Service title, counter id or lane code.
+    /// Service id, counter id or lane code.
     pub key: String,
+    /// The service's title or the counter's name, when known (lanes are named by the UI).
+    pub label: Option<String>,
     /// Tickets issued.
     pub issued: u32,
     /// Served to the end.

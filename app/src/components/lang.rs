@@ -120,8 +120,11 @@ pub fn action_text(i18n: I18nContext<Locale>, action: Action) -> String {
 }
 
 /// Where an application stands against its due time.
-pub fn sla_text(i18n: I18nContext<Locale>, sla: SlaStatus) -> String {
+pub fn sla_text(i18n: I18nContext<Locale>, sla: SlaStatus, status: simpul_domain::application::Status) -> String {
     match sla {
+        SlaStatus::Paused if status == simpul_domain::application::Status::Returned => {
+            t_string!(i18n, sla.paused_applicant).to_string()
+        }
         SlaStatus::OnTrack => t_string!(i18n, sla.on_track).to_string(),
         SlaStatus::DueToday => t_string!(i18n, sla.due_today).to_string(),
         SlaStatus::AboutToBreach => t_string!(i18n, sla.about_to_breach).to_string(),

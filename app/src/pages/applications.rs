@@ -174,7 +174,10 @@ pub fn RowsTable(rows: Vec<ApplicationRow>) -> impl IntoView {
                                 <td>{move || status_text(i18n, r.status)}</td>
                                 <td class=sla_class(sla)>
                                     {r.due.clone().unwrap_or_default()}
-                                    {sla.map(|s| view! { " " <span class="badge">{move || sla_text(i18n, s)}</span> })}
+                                    {sla.map(|s| {
+                                        let status = r.status;
+                                        view! { " " <span class="badge">{move || sla_text(i18n, s, status)}</span> }
+                                    })}
                                 </td>
                             </tr>
                         }
@@ -517,7 +520,7 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
             <dt>{t!(i18n, apps.due)}</dt>
             <dd class=sla_class(sla)>
                 {app.due.clone().unwrap_or_else(|| "—".into())}
-                {sla.map(|s| view! { " " <span class="badge" id="app-sla">{move || sla_text(i18n, s)}</span> })}
+                {sla.map(|s| view! { " " <span class="badge" id="app-sla">{move || sla_text(i18n, s, status)}</span> })}
             </dd>
         </dl>
         <div class="file-grid">

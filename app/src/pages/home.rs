@@ -146,7 +146,7 @@ fn Dashboard() -> impl IntoView {
                                                 "counter" => t_string!(i18n, dash.g_counter).to_string(),
                                                 _ => t_string!(i18n, dash.g_lane).to_string(),
                                             }}</td>
-                                            <td>{f.key.clone()}</td><td>{f.issued}</td><td>{f.served}</td>
+                                            <td data-key=f.key.clone()>{figure_label(i18n, f)}</td><td>{f.issued}</td><td>{f.served}</td>
                                             <td>{fmt(f.mean_wait_minutes)}</td><td>{fmt(f.mean_service_minutes)}</td>
                                         </tr>
                                     }
@@ -160,4 +160,15 @@ fn Dashboard() -> impl IntoView {
         )
     };
     view! { <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>{body}</Transition> }
+}
+
+/// What a queue figure is about, as staff name it: the service's title, the counter's name, or
+/// the lane.
+fn figure_label(i18n: leptos_i18n::I18nContext<Locale>, f: &crate::api::QueueFigure) -> String {
+    match (f.group.as_str(), &f.label) {
+        (_, Some(label)) => label.clone(),
+        ("lane", None) if f.key == "priority" => t_string!(i18n, dash.lane_priority).to_string(),
+        ("lane", None) if f.key == "normal" => t_string!(i18n, dash.lane_normal).to_string(),
+        _ => f.key.clone(),
+    }
 }
