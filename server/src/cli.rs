@@ -68,6 +68,9 @@ pub enum Command {
     /// Hub: stand in for the national system's central steps.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Hand-over receipts: check the signed reference in a receipt's QR code.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// Device simulators for demos and tests, speaking the real protocols: a biometric device
     /// service (SBI style: face, fingerprints, iris, signature pad), an eSCL scanner and an
     /// ESC/POS ticket printer. Runs until stopped.
@@ -96,6 +99,17 @@ pub struct DevsimArgs {
     /// Browser origins allowed to call the biometric service (repeatable); none: any origin.
     #[arg(long = "origin")]
     pub origins: Vec<String>,
+}
+
+/// `receipt` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt's QR text (`SIMPUL-TT1|…`): on a hub against the keys of the office's
+    /// boxes, on a box against its own key. Exits non-zero when it is not genuine.
+    Verify {
+        /// The text the QR code holds.
+        text: String,
+    },
 }
 
 /// `hub` subcommands.
@@ -409,6 +423,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Device(cmd) => device_command(&load()?, cmd),
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
+        Command::Receipt(ReceiptCommand::Verify { text }) => receipt_verify(&load()?, &text),
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),
         Command::Hub(HubCommand::Send { number }) => {
             hub_central_step(&load()?, &number, simpul_domain::application::Action::SendForIdentification, None)
@@ -527,6 +542,32 @@ fn enroll_command(config: &Config, args: EnrollArgs) -> Result<()> {
         _ => bail!(
             "use `simpul enroll --hub URL --token T` on a box, or `simpul enroll token create --office CODE` on a hub"
         ),
+    }
+}
+
+fn receipt_verify(config: &Config, text: &str) -> Result<()> {
+    let conn = open_db(config)?;
+    let checked = if config.role == BoxRole::Hub {
+        let office = crate::receipts::claimed_office(text)?;
+        let keys = crate::store::enroll::receipt_keys(&conn, &office)?;
+        if keys.is_empty() {
+            bail!("no box of office {office} has sent its receipt key; it cannot be checked here");
+        }
+        crate::receipts::verify_with_any(&keys, text)
+    } else {
+        let own = crate::receipts::public_key(&conn)?;
+        crate::receipts::verify(&own, text).map(|r| (r, "this box".to_string()))
+    };
+    match checked {
+        Ok((r, by)) => {
+            let by: String = by.chars().take(16).collect();
+            println!(
+                "Genuine receipt: application {} of office {}, handed over {} (signed by box {by}).",
+                r.number, r.office, r.handed_over_at
+            );
+            Ok(())
+        }
+        Err(e) => bail!("NOT a genuine receipt: {e}"),
     }
 }
 

@@ -72,6 +72,35 @@ pub fn sign(key: &Ed25519KeyPair, reference: &Reference) -> String {
     format!("{body}|{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
 }
 
+/// Whether `key` is an Ed25519 public key as [`public_key`] writes it.
+pub fn valid_public_key(key: &str) -> bool {
+    key.len() <= 64 && URL_SAFE_NO_PAD.decode(key).is_ok_and(|k| k.len() == 32)
+}
+
+/// The office a receipt's text names, read without checking it (to find the keys to check it
+/// with).
+pub fn claimed_office(text: &str) -> Result<String, VerifyError> {
+    let parts: Vec<&str> = text.trim().split('|').collect();
+    match parts.as_slice() {
+        [prefix, _, office, _, _] if *prefix == PREFIX => Ok(office.to_string()),
+        _ => Err(VerifyError::Format),
+    }
+}
+
+/// Checks a receipt's text against the keys of the boxes of the office it names, as the hub
+/// holds them: (box fingerprint, public key). Answers the reference and the box that signed it.
+pub fn verify_with_any(keys: &[(String, String)], text: &str) -> Result<(Reference, String), VerifyError> {
+    let mut outcome = Err(VerifyError::Signature);
+    for (box_print, key) in keys {
+        match verify(key, text) {
+            Ok(reference) => return Ok((reference, box_print.clone())),
+            Err(VerifyError::Format) => return Err(VerifyError::Format),
+            Err(e) => outcome = Err(e),
+        }
+    }
+    outcome
+}
+
 /// Checks a receipt's text against a public key (base64url).
 pub fn verify(public_key: &str, text: &str) -> Result<Reference, VerifyError> {
     let text = text.trim();
@@ -116,6 +145,14 @@ mod tests {
         .unwrap();
         assert_eq!(verify(&public, &sign(&other, &reference())), Err(VerifyError::Signature));
         assert_eq!(verify(&public, "hello"), Err(VerifyError::Format));
+        // The hub tries every key of the office the receipt names.
+        let other_public = URL_SAFE_NO_PAD.encode(other.public_key().as_ref());
+        let keys = vec![("box-2".to_string(), other_public), ("box-1".to_string(), public.clone())];
+        assert_eq!(claimed_office(&text), Ok("51.03.02".to_string()));
+        assert_eq!(verify_with_any(&keys, &text), Ok((reference(), "box-1".to_string())));
+        assert_eq!(verify_with_any(&keys, &altered), Err(VerifyError::Signature));
+        assert_eq!(verify_with_any(&[], &text), Err(VerifyError::Signature));
+        assert!(valid_public_key(&public) && !valid_public_key("abc") && !valid_public_key(&"A".repeat(200)));
         assert_eq!(verify(&public, "SIMPUL-TT1|a|b|c|!!"), Err(VerifyError::Format));
     }
 }

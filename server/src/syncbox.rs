@@ -499,10 +499,13 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
         .map_err(|e| EnrollError::Link(e.to_string()))?;
     // The hub names the certificate after the token's office, whatever the request says.
     let (key_pem, csr) = pki::box_key_and_csr("enrolling")?;
+    crate::prepare_data_dir(data_dir).map_err(|e| EnrollError::Link(e.to_string()))?;
+    let conn = crate::db::open_sync(&data_dir.join("simpul.sqlite3"))?;
+    let receipt_key = crate::receipts::public_key(&conn)?;
     let enroll_url = base.join("/sync/v1/enroll").map_err(|e| EnrollError::Link(e.to_string()))?;
     let response = verified
         .post(enroll_url)
-        .json(&EnrollRequest { token: token.trim().to_string(), csr })
+        .json(&EnrollRequest { token: token.trim().to_string(), csr, receipt_key: Some(receipt_key) })
         .send()
         .await
         .map_err(link)?;
@@ -512,8 +515,6 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
     }
     let answer: EnrollResponse =
         response.json().await.map_err(|_| EnrollError::Refused("the hub's answer is not understood".into()))?;
-    crate::prepare_data_dir(data_dir).map_err(|e| EnrollError::Link(e.to_string()))?;
-    let conn = crate::db::open_sync(&data_dir.join("simpul.sqlite3"))?;
     let other: Option<String> = conn
         .query_row("SELECT office FROM applications WHERE office != ?1 LIMIT 1", [&answer.office], |r| r.get(0))
         .ok();

@@ -38,6 +38,10 @@ pub struct EnrollRequest {
     pub token: String,
     /// The box's CSR (PEM).
     pub csr: String,
+    /// The public half of the box's receipt key (base64url Ed25519), so that the hub can check
+    /// the receipts the box prints. Absent from older boxes.
+    #[serde(default)]
+    pub receipt_key: Option<String>,
 }
 
 /// What an enrolled box receives.
@@ -91,6 +95,9 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
     if request.token.len() > 200 || request.csr.len() > 16 * 1024 {
         return plain(StatusCode::BAD_REQUEST, "the enrollment request is too large");
     }
+    if request.receipt_key.as_deref().is_some_and(|k| !crate::receipts::valid_public_key(k)) {
+        return plain(StatusCode::BAD_REQUEST, "the receipt key is not an Ed25519 public key");
+    }
     let now = OffsetDateTime::now_utc();
     let pki = state.pki.clone();
     let result = state
@@ -110,7 +117,7 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
                 Ok(der) => fingerprint(&der),
                 Err(e) => return Ok(Err(EnrollFailure::Csr(e.to_string()))),
             };
-            if let Err(refusal) = enroll::redeem(&tx, &request.token, &print, now)? {
+            if let Err(refusal) = enroll::redeem(&tx, &request.token, &print, request.receipt_key.as_deref(), now)? {
                 return Ok(Err(EnrollFailure::Token(refusal)));
             }
             let station = enroll::station(&tx, &office)?;

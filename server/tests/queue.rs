@@ -116,8 +116,9 @@ fn a_recall_is_not_another_priority_call_and_yesterday_does_not_count() {
     }
     let today = T0 + Duration::days(1);
     let issue_today = |lane: Lane, n: u32| {
-        let t = queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], lane, &format!("d2-{n}"), today, Zone::Wita)
-            .unwrap();
+        let t =
+            queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], lane, &format!("d2-{n}"), today, Zone::Wita)
+                .unwrap();
         queue::printed(&conn, &t.id, true).unwrap()
     };
     issue_today(Lane::Normal, 1);
@@ -130,7 +131,11 @@ fn a_recall_is_not_another_priority_call_and_yesterday_does_not_count() {
     }
     queue::act(&conn, &p1.id, TicketAction::Start, None, today, Zone::Wita).unwrap();
     queue::act(&conn, &p1.id, TicketAction::Finish, None, today, Zone::Wita).unwrap();
-    assert_eq!(queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id, p2.id, "the second of two allowed");
+    assert_eq!(
+        queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id,
+        p2.id,
+        "the second of two allowed"
+    );
 }
 
 #[test]

@@ -283,6 +283,26 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     let token_b = enrollment_token(hub_dir.path(), "51.03.01");
     let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &token_b]);
     assert!(out.status.success(), "enroll B: {}", String::from_utf8_lossy(&out.stderr));
+    // The hub holds box A's receipt key from its enrollment: a receipt the box signs is
+    // genuine at the hub, an altered one or another office's claim is not.
+    {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let pkcs8 = query(&dir_a.path().join("data"), "SELECT value FROM settings WHERE key = 'receipt.signing_key'");
+        let key = ring::signature::Ed25519KeyPair::from_pkcs8(&URL_SAFE_NO_PAD.decode(&pkcs8[0]).unwrap()).unwrap();
+        let body = "SIMPUL-TT1|510302-20261122-0001|51.03.02|2026-11-22T10:00:00+08:00";
+        let signed = format!("{body}|{}", URL_SAFE_NO_PAD.encode(key.sign(body.as_bytes()).as_ref()));
+        let hub_env = [("SIMPUL_ROLE", "hub")];
+        let out = simpul_cli(hub_dir.path(), &hub_env, &["receipt", "verify", &signed]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Genuine receipt: application 510302-20261122-0001"));
+        let altered = signed.replace("-0001|", "-0002|");
+        let out = simpul_cli(hub_dir.path(), &hub_env, &["receipt", "verify", &altered]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NOT a genuine receipt"));
+        let elsewhere = signed.replace("|51.03.02|", "|51.03.01|");
+        let out = simpul_cli(hub_dir.path(), &hub_env, &["receipt", "verify", &elsewhere]);
+        assert!(!out.status.success(), "another office's boxes never signed it");
+    }
     // Each box of an office numbers applications in its own block: the hub gives a second box
     // of office A the next station.
     let station = |d: &Path| query(&d.join("data"), "SELECT value FROM settings WHERE key = 'numbering.station'");

@@ -66,6 +66,7 @@ pub fn redeem(
     conn: &Connection,
     token: &str,
     fingerprint: &str,
+    receipt_key: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Result<String, TokenRefusal>, StoreError> {
     let office = match token_office(conn, token, now)? {
@@ -77,10 +78,21 @@ pub fn redeem(
         params![sha256_hex(token.as_bytes()), stamp(now), fingerprint],
     )?;
     conn.execute(
-        "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at) VALUES (?1, ?2, ?3)",
-        params![fingerprint, office, stamp(now)],
+        "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at, receipt_key) VALUES (?1, ?2, ?3, ?4)",
+        params![fingerprint, office, stamp(now), receipt_key],
     )?;
     Ok(Ok(office))
+}
+
+/// The receipt keys of an office's boxes, revoked ones included (a receipt printed before a
+/// box was revoked is still genuine): (certificate fingerprint, public key).
+pub fn receipt_keys(conn: &Connection, office: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT fingerprint, receipt_key FROM enrolled_boxes WHERE office = ?1 AND receipt_key IS NOT NULL
+         ORDER BY enrolled_at DESC",
+    )?;
+    let rows = stmt.query_map([office], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The numbering station of a newly enrolled box: how many boxes its office has enrolled, this
