@@ -1,12 +1,13 @@
 // An applicant who cannot come: a proxy brings the application with a power of attorney
 // (surat kuasa) that names what they may do and until when. At hand-over the power is checked
 // again: a stranger is refused, the proxy takes the documents, and the receipt says so. On the
-// way, the applicant's data is corrected before submission.
+// way, the applicant's data is corrected before submission. An applicant who came in person
+// may later send someone with a power of attorney shown only at pick-up.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Page } from "@playwright/test";
+import { Browser, Page } from "@playwright/test";
 import { expect, hydrated, login, server, test } from "./state";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-proxy-"));
@@ -24,24 +25,64 @@ async function step(page: Page, action: string, status: string) {
   await hydrated(page);
 }
 
+/** The intake form of a legalisation for a married man born in Badung on 12 May 1990. */
+async function fillApplicant(page: Page, a: { nik: string; name: string; address: string; kk: string; phone: string }) {
+  await page.goto(`${server().base}/permohonan/baru`);
+  await hydrated(page);
+  const options = await page.locator("#service option").allTextContents();
+  await page.locator("#service").selectOption({ label: options.find((o) => /legalisir/i.test(o))! });
+  await page.locator("#nik").fill(a.nik);
+  await page.locator("#name").fill(a.name);
+  await page.locator("#sex").selectOption("male");
+  await page.locator("#birth_place").fill("Badung");
+  await page.locator("#birth_date").fill("1990-05-12");
+  await page.locator("#marital").selectOption("married");
+  await page.locator("#address").fill(a.address);
+  await page.locator("#kk_number").fill(a.kk);
+  await page.locator("#phone").fill(a.phone);
+}
+
+/** Every requirement met: conditions confirmed, documents uploaded. */
+async function meetRequirements(page: Page) {
+  const lines = page.locator("ol.checklist > li");
+  for (let i = 0; i < (await lines.count()); i++) {
+    if ((await page.locator(`#syarat-${i}`).getAttribute("data-met")) === "true") continue;
+    if ((await page.locator(`#confirm-${i}`).count()) > 0) {
+      await page.locator(`#confirm-${i}`).check();
+    } else {
+      await page.locator(`#syarat-${i} input[type="file"]`).setInputFiles(pdfFile);
+      await page.locator(`#syarat-${i}`).getByRole("button", { name: "Unggah" }).click();
+      await expect(page.locator("#upload-result")).toHaveText("Berkas tersimpan.");
+      await hydrated(page);
+    }
+    await expect(page.locator(`#syarat-${i}`)).toHaveAttribute("data-met", "true");
+  }
+}
+
+/** Verified by the verifier, then produced at the counter: ready to hand over. */
+async function verifyAndProduce(browser: Browser, counter: Page, id: string) {
+  const verifier = await (await browser.newContext()).newPage();
+  await login(verifier, "verifikator");
+  await verifier.goto(`${server().base}/permohonan/${id}`);
+  await hydrated(verifier);
+  await step(verifier, "verify", "verified");
+  await counter.goto(`${server().base}/permohonan/${id}`);
+  await hydrated(counter);
+  await step(counter, "produce", "ready");
+}
+
 test("a proxy with a power of attorney submits and picks up; a stranger cannot pick up", async ({ browser }) => {
   test.setTimeout(120_000);
   const s = server();
   const counter = await (await browser.newContext()).newPage();
   await login(counter, "petugas");
-  await counter.goto(`${s.base}/permohonan/baru`);
-  await hydrated(counter);
-  const options = await counter.locator("#service option").allTextContents();
-  await counter.locator("#service").selectOption({ label: options.find((o) => /legalisir/i.test(o))! });
-  await counter.locator("#nik").fill("5103021205900003");
-  await counter.locator("#name").fill("I Nyoman Sakit");
-  await counter.locator("#sex").selectOption("male");
-  await counter.locator("#birth_place").fill("Badung");
-  await counter.locator("#birth_date").fill("1990-05-12");
-  await counter.locator("#marital").selectOption("married");
-  await counter.locator("#address").fill("Jl. Raya Mengwi No. 3");
-  await counter.locator("#kk_number").fill("5103021234567893");
-  await counter.locator("#phone").fill("081234567890");
+  await fillApplicant(counter, {
+    nik: "5103021205900003",
+    name: "I Nyoman Sakit",
+    address: "Jl. Raya Mengwi No. 3",
+    kk: "5103021234567893",
+    phone: "081234567890",
+  });
   // The proxy: who, what they may do, for how long, and why.
   await counter.locator("#with-proxy").check();
   await counter.locator("#proxy_nik").fill("5103024407850002");
@@ -72,30 +113,11 @@ test("a proxy with a power of attorney submits and picks up; a stranger cannot p
   await expect(counter.locator("#applicant-facts")).toContainText("I Nyoman Sakit Keras");
 
   // Requirements, submission, verification, production.
-  const lines = counter.locator("ol.checklist > li");
-  for (let i = 0; i < (await lines.count()); i++) {
-    if ((await counter.locator(`#syarat-${i}`).getAttribute("data-met")) === "true") continue;
-    if ((await counter.locator(`#confirm-${i}`).count()) > 0) {
-      await counter.locator(`#confirm-${i}`).check();
-    } else {
-      await counter.locator(`#syarat-${i} input[type="file"]`).setInputFiles(pdfFile);
-      await counter.locator(`#syarat-${i}`).getByRole("button", { name: "Unggah" }).click();
-      await expect(counter.locator("#upload-result")).toHaveText("Berkas tersimpan.");
-      await hydrated(counter);
-    }
-    await expect(counter.locator(`#syarat-${i}`)).toHaveAttribute("data-met", "true");
-  }
+  await meetRequirements(counter);
   await step(counter, "submit", "submitted");
   // Submitted: the applicant's data can no longer be changed here.
   await expect(counter.locator("#edit-applicant")).toHaveCount(0);
-  const verifier = await (await browser.newContext()).newPage();
-  await login(verifier, "verifikator");
-  await verifier.goto(`${s.base}/permohonan/${id}`);
-  await hydrated(verifier);
-  await step(verifier, "verify", "verified");
-  await counter.goto(`${s.base}/permohonan/${id}`);
-  await hydrated(counter);
-  await step(counter, "produce", "ready");
+  await verifyAndProduce(browser, counter, id);
 
   // Someone the power of attorney does not name is refused; nothing is handed over.
   await counter.locator("#recipient_nik").fill("5103021508800004");
@@ -114,4 +136,48 @@ test("a proxy with a power of attorney submits and picks up; a stranger cannot p
   expect(receipt).toContain("Kuasa: Ni Kadek Kuasa");
   expect(receipt).not.toContain("5103024407850002"); // the proxy's NIK is masked on paper too
   expect(receipt).toContain("2 lembar");
+});
+
+test("the applicant applied in person and sends someone with a power of attorney to pick up", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const s = server();
+  const counter = await (await browser.newContext()).newPage();
+  await login(counter, "petugas");
+  await fillApplicant(counter, {
+    nik: "5103021205900005",
+    name: "I Wayan Datang Sendiri",
+    address: "Jl. Raya Mengwi No. 5",
+    kk: "5103021234567895",
+    phone: "081234567891",
+  });
+  await counter.locator("#open-application").click();
+  await expect(counter).toHaveURL(/\/permohonan\/[0-9a-f-]{36}$/);
+  await hydrated(counter);
+  const id = counter.url().split("/").pop()!;
+  await meetRequirements(counter);
+  await step(counter, "submit", "submitted");
+  await verifyAndProduce(browser, counter, id);
+
+  // Nobody was named at intake: the person sent is refused until they show a power of attorney.
+  await counter.locator("#recipient_nik").fill("5103024101950006");
+  await counter.locator("#copies").fill("1");
+  await counter.locator("#step-hand_over").click();
+  await expect(counter.locator("#step-error")).toBeVisible();
+  await expect(counter.locator("#app-status")).toHaveAttribute("data-status", "ready");
+  // One that expired yesterday is refused too.
+  await counter.locator("#pickup-proxy summary").click();
+  await counter.locator("#pickup_name").fill("Ni Luh Utusan");
+  await counter.locator("#pickup_valid_until").fill(day(-1));
+  await counter.locator("#pickup_reason").fill("Pemohon bekerja di luar kota");
+  await counter.locator("#step-hand_over").click();
+  await expect(counter.locator("#step-error")).toContainText("Surat kuasa tidak berlaku");
+  await expect(counter.locator("#app-status")).toHaveAttribute("data-status", "ready");
+  await counter.locator("#pickup_valid_until").fill(day(7));
+  await step(counter, "hand_over", "handed_over");
+  const response = await counter.request.get(`${s.base}/dokumen/permohonan/${id}/tanda-terima.pdf`);
+  const file = path.join(work, "tanda-terima-utusan.pdf");
+  fs.writeFileSync(file, await response.body());
+  const receipt = execFileSync("pdftotext", ["-layout", file, "-"]).toString();
+  expect(receipt).toContain("Kuasa: Ni Luh Utusan");
+  expect(receipt).not.toContain("5103024101950006");
 });

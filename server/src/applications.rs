@@ -41,7 +41,8 @@ pub struct Who {
 }
 
 impl Who {
-    fn local_date(&self) -> Date {
+    /// Today at the office.
+    pub fn local_date(&self) -> Date {
         self.at.to_offset(self.zone.offset()).date()
     }
 
@@ -261,12 +262,11 @@ fn proxy_doc(p: &ProxyInput) -> ProxyDoc {
     }
 }
 
-fn poa_of(doc: &ApplicationDoc) -> Result<Option<PowerOfAttorney>, AppError> {
-    let Some(p) = &doc.proxy else { return Ok(None) };
+fn poa_from(doc: &ApplicationDoc, p: &ProxyDoc) -> Result<PowerOfAttorney, AppError> {
     let date = |s: &str| {
         Date::parse(s, &time::format_description::well_known::Iso8601::DATE).map_err(|_| damaged("proxy date"))
     };
-    Ok(Some(PowerOfAttorney {
+    Ok(PowerOfAttorney {
         grantor_nik: doc.applicant.nik.clone(),
         grantor_name: doc.applicant.name.clone(),
         grantee_nik: p.nik.clone(),
@@ -283,7 +283,7 @@ fn poa_of(doc: &ApplicationDoc) -> Result<Option<PowerOfAttorney>, AppError> {
         valid_from: date(&p.valid_from)?,
         valid_until: date(&p.valid_until)?,
         reason: p.reason.clone(),
-    }))
+    })
 }
 
 /// Opens an application for a catalog service. Returns its id and number.
@@ -323,6 +323,7 @@ pub fn open(
         ticket: intake.ticket.clone(),
         applicant: ApplicantDoc::from(&intake.applicant),
         proxy: intake.proxy.as_ref().map(proxy_doc),
+        pickup_proxy: None,
         checklist: standard.requirements.iter().map(|r| ChecklistDoc::from(&ChecklistItem::new(&r.text))).collect(),
         captures: Vec::new(),
         steps: Vec::new(),
@@ -473,6 +474,9 @@ pub struct HandoverInput {
     pub withdrawn: Option<(String, String, String)>,
     /// Copies stamped (legalisation).
     pub copies: Option<u32>,
+    /// A power of attorney presented now by the person taking it, when the applicant sends
+    /// someone who was not named at intake.
+    pub proxy: Option<ProxyInput>,
 }
 
 fn step(doc: &mut ApplicationDoc, who: &Who, from: Status, to: Status, action: Action, note: Option<String>) {
@@ -616,10 +620,35 @@ pub fn act(
                 let input = details.handover.as_ref().ok_or(AppError::HandOver(Needed::Recipient))?;
                 let recipient = if input.recipient_nik == doc.applicant.nik {
                     "applicant"
-                } else {
-                    let poa = poa_of(doc)?.ok_or(AppError::HandOver(Needed::NoProxy))?;
-                    poa.covers(PoaScope::Pickup, &doc.applicant.nik, &input.recipient_nik, today)
+                } else if let Some(presented) = &input.proxy {
+                    // A power of attorney the applicant gave the person at the counter now: it
+                    // must name this person, cover pick-up and hold today.
+                    let mut given = presented.clone();
+                    given.poa.grantor_nik = doc.applicant.nik.clone();
+                    given.poa.grantor_name = doc.applicant.name.clone();
+                    if given.poa.grantee_name.trim().is_empty() || given.poa.reason.trim().is_empty() {
+                        return Err(AppError::Poa(PoaProblem::Malformed));
+                    }
+                    given
+                        .poa
+                        .covers(PoaScope::Pickup, &doc.applicant.nik, &input.recipient_nik, today)
                         .map_err(AppError::Poa)?;
+                    doc.pickup_proxy = Some(proxy_doc(&given));
+                    "proxy"
+                } else {
+                    // The proxy named at intake, or one recorded at an earlier hand-over try.
+                    let known = [doc.pickup_proxy.as_ref(), doc.proxy.as_ref()];
+                    let mut outcome = Err(AppError::HandOver(Needed::NoProxy));
+                    for p in known.into_iter().flatten() {
+                        let poa = poa_from(doc, p)?;
+                        outcome = poa
+                            .covers(PoaScope::Pickup, &doc.applicant.nik, &input.recipient_nik, today)
+                            .map_err(AppError::Poa);
+                        if outcome.is_ok() {
+                            break;
+                        }
+                    }
+                    outcome?;
                     "proxy"
                 };
                 let needs_withdrawal = matches!(kind, ServiceKind::KtpElReissue);

@@ -652,6 +652,7 @@ impl AppBackend {
             return Err(ApiError::Forbidden);
         }
         let who = self.who(user).await?;
+        let presented = presented_proxy(&form, &who)?;
         let details = ActDetails {
             reasons: form.reasons.clone(),
             note: optional(&form.note),
@@ -665,6 +666,7 @@ impl AppBackend {
                     (form.withdrawn_serial.clone(), form.withdrawn_reason.clone(), form.withdrawn_disposition.clone())
                 }),
                 copies: form.copies,
+                proxy: presented,
             }),
         };
         let (client_id, id) = (client_id.to_string(), id.to_string());
@@ -905,6 +907,29 @@ fn figures(
         out.push(one("lane", k, f));
     }
     out
+}
+
+/// The power of attorney presented at hand-over by someone not named at intake, as the counter
+/// entered it: valid from today; the applicant gives it (the hand-over checks that).
+fn presented_proxy(form: &StepForm, who: &applications::Who) -> Result<Option<ProxyInput>, ApiError> {
+    if form.proxy_name.trim().is_empty() {
+        return Ok(None);
+    }
+    let until = time::Date::parse(form.proxy_valid_until.trim(), &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| ApiError::Refused(Refusal::PowerOfAttorney("malformed".into())))?;
+    Ok(Some(ProxyInput {
+        poa: simpul_domain::applicant::PowerOfAttorney {
+            grantor_nik: String::new(),
+            grantor_name: String::new(),
+            grantee_nik: form.recipient_nik.trim().to_string(),
+            grantee_name: form.proxy_name.trim().to_string(),
+            scope: vec![simpul_domain::applicant::PoaScope::Pickup],
+            valid_from: who.local_date(),
+            valid_until: until,
+            reason: form.proxy_reason.trim().to_string(),
+        },
+        document: None,
+    }))
 }
 
 fn check_client_id(id: &str) -> Result<(), ApiError> {

@@ -45,7 +45,12 @@ pub fn receipt(
     ];
     if let Some(h) = handover {
         let taker = if h.recipient == "proxy" {
-            let name = doc.proxy.as_ref().map_or_else(String::new, |p| p.name.clone());
+            // Whoever's power of attorney names the person who took it.
+            let name = [doc.pickup_proxy.as_ref(), doc.proxy.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|p| p.nik == h.recipient_nik)
+                .map_or_else(String::new, |p| p.name.clone());
             format!("Kuasa: {name} (NIK {})", masked_nik(&h.recipient_nik))
         } else {
             "Pemohon sendiri".to_string()

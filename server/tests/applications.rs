@@ -153,16 +153,55 @@ fn legalisation_from_intake_to_hand_over() {
     assert_eq!(act(&o, &id, Action::Verify, ActDetails::default()).unwrap(), Status::Verified);
     assert_eq!(act(&o, &id, Action::Produce, ActDetails::default()).unwrap(), Status::Ready);
     let no_copies = ActDetails {
-        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None }),
+        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None, proxy: None }),
         ..ActDetails::default()
     };
     assert!(matches!(act(&o, &id, Action::HandOver, no_copies), Err(AppError::HandOver(_))));
+    // The applicant applied in person and sends someone to pick it up: without a power of
+    // attorney they are refused; with one presented now (pick-up, valid today) they take it.
+    let sent = "5103024101950003";
+    let refused = ActDetails {
+        handover: Some(HandoverInput { recipient_nik: sent.into(), withdrawn: None, copies: Some(3), proxy: None }),
+        ..ActDetails::default()
+    };
+    assert!(matches!(act(&o, &id, Action::HandOver, refused), Err(AppError::HandOver(Needed::NoProxy))));
+    let presented = |until: time::Date| ProxyInput {
+        poa: PowerOfAttorney {
+            grantor_nik: String::new(),
+            grantor_name: String::new(),
+            grantee_nik: sent.into(),
+            grantee_name: "Ni Luh Kuasa".into(),
+            scope: vec![PoaScope::Pickup],
+            valid_from: date!(2026 - 11 - 23),
+            valid_until: until,
+            reason: "Pemohon bekerja di luar kota".into(),
+        },
+        document: None,
+    };
+    let expired = ActDetails {
+        handover: Some(HandoverInput {
+            recipient_nik: sent.into(),
+            withdrawn: None,
+            copies: Some(3),
+            proxy: Some(presented(date!(2026 - 11 - 22))),
+        }),
+        ..ActDetails::default()
+    };
+    assert!(matches!(act(&o, &id, Action::HandOver, expired), Err(AppError::Poa(_))));
     let handover = ActDetails {
-        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: Some(3) }),
+        handover: Some(HandoverInput {
+            recipient_nik: sent.into(),
+            withdrawn: None,
+            copies: Some(3),
+            proxy: Some(presented(date!(2026 - 11 - 30))),
+        }),
         ..ActDetails::default()
     };
     assert_eq!(act(&o, &id, Action::HandOver, handover).unwrap(), Status::HandedOver);
     let doc = applications::load(&o.conn, &id).unwrap().doc;
+    let kuasa = doc.pickup_proxy.clone().expect("the power of attorney is kept on the record");
+    assert_eq!((kuasa.name.as_str(), kuasa.scope.as_str()), ("Ni Luh Kuasa", "pickup"));
+    assert_eq!(doc.handover.as_ref().map(|h| h.recipient.as_str()), Some("proxy"));
     assert_eq!(doc.handover.unwrap().copies, Some(3));
     let actions: Vec<&str> = doc.steps.iter().map(|s| s.action.as_str()).collect();
     assert_eq!(actions, ["submit", "verify", "produce", "hand_over"]);
@@ -281,12 +320,17 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
 
     // Picked up by the proxy named in the power of attorney; a stranger is refused.
     let stranger = ActDetails {
-        handover: Some(HandoverInput { recipient_nik: "5103021205900009".into(), withdrawn: None, copies: None }),
+        handover: Some(HandoverInput {
+            recipient_nik: "5103021205900009".into(),
+            withdrawn: None,
+            copies: None,
+            proxy: None,
+        }),
         ..ActDetails::default()
     };
     assert!(matches!(act(&o, &id, Action::HandOver, stranger), Err(AppError::Poa(_))));
     let by_proxy = ActDetails {
-        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None }),
+        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None, proxy: None }),
         ..ActDetails::default()
     };
     assert_eq!(act(&o, &id, Action::HandOver, by_proxy).unwrap(), Status::HandedOver);
@@ -307,7 +351,7 @@ fn a_reissue_needs_the_old_card_withdrawn() {
         act(&o, &id, a, ActDetails::default()).unwrap();
     }
     let without = ActDetails {
-        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None }),
+        handover: Some(HandoverInput { recipient_nik: citizen().nik, withdrawn: None, copies: None, proxy: None }),
         ..ActDetails::default()
     };
     assert!(matches!(act(&o, &id, Action::HandOver, without), Err(AppError::HandOver(_))));
@@ -316,6 +360,7 @@ fn a_reissue_needs_the_old_card_withdrawn() {
             recipient_nik: citizen().nik,
             withdrawn: Some(("5103021205900001-01".into(), "perubahan data".into(), "dipotong".into())),
             copies: None,
+            proxy: None,
         }),
         ..ActDetails::default()
     };

@@ -43,6 +43,10 @@ pub struct ApplicationDoc {
     pub applicant: ApplicantDoc,
     /// Someone acting for the applicant.
     pub proxy: Option<ProxyDoc>,
+    /// Someone the applicant sent to pick the card or document up, under a power of attorney
+    /// presented at hand-over (the applicant applied in person, or another proxy submitted).
+    #[autosurgeon(missing = "Option::default")]
+    pub pickup_proxy: Option<ProxyDoc>,
     /// Requirement checklist.
     pub checklist: Vec<ChecklistDoc>,
     /// Biometric captures.
@@ -469,6 +473,7 @@ pub const APPLICATION_FIELDS: &[(&[&str], crate::MergePolicy)] = {
         (&["applicant", "phone"], Rule),
         (&["applicant", "email"], Rule),
         (&["proxy"], Person),
+        (&["pickup_proxy"], Person),
         (&["checklist"], Rule),
         (&["captures"], Rule),
         (&["steps"], Rule),
@@ -483,7 +488,7 @@ pub const APPLICATION_FIELDS: &[(&[&str], crate::MergePolicy)] = {
 /// nested records (copied whole), and the fields that name the record, its office or its
 /// service (a typo there would move the record out of its office's reach).
 pub const KEEP_ONLY_FIELDS: &[&str] =
-    &["number", "office", "service_id", "service_kind", "proxy", "identification", "handover"];
+    &["number", "office", "service_id", "service_kind", "proxy", "pickup_proxy", "identification", "handover"];
 
 impl ApplicationDoc {
     /// The status, checked.
@@ -554,6 +559,7 @@ pub mod tests_support {
             ticket: None,
             applicant: ApplicantDoc::from(&applicant()),
             proxy: None,
+            pickup_proxy: None,
             checklist: vec![ChecklistDoc::from(&ChecklistItem::new("Fotokopi KK"))],
             captures: vec![],
             steps: vec![],

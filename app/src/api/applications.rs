@@ -104,6 +104,13 @@ pub struct StepForm {
     pub withdrawn_disposition: String,
     /// Copies stamped (legalisation).
     pub copies: Option<u32>,
+    /// Hand-over by someone not named at intake: the name on the power of attorney presented
+    /// now (empty: none presented).
+    pub proxy_name: String,
+    /// Its last valid day (YYYY-MM-DD).
+    pub proxy_valid_until: String,
+    /// Why the applicant does not come, as the power of attorney says.
+    pub proxy_reason: String,
 }
 
 /// One line of an application list.

@@ -1250,6 +1250,17 @@ fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
             {has(Action::IdentifiedDouble).then(|| text_field("other_reference", t!(i18n, app.other_ref).into_any(), |f| f.other_reference.clone(), |f, v| f.other_reference = v))}
             {has(Action::HandOver).then(|| view! {
                 {text_field("recipient_nik", t!(i18n, app.recipient_nik).into_any(), |f| f.recipient_nik.clone(), |f, v| f.recipient_nik = v)}
+                <details class="pickup-proxy" id="pickup-proxy">
+                    <summary>{t!(i18n, app.pickup_proxy)}</summary>
+                    <p class="muted">{t!(i18n, app.pickup_proxy_hint)}</p>
+                    {text_field("pickup_name", t!(i18n, app.proxy_name).into_any(), |f| f.proxy_name.clone(), |f, v| f.proxy_name = v)}
+                    <div class="field">
+                        <label for="pickup_valid_until">{t!(i18n, app.proxy_valid_until)}</label>
+                        <input id="pickup_valid_until" type="date" prop:value=move || form.with(|f| f.proxy_valid_until.clone())
+                            on:input=move |ev| form.update(|f| f.proxy_valid_until = event_target_value(&ev)) />
+                    </div>
+                    {text_field("pickup_reason", t!(i18n, app.proxy_reason).into_any(), |f| f.proxy_reason.clone(), |f, v| f.proxy_reason = v)}
+                </details>
                 {text_field("withdrawn_serial", t!(i18n, app.withdrawn_serial).into_any(), |f| f.withdrawn_serial.clone(), |f, v| f.withdrawn_serial = v)}
                 {text_field("withdrawn_reason", t!(i18n, app.withdrawn_reason).into_any(), |f| f.withdrawn_reason.clone(), |f, v| f.withdrawn_reason = v)}
                 {text_field("withdrawn_disposition", t!(i18n, app.withdrawn_disposition).into_any(), |f| f.withdrawn_disposition.clone(), |f, v| f.withdrawn_disposition = v)}

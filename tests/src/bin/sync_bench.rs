@@ -108,6 +108,7 @@ fn application(office: &str, day: u32, n: u32) -> ApplicationDoc {
             email: Some(format!("{}{}@example.org", name.to_lowercase().replace(' ', "."), rng.next() % 100)),
         },
         proxy: None,
+        pickup_proxy: None,
         checklist: ["Fotokopi KK", "KTP-el lama", "Surat keterangan perubahan data"]
             .iter()
             .map(|t| ChecklistDoc { text: (*t).into(), kind: "document".into(), attachments: vec![], confirmed: false })
