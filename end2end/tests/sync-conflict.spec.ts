@@ -207,6 +207,9 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   await head.goto(`${b.base}/sistem`);
   await hydrated(head);
   await head.getByRole("button", { name: "Sinkronkan sekarang" }).click();
+  // The box's certificate, issued at enrollment for two years, says when it ends.
+  await expect(head.locator("#sync-certificate")).toContainText(String(new Date().getFullYear() + 2));
+  await expect(head.locator("#sync-certificate")).not.toHaveClass(/warning/);
   const why = head.locator("#sync-error");
   await expect(why).toHaveAttribute("data-code", "unreachable", { timeout: 20_000 });
   await expect(why).toContainText("Hub tidak dapat dihubungi");

@@ -28,6 +28,10 @@ impl AppBackend {
             last_error: s.last_error,
             last_error_code: s.last_error_code.map(str::to_string),
             sessions: s.sessions,
+            certificate_expires: s.certificate_expires.map(|t| local_datetime(t, zone)),
+            certificate_renew: s
+                .certificate_expires
+                .is_some_and(|t| t - OffsetDateTime::now_utc() < time::Duration::days(crate::pki::RENEW_WARNING_DAYS)),
         })
     }
 

@@ -34,6 +34,9 @@ pub enum PkiError {
     /// The box is not enrolled yet.
     #[error("this box is not enrolled with a hub (run `simpul enroll --hub URL --token T`)")]
     NotEnrolled,
+    /// The box's certificate ran out: the hub would refuse it.
+    #[error("this box's certificate expired on {0}; enroll again with a new token from the regency")]
+    Expired(time::Date),
 }
 
 fn tls_dir(data_dir: &Path) -> PathBuf {
@@ -79,6 +82,18 @@ pub fn cert_der(pem_text: &str) -> Result<Vec<u8>, PkiError> {
         .map(|c| c.to_vec())
         .map_err(|e| PkiError::Tls(format!("certificate PEM: {e}")))
 }
+
+/// When the first certificate in a PEM text stops being valid.
+pub fn not_after(pem_text: &str) -> Result<OffsetDateTime, PkiError> {
+    let der = cert_der(pem_text)?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Tls(format!("certificate: {e}")))?;
+    OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .map_err(|e| PkiError::Tls(format!("certificate end: {e}")))
+}
+
+/// Days a box certificate has left before the sync panel warns: time to enroll again.
+pub const RENEW_WARNING_DAYS: i64 = 60;
 
 fn key_der(pem_text: &str) -> Result<PrivateKeyDer<'static>, PkiError> {
     PrivatePkcs8KeyDer::from_pem_slice(pem_text.as_bytes())
@@ -313,4 +328,25 @@ pub fn ca_only_config(ca_pem: &str) -> Result<rustls::ClientConfig, PkiError> {
         .map_err(|e| PkiError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_box_certificate_says_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let hub = HubPki::ensure(dir.path(), &["localhost".to_string()], now).unwrap();
+        let (_key, csr) = box_key_and_csr("enrolling").unwrap();
+        let cert = hub.sign_box(&csr, "51.03.02", now).unwrap();
+        let end = not_after(&cert).unwrap();
+        assert!((end - (now + Duration::days(365 * 2))).abs() < Duration::minutes(2), "{end}");
+        assert!(not_after("not a certificate").is_err());
+        // One issued three years ago has run out: the sync loop says so instead of trying.
+        let (_key, csr) = box_key_and_csr("enrolling").unwrap();
+        let old = hub.sign_box(&csr, "51.03.02", now - Duration::days(365 * 3)).unwrap();
+        assert!(not_after(&old).unwrap() < now);
+    }
 }

@@ -52,6 +52,8 @@ pub struct SyncStatus {
     pub last_error_code: Option<&'static str>,
     /// Sessions completed since start.
     pub sessions: u64,
+    /// When this box's certificate ends (the hub refuses it after that).
+    pub certificate_expires: Option<OffsetDateTime>,
 }
 
 /// Shared between the loop and the UI.
@@ -361,8 +363,16 @@ pub async fn run(
         let outcome = match identity {
             Err(e) => Err(SessionError::Pki(e)),
             Ok(identity) => {
-                handle.update(|s| s.enrolled = true);
-                match client(&identity, timeout) {
+                let expires = pki::not_after(&identity.cert_pem).ok();
+                handle.update(|s| {
+                    s.enrolled = true;
+                    s.certificate_expires = expires;
+                });
+                // An expired certificate is said as such, not as a network fault.
+                let expired = expires.filter(|end| *end <= OffsetDateTime::now_utc());
+                match expired
+                    .map_or_else(|| client(&identity, timeout), |end| Err(pki::PkiError::Expired(end.date()).into()))
+                {
                     // Records first; files only once the records are across.
                     Ok(client) => match session(&core, &handle, &client, &base).await {
                         Ok(exchanges) => {

@@ -35,6 +35,10 @@ pub struct SyncView {
     pub last_error_code: Option<String>,
     /// Sessions completed since the box started.
     pub sessions: u64,
+    /// When the box's certificate ends, local time.
+    pub certificate_expires: Option<String>,
+    /// It ends soon (or ended): time to enroll again with a new token.
+    pub certificate_renew: bool,
 }
 
 /// One competing value.

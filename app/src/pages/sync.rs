@@ -78,6 +78,11 @@ pub fn SyncPanel() -> impl IntoView {
                             <dd data-waiting-files=s.waiting_files.to_string()>
                                 {t!(i18n, sync.files_value, files = s.waiting_files, size = kib(s.waiting_file_bytes))}
                             </dd>
+                            <dt>{t!(i18n, sync.certificate)}</dt>
+                            <dd id="sync-certificate" class=if s.certificate_renew { "warning" } else { "" }>
+                                {s.certificate_expires.clone().unwrap_or_else(|| "—".into())}
+                                {s.certificate_renew.then(|| view! { " — " {t!(i18n, sync.certificate_renew)} })}
+                            </dd>
                             <dt>{t!(i18n, sync.last_success)}</dt>
                             <dd>{s.last_success.unwrap_or_else(|| "—".into())}</dd>
                             <dt>{t!(i18n, sync.last_error)}</dt>
