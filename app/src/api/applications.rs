@@ -85,8 +85,10 @@ pub struct IntakeForm {
     pub proxy: Option<ProxyForm>,
 }
 
-/// What a lifecycle step may carry.
+/// What a lifecycle step may carry. Fields a client leaves out are empty, so that older
+/// clients and scripts keep working as fields are added.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StepForm {
     /// Return reasons: (checklist index, reason).
     pub reasons: Vec<(usize, String)>,
