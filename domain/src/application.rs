@@ -258,14 +258,14 @@ pub fn application_number(office: RegionCode, date: Date, sequence: u32) -> Stri
     format!("{}-{:04}{:02}{:02}-{:04}", office.compact(), date.year(), u8::from(date.month()), date.day(), sequence)
 }
 
-/// Stations an office's boxes are numbered in (the hub gives each box of an office the next
-/// station when it enrolls; a box that was never enrolled is station 1).
+/// Stations an office's boxes are numbered in (the hub gives a box the lowest station no other
+/// box of its office holds when it enrolls; a box that was never enrolled is station 1).
 pub const STATIONS: u32 = 9;
 
 /// The sequence part of an application number for the `n`-th application of the day (from 1)
 /// on `station`: each station numbers in its own block, so that two boxes of one office (or a
-/// box reinstalled the same day, which enrolls again as a new station) never give out the
-/// same number without talking to each other. Station `s` uses `(s-1)*1000 + n` for its
+/// box reinstalled the same day, which enrolls again and gets another station) never give out
+/// the same number without talking to each other. Station `s` uses `(s-1)*1000 + n` for its
 /// first 999 a day, then `s*10000 + n`. Stations past [`STATIONS`] wrap around.
 pub fn station_sequence(station: u32, n: u32) -> u32 {
     let s = (station.max(1) - 1) % STATIONS + 1;

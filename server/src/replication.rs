@@ -415,7 +415,10 @@ pub fn resolve(
         by: admin.to_string(),
         at: stamp(now),
     });
-    autosurgeon::reconcile(&mut doc, &record).map_err(|e| StoreError::Corrupt(format!("reconcile: {e}")))?;
+    // Only the resolutions list is written: writing the whole record would pick a value for
+    // every other field that still holds concurrent values, which is not this decision.
+    autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "resolutions", &record.resolutions)
+        .map_err(|e| StoreError::Corrupt(format!("reconcile: {e}")))?;
     doc.commit_with(
         automerge::transaction::CommitOptions::default()
             .with_message(admin.to_string())
@@ -629,6 +632,32 @@ mod tests {
         let first = candidates[0].clone();
         decide(&mut conn, id, Decision::Keep(0)).unwrap();
         assert_eq!(record(&conn).office, first);
+    }
+
+    #[test]
+    fn settling_one_field_leaves_another_open_conflict_to_its_own_decision() {
+        let (_dir, mut conn) = hub_with(
+            |r| {
+                r.applicant.name = "Jane Citizen-Smith".into();
+                r.status = "submitted".into();
+            },
+            |r| {
+                r.applicant.name = "Jane Citisen".into();
+                r.status = "cancelled".into();
+            },
+        );
+        let (name_case, _) = case_of(&conn, "applicant.name");
+        decide(&mut conn, name_case, Decision::Corrected(Some("Jane Citizen".into()))).unwrap();
+        // The status still holds both values, and either can still be kept.
+        let mut doc = documents::open(&conn, ID).unwrap().unwrap();
+        let open: Vec<String> = conflicts(&mut doc, APPLICATION_FIELDS).into_iter().map(|c| c.field).collect();
+        assert_eq!(open, ["status"]);
+        let (status_case, candidates) = case_of(&conn, "status");
+        let cancelled = candidates.iter().position(|c| c == "cancelled").unwrap();
+        decide(&mut conn, status_case, Decision::Keep(cancelled)).unwrap();
+        assert_eq!(record(&conn).status, "cancelled");
+        assert_eq!(record(&conn).applicant.name, "Jane Citizen");
+        assert_eq!(record(&conn).resolutions.len(), 2);
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl SessionError {
             SessionError::Local(ExchangeError::NoUnit) => "no_unit",
             SessionError::Local(ExchangeError::Store(_)) | SessionError::Store(_) => "storage",
             SessionError::Local(_) => "bad_answer",
+            SessionError::Pki(pki::PkiError::Expired(_)) => "certificate_expired",
             SessionError::Pki(_) => "certificate",
             SessionError::Files { .. } => "files_refused",
         }
@@ -424,6 +425,9 @@ pub async fn run(
                 failures = failures.saturating_add(1);
                 if let SessionError::Link(problem) = &e {
                     core.link.record(Err(problem.clone()), now);
+                } else if let SessionError::Pki(_) = &e {
+                    // Nothing was sent: the link's state is not known from this attempt.
+                    tracing::warn!(error = %e, "sync cannot start");
                 } else {
                     // The hub answered: the link is up even though the session failed.
                     core.link.record(Ok(()), now);

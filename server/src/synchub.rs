@@ -120,7 +120,7 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
             if let Err(refusal) = enroll::redeem(&tx, &request.token, &print, request.receipt_key.as_deref(), now)? {
                 return Ok(Err(EnrollFailure::Token(refusal)));
             }
-            let station = enroll::station(&tx, &office)?;
+            let station = enroll::assign_station(&tx, &print, &office, now)?;
             let office_name = office
                 .parse()
                 .ok()

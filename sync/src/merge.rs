@@ -163,6 +163,15 @@ pub fn conflicts(doc: &mut AutoCommit, fields: &[(&[&str], MergePolicy)]) -> Vec
         if all.len() < 2 {
             continue;
         }
+        // The same value written on both sides (two nulls where an older document lacked the
+        // field, or the same correction) leaves nothing to decide.
+        let same = all.iter().all(|(v, _)| match (v, &all[0].0) {
+            (Value::Scalar(a), Value::Scalar(b)) => a == b,
+            _ => false,
+        });
+        if same {
+            continue;
+        }
         let described: Vec<(String, automerge::ObjId)> = all
             .iter()
             .map(|(v, id)| match v {
@@ -366,6 +375,20 @@ mod tests {
         apply_changes(&mut other, &doc.save()).unwrap();
         assert!(conflicts(&mut other, FIELDS).is_empty());
         assert_eq!(root_text(&other, "office").as_deref(), Some("51.03.02"));
+    }
+
+    #[test]
+    fn the_same_value_written_on_both_sides_is_no_conflict() {
+        let mut a = base().with_actor(automerge::ActorId::from(vec![1; 16]));
+        let mut b = a.fork().with_actor(automerge::ActorId::from(vec![2; 16]));
+        for doc in [&mut a, &mut b] {
+            doc.put(automerge::ROOT, "status", "submitted").unwrap();
+            doc.commit();
+        }
+        let merged = merge(Some(&a.save()), &b.save(), &heads_bytes(&b.get_heads())).unwrap();
+        let mut doc = merged.doc;
+        assert_eq!(doc.get_all(automerge::ROOT, "status").unwrap().len(), 2, "both writes are kept");
+        assert!(conflicts(&mut doc, FIELDS).is_empty());
     }
 
     #[test]

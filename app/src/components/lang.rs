@@ -301,6 +301,7 @@ pub fn link_problem_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "storage" => t_string!(i18n, link_problem.storage),
         "bad_answer" => t_string!(i18n, link_problem.bad_answer),
         "certificate" => t_string!(i18n, link_problem.certificate),
+        "certificate_expired" => t_string!(i18n, link_problem.certificate_expired),
         _ => t_string!(i18n, link_problem.other),
     }
     .to_string()

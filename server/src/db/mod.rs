@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_password_changes.sql"),
     include_str!("../../migrations/0013_blob_failures.sql"),
     include_str!("../../migrations/0014_receipt_keys.sql"),
+    include_str!("../../migrations/0015_box_stations.sql"),
 ];
 
 /// The newest schema version this binary knows.

@@ -95,11 +95,29 @@ pub fn receipt_keys(conn: &Connection, office: &str) -> Result<Vec<(String, Stri
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The numbering station of a newly enrolled box: how many boxes its office has enrolled, this
-/// one included (revoked ones count: their numbers are out there).
-pub fn station(conn: &Connection, office: &str) -> Result<u32, StoreError> {
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM enrolled_boxes WHERE office = ?1", [office], |r| r.get(0))?;
-    Ok(u32::try_from(n).unwrap_or(1).max(1))
+/// Gives the newly enrolled box `fingerprint` its numbering station: the lowest that no other
+/// box of the office holds (a box enrolled before stations were kept holds station 1). A
+/// revoked box keeps its station for two days, since its numbers carry the date: a box that
+/// replaces it the same day never repeats one of its numbers.
+pub fn assign_station(
+    conn: &Connection,
+    fingerprint: &str,
+    office: &str,
+    now: OffsetDateTime,
+) -> Result<u32, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT COALESCE(station, 1) FROM enrolled_boxes
+         WHERE office = ?1 AND fingerprint != ?2 AND (revoked_at IS NULL OR revoked_at > ?3)",
+    )?;
+    let recent = stamp(now - time::Duration::days(2));
+    let taken: Vec<i64> =
+        stmt.query_map(params![office, fingerprint, recent], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let stations = simpul_domain::application::STATIONS;
+    let station = (1..=stations)
+        .find(|s| !taken.contains(&i64::from(*s)))
+        .unwrap_or_else(|| u32::try_from(taken.len()).unwrap_or(0) % stations + 1);
+    conn.execute("UPDATE enrolled_boxes SET station = ?2 WHERE fingerprint = ?1", params![fingerprint, station])?;
+    Ok(station)
 }
 
 /// The office of an enrolled box, or why it may not sync.
@@ -171,4 +189,41 @@ pub fn list(conn: &Connection) -> Result<Vec<EnrolledBox>, StoreError> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_box_takes_the_lowest_station_no_box_in_service_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("hub.sqlite3")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let enroll = |print: &str| {
+            conn.execute(
+                "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at) VALUES (?1, '51.03.02', ?2)",
+                params![print, stamp(now)],
+            )
+            .unwrap();
+            assign_station(&conn, print, "51.03.02", now).unwrap()
+        };
+        assert_eq!(enroll("a"), 1);
+        assert_eq!(enroll("b"), 2);
+        assert_eq!(enroll("c"), 3);
+        // Box b is revoked today (lost, replaced): its numbers of today are out there, so its
+        // station stays taken; one revoked three days ago is free again.
+        conn.execute("UPDATE enrolled_boxes SET revoked_at = ?1 WHERE fingerprint = 'b'", [stamp(now)]).unwrap();
+        assert_eq!(enroll("d"), 4);
+        let long_ago = stamp(now - time::Duration::days(3));
+        conn.execute("UPDATE enrolled_boxes SET revoked_at = ?1 WHERE fingerprint = 'b'", [long_ago]).unwrap();
+        assert_eq!(enroll("e"), 2);
+        // Another office numbers on its own.
+        conn.execute(
+            "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at) VALUES ('x', '51.03.01', ?1)",
+            [stamp(now)],
+        )
+        .unwrap();
+        assert_eq!(assign_station(&conn, "x", "51.03.01", now).unwrap(), 1);
+    }
 }
