@@ -229,7 +229,8 @@ fn form_from_doc(a: &ApplicantDoc) -> ApplicantForm {
     }
 }
 
-fn proxy_from_form(p: &ProxyForm, applicant: &Applicant) -> Result<ProxyInput, ApiError> {
+/// A power of attorney as the counter entered it, given by `grantor` (NIK, name).
+fn proxy_from_form(p: &ProxyForm, grantor: (&str, &str)) -> Result<ProxyInput, ApiError> {
     let date = |s: &str| {
         Date::parse(s.trim(), &Iso8601::DATE)
             .map_err(|_| ApiError::Refused(Refusal::PowerOfAttorney("malformed".into())))
@@ -243,8 +244,8 @@ fn proxy_from_form(p: &ProxyForm, applicant: &Applicant) -> Result<ProxyInput, A
     }
     Ok(ProxyInput {
         poa: PowerOfAttorney {
-            grantor_nik: applicant.nik.clone(),
-            grantor_name: applicant.name.clone(),
+            grantor_nik: grantor.0.to_string(),
+            grantor_name: grantor.1.to_string(),
             grantee_nik: p.nik.trim().to_string(),
             grantee_name: p.name.trim().to_string(),
             scope,
@@ -588,7 +589,7 @@ impl AppBackend {
         let applicant = applicant_from_form(&form.applicant)
             .map_err(|p| ApiError::Refused(Refusal::Fields(p.iter().map(field_problem).collect())))?;
         let proxy = match &form.proxy {
-            Some(p) => Some(proxy_from_form(p, &applicant)?),
+            Some(p) => Some(proxy_from_form(p, (&applicant.nik, &applicant.name))?),
             None => None,
         };
         let intake = Intake { service_id: form.service_id.clone(), applicant, ticket: form.ticket.clone(), proxy };
@@ -910,26 +911,21 @@ fn figures(
 }
 
 /// The power of attorney presented at hand-over by someone not named at intake, as the counter
-/// entered it: valid from today; the applicant gives it (the hand-over checks that).
+/// entered it: for pick-up, valid from today; the hand-over fills in the applicant as grantor.
 fn presented_proxy(form: &StepForm, who: &applications::Who) -> Result<Option<ProxyInput>, ApiError> {
     if form.proxy_name.trim().is_empty() {
         return Ok(None);
     }
-    let until = time::Date::parse(form.proxy_valid_until.trim(), &time::format_description::well_known::Iso8601::DATE)
-        .map_err(|_| ApiError::Refused(Refusal::PowerOfAttorney("malformed".into())))?;
-    Ok(Some(ProxyInput {
-        poa: simpul_domain::applicant::PowerOfAttorney {
-            grantor_nik: String::new(),
-            grantor_name: String::new(),
-            grantee_nik: form.recipient_nik.trim().to_string(),
-            grantee_name: form.proxy_name.trim().to_string(),
-            scope: vec![simpul_domain::applicant::PoaScope::Pickup],
-            valid_from: who.local_date(),
-            valid_until: until,
-            reason: form.proxy_reason.trim().to_string(),
-        },
-        document: None,
-    }))
+    let entered = ProxyForm {
+        nik: form.recipient_nik.clone(),
+        name: form.proxy_name.clone(),
+        submit: false,
+        pickup: true,
+        valid_from: date_text(who.local_date()),
+        valid_until: form.proxy_valid_until.clone(),
+        reason: form.proxy_reason.clone(),
+    };
+    proxy_from_form(&entered, ("", "")).map(Some)
 }
 
 fn check_client_id(id: &str) -> Result<(), ApiError> {

@@ -478,20 +478,7 @@ fn check_settled(
     if !corrected {
         return Ok(());
     }
-    let Some(name) = field.strip_prefix("applicant.") else { return Ok(()) };
-    let checked = match name {
-        "nik" => Field::Nik,
-        "name" => Field::Name,
-        "sex" => Field::Sex,
-        "birth_place" => Field::BirthPlace,
-        "birth_date" => Field::BirthDate,
-        "marital" => Field::Marital,
-        "kk_number" => Field::KkNumber,
-        "nationality" => Field::Nationality,
-        "passport_number" | "passport_expires" => Field::Passport,
-        "permit_kind" | "permit_number" | "permit_expires" => Field::Permit,
-        _ => return Ok(()),
-    };
+    let Some(checked) = simpul_sync::records::applicant_field(field) else { return Ok(()) };
     let regions = crate::store::regions::all_codes(conn)?;
     let wit = time::UtcOffset::from_hms(9, 0, 0).expect("a valid offset");
     let today = now.to_offset(wit).date();

@@ -490,6 +490,25 @@ pub const APPLICATION_FIELDS: &[(&[&str], crate::MergePolicy)] = {
 pub const KEEP_ONLY_FIELDS: &[&str] =
     &["number", "office", "service_id", "service_kind", "proxy", "pickup_proxy", "identification", "handover"];
 
+/// The applicant form field a dotted document path belongs to (`applicant.passport_expires`
+/// is the passport), for judging a value written there by the form's rules.
+pub fn applicant_field(path: &str) -> Option<simpul_domain::applicant::Field> {
+    use simpul_domain::applicant::Field;
+    Some(match path.strip_prefix("applicant.")? {
+        "nik" => Field::Nik,
+        "name" => Field::Name,
+        "sex" => Field::Sex,
+        "birth_place" => Field::BirthPlace,
+        "birth_date" => Field::BirthDate,
+        "marital" => Field::Marital,
+        "kk_number" => Field::KkNumber,
+        "nationality" => Field::Nationality,
+        "passport_number" | "passport_expires" => Field::Passport,
+        "permit_kind" | "permit_number" | "permit_expires" => Field::Permit,
+        _ => return None,
+    })
+}
+
 impl ApplicationDoc {
     /// The status, checked.
     pub fn status(&self) -> Result<Status, BadField> {

@@ -66,7 +66,7 @@ fn Lists() -> impl IntoView {
         let q = typed.get_untracked();
         let q = q.trim();
         if !q.is_empty() {
-            navigate(&format!("/permohonan?cari={}", urlencoding_min(q)), Default::default());
+            navigate(&format!("/permohonan?cari={}", super::urlencode(q)), Default::default());
         }
     };
     let label = move |l: &str| match l {
@@ -129,18 +129,6 @@ fn Lists() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-/// Percent-encodes what a query string value cannot hold as typed.
-fn urlencoding_min(q: &str) -> String {
-    let mut out = String::new();
-    for b in q.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 /// A table of applications.

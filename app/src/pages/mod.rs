@@ -63,7 +63,8 @@ pub fn use_user() -> UserView {
     expect_context::<UserView>()
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a query string value.
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
