@@ -272,6 +272,33 @@ pub fn station_sequence(station: u32, n: u32) -> u32 {
     if n <= 999 { (s - 1) * 1000 + n } else { s * 10_000 + n }
 }
 
+/// The station and the day's count (from 1) behind a sequence [`station_sequence`] made;
+/// `None` for a sequence it cannot make.
+pub fn sequence_parts(sequence: u32) -> Option<(u32, u32)> {
+    let (station, n) = if sequence >= 10_000 {
+        (sequence / 10_000, sequence % 10_000)
+    } else {
+        (sequence / 1000 + 1, sequence % 1000)
+    };
+    let fits = if sequence >= 10_000 { n >= 1000 } else { n >= 1 };
+    (fits && (1..=STATIONS).contains(&station)).then_some((station, n))
+}
+
+/// The day and sequence of an application number made by [`application_number`].
+pub fn number_parts(number: &str) -> Option<(Date, u32)> {
+    let mut parts = number.rsplitn(3, '-');
+    let sequence = parts.next()?;
+    let day = parts.next()?;
+    parts.next()?;
+    if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) || !sequence.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = day[..4].parse().ok()?;
+    let month: u8 = day[4..6].parse().ok()?;
+    let date = Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day[6..].parse().ok()?).ok()?;
+    Some((date, sequence.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -342,6 +369,29 @@ mod tests {
         assert_eq!(station_sequence(2, 7), 1007);
         assert_eq!(station_sequence(0, 7), 7, "no station is station 1");
         assert_eq!(station_sequence(STATIONS + 2, 7), 1007, "past the last station, around again");
+    }
+
+    proptest! {
+        #[test]
+        fn a_sequence_gives_back_its_station_and_count(station in 1..=STATIONS, n in 1u32..=9_999) {
+            prop_assert_eq!(sequence_parts(station_sequence(station, n)), Some((station, n)));
+        }
+
+        #[test]
+        fn a_number_gives_back_its_day_and_sequence(day in 0i64..3650, sequence in 1u32..99_999) {
+            let date = time::macros::date!(2024 - 01 - 01) + time::Duration::days(day);
+            let office: RegionCode = "51.03.02".parse().unwrap();
+            prop_assert_eq!(number_parts(&application_number(office, date, sequence)), Some((date, sequence)));
+        }
+    }
+
+    #[test]
+    fn numbers_that_are_not_ours_give_nothing() {
+        assert_eq!(sequence_parts(0), None);
+        assert_eq!(sequence_parts(10_500), None, "a count under 1000 is never in the upper block");
+        assert_eq!(number_parts("510302-20261341-0001"), None);
+        assert_eq!(number_parts("20261121-0001"), None);
+        assert_eq!(number_parts("510302-20261121-00x1"), None);
     }
 
     #[test]

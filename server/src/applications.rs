@@ -221,6 +221,24 @@ fn next_sequence(conn: &Connection, scope: &str, day: Date) -> Result<u32, Store
     u32::try_from(last).map_err(|_| StoreError::Corrupt("daily sequence".into()))
 }
 
+/// A box received one of its office's applications from the hub: when its number is in this
+/// box's station block, the day's count moves past it. A box restored from a backup thus never
+/// gives out again a number its lost work had used, once the hub has given that work back.
+pub fn keep_numbers_ahead(conn: &Connection, number: &str) -> Result<(), StoreError> {
+    let Some((day, sequence)) = application::number_parts(number) else { return Ok(()) };
+    let Some((station, n)) = application::sequence_parts(sequence) else { return Ok(()) };
+    let mine = (crate::store::settings::station(conn)?.max(1) - 1) % application::STATIONS + 1;
+    if station != mine {
+        return Ok(());
+    }
+    conn.execute(
+        "INSERT INTO daily_sequences (scope, day, last) VALUES ('application', ?1, ?2)
+         ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
+        params![date_text(day), n],
+    )?;
+    Ok(())
+}
+
 /// The answer stored for a client id, if this action was already done.
 pub fn replay(conn: &Connection, client_id: &str) -> Result<Option<String>, StoreError> {
     Ok(conn.query_row("SELECT result FROM submissions WHERE client_id = ?1", [client_id], |r| r.get(0)).optional()?)
@@ -779,6 +797,19 @@ fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -
 
 fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Option<String>) -> Result<(), StoreError> {
     let updated = doc.steps.last().map_or(doc.created_at.clone(), |s| s.at.clone());
+    // Two records with one number (a box restored by copying files, not by `simpul restore`,
+    // gave out a number its lost work had used): both are kept and listed, the later one with
+    // its id beside the number, and the sync goes on.
+    let taken: Option<String> = conn
+        .query_row("SELECT id FROM applications WHERE number = ?1 AND id != ?2", params![doc.number, id], |r| r.get(0))
+        .optional()?;
+    let number = match taken {
+        Some(_) => {
+            tracing::warn!(number = %doc.number, "two applications carry one number; the later is listed with its id");
+            format!("{} ({})", doc.number, id.get(..8).unwrap_or(id))
+        }
+        None => doc.number.clone(),
+    };
     conn.execute(
         "INSERT INTO applications (id, number, office, service_id, kind, status, nik, name, created_by, created_at, updated_at, due_at, ticket)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -786,7 +817,7 @@ fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Opt
            updated_at = excluded.updated_at, due_at = excluded.due_at",
         params![
             id,
-            doc.number,
+            number,
             doc.office,
             doc.service_id,
             doc.service_kind,

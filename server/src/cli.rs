@@ -71,6 +71,17 @@ pub enum Command {
     /// Hand-over receipts: check the signed reference in a receipt's QR code.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Copy the database, attachments and TLS identity into a new folder (the server may run).
+    Backup {
+        /// The new folder.
+        to: PathBuf,
+    },
+    /// Put a backup made by `simpul backup` in place (stop the server first). The database it
+    /// replaces is kept beside it; the next sync gives back what the backup lacks.
+    Restore {
+        /// The backup's folder.
+        from: PathBuf,
+    },
     /// Device simulators for demos and tests, speaking the real protocols: a biometric device
     /// service (SBI style: face, fingerprints, iris, signature pad), an eSCL scanner and an
     /// ESC/POS ticket printer. Runs until stopped.
@@ -424,6 +435,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
         Command::Receipt(ReceiptCommand::Verify { text }) => receipt_verify(&load()?, &text),
+        Command::Backup { to } => backup_command(&load()?, &to),
+        Command::Restore { from } => restore_command(&load()?, &from),
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),
         Command::Hub(HubCommand::Send { number }) => {
             hub_central_step(&load()?, &number, simpul_domain::application::Action::SendForIdentification, None)
@@ -543,6 +556,36 @@ fn enroll_command(config: &Config, args: EnrollArgs) -> Result<()> {
             "use `simpul enroll --hub URL --token T` on a box, or `simpul enroll token create --office CODE` on a hub"
         ),
     }
+}
+
+fn backup_command(config: &Config, to: &Path) -> Result<()> {
+    crate::prepare_data_dir(&config.data_dir)?;
+    let made = crate::backup::backup(&config.data_dir, &config.database_path(), to, OffsetDateTime::now_utc())?;
+    println!(
+        "Backup written to {}: database {} KB, {} attachment files.",
+        to.display(),
+        made.database_bytes / 1024,
+        made.blobs
+    );
+    Ok(())
+}
+
+fn restore_command(config: &Config, from: &Path) -> Result<()> {
+    // A running server would keep writing to the file being replaced.
+    if std::net::TcpStream::connect_timeout(&config.listen, std::time::Duration::from_millis(500)).is_ok() {
+        bail!("a server answers on {}: stop it before restoring a backup", config.listen);
+    }
+    crate::prepare_data_dir(&config.data_dir)?;
+    let done = crate::backup::restore(&config.data_dir, &config.database_path(), from, OffsetDateTime::now_utc())?;
+    println!("Restored from {} ({} attachment files brought back).", from.display(), done.blobs);
+    if let Some(kept) = done.kept {
+        println!("The database it replaced is kept at {}.", kept.display());
+    }
+    println!(
+        "Start the server: its next sync with the hub gives back what the hub has of the work done since the \
+         backup. Today's application numbers continue from the 1000th of the day, so none repeats."
+    );
+    Ok(())
 }
 
 fn receipt_verify(config: &Config, text: &str) -> Result<()> {

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod backend_apps;
 pub mod backend_devices;
 pub mod backend_sync;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -102,6 +103,7 @@ impl Appliance {
     pub async fn open(config: Config) -> Result<Appliance, StartError> {
         prepare_data_dir(&config.data_dir)?;
         let db = Db::open(&config.database_path()).await?;
+        db.call(|c| store::documents::rotate_actor(c)).await?;
         let sessions = RusqliteStore::new(db.connection());
         sessions.migrate().await.map_err(|e| StartError::Sessions(e.to_string()))?;
         let enrolled = pki::BoxIdentity::load(&config.data_dir).is_ok();

@@ -7,7 +7,7 @@ use simpul_sync::merge::{ConflictValue, MergeError, Settlement, conflicts, settl
 use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, decode_versioned, encode, encode_version};
 use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, KEEP_ONLY_FIELDS, ResolutionDoc};
 use simpul_sync::reference::{CredentialChange, CredentialRefusal, MAX_ROWS_PER_BATCH};
-use simpul_sync::session::{SyncError, box_push, box_receive, hub_answer};
+use simpul_sync::session::{Sent, SyncError, box_push, box_receive, hub_answer};
 use simpul_sync::{Cursor, DocumentId};
 use time::OffsetDateTime;
 
@@ -165,6 +165,8 @@ pub struct Outgoing {
     pub upto: Cursor,
     /// The password changes it carries, to leave the outbox once the hub answers.
     pub credentials: Vec<CredentialChange>,
+    /// What the box must remember of the push to take the answer.
+    pub sent: Sent,
 }
 
 /// A box: the next push.
@@ -180,6 +182,7 @@ pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoi
         more: push.more,
         upto: push.upto,
         credentials: push.credentials.clone(),
+        sent: push.sent(),
         bytes: encode(&Message::Push(push)),
     })
 }
@@ -194,11 +197,13 @@ pub struct Incoming {
     pub more: bool,
 }
 
-/// A box: applies the hub's answer to a push that carried the password changes `delivered`.
+/// A box: applies the hub's answer to the push it `sent`, which carried the password changes
+/// `delivered`.
 pub fn box_incoming(
     conn: &mut Connection,
     body: &[u8],
     now: OffsetDateTime,
+    sent: Sent,
     delivered: &[CredentialChange],
 ) -> Result<Incoming, ExchangeError> {
     let Message::Pull(pull) = decode(body)? else { return Err(ExchangeError::Unexpected) };
@@ -208,7 +213,7 @@ pub fn box_incoming(
     }
     let tx = conn.transaction()?;
     let mut replica = SqliteReplica::new(&tx, stamp(now));
-    let touched = box_receive(&mut replica, &pull)?;
+    let touched = box_receive(&mut replica, sent, &pull)?;
     after_merge(&tx, &touched, false, now)?;
     let (_, unit) = settings::unit(&tx)?.ok_or(ExchangeError::NoUnit)?;
     // The hub took them (or kept a later reset): from now on its copy of the account is right.
@@ -230,9 +235,11 @@ pub fn box_incoming(
 
 /// A box: forgets what the hub acknowledged, so the next push starts from `held` (the hub lost
 /// part of the box's log, e.g. it was restored from a backup).
-pub fn box_rewind(conn: &Connection, held: Cursor) -> Result<(), StoreError> {
-    let held = i64::try_from(held.0).unwrap_or(i64::MAX);
-    conn.execute("UPDATE sync_peers SET acked = MIN(acked, ?1) WHERE peer = 'hub'", [held])?;
+pub fn box_rewind(conn: &mut Connection, held: Cursor, now: OffsetDateTime) -> Result<(), ExchangeError> {
+    let tx = conn.transaction()?;
+    simpul_sync::session::box_rewind(&mut SqliteReplica::new(&tx, stamp(now)), held)?;
+    tx.commit()?;
+    tracing::warn!(held = held.0, "the hub holds less than it acknowledged (restored from a backup?): sending again");
     Ok(())
 }
 
@@ -245,6 +252,7 @@ fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: Offset
             autosurgeon::hydrate(&am).map_err(|e| ExchangeError::InvalidRecord(format!("document {key}: {e}")))?;
         applications::project_current(conn, &key, &doc)?;
         if !hub {
+            applications::keep_numbers_ahead(conn, &doc.number)?;
             // The box tells the staff who worked on a record that the regency settled it.
             crate::store::notices::note_settlements(conn, &key, &doc, now)?;
             continue;

@@ -193,7 +193,8 @@ pub async fn session(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0);
-            core.db.call(move |c| replication::box_rewind(c, Cursor(held))).await?;
+            let now = OffsetDateTime::now_utc();
+            core.db.call(move |c| Ok(replication::box_rewind(c, Cursor(held), now))).await??;
             rewinds += 1;
             continue;
         }
@@ -210,7 +211,9 @@ pub async fn session(
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
         let delivered = std::mem::take(&mut out.credentials);
-        let incoming = core.db.call(move |c| Ok(replication::box_incoming(c, &body, now, &delivered))).await??;
+        let sent_push = out.sent;
+        let incoming =
+            core.db.call(move |c| Ok(replication::box_incoming(c, &body, now, sent_push, &delivered))).await??;
         exchanges += 1;
         handle.update(|s| {
             s.exchanges = exchanges;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use automerge::AutoCommit;
 
 use crate::merge::heads_bytes;
-use crate::protocol::DocKind;
-use crate::session::{Batch, BoxPeer, Origin, Replica, Scope, StoredDoc, SyncError, group_entries};
+use crate::protocol::{DocKind, LogEpoch};
+use crate::session::{Batch, BoxPeer, Origin, PeerCursors, Replica, Scope, StoredDoc, SyncError, group_entries};
 use crate::{Cursor, DocumentId, load_document};
 
 #[derive(Clone, Debug)]
@@ -25,7 +25,8 @@ struct Entry {
 pub struct MemoryReplica {
     docs: HashMap<DocumentId, StoredDoc>,
     log: Vec<Entry>,
-    cursors: HashMap<String, (Cursor, Cursor)>,
+    cursors: HashMap<String, PeerCursors>,
+    epoch: LogEpoch,
     /// Entries scanned by `log_after` (to show a session reads only what changed).
     pub scanned: usize,
 }
@@ -83,6 +84,20 @@ impl MemoryReplica {
         ids
     }
 
+    /// Starts a new timeline of the log, as a restore from a backup does (call it on the
+    /// restored copy).
+    pub fn restored(&mut self) {
+        let parent = self.current_epoch().id;
+        self.epoch = LogEpoch { id: fresh_epoch_id(), parent, start: Cursor(self.log.len() as u64) };
+    }
+
+    fn current_epoch(&mut self) -> LogEpoch {
+        if self.epoch.id == 0 {
+            self.epoch.id = fresh_epoch_id();
+        }
+        self.epoch
+    }
+
     /// Length of the local log.
     pub fn log_len(&self) -> usize {
         self.log.len()
@@ -100,11 +115,7 @@ impl Replica for MemoryReplica {
         let mut more = false;
         for (i, e) in self.log.iter().enumerate().skip(start) {
             self.scanned += 1;
-            let wanted = match scope {
-                Scope::Local => e.origin == Origin::Local,
-                Scope::Office { office, except } => e.office == office && e.origin != Origin::Box(except.to_string()),
-            };
-            if !wanted {
+            if !scope.wants(Cursor(i as u64 + 1), &e.office, &e.origin) {
                 continue;
             }
             if !picked.is_empty() && bytes + e.bytes.len() > budget {
@@ -144,14 +155,28 @@ impl Replica for MemoryReplica {
         Ok(())
     }
 
-    fn cursors(&mut self, peer: &str) -> Result<(Cursor, Cursor), SyncError> {
+    fn cursors(&mut self, peer: &str) -> Result<PeerCursors, SyncError> {
         Ok(self.cursors.get(peer).copied().unwrap_or_default())
     }
 
-    fn set_cursors(&mut self, peer: &str, acked: Cursor, applied: Cursor) -> Result<(), SyncError> {
-        self.cursors.insert(peer.to_string(), (acked, applied));
+    fn set_cursors(&mut self, peer: &str, cursors: &PeerCursors) -> Result<(), SyncError> {
+        self.cursors.insert(peer.to_string(), *cursors);
         Ok(())
     }
+
+    fn log_end(&mut self) -> Result<Cursor, SyncError> {
+        Ok(Cursor(self.log.len() as u64))
+    }
+
+    fn epoch(&mut self) -> Result<LogEpoch, SyncError> {
+        Ok(self.current_epoch())
+    }
+}
+
+/// A timeline id no other replica in this process has.
+fn fresh_epoch_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Where a session in memory can be cut.
@@ -199,10 +224,11 @@ pub fn session_as(
     mut cut: impl FnMut(Cut) -> bool,
 ) -> Result<SessionStats, SyncError> {
     use crate::protocol::{Message, decode, encode};
-    use crate::session::{box_push, box_receive, hub_answer};
+    use crate::session::{box_push, box_receive, box_rewind, hub_answer};
 
     let mut stats = SessionStats::default();
     let mut last_pull_had_changes = false;
+    let mut rewinds = 0;
     loop {
         let push = office_box.transaction(|r| box_push(r, now, budget))?;
         let final_ack = push.changes.is_empty() && !push.more;
@@ -215,7 +241,17 @@ pub fn session_as(
             return Ok(stats);
         }
         let Ok(Message::Push(push)) = decode(&wire) else { unreachable!("own encoding decodes") };
-        let (pull, _) = hub.transaction(|r| hub_answer(r, peer, &push, now, budget))?;
+        let (pull, _) = match hub.transaction(|r| hub_answer(r, peer, &push, now, budget)) {
+            // The hub lost part of the box's log (restored from a backup): start from what it
+            // holds, as the server's session does.
+            Err(SyncError::Gap { held, .. }) if rewinds < 3 => {
+                stats.round_trips += 1;
+                rewinds += 1;
+                office_box.transaction(|r| box_rewind(r, held))?;
+                continue;
+            }
+            other => other?,
+        };
         let wire = encode(&Message::Pull(pull));
         stats.bytes_down += wire.len();
         stats.round_trips += 1;
@@ -223,7 +259,7 @@ pub fn session_as(
             return Ok(stats);
         }
         let Ok(Message::Pull(pull)) = decode(&wire) else { unreachable!("own encoding decodes") };
-        office_box.transaction(|r| box_receive(r, &pull))?;
+        office_box.transaction(|r| box_receive(r, push.sent(), &pull))?;
         last_pull_had_changes = !pull.changes.is_empty();
         if !push.more && !pull.more && !last_pull_had_changes {
             return Ok(stats);

@@ -17,8 +17,9 @@ use crate::{Cursor, DocumentId};
 
 /// First bytes of every message.
 pub const MAGIC: [u8; 4] = *b"SMPL";
-/// Version of the message layout; a peer refuses versions it does not know.
-pub const VERSION: u8 = 3;
+/// Version of the message layout; a peer refuses versions it does not know. Version 4 is
+/// version 3 followed by a [`Lineage`].
+pub const VERSION: u8 = 4;
 /// The oldest version still read. Version 2 pushes carry no password changes; a hub answers
 /// a message in the version it came in, so boxes not yet upgraded keep syncing.
 pub const OLDEST_VERSION: u8 = 2;
@@ -91,6 +92,32 @@ pub struct Push {
     pub reference_applied: Revision,
     /// Passwords the box's staff changed there, for the hub (version 3).
     pub credentials: Vec<CredentialChange>,
+    /// Which timelines the positions refer to (version 4, after the message).
+    #[serde(skip)]
+    pub lineage: Lineage,
+}
+
+/// A timeline of a log. A log's positions keep their meaning until a restore from a backup
+/// takes the log back to an earlier end and new entries take the positions of lost ones: a
+/// restore starts a new timeline, which shares its positions up to `start` with its `parent`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogEpoch {
+    /// The timeline (random; 0 for a peer that does not tell).
+    pub id: u64,
+    /// The timeline it was restored from (0 if none).
+    pub parent: u64,
+    /// The log's end when it was restored: positions up to here are the parent's.
+    pub start: Cursor,
+}
+
+/// Which timelines the positions of a message refer to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The sender's own timeline (its log positions: a push's `after`/`upto`, a pull's `upto`).
+    pub epoch: LogEpoch,
+    /// The receiver's timeline the sender's cursor on it refers to (a push's `applied_hub`, a
+    /// pull's `applied_box`); 0 when not known.
+    pub peer_epoch: u64,
 }
 
 /// A push as version 2 lays it out.
@@ -142,6 +169,7 @@ impl From<MessageV2> for Message {
                 more: p.more,
                 reference_applied: p.reference_applied,
                 credentials: Vec::new(),
+                lineage: Lineage::default(),
             }),
             MessageV2::Pull(p) => Message::Pull(p),
         }
@@ -163,6 +191,9 @@ pub struct Pull {
     pub more: bool,
     /// Reference data the box lacks.
     pub reference: ReferenceBatch,
+    /// Which timelines the positions refer to (version 4, after the message).
+    #[serde(skip)]
+    pub lineage: Lineage,
 }
 
 /// One message.
@@ -206,10 +237,18 @@ pub fn encode(message: &Message) -> Vec<u8> {
 /// the current one drops what that version cannot carry).
 pub fn encode_version(message: &Message, version: u8) -> Vec<u8> {
     // Serialising plain owned data into a Vec cannot fail.
-    let payload = if version < VERSION {
+    let payload = if version < 3 {
         postcard::to_stdvec(&MessageV2::from(message.clone())).unwrap_or_default()
     } else {
-        postcard::to_stdvec(message).unwrap_or_default()
+        let mut payload = postcard::to_stdvec(message).unwrap_or_default();
+        if version >= 4 {
+            let lineage = match message {
+                Message::Push(p) => p.lineage,
+                Message::Pull(p) => p.lineage,
+            };
+            payload.extend(postcard::to_stdvec(&lineage).unwrap_or_default());
+        }
+        payload
     };
     let version = version.clamp(OLDEST_VERSION, VERSION);
     let compressed = zstd::bulk::compress(&payload, 3).unwrap_or_default();
@@ -252,12 +291,20 @@ pub fn decode_versioned(bytes: &[u8]) -> Result<(Message, u8), DecodeError> {
         return Err(DecodeError::Damaged);
     }
     let undecodable = |_| DecodeError::Invalid("the payload does not decode");
-    let (message, rest): (Message, &[u8]) = if version < VERSION {
+    let (mut message, mut rest): (Message, &[u8]) = if version < 3 {
         let (old, rest): (MessageV2, &[u8]) = postcard::take_from_bytes(&payload).map_err(undecodable)?;
         (Message::from(old), rest)
     } else {
         postcard::take_from_bytes(&payload).map_err(undecodable)?
     };
+    if version >= 4 {
+        let (lineage, after): (Lineage, &[u8]) = postcard::take_from_bytes(rest).map_err(undecodable)?;
+        match &mut message {
+            Message::Push(p) => p.lineage = lineage,
+            Message::Pull(p) => p.lineage = lineage,
+        }
+        rest = after;
+    }
     if !rest.is_empty() {
         return Err(DecodeError::Invalid("bytes after the message"));
     }
@@ -363,6 +410,7 @@ mod tests {
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
                 changed_at: 1_790_000_000,
             }],
+            lineage: Lineage { epoch: LogEpoch { id: 77, parent: 76, start: Cursor(3) }, peer_epoch: 12 },
         })
     }
 
@@ -398,7 +446,11 @@ mod tests {
         let (message, version) = decode_versioned(&old).unwrap();
         assert_eq!(version, 2);
         // Version 2 cannot carry password changes: they are dropped, nothing else is.
-        assert_eq!(message, Message::Push(Push { credentials: Vec::new(), ..p.clone() }));
+        assert_eq!(message, Message::Push(Push { credentials: Vec::new(), lineage: Lineage::default(), ..p.clone() }));
+        // Version 3 carries them, but not the timelines.
+        let (message, version) = decode_versioned(&encode_version(&Message::Push(p.clone()), 3)).unwrap();
+        assert_eq!(version, 3);
+        assert_eq!(message, Message::Push(Push { lineage: Lineage::default(), ..p.clone() }));
         assert_eq!(decode_versioned(&encode(&Message::Push(p))).unwrap().1, VERSION);
         let mut v1 = old;
         v1[4] = 1;

@@ -5,7 +5,7 @@
 //! error, the caller rolls back and nothing is applied half-way.
 
 use crate::merge::{MergeError, heads_bytes, merge, root_text};
-use crate::protocol::{DocChanges, DocKind, Pull, Push};
+use crate::protocol::{DocChanges, DocKind, Lineage, LogEpoch, Pull, Push};
 use crate::{Cursor, DocumentId};
 
 /// Who wrote an entry of a local log.
@@ -23,15 +23,78 @@ pub enum Origin {
 /// What part of a log a peer receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope<'a> {
-    /// On a box: what the box wrote itself.
-    Local,
-    /// On the hub: the documents of one office, except what the asking box sent itself.
+    /// On a box: what the box wrote itself, and every entry up to `echo_upto` whatever its
+    /// origin (after the hub lost part of its log, the box gives back what it had from it).
+    Local {
+        /// Entries up to here go whatever their origin.
+        echo_upto: Cursor,
+    },
+    /// On the hub: the documents of one office, except what the asking box sent itself; up
+    /// to `echo_upto` that too (after the box lost part of its store, it gets its own back).
     Office {
         /// Office code.
         office: &'a str,
         /// The asking box's id.
         except: &'a str,
+        /// Entries up to here go even when the asking box sent them.
+        echo_upto: Cursor,
     },
+}
+
+impl Scope<'_> {
+    /// Whether the entry at `seq` of `office`, written by `origin`, goes to the peer.
+    pub fn wants(&self, seq: Cursor, office: &str, origin: &Origin) -> bool {
+        match *self {
+            Scope::Local { echo_upto } => *origin == Origin::Local || seq <= echo_upto,
+            Scope::Office { office: wanted, except, echo_upto } => {
+                office == wanted && (seq <= echo_upto || !matches!(origin, Origin::Box(id) if id == except))
+            }
+        }
+    }
+}
+
+/// What a replica keeps about one peer.
+///
+/// Either side may be restored from a backup, which takes its log and these cursors back in
+/// time while the other side remembers more. The cursors are built so that such a step back is
+/// found and repaired by the next session, not taken for a replay:
+/// - the hub applies a box's batch whenever it continues from what the hub holds, even when it
+///   seems old (merging is idempotent), so a restored box's new entries are never skipped;
+/// - a box that starts after what the hub holds is told to go back (a [`SyncError::Gap`]);
+/// - the hub remembers how far it ever answered (`sent`); a box claiming more was answered by
+///   a hub that has since been restored, and is served again from `sent`;
+/// - the side that finds the other lost something echoes back what it has of its log up to the
+///   end of it (`echo`), whatever the origin of the entries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerCursors {
+    /// How far the peer acknowledged our log.
+    pub acked: Cursor,
+    /// How far we applied the peer's log.
+    pub applied: Cursor,
+    /// Hub: the furthest position of its log it ever answered this box with.
+    pub sent: Cursor,
+    /// Entries of our log up to here go to the peer whatever their origin.
+    pub echo: Cursor,
+    /// The peer's timeline `applied` refers to (0: not known, taken as the current one).
+    pub peer_epoch: u64,
+}
+
+/// How much of a log's current timeline `epoch` a peer holds, when it holds up to `position`
+/// of the timeline `held_in`: all of it in the same timeline, up to the restore point in the
+/// timeline it was restored from, and nothing it can be sure of in any other.
+fn held_of(epoch: LogEpoch, held_in: u64, position: Cursor) -> Cursor {
+    if held_in == 0 || epoch.id == 0 || held_in == epoch.id {
+        position
+    } else if held_in == epoch.parent {
+        position.min(epoch.start)
+    } else {
+        Cursor(0)
+    }
+}
+
+/// Whether a cursor kept for timeline `kept` refers to another timeline than `now`.
+fn other_timeline(kept: u64, now: u64) -> bool {
+    kept != 0 && now != 0 && kept != now
 }
 
 /// A box as the hub knows it: its id (certificate fingerprint) and its office (from the
@@ -85,11 +148,14 @@ pub trait Replica {
         new_changes: &[u8],
         origin: Origin,
     ) -> Result<(), Self::Error>;
-    /// Sync state kept for a peer: (what the peer acknowledged of our log, how far we applied
-    /// the peer's log).
-    fn cursors(&mut self, peer: &str) -> Result<(Cursor, Cursor), Self::Error>;
+    /// Sync state kept for a peer (all zero for a new peer).
+    fn cursors(&mut self, peer: &str) -> Result<PeerCursors, Self::Error>;
     /// Keeps the sync state for a peer.
-    fn set_cursors(&mut self, peer: &str, acked: Cursor, applied: Cursor) -> Result<(), Self::Error>;
+    fn set_cursors(&mut self, peer: &str, cursors: &PeerCursors) -> Result<(), Self::Error>;
+    /// The last position of the log (0 when empty).
+    fn log_end(&mut self) -> Result<Cursor, Self::Error>;
+    /// The log's current timeline.
+    fn epoch(&mut self) -> Result<LogEpoch, Self::Error>;
 }
 
 /// Peer name a box uses for its hub.
@@ -137,17 +203,18 @@ pub enum SyncError {
 /// changes are not a replica matter: the caller sets `reference_applied` and `credentials`
 /// from its own store.
 pub fn box_push<R: Replica>(replica: &mut R, now: i64, budget: usize) -> Result<Push, R::Error> {
-    let (acked, applied_hub) = replica.cursors(HUB)?;
-    let batch = replica.log_after(acked, Scope::Local, budget)?;
+    let c = replica.cursors(HUB)?;
+    let batch = replica.log_after(c.acked, Scope::Local { echo_upto: c.echo }, budget)?;
     Ok(Push {
         sent_at: now,
-        after: acked,
-        upto: batch.upto.max(acked),
-        applied_hub,
+        after: c.acked,
+        upto: batch.upto.max(c.acked),
+        applied_hub: c.applied,
         changes: batch.changes,
         more: batch.more,
         reference_applied: crate::reference::Revision::default(),
         credentials: Vec::new(),
+        lineage: Lineage { epoch: replica.epoch()?, peer_epoch: c.peer_epoch },
     })
 }
 
@@ -197,38 +264,102 @@ pub fn hub_answer<R: Replica>(
         return Err(SyncError::ClockSkew(skew).into());
     }
     let office = peer.office;
-    let (_, mut applied_box) = replica.cursors(peer.id)?;
-    let mut touched = Vec::new();
-    if push.upto > applied_box {
-        if push.after > applied_box {
-            return Err(SyncError::Gap { sent: push.after, held: applied_box }.into());
-        }
-        for change in &push.changes {
-            apply_one(replica, change, Origin::Box(peer.id.to_string()), Some(office))?;
-            touched.push(change.doc);
-        }
-        applied_box = push.upto;
+    let own = replica.epoch()?;
+    let mut c = replica.cursors(peer.id)?;
+    let box_epoch = push.lineage.epoch;
+    let held = held_of(box_epoch, c.peer_epoch, c.applied);
+    if push.after > held {
+        // The box's batch continues entries this hub does not hold: the hub was restored
+        // from a backup (or the box was, and what the hub holds is of another timeline). The
+        // box starts again from what the hub holds.
+        return Err(SyncError::Gap { sent: push.after, held }.into());
     }
-    // A replayed batch (upto <= applied_box) is answered without applying anything again.
-    let batch = replica.log_after(push.applied_hub, Scope::Office { office, except: peer.id }, budget)?;
-    let upto = batch.upto.max(push.applied_hub);
-    replica.set_cursors(peer.id, push.applied_hub, applied_box)?;
+    if push.after < c.applied || other_timeline(c.peer_epoch, box_epoch.id) {
+        // The box sends again from before what the hub holds: an answer was lost, or the box
+        // was restored from a backup and lost what it wrote (and got) since. It gets its own
+        // entries back too, up to the end of the log as it stands.
+        c.echo = c.echo.max(replica.log_end()?);
+    }
+    // Applied even when it seems a replay: merging what is held changes nothing, and a
+    // restored box numbers new entries where old ones were.
+    let mut touched = Vec::new();
+    for change in &push.changes {
+        apply_one(replica, change, Origin::Box(peer.id.to_string()), Some(office))?;
+        touched.push(change.doc);
+    }
+    c.applied = push.upto;
+    c.peer_epoch = box_epoch.id;
+    // What the box holds of our current timeline; and a box that applied more of our log than
+    // we ever answered it with was served by this hub before it was restored: it is served
+    // again from what we know we sent.
+    let from = held_of(own, push.lineage.peer_epoch, push.applied_hub).min(c.sent);
+    let batch = replica.log_after(from, Scope::Office { office, except: peer.id, echo_upto: c.echo }, budget)?;
+    let upto = batch.upto.max(from);
+    c.acked = from;
+    c.sent = c.sent.max(upto);
+    replica.set_cursors(peer.id, &c)?;
     let reference = crate::reference::ReferenceBatch::default();
-    Ok((Pull { sent_at: now, applied_box, upto, changes: batch.changes, more: batch.more, reference }, touched))
+    let lineage = Lineage { epoch: own, peer_epoch: box_epoch.id };
+    let pull = Pull {
+        sent_at: now,
+        applied_box: c.applied,
+        upto,
+        changes: batch.changes,
+        more: batch.more,
+        reference,
+        lineage,
+    };
+    Ok((pull, touched))
 }
 
-/// Box: applies the hub's answer. Returns the documents it changed.
-pub fn box_receive<R: Replica>(replica: &mut R, pull: &Pull) -> Result<Vec<DocumentId>, R::Error> {
-    let (_, applied_hub) = replica.cursors(HUB)?;
-    let mut touched = Vec::new();
-    if pull.upto > applied_hub {
-        for change in &pull.changes {
-            apply_one(replica, change, Origin::Hub, None)?;
-            touched.push(change.doc);
-        }
+/// What a box remembers of a push until the hub answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The box's log position the push reached.
+    pub upto: Cursor,
+    /// How far the box had applied the hub's log when it sent the push.
+    pub applied_hub: Cursor,
+}
+
+impl Push {
+    /// What the box must remember of this push.
+    pub fn sent(&self) -> Sent {
+        Sent { upto: self.upto, applied_hub: self.applied_hub }
     }
-    replica.set_cursors(HUB, pull.applied_box, pull.upto.max(applied_hub))?;
+}
+
+/// Box: applies the hub's answer to the push it `sent`. Returns the documents it changed.
+pub fn box_receive<R: Replica>(replica: &mut R, push: Sent, pull: &Pull) -> Result<Vec<DocumentId>, R::Error> {
+    let mut c = replica.cursors(HUB)?;
+    let mut touched = Vec::new();
+    // Applied whatever the cursors say: merging what is held changes nothing.
+    for change in &pull.changes {
+        apply_one(replica, change, Origin::Hub, None)?;
+        touched.push(change.doc);
+    }
+    if pull.upto < push.applied_hub || other_timeline(c.peer_epoch, pull.lineage.epoch.id) {
+        // The hub serves us again from before what we applied, or from another timeline: it
+        // was restored from a backup and lost entries it made since. It gets back what we hold
+        // of its log.
+        c.echo = c.echo.max(replica.log_end()?);
+    }
+    c.peer_epoch = pull.lineage.epoch.id;
+    // Never an acknowledgement past what was sent (a hub that knows more of our log than we
+    // hold is answering a box that was restored from a backup).
+    c.acked = pull.applied_box.min(push.upto);
+    c.applied = pull.upto;
+    replica.set_cursors(HUB, &c)?;
     Ok(touched)
+}
+
+/// Box: the hub holds less of our log than it acknowledged (it was restored from a backup).
+/// The next push starts from `held`, and gives back everything the box holds, so that what
+/// the hub wrote itself and lost returns too.
+pub fn box_rewind<R: Replica>(replica: &mut R, held: Cursor) -> Result<(), R::Error> {
+    let mut c = replica.cursors(HUB)?;
+    c.acked = c.acked.min(held);
+    c.echo = c.echo.max(replica.log_end()?);
+    replica.set_cursors(HUB, &c)
 }
 
 /// Groups log entries (in log order) into one [`DocChanges`] per document, for a batch. Each

@@ -1,6 +1,7 @@
-//! Any interleaving of edits, syncs and cut sessions between a hub and four boxes (three
-//! offices, one of them with two boxes editing the same records) converges, and no accepted
-//! change is lost.
+//! Any interleaving of edits, syncs, cut sessions, backups and restores between a hub and four
+//! boxes (three offices, one of them with two boxes editing the same records) converges, and no
+//! accepted change is lost: a change only a restored replica held is gone with it, but every
+//! change another replica had comes back to all.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +25,13 @@ enum Op {
     HubEdit { office: usize, slot: u8, value: u8 },
     /// Box `office` syncs; the link breaks at exchange `cut_at` (never when `None`).
     Sync { office: usize, cut_at: Option<(u8, bool)>, budget: u16 },
+    /// Replica `who` (an index into BOXES, or 4 for the hub) is backed up.
+    Backup { who: usize },
+    /// Replica `who` is restored from its last backup, and restarts with a new actor.
+    Restore { who: usize },
 }
+
+const HUB_INDEX: usize = 4;
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -32,6 +39,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize, 0..4u8, any::<u8>()).prop_map(|(office, slot, value)| Op::HubEdit { office, slot, value }),
         3 => (0..4usize, proptest::option::of((0..4u8, any::<bool>())), 64..4096u16)
             .prop_map(|(office, cut_at, budget)| Op::Sync { office, cut_at, budget }),
+        1 => (0..5usize).prop_map(|who| Op::Backup { who }),
+        1 => (0..5usize).prop_map(|who| Op::Restore { who }),
     ]
 }
 
@@ -75,26 +84,50 @@ fn snapshot(r: &MemoryReplica, office: &str) -> BTreeMap<DocumentId, (Vec<autome
         .collect()
 }
 
+fn holds(r: &MemoryReplica, hash: &automerge::ChangeHash) -> bool {
+    r.ids().into_iter().any(|id| r.open(id).unwrap().get_change_by_hash(hash).is_some())
+}
+
 fn run(ops: Vec<Op>) {
     let mut hub = MemoryReplica::default();
     let mut boxes: Vec<MemoryReplica> = BOXES.iter().map(|_| MemoryReplica::default()).collect();
-    let actors: Vec<ActorId> = (0..5u8).map(|i| ActorId::from(vec![i + 1; 16])).collect();
-    let hub_actor = &actors[4];
+    // A replica's actor: (replica, restarts). A restored replica restarts with a new actor,
+    // as the server does at every start.
+    let mut restarts = [0u8; 5];
+    let actor = |who: usize, restarts: &[u8; 5]| ActorId::from([vec![who as u8 + 1; 15], vec![restarts[who]]].concat());
+    let mut backups: Vec<Option<MemoryReplica>> = vec![None; 5];
     // Every change hash a box or the hub accepted, by owning office.
     let mut accepted: Vec<(usize, automerge::ChangeHash)> = Vec::new();
     for (t, op) in ops.into_iter().enumerate() {
         match op {
+            Op::Backup { who } => {
+                backups[who] = Some(if who == HUB_INDEX { hub.clone() } else { boxes[who].clone() });
+            }
+            Op::Restore { who } => {
+                let Some(mut backup) = backups[who].clone() else { continue };
+                backup.restored();
+                if who == HUB_INDEX {
+                    hub = backup;
+                } else {
+                    boxes[who] = backup;
+                }
+                restarts[who] += 1;
+                // What only the restored replica held is gone with it; the rest must come back.
+                accepted.retain(|(_, hash)| holds(&hub, hash) || boxes.iter().any(|b| holds(b, hash)));
+            }
             Op::BoxEdit { office: b, slot, field, value } => {
                 let office = BOXES[b].1;
                 let id = doc_id(office, slot);
-                boxes[b].edit(id, OFFICES[office], &actors[b], "staff", NOW + t as i64, |d| edit(d, field, value));
+                let by = actor(b, &restarts);
+                boxes[b].edit(id, OFFICES[office], &by, "staff", NOW + t as i64, |d| edit(d, field, value));
                 let mut doc = boxes[b].open(id).unwrap();
                 accepted.extend(doc.get_heads().into_iter().map(|h| (office, h)));
             }
             Op::HubEdit { office, slot, value } => {
                 let id = doc_id(office, slot);
                 if hub.open(id).is_some() {
-                    hub.edit(id, OFFICES[office], hub_actor, "admin", NOW + t as i64, |d| edit(d, 0, value));
+                    let by = actor(HUB_INDEX, &restarts);
+                    hub.edit(id, OFFICES[office], &by, "admin", NOW + t as i64, |d| edit(d, 0, value));
                     let mut doc = hub.open(id).unwrap();
                     accepted.extend(doc.get_heads().into_iter().map(|h| (office, h)));
                 }
@@ -116,9 +149,9 @@ fn run(ops: Vec<Op>) {
             }
         }
     }
-    // Heal: every box syncs until nothing moves (twice around carries what one box sent to the
-    // other box of its office).
-    for _ in 0..2 {
+    // Heal: every box syncs until nothing moves (three times around carries what one box gives
+    // back to a restored hub on to the other box of its office).
+    for _ in 0..3 {
         for (i, b) in boxes.iter_mut().enumerate() {
             let peer = BoxPeer { id: BOXES[i].0, office: OFFICES[BOXES[i].1] };
             session_as(b, &mut hub, peer, NOW, 1 << 20, |_| false).unwrap();
@@ -135,8 +168,7 @@ fn run(ops: Vec<Op>) {
     for (office, hash) in accepted {
         let holders = BOXES.iter().enumerate().filter(|(_, (_, o))| *o == office).map(|(i, _)| &boxes[i]);
         for r in std::iter::once(&hub).chain(holders) {
-            let found = r.ids().into_iter().any(|id| r.open(id).unwrap().get_change_by_hash(&hash).is_some());
-            assert!(found, "accepted change {hash} of office {office} was lost");
+            assert!(holds(r, &hash), "accepted change {hash} of office {office} was lost");
         }
     }
 }

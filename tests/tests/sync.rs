@@ -463,6 +463,7 @@ fn push_with(
         more: false,
         reference_applied: Default::default(),
         credentials,
+        lineage: Default::default(),
     }))
 }
 
@@ -719,6 +720,28 @@ const PNG: &[u8] = &[
 /// centre, marks an application sent, records a double identification (pointing to the other
 /// record) and, after the office's clarification, a single one; each answer reaches the office
 /// at its next sync. Steps that do not fit the record's state are refused and change nothing.
+/// A foreign resident's new KTP-el, through verification and the biometric step at the office,
+/// ready for the hub to send to the centre: (id, number).
+async fn through_biometrics(counter: &Counter, verifier: &Counter, client_id: &str) -> (String, String) {
+    let service = counter.service_of("ktp_el_foreign_new").await;
+    let applicant = json!({
+        "nik": "5103025205900002", "name": "Jane Citizen", "sex": "female", "birth_place": "Perth",
+        "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Kapal No. 7",
+        "region": "51.03.02", "kk_number": "5103021234567891", "foreign": true, "country": "AUS",
+        "passport_number": "PA1234567", "passport_expires": "2031-01-01", "permit_kind": "itap",
+        "permit_number": "2C11AB1234", "permit_expires": "2030-06-30", "phone": "081234567890", "email": ""
+    });
+    let id = counter.open_with(&service, client_id, applicant).await;
+    counter.complete_checklist(&id).await;
+    assert_eq!(counter.step(&id, "submit").await.unwrap(), "submitted");
+    assert_eq!(verifier.step(&id, "verify").await.unwrap(), "verified");
+    counter.upload(&format!("{id}/biometrik/foto"), PNG.to_vec(), "foto.png").await;
+    counter.upload(&format!("{id}/biometrik/tanda-tangan"), PNG.to_vec(), "ttd.png").await;
+    assert_eq!(counter.step(&id, "record_biometrics").await.unwrap(), "biometrics_recorded");
+    let number = counter.detail(&id).await["number"].as_str().unwrap().to_string();
+    (id, number)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_relays_the_centres_identification_results() {
     let hub_dir = tempfile::tempdir().unwrap();
@@ -729,26 +752,10 @@ async fn the_hub_relays_the_centres_identification_results() {
     let hub_data = hub_dir.path().join("data");
     let hub_cli = |args: &[&str]| simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], args);
 
-    // A foreign resident's new KTP-el, through verification and the biometric step at the office.
     let counter = Counter::login(&office).await;
     let verifier = Counter::login_as(&office, "verifikator").await;
     let head = Counter::login_as(&office, "kepala").await;
-    let service = counter.service_of("ktp_el_foreign_new").await;
-    let applicant = json!({
-        "nik": "5103025205900002", "name": "Jane Citizen", "sex": "female", "birth_place": "Perth",
-        "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Kapal No. 7",
-        "region": "51.03.02", "kk_number": "5103021234567891", "foreign": true, "country": "AUS",
-        "passport_number": "PA1234567", "passport_expires": "2031-01-01", "permit_kind": "itap",
-        "permit_number": "2C11AB1234", "permit_expires": "2030-06-30", "phone": "081234567890", "email": ""
-    });
-    let id = counter.open_with(&service, "identify-open", applicant).await;
-    counter.complete_checklist(&id).await;
-    assert_eq!(counter.step(&id, "submit").await.unwrap(), "submitted");
-    assert_eq!(verifier.step(&id, "verify").await.unwrap(), "verified");
-    counter.upload(&format!("{id}/biometrik/foto"), PNG.to_vec(), "foto.png").await;
-    counter.upload(&format!("{id}/biometrik/tanda-tangan"), PNG.to_vec(), "ttd.png").await;
-    assert_eq!(counter.step(&id, "record_biometrics").await.unwrap(), "biometrics_recorded");
-    let number = counter.detail(&id).await["number"].as_str().unwrap().to_string();
+    let (id, number) = through_biometrics(&counter, &verifier, "identify-open").await;
 
     // The record reaches the hub and waits there to be sent.
     let hub_status = || query(&hub_data, &format!("SELECT status FROM applications WHERE number = '{number}'"));
@@ -813,5 +820,117 @@ async fn the_hub_relays_the_centres_identification_results() {
         .map(|s| s["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(central, ["send_for_identification", "identified_double", "identified_single"], "{}", ready["steps"]);
+    drop((office, hub));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let (hub, sync_url) = start_hub(hub_dir.path());
+    let dir = enrolled(hub_dir.path(), &sync_url, "51.03.02");
+    let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
+    let (hub_data, box_data) = (hub_dir.path().join("data"), dir.path().join("data"));
+    let backups = tempfile::tempdir().unwrap();
+    let hub_env = [("SIMPUL_ROLE", "hub")];
+    let at_hub = |number: &str| query(&hub_data, &format!("SELECT status FROM applications WHERE number = '{number}'"));
+    let reaches_hub = |number: String, status: &'static str| {
+        let at_hub = &at_hub;
+        async move {
+            eventually(Duration::from_secs(30), || async { (at_hub(&number) == [status]).then_some(()) })
+                .await
+                .is_some()
+        }
+    };
+    let same_records = || async {
+        eventually(Duration::from_secs(60), || async { (documents(&hub_data) == documents(&box_data)).then_some(()) })
+            .await
+            .is_some()
+    };
+
+    // The box is backed up while it runs, then works on; its work reaches the hub.
+    let office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
+    let passwords = office.passwords.clone();
+    let counter = Counter::login(&office).await;
+    let first = counter.open(1, "5103021205900001").await;
+    let first_number = counter.detail(&first).await["number"].as_str().unwrap().to_string();
+    assert!(reaches_hub(first_number.clone(), "draft").await);
+    let box_backup = backups.path().join("box");
+    let out = simpul_cli(dir.path(), &[], &["backup", box_backup.to_str().unwrap()]);
+    assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+    let lost = counter.open(2, "5103021205900002").await;
+    let lost_number = counter.detail(&lost).await["number"].as_str().unwrap().to_string();
+    assert!(reaches_hub(lost_number.clone(), "draft").await);
+    let out = simpul_cli(
+        dir.path(),
+        &[("SIMPUL_LISTEN", office.base.trim_start_matches("http://"))],
+        &["restore", box_backup.to_str().unwrap()],
+    );
+    assert!(!out.status.success(), "no restore under a running server");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The box's disk dies; the backup goes back in.
+    office.kill();
+    let out = simpul_cli(dir.path(), &[], &["restore", box_backup.to_str().unwrap()]);
+    assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept at"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(query(&box_data, &format!("SELECT id FROM documents WHERE id = '{lost}'")).is_empty());
+    let mut office = Running::start(&simpul_binary(), dir.path(), &fast, &[]);
+    office.passwords = passwords.clone();
+    let counter = Counter::login(&office).await;
+    // New work never takes the number of the lost work, even before the first sync.
+    let after = counter.open(3, "5103021205900003").await;
+    let after_number = counter.detail(&after).await["number"].as_str().unwrap().to_string();
+    assert_ne!(after_number, lost_number);
+    assert!(after_number.ends_with("-11000"), "the upper block of station 1: {after_number}");
+    // The hub gives the lost work back, and takes the new.
+    assert!(reaches_hub(after_number.clone(), "draft").await, "the restored box's new work reaches the hub");
+    assert!(same_records().await, "the restored box got back what the hub held of it");
+    assert_eq!(counter.detail(&lost).await["number"], lost_number.as_str());
+    // Numbers given out after the lost work came back continue past it.
+    let later = counter.open(4, "5103021205900004").await;
+    let later_number = counter.detail(&later).await["number"].as_str().unwrap().to_string();
+    assert!(later_number.ends_with("-11001"), "{later_number}");
+
+    // Now the hub: backed up, then it takes a box's work and records a central step itself.
+    let verifier = Counter::login_as(&office, "verifikator").await;
+    let (central, central_number) = through_biometrics(&counter, &verifier, "restore-central").await;
+    assert!(reaches_hub(central_number.clone(), "biometrics_recorded").await);
+    let hub_backup = backups.path().join("hub");
+    let out = simpul_cli(hub_dir.path(), &hub_env, &["backup", hub_backup.to_str().unwrap()]);
+    assert!(out.status.success(), "hub backup: {}", String::from_utf8_lossy(&out.stderr));
+    let after_hub_backup = counter.open(5, "5103021205900005").await;
+    let after_hub_backup_number = counter.detail(&after_hub_backup).await["number"].as_str().unwrap().to_string();
+    assert!(reaches_hub(after_hub_backup_number.clone(), "draft").await);
+    let sent = simpul_cli(hub_dir.path(), &hub_env, &["hub", "send", "--number", &central_number]);
+    assert!(sent.status.success(), "send: {}", String::from_utf8_lossy(&sent.stderr));
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            (counter.detail(&central).await["status"] == "sent_for_identification").then_some(())
+        })
+        .await
+        .is_some(),
+        "the hub's step reaches the box"
+    );
+
+    // The hub's disk dies; its backup goes back in, and it listens where the box expects it.
+    hub.kill();
+    let out = simpul_cli(hub_dir.path(), &hub_env, &["restore", hub_backup.to_str().unwrap()]);
+    assert!(out.status.success(), "hub restore: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(at_hub(&after_hub_backup_number).is_empty());
+    assert_eq!(at_hub(&central_number), ["biometrics_recorded"]);
+    let sync_addr = sync_url.trim_start_matches("https://").to_string();
+    let hub = Running::start(
+        &simpul_binary(),
+        hub_dir.path(),
+        &[("SIMPUL_ROLE", "hub"), ("SIMPUL_HUB__SYNC_LISTEN", sync_addr.as_str())],
+        &[],
+    );
+    // The box's work since the backup, and the hub's own step it lost, come back from the box.
+    assert!(reaches_hub(after_hub_backup_number, "draft").await, "the box sends again what the hub lost");
+    assert!(
+        reaches_hub(central_number, "sent_for_identification").await,
+        "the hub's own lost step comes back from the box"
+    );
+    assert!(same_records().await, "hub and box agree record by record");
     drop((office, hub));
 }

@@ -32,6 +32,15 @@ pub fn actor(conn: &Connection) -> Result<ActorId, StoreError> {
     Ok(ActorId::from(bytes))
 }
 
+/// Forgets this box's actor id, so the next change is made under a new one. Called at every
+/// start: a box restored from a backup would otherwise number new changes with sequence
+/// numbers its lost changes already used, and Automerge refuses two different changes with
+/// the same actor and sequence number, which would stop that document's sync for good.
+pub fn rotate_actor(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM settings WHERE key = 'automerge.actor'", [])?;
+    Ok(())
+}
+
 /// Heads as stored: a JSON array of hex hashes.
 pub fn heads_text(heads: &[ChangeHash]) -> String {
     let hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();

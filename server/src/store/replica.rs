@@ -2,7 +2,8 @@
 //! cursors. Every method runs inside the caller's transaction.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use simpul_sync::session::{Batch, Origin, Replica, Scope, StoredDoc, SyncError, group_entries};
+use simpul_sync::protocol::LogEpoch;
+use simpul_sync::session::{Batch, Origin, PeerCursors, Replica, Scope, StoredDoc, SyncError, group_entries};
 use simpul_sync::{Cursor, DocumentId};
 
 use super::documents::{DocKind, append_change, heads_from_text};
@@ -54,25 +55,24 @@ impl Replica for SqliteReplica<'_> {
     type Error = ReplicaError;
 
     fn log_after(&mut self, after: Cursor, scope: Scope<'_>, budget: usize) -> Result<Batch, ReplicaError> {
-        let after = i64::try_from(after.0).unwrap_or(i64::MAX);
-        let (sql, office, not_origin) = match scope {
-            Scope::Local => (
-                "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
-                 WHERE c.origin = 'local' AND c.seq > ?1 ORDER BY c.seq",
-                String::new(),
-                String::new(),
-            ),
-            Scope::Office { office, except } => (
-                "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
-                 WHERE c.office = ?2 AND c.origin != ?3 AND c.seq > ?1 ORDER BY c.seq",
-                office.to_string(),
-                format!("box:{except}"),
-            ),
-        };
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let as_i64 = |c: Cursor| i64::try_from(c.0).unwrap_or(i64::MAX);
+        let after = as_i64(after);
+        let mut stmt;
         let mut rows = match scope {
-            Scope::Local => stmt.query(params![after])?,
-            Scope::Office { .. } => stmt.query(params![after, office, not_origin])?,
+            Scope::Local { echo_upto } => {
+                stmt = self.conn.prepare_cached(
+                    "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
+                     WHERE c.seq > ?1 AND (c.origin = 'local' OR c.seq <= ?2) ORDER BY c.seq",
+                )?;
+                stmt.query(params![after, as_i64(echo_upto)])?
+            }
+            Scope::Office { office, except, echo_upto } => {
+                stmt = self.conn.prepare_cached(
+                    "SELECT c.seq, c.doc_id, d.kind, c.bytes, c.heads FROM changes c JOIN documents d ON d.id = c.doc_id
+                     WHERE c.office = ?2 AND c.seq > ?1 AND (c.origin != ?3 OR c.seq <= ?4) ORDER BY c.seq",
+                )?;
+                stmt.query(params![after, office, format!("box:{except}"), as_i64(echo_upto)])?
+            }
         };
         let mut picked = Vec::new();
         let mut bytes = 0usize;
@@ -137,33 +137,98 @@ impl Replica for SqliteReplica<'_> {
         Ok(())
     }
 
-    fn cursors(&mut self, peer: &str) -> Result<(Cursor, Cursor), ReplicaError> {
-        let row: Option<(i64, i64)> = self
+    fn cursors(&mut self, peer: &str) -> Result<PeerCursors, ReplicaError> {
+        let cursor = |v: i64| Cursor(v.max(0) as u64);
+        let row = self
             .conn
-            .query_row("SELECT acked, applied FROM sync_peers WHERE peer = ?1", [peer], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT acked, applied, sent, echo, peer_epoch FROM sync_peers WHERE peer = ?1", [peer], |r| {
+                Ok(PeerCursors {
+                    acked: cursor(r.get(0)?),
+                    applied: cursor(r.get(1)?),
+                    sent: cursor(r.get(2)?),
+                    echo: cursor(r.get(3)?),
+                    peer_epoch: r.get::<_, i64>(4)? as u64,
+                })
+            })
             .optional()?;
-        let (acked, applied) = row.unwrap_or((0, 0));
-        Ok((Cursor(acked.max(0) as u64), Cursor(applied.max(0) as u64)))
+        Ok(row.unwrap_or_default())
     }
 
-    fn set_cursors(&mut self, peer: &str, acked: Cursor, applied: Cursor) -> Result<(), ReplicaError> {
+    fn set_cursors(&mut self, peer: &str, c: &PeerCursors) -> Result<(), ReplicaError> {
         let as_i64 = |c: Cursor| i64::try_from(c.0).unwrap_or(i64::MAX);
         self.conn.execute(
-            "INSERT INTO sync_peers (peer, acked, applied, last_seen) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (peer) DO UPDATE SET acked = excluded.acked, applied = excluded.applied, last_seen = excluded.last_seen",
-            params![peer, as_i64(acked), as_i64(applied), self.now],
+            "INSERT INTO sync_peers (peer, acked, applied, sent, echo, peer_epoch, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (peer) DO UPDATE SET acked = excluded.acked, applied = excluded.applied,
+                 sent = excluded.sent, echo = excluded.echo, peer_epoch = excluded.peer_epoch,
+                 last_seen = excluded.last_seen",
+            params![
+                peer,
+                as_i64(c.acked),
+                as_i64(c.applied),
+                as_i64(c.sent),
+                as_i64(c.echo),
+                c.peer_epoch as i64,
+                self.now
+            ],
         )?;
         Ok(())
     }
+
+    fn log_end(&mut self) -> Result<Cursor, ReplicaError> {
+        let end: i64 = self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?;
+        Ok(Cursor(end.max(0) as u64))
+    }
+
+    fn epoch(&mut self) -> Result<LogEpoch, ReplicaError> {
+        Ok(epoch(self.conn)?)
+    }
+}
+
+/// Settings key of the log's timeline: `id:parent:start`.
+const EPOCH: &str = "sync.epoch";
+
+/// A new timeline id: random, never 0, within SQLite's integers.
+fn fresh_epoch_id() -> u64 {
+    (uuid::Uuid::new_v4().as_u128() as u64 >> 1).max(1)
+}
+
+/// The log's current timeline (made on first use).
+pub fn epoch(conn: &Connection) -> Result<LogEpoch, StoreError> {
+    let text = super::settings::get(conn, EPOCH)?;
+    let parsed = text.as_deref().and_then(|t| {
+        let mut parts = t.split(':').map(|p| p.parse::<u64>().ok());
+        Some(LogEpoch { id: parts.next()??, parent: parts.next()??, start: Cursor(parts.next()??) })
+    });
+    match parsed {
+        Some(e) if e.id != 0 => Ok(e),
+        _ => {
+            let e = LogEpoch { id: fresh_epoch_id(), parent: 0, start: Cursor(0) };
+            super::settings::put(conn, EPOCH, &format!("{}:{}:{}", e.id, e.parent, e.start.0))?;
+            Ok(e)
+        }
+    }
+}
+
+/// Starts a new timeline of the log after a restore from a backup: positions after the
+/// restored log's end will be given to new entries, which the peers must not take for the
+/// lost ones they may hold.
+pub fn fork_epoch(conn: &Connection) -> Result<LogEpoch, StoreError> {
+    let parent = epoch(conn)?;
+    let end: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?;
+    let e = LogEpoch { id: fresh_epoch_id(), parent: parent.id, start: Cursor(end.max(0) as u64) };
+    super::settings::put(conn, EPOCH, &format!("{}:{}:{}", e.id, e.parent, e.start.0))?;
+    Ok(e)
 }
 
 /// What waits to go to the hub: (log entries, their bytes).
 pub fn pending(conn: &Connection) -> Result<(u64, u64), StoreError> {
-    let acked: i64 =
-        conn.query_row("SELECT acked FROM sync_peers WHERE peer = 'hub'", [], |r| r.get(0)).optional()?.unwrap_or(0);
+    let (acked, echo): (i64, i64) = conn
+        .query_row("SELECT acked, echo FROM sync_peers WHERE peer = 'hub'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, 0));
     let (n, bytes): (i64, i64) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM changes WHERE origin = 'local' AND seq > ?1",
-        [acked],
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM changes WHERE seq > ?1 AND (origin = 'local' OR seq <= ?2)",
+        [acked, echo],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok((n.max(0) as u64, bytes.max(0) as u64))

@@ -1,0 +1,277 @@
+//! Backup and restore of a box's (or hub's) data directory.
+//!
+//! A backup is a folder: a consistent copy of the database taken while the server runs
+//! (`VACUUM INTO`), the attachment blobs and the TLS identity. A restore takes a box back in
+//! time, so it does what a plain file copy would not:
+//! - the database it replaces is kept beside it, never deleted;
+//! - the box makes its next changes under a new Automerge actor (see
+//!   [`crate::store::documents::rotate_actor`]);
+//! - today's application numbers continue in the upper block of the box's station (from the
+//!   1000th of the day), so that none collides with a number the lost work gave out before the
+//!   next sync brings that work back;
+//! - its change log starts a new timeline (`simpul_sync::protocol::LogEpoch`): the positions
+//!   after the backup's end will hold new entries, and no peer takes them for the lost ones;
+//! - the sync cursors are left as they were in the backup: the next session finds what each
+//!   side lost (see `simpul_sync::session::PeerCursors`) and gives it back.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, params};
+use time::OffsetDateTime;
+
+use crate::db::{self, StoreError};
+use crate::store::{audit, stamp};
+
+/// The database file's name inside a backup folder.
+const DATABASE: &str = "simpul.sqlite3";
+/// The manifest's name inside a backup folder.
+const MANIFEST: &str = "SIMPUL-BACKUP.txt";
+/// The TLS identity's folder inside a data directory and a backup.
+const TLS: &str = "tls";
+/// The first count of the day after a restore (the upper block of a station).
+const FIRST_AFTER_RESTORE: i64 = 999;
+
+/// Why a backup or restore failed. Nothing of the running data was changed unless it says so.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The target of a backup is not an empty or new folder.
+    #[error("{0} already exists and is not empty: choose a new folder for the backup")]
+    TargetNotEmpty(PathBuf),
+    /// The folder is no Simpul backup.
+    #[error("{0} is not a Simpul backup (no {MANIFEST} and {DATABASE} in it)")]
+    NotABackup(PathBuf),
+    /// The backup's database is damaged.
+    #[error("the backup's database is damaged: {0}")]
+    Damaged(String),
+    /// The backup comes from a newer version.
+    #[error("the backup was made by a newer Simpul (schema {found}, this one knows {known}); update first")]
+    TooNew {
+        /// Schema version in the backup.
+        found: u32,
+        /// Schema version this binary knows.
+        known: u32,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for BackupError {
+    fn from(e: rusqlite::Error) -> Self {
+        BackupError::Store(e.into())
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io { path: path.to_path_buf(), source }
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Bytes of the database copy.
+    pub database_bytes: u64,
+    /// Attachment blobs copied.
+    pub blobs: u64,
+    /// Where the replaced database was kept (restore only).
+    pub kept: Option<PathBuf>,
+}
+
+/// Backs up the data directory `data_dir` (database at `database`) into the new folder `to`,
+/// while the server may be running.
+pub fn backup(data_dir: &Path, database: &Path, to: &Path, now: OffsetDateTime) -> Result<Summary, BackupError> {
+    if to.exists() && std::fs::read_dir(to).map_err(io(to))?.next().is_some() {
+        return Err(BackupError::TargetNotEmpty(to.to_path_buf()));
+    }
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let conn = db::open_sync(database)?;
+    let copy = to.join(DATABASE);
+    conn.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
+    let schema: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    audit::record(&conn, now, &audit::Actor::Cli, "backup_made", None, None)?;
+    drop(conn);
+    let blobs = copy_tree(&data_dir.join("blobs"), &to.join("blobs"), &|p| !p.ends_with("partial"))?;
+    copy_tree(&data_dir.join(TLS), &to.join(TLS), &|_| true)?;
+    let manifest = format!("simpul backup\ncreated_at={}\nschema={schema}\n", stamp(now));
+    write_synced(&to.join(MANIFEST), manifest.as_bytes())?;
+    let database_bytes = std::fs::metadata(&copy).map_err(io(&copy))?.len();
+    Ok(Summary { database_bytes, blobs, kept: None })
+}
+
+/// Restores the backup in `from` into `data_dir` (database at `database`). The server must be
+/// stopped. The database it replaces is kept beside it.
+pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTime) -> Result<Summary, BackupError> {
+    let source = from.join(DATABASE);
+    if !source.is_file() || !from.join(MANIFEST).is_file() {
+        return Err(BackupError::NotABackup(from.to_path_buf()));
+    }
+    check(&source)?;
+    let kept = if database.exists() { Some(set_aside(database, now)?) } else { None };
+    let partial = database.with_extension("restoring");
+    std::fs::copy(&source, &partial).map_err(io(&partial))?;
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io(&partial))?;
+    std::fs::rename(&partial, database).map_err(io(database))?;
+    // Blobs are named by their content: what the box holds now stays, what it lacks comes back.
+    let blobs = copy_tree(&from.join("blobs"), &data_dir.join("blobs"), &|_| true)?;
+    // The identity the box has now is kept (it may have enrolled again since the backup).
+    let tls = data_dir.join(TLS);
+    if !tls.join("box.pem").exists() && !tls.join("hub-ca.key").exists() {
+        copy_tree(&from.join(TLS), &tls, &|_| true)?;
+    }
+    let mut conn = db::open_sync(database)?;
+    let tx = conn.transaction()?;
+    crate::store::documents::rotate_actor(&tx)?;
+    crate::store::replica::fork_epoch(&tx)?;
+    tx.execute(
+        "INSERT INTO daily_sequences (scope, day, last) VALUES ('application', ?1, ?2)
+         ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
+        params![simpul_sync::records::date_text(now.date()), FIRST_AFTER_RESTORE],
+    )?;
+    crate::store::settings::put(&tx, "restore.at", &stamp(now))?;
+    audit::record(&tx, now, &audit::Actor::Cli, "restored_from_backup", None, None)?;
+    tx.commit()?;
+    let database_bytes = std::fs::metadata(database).map_err(io(database))?.len();
+    Ok(Summary { database_bytes, blobs, kept })
+}
+
+/// The backup's database opens, is intact and not newer than this binary.
+fn check(path: &Path) -> Result<(), BackupError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
+        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    if verdict != "ok" {
+        return Err(BackupError::Damaged(verdict));
+    }
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > db::SCHEMA_VERSION {
+        return Err(BackupError::TooNew { found, known: db::SCHEMA_VERSION });
+    }
+    if found == 0 {
+        return Err(BackupError::Damaged("it holds no Simpul data".into()));
+    }
+    Ok(())
+}
+
+/// Moves the database and its WAL files aside under one new name; returns it.
+fn set_aside(database: &Path, now: OffsetDateTime) -> Result<PathBuf, BackupError> {
+    // Folds the WAL into the file first when it still opens, so the kept copy stands alone.
+    if let Ok(conn) = Connection::open(database) {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+    let suffix = format!("before-restore-{}", now.unix_timestamp());
+    let name = database.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| DATABASE.into());
+    let kept = database.with_file_name(format!("{name}.{suffix}"));
+    for extra in ["-wal", "-shm"] {
+        let from = database.with_file_name(format!("{name}{extra}"));
+        if from.exists() {
+            let to = database.with_file_name(format!("{name}.{suffix}{extra}"));
+            std::fs::rename(&from, &to).map_err(io(&from))?;
+        }
+    }
+    std::fs::rename(database, &kept).map_err(io(database))?;
+    Ok(kept)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).map_err(io(path))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io(path))
+}
+
+/// Copies the files under `from` into `to` that `to` lacks; skips folders `keep` refuses.
+/// Returns how many files it copied. A missing `from` copies nothing.
+fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<u64, BackupError> {
+    if !from.is_dir() {
+        return Ok(0);
+    }
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let mut copied = 0;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().map_err(io(&path))?;
+        if kind.is_dir() {
+            if keep(&path) {
+                copied += copy_tree(&path, &target, keep)?;
+            }
+        } else if kind.is_file() && !target.exists() {
+            std::fs::copy(&path, &target).map_err(io(&path))?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_keeps_what_it_replaces_and_numbers_in_the_upper_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("blobs/ab")).unwrap();
+        std::fs::write(data.join("blobs/ab/abcd"), b"scan").unwrap();
+        let database = data.join(DATABASE);
+        let now = OffsetDateTime::now_utc();
+        let conn = db::open_sync(&database).unwrap();
+        crate::store::settings::put(&conn, "marker", "before").unwrap();
+        drop(conn);
+        let to = dir.path().join("backup");
+        let made = backup(&data, &database, &to, now).unwrap();
+        assert_eq!(made.blobs, 1);
+        assert!(matches!(backup(&data, &database, &to, now), Err(BackupError::TargetNotEmpty(_))));
+
+        let conn = db::open_sync(&database).unwrap();
+        crate::store::settings::put(&conn, "marker", "after").unwrap();
+        drop(conn);
+        std::fs::remove_dir_all(data.join("blobs")).unwrap();
+        let restored = restore(&data, &database, &to, now).unwrap();
+        assert_eq!(restored.blobs, 1, "the blob comes back");
+        let conn = db::open_sync(&database).unwrap();
+        assert_eq!(crate::store::settings::get(&conn, "marker").unwrap().as_deref(), Some("before"));
+        let last: i64 =
+            conn.query_row("SELECT last FROM daily_sequences WHERE scope = 'application'", [], |r| r.get(0)).unwrap();
+        assert_eq!(last, FIRST_AFTER_RESTORE);
+        let kept = db::open_sync(&restored.kept.unwrap()).unwrap();
+        assert_eq!(crate::store::settings::get(&kept, "marker").unwrap().as_deref(), Some("after"), "kept, not lost");
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_backup_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let database = data.join(DATABASE);
+        drop(db::open_sync(&database).unwrap());
+        let now = OffsetDateTime::now_utc();
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert!(matches!(restore(&data, &database, &empty, now), Err(BackupError::NotABackup(_))));
+        let bad = dir.path().join("bad");
+        std::fs::create_dir_all(&bad).unwrap();
+        std::fs::write(bad.join(MANIFEST), b"simpul backup\n").unwrap();
+        std::fs::write(bad.join(DATABASE), vec![0x5a; 8192]).unwrap();
+        assert!(matches!(restore(&data, &database, &bad, now), Err(BackupError::Damaged(_))));
+        assert!(database.exists(), "the database in place was not touched");
+        assert_eq!(
+            std::fs::read_dir(&data)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().contains("before-restore"))
+                .count(),
+            0
+        );
+    }
+}
