@@ -1,5 +1,6 @@
 //! Power cuts: the server is killed with SIGKILL at random moments while a client keeps opening
-//! applications, ticking requirements and cancelling, each with an idempotency key. After every
+//! applications, meeting their requirements and advancing them (submitted by the counter,
+//! verified by a verifier, produced) or cancelling them, each step with an idempotency key. After every
 //! restart each action the client saw acknowledged is there, and retrying the action that was
 //! in flight at the cut neither fails nor makes a duplicate. 200 cycles in the suite; for a
 //! longer run set `SIMPUL_POWERCUT_CYCLES` (see README, "Benchmarks").
@@ -23,22 +24,29 @@ fn client() -> reqwest::Client {
 /// What the client was told about one application.
 #[derive(Debug, Clone, Default)]
 struct Acked {
-    confirmed_item: Option<usize>,
-    cancelled: bool,
+    /// Every requirement was acknowledged as met.
+    met: bool,
+    /// The status the last acknowledged step answered.
+    status: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 enum InFlight {
     Open { client_id: String },
-    Cancel { id: String, client_id: String },
+    Step { id: String, action: &'static str, client_id: String },
 }
+
+/// What the steps of the service's checklist need: (index, is a document).
+type Checklist = Vec<(usize, bool)>;
 
 struct Client {
     http: reqwest::Client,
     base: String,
     csrf: String,
+    /// The verifier's session, for the verification step.
+    verifier: (reqwest::Client, String),
     service: String,
-    item: usize,
+    checklist: Checklist,
 }
 
 #[derive(Debug)]
@@ -69,25 +77,55 @@ impl Client {
         v.as_str().map(str::to_string).ok_or(Failed)
     }
 
-    async fn confirm(&self, id: &str) -> Result<(), Failed> {
-        let item = self.item.to_string();
-        let response = self
-            .http
-            .post(format!("{}/api/permohonan/konfirmasi", self.base))
-            .form(&[("csrf", self.csrf.as_str()), ("id", id), ("item", item.as_str()), ("confirmed", "true")])
-            .send()
-            .await
-            .map_err(|_| Failed)?;
-        if response.status().is_success() { Ok(()) } else { Err(Failed) }
+    /// Meets every requirement: staff confirm what they check, a scan goes to each document.
+    async fn meet(&self, id: &str) -> Result<(), Failed> {
+        for &(item, document) in &self.checklist {
+            let response = if document {
+                let form = reqwest::multipart::Form::new().text("csrf", self.csrf.clone()).part(
+                    "berkas",
+                    reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec()).file_name("syarat.pdf"),
+                );
+                self.http
+                    .post(format!("{}/berkas/permohonan/{id}/syarat/{item}", self.base))
+                    .multipart(form)
+                    .send()
+                    .await
+            } else {
+                let item = item.to_string();
+                self.http
+                    .post(format!("{}/api/permohonan/konfirmasi", self.base))
+                    .form(&[("csrf", self.csrf.as_str()), ("id", id), ("item", item.as_str()), ("confirmed", "true")])
+                    .send()
+                    .await
+            };
+            let response = response.map_err(|_| Failed)?;
+            let uploaded = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.contains("unggah=ok"));
+            if !(response.status().is_success() || uploaded) {
+                return Err(Failed);
+            }
+        }
+        Ok(())
     }
 
-    async fn cancel(&self, id: &str, client_id: &str) -> Result<String, Failed> {
+    /// Takes lifecycle step `action`; the verifier takes the verification.
+    async fn step(&self, id: &str, action: &str, client_id: &str) -> Result<String, Failed> {
         let form = json!({
             "reasons": [], "note": "pemohon membatalkan", "other_reference": "", "recipient_nik": "",
             "withdrawn_serial": "", "withdrawn_reason": "", "withdrawn_disposition": "", "copies": null
         });
-        let body = json!({"csrf": self.csrf, "client_id": client_id, "id": id, "action": "cancel", "form": form});
-        let v = self.call("/api/permohonan/langkah", body).await?;
+        let (http, csrf) =
+            if action == "verify" { (&self.verifier.0, &self.verifier.1) } else { (&self.http, &self.csrf) };
+        let body = json!({"csrf": csrf, "client_id": client_id, "id": id, "action": action, "form": form});
+        let response =
+            http.post(format!("{}/api/permohonan/langkah", self.base)).json(&body).send().await.map_err(|_| Failed)?;
+        if !response.status().is_success() {
+            return Err(Failed);
+        }
+        let v: Value = response.json().await.map_err(|_| Failed)?;
         v.as_str().map(str::to_string).ok_or(Failed)
     }
 
@@ -98,19 +136,29 @@ impl Client {
     }
 }
 
-async fn logged_in(base: &str, password: &str) -> (reqwest::Client, String) {
+async fn logged_in(base: &str, username: &str, password: &str) -> (reqwest::Client, String) {
     let http = client();
     let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
     let csrf = session["csrf"].as_str().unwrap().to_string();
     let login = http
         .post(format!("{base}/api/login"))
-        .form(&[("csrf", csrf.as_str()), ("username", "petugas"), ("password", password)])
+        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
         .send()
         .await
         .unwrap();
     assert!(login.status().is_success() || login.status().is_redirection(), "login: {}", login.status());
     let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
     (http, session["csrf"].as_str().unwrap().to_string())
+}
+
+/// The steps an application takes after its requirements are met: cancelled, or submitted and
+/// verified, and every third one produced too.
+fn path(n: u64) -> &'static [(&'static str, &'static str)] {
+    match n % 3 {
+        0 => &[("cancel", "cancelled")],
+        1 => &[("submit", "submitted"), ("verify", "verified")],
+        _ => &[("submit", "submitted"), ("verify", "verified"), ("produce", "ready")],
+    }
 }
 
 /// Runs actions until the server goes away; returns what was acknowledged and what was in flight.
@@ -123,21 +171,28 @@ async fn work(c: &Client, counter: &mut u64, acked: &mut HashMap<String, Acked>)
             Err(Failed) => return Some(InFlight::Open { client_id: open_id }),
         };
         acked.insert(id.clone(), Acked::default());
-        if c.confirm(&id).await.is_err() {
+        if c.meet(&id).await.is_err() {
             return None;
         }
-        acked.get_mut(&id).expect("just inserted").confirmed_item = Some(c.item);
-        if counter.is_multiple_of(2) {
-            let cancel_id = format!("cancel-{counter}");
-            match c.cancel(&id, &cancel_id).await {
-                Ok(status) => {
-                    assert_eq!(status, "cancelled");
-                    acked.get_mut(&id).expect("just inserted").cancelled = true;
+        acked.get_mut(&id).expect("just inserted").met = true;
+        for &(action, status) in path(*counter) {
+            let client_id = format!("{action}-{counter}");
+            match c.step(&id, action, &client_id).await {
+                Ok(answer) => {
+                    assert_eq!(answer, status, "{action} on {id}");
+                    acked.get_mut(&id).expect("just inserted").status = Some(answer);
                 }
-                Err(Failed) => return Some(InFlight::Cancel { id, client_id: cancel_id }),
+                Err(Failed) => return Some(InFlight::Step { id, action, client_id }),
             }
         }
     }
+}
+
+/// A client logged in as the counter and as the verifier.
+async fn client_for(base: &str, passwords: &(String, String), service: &str, checklist: &Checklist) -> Client {
+    let (http, csrf) = logged_in(base, "petugas", &passwords.0).await;
+    let verifier = logged_in(base, "verifikator", &passwords.1).await;
+    Client { http, base: base.to_string(), csrf, verifier, service: service.to_string(), checklist: checklist.clone() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,9 +200,10 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
     let cycles: usize = std::env::var("SIMPUL_POWERCUT_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let first = Running::start(&simpul_binary(), dir.path(), &[], &[]);
-    let password = first.passwords["petugas"].clone();
-    // The IKD activation: contact data is ticked by staff, so it has a requirement to confirm.
-    let (http, csrf) = logged_in(&first.base, &password).await;
+    let passwords = (first.passwords["petugas"].clone(), first.passwords["verifikator"].clone());
+    // The IKD activation: no biometric step, so an application goes from submission to
+    // production at the office.
+    let (http, _) = logged_in(&first.base, "petugas", &passwords.0).await;
     let intake: Value =
         http.get(format!("{}/api/permohonan/intake", first.base)).send().await.unwrap().json().await.unwrap();
     let service = intake["services"]
@@ -159,16 +215,12 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut probe = Client { http, base: first.base.clone(), csrf, service, item: 0 };
+    let probe = client_for(&first.base, &passwords, &service, &Vec::new()).await;
     let id = probe.open("probe").await.unwrap();
     let detail = probe.detail(&id).await;
-    probe.item = detail["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|l| l["kind"] != "document")
-        .expect("a requirement checked by staff");
-    let (service, item) = (probe.service.clone(), probe.item);
+    let checklist: Checklist =
+        detail["checklist"].as_array().unwrap().iter().enumerate().map(|(i, l)| (i, l["kind"] == "document")).collect();
+    assert!(!checklist.is_empty(), "the service has requirements to meet");
     drop(probe);
     first.kill();
 
@@ -178,8 +230,7 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
     let mut rng = rand::thread_rng();
     for cycle in 0..cycles {
         let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
-        let (http, csrf) = logged_in(&server.base, &password).await;
-        let c = Client { http, base: server.base.clone(), csrf, service: service.clone(), item };
+        let c = client_for(&server.base, &passwords, &service, &checklist).await;
 
         // Every earlier acknowledgement is still true (the last cycle's in full; older ones by
         // sample, then everything at the end).
@@ -205,8 +256,7 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
         // After the restart, the action in flight is retried with the same key: it succeeds once.
         if let Some(in_flight) = in_flight {
             let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
-            let (http, csrf) = logged_in(&server.base, &password).await;
-            let c = Client { http, base: server.base.clone(), csrf, service: service.clone(), item };
+            let c = client_for(&server.base, &passwords, &service, &checklist).await;
             match in_flight {
                 InFlight::Open { client_id } => {
                     let id = c.open(&client_id).await.unwrap_or_else(|_| panic!("cycle {cycle}: retry of {client_id}"));
@@ -214,10 +264,14 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
                     assert_eq!(id, again, "a retried open gives the same application");
                     acked.insert(id, Acked::default());
                 }
-                InFlight::Cancel { id, client_id } => {
-                    let status = c.cancel(&id, &client_id).await.unwrap_or_else(|_| panic!("cycle {cycle}: retry"));
-                    assert_eq!(status, "cancelled");
-                    acked.get_mut(&id).expect("known").cancelled = true;
+                InFlight::Step { id, action, client_id } => {
+                    let status = c
+                        .step(&id, action, &client_id)
+                        .await
+                        .unwrap_or_else(|_| panic!("cycle {cycle}: retry of {action} {client_id}"));
+                    let again = c.step(&id, action, &client_id).await.unwrap();
+                    assert_eq!(status, again, "a retried step gives the same answer");
+                    acked.get_mut(&id).expect("known").status = Some(status);
                 }
             }
             retried += 1;
@@ -227,24 +281,26 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
 
     // Everything, at the end, after one more cut.
     let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
-    let (http, csrf) = logged_in(&server.base, &password).await;
-    let c = Client { http, base: server.base.clone(), csrf, service, item };
+    let c = client_for(&server.base, &passwords, &service, &checklist).await;
     for (id, a) in &acked {
         check(&c, id, a).await;
     }
     assert!(acked.len() > cycles, "the client got work done between cuts ({} applications)", acked.len());
+    let advanced = acked.values().filter(|a| matches!(a.status.as_deref(), Some("verified" | "ready"))).count();
+    assert!(advanced > 0, "applications were advanced between cuts");
     eprintln!(
-        "{cycles} SIGKILL cycles: {} applications acknowledged, {retried} in-flight actions retried",
+        "{cycles} SIGKILL cycles: {} applications acknowledged ({advanced} verified or produced), {retried} in-flight actions retried",
         acked.len()
     );
 }
 
 async fn check(c: &Client, id: &str, a: &Acked) {
     let detail = c.detail(id).await;
-    if let Some(item) = a.confirmed_item {
-        assert_eq!(detail["checklist"][item]["confirmed"], true, "{id}: acknowledged confirmation lost");
+    if a.met {
+        let lines = detail["checklist"].as_array().unwrap();
+        assert!(lines.iter().all(|l| l["met"] == true), "{id}: an acknowledged requirement was lost: {lines:?}");
     }
-    if a.cancelled {
-        assert_eq!(detail["status"], "cancelled", "{id}: acknowledged cancellation lost");
+    if let Some(status) = &a.status {
+        assert_eq!(detail["status"], status.as_str(), "{id}: the acknowledged step to {status} was lost");
     }
 }
