@@ -78,6 +78,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn counter_open(&self, user: &UserView, counter: &str, open: bool) -> Result<(), ApiError>;
     /// Calls the next ticket.
     async fn counter_call(&self, user: &UserView, counter: &str) -> Result<TicketView, ApiError>;
+    /// Calls a no-show ticket again to a counter.
+    async fn counter_call_again(&self, user: &UserView, counter: &str, ticket: &str) -> Result<TicketView, ApiError>;
     /// Acts on a ticket.
     async fn counter_act(
         &self,

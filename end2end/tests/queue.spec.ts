@@ -59,12 +59,26 @@ test("kiosk tickets are called at two counters and the display follows live", as
   await expect(head.locator("#current-number")).toHaveText(normal);
   await expect(display.locator(".display-counter").filter({ hasText: "Loket 2" })).toContainText(normal);
 
+  // The normal ticket's holder does not come to counter 2.
+  await head.getByRole("button", { name: "Tidak hadir" }).click();
+  await expect(head.locator(".current-ticket")).toHaveCount(0);
+
   // Served and finished at counter 1; nothing else waits.
   await counter.getByRole("button", { name: "Mulai layani" }).click();
   await counter.getByRole("button", { name: "Selesai" }).click();
   await expect(counter.locator(".current-ticket")).toHaveCount(0);
   await counter.getByRole("button", { name: "Panggil berikutnya" }).click();
   await expect(counter.getByRole("alert")).toHaveText("Tidak ada antrean yang menunggu untuk loket ini.");
+
+  // The holder of the skipped ticket turns up after all: counter 1 calls it again, and the
+  // display calls it to Loket 1.
+  const skipped = counter.locator("#no-shows li").filter({ hasText: normal });
+  await expect(skipped).toBeVisible();
+  await skipped.getByRole("button", { name: "Panggil lagi" }).click();
+  await expect(counter.locator("#current-number")).toHaveText(normal);
+  await expect(counter.locator("#no-shows li")).toHaveCount(0);
+  await expect(display.locator(".display-counter").filter({ hasText: "Loket 1" })).toContainText(normal);
+  await expect(display.locator("#last-called li").first()).toContainText(normal);
   for (const c of [displayContext, kioskContext, counterContext, headContext]) await c.close();
 });
 

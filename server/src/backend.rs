@@ -402,7 +402,7 @@ impl Backend for AppBackend {
     async fn counter_desk(&self, _user: &UserView) -> Result<CounterDesk, ApiError> {
         let (_, zone) = self.office().await?;
         let services = self.services().await?;
-        let (counters, waiting, names) = self
+        let (counters, (waiting, no_shows), names) = self
             .core
             .db
             .call(move |c| {
@@ -419,9 +419,10 @@ impl Backend for AppBackend {
                     with_current.push((counter, current));
                 }
                 let waiting = queue::waiting(c, now, zone).map_err(map)?;
+                let no_shows = queue::no_shows(c, now, zone).map_err(map)?;
                 let names: Vec<(String, String)> =
                     staff::list(c)?.into_iter().map(|a| (a.id, a.display_name)).collect();
-                Ok((with_current, waiting, names))
+                Ok((with_current, (waiting, no_shows), names))
             })
             .await
             .map_err(internal)?;
@@ -440,6 +441,7 @@ impl Backend for AppBackend {
                 })
                 .collect(),
             waiting: waiting.into_iter().map(ticket_view).collect(),
+            no_shows: no_shows.into_iter().map(ticket_view).collect(),
             services,
         })
     }
@@ -460,6 +462,14 @@ impl Backend for AppBackend {
         let ticket =
             self.queue_tx(move |tx| queue::call_next(tx, &counter, policy, OffsetDateTime::now_utc(), zone)).await?;
         Ok(ticket_view(ticket))
+    }
+
+    async fn counter_call_again(&self, _user: &UserView, counter: &str, ticket: &str) -> Result<TicketView, ApiError> {
+        let (_, zone) = self.office().await?;
+        let (counter, ticket) = (counter.to_string(), ticket.to_string());
+        let t =
+            self.queue_tx(move |tx| queue::call_again(tx, &ticket, &counter, OffsetDateTime::now_utc(), zone)).await?;
+        Ok(ticket_view(t))
     }
 
     async fn counter_act(

@@ -176,6 +176,13 @@ pub fn issue(
     let (service_letter, _) = service_prefix(conn, service_id)?;
     let prefix = if lane.is_priority() { PRIORITY_PREFIX } else { service_letter };
     let day = local(at, zone).date();
+    // A kiosk that never said whether its ticket printed (it crashed, lost power) leaves the
+    // ticket unissued; after a while it is void, so it never turns up later in the queue.
+    conn.execute(
+        "UPDATE queue_tickets SET state = 'void'
+         WHERE state = 'pending_print' AND (day < ?1 OR issued_at < ?2)",
+        params![date_text(day), stamp_local(at - PRINT_CONFIRM_WINDOW, zone)],
+    )?;
     let highest: Option<i64> = conn.query_row(
         "SELECT MAX(number) FROM queue_tickets WHERE day = ?1 AND prefix = ?2",
         params![date_text(day), prefix.to_string()],
@@ -204,6 +211,9 @@ pub fn issue(
     )?;
     ticket(conn, &id)
 }
+
+/// How long a kiosk has to say whether a ticket printed before the ticket is void.
+pub const PRINT_CONFIRM_WINDOW: time::Duration = time::Duration::minutes(10);
 
 /// The print succeeded: the ticket joins the queue. Printing failed: it is void and never
 /// counted as issued.
@@ -302,14 +312,13 @@ pub fn current(conn: &Connection, counter_id: &str, day: Date) -> Result<Option<
         .optional()?)
 }
 
-/// Calls the next ticket to `counter_id` by the call policy.
-pub fn call_next(
+/// The counter, open and with no ticket called or in service, and the local day.
+fn free_counter(
     conn: &Connection,
     counter_id: &str,
-    policy: CallPolicy,
     at: OffsetDateTime,
     zone: Zone,
-) -> Result<Ticket, QueueError> {
+) -> Result<(Counter, Date), QueueError> {
     let c = counter(conn, counter_id)?;
     if !c.open {
         return Err(QueueError::CounterClosed);
@@ -318,6 +327,18 @@ pub fn call_next(
     if current(conn, counter_id, day)?.is_some() {
         return Err(QueueError::Busy);
     }
+    Ok((c, day))
+}
+
+/// Calls the next ticket to `counter_id` by the call policy.
+pub fn call_next(
+    conn: &Connection,
+    counter_id: &str,
+    policy: CallPolicy,
+    at: OffsetDateTime,
+    zone: Zone,
+) -> Result<Ticket, QueueError> {
+    let (c, day) = free_counter(conn, counter_id, at, zone)?;
     let mut stmt = conn.prepare(
         "SELECT id, lane, ord, service_id, for_counter FROM queue_tickets WHERE day = ?1 AND state = 'waiting'",
     )?;
@@ -471,6 +492,52 @@ pub fn waiting(conn: &Connection, at: OffsetDateTime, zone: Zone) -> Result<Vec<
     ))?;
     let rows = stmt.query_map([date_text(day)], ticket_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Today's tickets that were called and did not come, in the order they were issued.
+pub fn no_shows(conn: &Connection, at: OffsetDateTime, zone: Zone) -> Result<Vec<Ticket>, QueueError> {
+    let day = local(at, zone).date();
+    let mut stmt = conn.prepare(&format!("{TICKET_SELECT} WHERE t.day = ?1 AND t.state = 'no_show' ORDER BY t.ord"))?;
+    let rows = stmt.query_map([date_text(day)], ticket_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Calls a ticket that did not come when called (skipped) again, to `counter_id`: the
+/// applicant turned up later the same day. The call shows on the display and chimes like any
+/// other.
+pub fn call_again(
+    conn: &Connection,
+    ticket_id: &str,
+    counter_id: &str,
+    at: OffsetDateTime,
+    zone: Zone,
+) -> Result<Ticket, QueueError> {
+    let (_, day) = free_counter(conn, counter_id, at, zone)?;
+    let (state, ticket_day, lane): (String, String, String) = conn
+        .query_row("SELECT state, day, lane FROM queue_tickets WHERE id = ?1", [ticket_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?
+        .ok_or(QueueError::NoTicket)?;
+    // Yesterday's tickets are not called again: the numbers start over each day.
+    if ticket_day != date_text(day) {
+        return Err(QueueError::NoTicket);
+    }
+    let state = state_of(&state).ok_or(QueueError::NoTicket)?;
+    if state != TicketState::NoShow {
+        return Err(QueueError::Illegal(queue::IllegalTicketAction { state, action: TicketAction::Call }));
+    }
+    let next = state.apply(TicketAction::Call)?;
+    let now = stamp_local(at, zone);
+    conn.execute(
+        "UPDATE queue_tickets SET state = ?2, counter = ?3, recalls = recalls + 1 WHERE id = ?1",
+        params![ticket_id, state_code(&next), counter_id],
+    )?;
+    conn.execute(
+        "INSERT INTO queue_calls (ticket_id, counter, lane, at) VALUES (?1, ?2, ?3, ?4)",
+        params![ticket_id, counter_id, lane, now],
+    )?;
+    ticket(conn, ticket_id)
 }
 
 /// The day's statistics (issued tickets only: a ticket whose print failed was never issued).

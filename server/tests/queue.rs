@@ -204,3 +204,43 @@ fn transfers_keep_the_place_and_the_display_and_stats_follow() {
     assert_eq!(stats.by_counter["L2"].mean_service_secs, Some(480));
     assert_eq!(queue::parse_number(" a-14 ").unwrap().to_string(), "A-014");
 }
+
+#[test]
+fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_lapses() {
+    let (_d, conn, services) = office();
+    let policy = CallPolicy { max_priority_in_row: 1 };
+    let t = issue(&conn, &services[0], Lane::Normal, 1);
+    let at = T0 + Duration::minutes(5);
+    assert_eq!(queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap().id, t.id);
+    // Only a ticket that did not come can be called again.
+    assert!(matches!(queue::call_again(&conn, &t.id, "L2", at, Zone::Wita), Err(QueueError::Illegal(_))));
+    queue::act(&conn, &t.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    let no_shows: Vec<String> = queue::no_shows(&conn, at, Zone::Wita).unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(no_shows, std::slice::from_ref(&t.id));
+    // Its holder turns up: another counter calls it again, and the display sees a new call.
+    let before = queue::display(&conn, at, Zone::Wita).unwrap().call_seq;
+    let again = queue::call_again(&conn, &t.id, "L2", at + Duration::minutes(20), Zone::Wita).unwrap();
+    assert_eq!((again.state.as_str(), again.counter.as_deref()), ("called", Some("L2")));
+    assert!(queue::display(&conn, at, Zone::Wita).unwrap().call_seq > before);
+    assert!(queue::no_shows(&conn, at, Zone::Wita).unwrap().is_empty());
+    // A busy counter calls nobody else; yesterday's no-show is not called today.
+    let other = issue(&conn, &services[0], Lane::Normal, 2);
+    queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
+    queue::act(&conn, &other.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    assert!(matches!(queue::call_again(&conn, &other.id, "L2", at, Zone::Wita), Err(QueueError::Busy)));
+    let tomorrow = T0 + Duration::days(1);
+    assert!(matches!(queue::call_again(&conn, &other.id, "L1", tomorrow, Zone::Wita), Err(QueueError::NoTicket)));
+
+    // A kiosk that never says whether its ticket printed: the ticket lapses after the window.
+    let silent =
+        queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "silent", at, Zone::Wita).unwrap();
+    assert_eq!(silent.state, "pending_print");
+    let later = at + queue::PRINT_CONFIRM_WINDOW + Duration::minutes(1);
+    queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "next", later, Zone::Wita).unwrap();
+    assert_eq!(queue::ticket(&conn, &silent.id).unwrap().state, "void");
+    let fresh =
+        queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "fresh", later, Zone::Wita)
+            .unwrap();
+    queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "after", later, Zone::Wita).unwrap();
+    assert_eq!(queue::ticket(&conn, &fresh.id).unwrap().state, "pending_print", "within the window it waits");
+}

@@ -343,6 +343,9 @@ pub struct CounterDesk {
     pub waiting: Vec<TicketView>,
     /// Services (for transfers).
     pub services: Vec<KioskService>,
+    /// Today's tickets that did not come when called, to call again.
+    #[serde(default)]
+    pub no_shows: Vec<TicketView>,
 }
 
 /// The waiting-room display.
@@ -430,6 +433,16 @@ pub async fn counter_call(csrf: String, counter: String) -> Result<TicketView, A
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::ServeCounter, csrf, |backend, user| async move {
         backend.counter_call(&user, &counter).await
+    })
+    .await
+}
+
+/// Calls a ticket that did not come (skipped earlier today) again, to a counter.
+#[server(endpoint = "counter/call-again", prefix = "/api")]
+pub async fn counter_call_again(csrf: String, counter: String, ticket: String) -> Result<TicketView, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::ServeCounter, csrf, |backend, user| async move {
+        backend.counter_call_again(&user, &counter, &ticket).await
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! The counter desk (petugas loket): open the counter, call the next ticket, recall, start,
-//! finish, skip or transfer, and start an application from the ticket being served.
+//! finish, skip or transfer, call a skipped ticket again when its holder turns up, and start an
+//! application from the ticket being served.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,7 +8,9 @@ use leptos_router::hooks::use_query_map;
 use simpul_domain::auth::Permission;
 
 use super::Guard;
-use crate::api::{CounterDesk, TicketView, counter_act, counter_call, counter_open, get_counter_desk};
+use crate::api::{
+    CounterDesk, TicketView, counter_act, counter_call, counter_call_again, counter_open, get_counter_desk,
+};
 use crate::components::errors::{ErrorPanel, message};
 use crate::components::layout::use_auth;
 use crate::error::ApiError;
@@ -65,6 +68,11 @@ fn Desk() -> impl IntoView {
         },
     );
     Effect::new(move |_| done(act.value().get()));
+    let call_again = Action::new(move |(counter, ticket): &(String, String)| {
+        let (counter, ticket, csrf) = (counter.clone(), ticket.clone(), csrf());
+        async move { counter_call_again(csrf, counter, ticket).await.map(|_| ()) }
+    });
+    Effect::new(move |_| done(call_again.value().get()));
 
     let body = move || {
         let desk: CounterDesk = match desk.get()? {
@@ -84,6 +92,9 @@ fn Desk() -> impl IntoView {
             .map(|c| view! { <option value=c.id.clone() selected=c.id == current_id>{c.name.clone()}</option> })
             .collect_view();
         let waiting = desk.waiting.clone();
+        let no_shows = desk.no_shows.clone();
+        // A ticket is called again to the chosen counter when it is open and free.
+        let free = counter.as_ref().is_some_and(|c| c.open && c.current.is_none());
         let services = desk.services.clone();
         let others: Vec<(String, String)> =
             desk.counters.iter().filter(|c| c.id != current_id).map(|c| (c.id.clone(), c.name.clone())).collect();
@@ -139,6 +150,27 @@ fn Desk() -> impl IntoView {
                                     <li class:priority=t.lane != "normal">
                                         <strong>{t.number}</strong>" "{t.service}" · "{t.issued}
                                     </li>
+                                })
+                                .collect_view()}
+                        </ul>
+                        <h2>{t!(i18n, counter.no_shows)}" ("{no_shows.len()}")"</h2>
+                        {no_shows.is_empty().then(|| view! { <p class="muted">{t!(i18n, counter.no_shows_none)}</p> })}
+                        {(!no_shows.is_empty() && !free).then(|| view! { <p class="muted">{t!(i18n, counter.call_again_hint)}</p> })}
+                        <ul class="waiting-list" id="no-shows">
+                            {no_shows
+                                .into_iter()
+                                .map(|t| {
+                                    let args = (current_id.clone(), t.id.clone());
+                                    let number = t.number.clone();
+                                    view! {
+                                        <li data-ticket=number>
+                                            <strong>{t.number}</strong>" "{t.service}" · "{t.issued}" "
+                                            <button class="small" disabled=move || !free || call_again.pending().get()
+                                                on:click=move |_| { call_again.dispatch(args.clone()); }>
+                                                {t!(i18n, counter.call_again)}
+                                            </button>
+                                        </li>
+                                    }
                                 })
                                 .collect_view()}
                         </ul>
