@@ -796,6 +796,7 @@ fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -
 }
 
 fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Option<String>) -> Result<(), StoreError> {
+    note_blob_refs(conn, doc)?;
     let updated = doc.steps.last().map_or(doc.created_at.clone(), |s| s.at.clone());
     // Two records with one number (a box restored by copying files, not by `simpul restore`,
     // gave out a number its lost work had used): both are kept and listed, the later one with
@@ -832,6 +833,39 @@ fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Opt
         ],
     )?;
     Ok(())
+}
+
+/// Records which files the record points at, for its office.
+fn note_blob_refs(conn: &Connection, doc: &ApplicationDoc) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO blob_refs (sha256, office) VALUES (?1, ?2)")?;
+    for sha in doc.blobs() {
+        if crate::store::blobs::valid_digest(&sha) {
+            stmt.execute(params![sha, doc.office])?;
+        }
+    }
+    Ok(())
+}
+
+/// Indexes the files of the records stored before this version knew `blob_refs`, once.
+/// Returns how many records it read.
+pub fn index_blob_refs_once(conn: &Connection) -> Result<usize, StoreError> {
+    const DONE: &str = "blob_refs.indexed";
+    if crate::store::settings::get(conn, DONE)?.is_some() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT id FROM documents WHERE kind = 'application'")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    for id in &ids {
+        let Some(am) = crate::store::documents::open(conn, id)? else { continue };
+        // A record that does not read is left to the checks that report it.
+        if let Ok(doc) = autosurgeon::hydrate::<_, ApplicationDoc>(&am) {
+            note_blob_refs(conn, &doc)?;
+        }
+    }
+    crate::store::settings::put(conn, DONE, "1")?;
+    Ok(ids.len())
 }
 
 /// One row of an application list.

@@ -130,10 +130,13 @@ pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTim
     let tx = conn.transaction()?;
     crate::store::documents::rotate_actor(&tx)?;
     crate::store::replica::fork_epoch(&tx)?;
+    // Numbers carry the office's local date, which is not the UTC one for part of the day.
+    let zone = crate::store::settings::unit(&tx)?.map_or(simpul_domain::zone::Zone::Wib, |(_, unit)| unit.zone());
+    let today = now.to_offset(zone.offset()).date();
     tx.execute(
         "INSERT INTO daily_sequences (scope, day, last) VALUES ('application', ?1, ?2)
          ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
-        params![simpul_sync::records::date_text(now.date()), FIRST_AFTER_RESTORE],
+        params![simpul_sync::records::date_text(today), FIRST_AFTER_RESTORE],
     )?;
     crate::store::settings::put(&tx, "restore.at", &stamp(now))?;
     audit::record(&tx, now, &audit::Actor::Cli, "restored_from_backup", None, None)?;

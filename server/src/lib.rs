@@ -103,7 +103,11 @@ impl Appliance {
     pub async fn open(config: Config) -> Result<Appliance, StartError> {
         prepare_data_dir(&config.data_dir)?;
         let db = Db::open(&config.database_path()).await?;
-        db.call(|c| store::documents::rotate_actor(c)).await?;
+        db.call(|c| {
+            store::documents::rotate_actor(c)?;
+            applications::index_blob_refs_once(c).map(|_| ())
+        })
+        .await?;
         let sessions = RusqliteStore::new(db.connection());
         sessions.migrate().await.map_err(|e| StartError::Sessions(e.to_string()))?;
         let enrolled = pki::BoxIdentity::load(&config.data_dir).is_ok();

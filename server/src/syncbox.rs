@@ -283,6 +283,109 @@ pub async fn upload_blobs(
     }
 }
 
+/// Fetches the files the box's records point at and it lacks (made on another box of the
+/// office, or lost in a restore from a backup), in chunks that resume where the partial copy
+/// ends, each checked against its digest. A file the hub does not hold yet is tried again at
+/// the next session. Answers the bytes received.
+pub async fn download_blobs(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+) -> Result<u64, SessionError> {
+    let mut received = 0u64;
+    let wanted = core.db.call(|c| crate::store::blobs::wanted(c, 100)).await?;
+    for sha in wanted {
+        if received >= BLOB_BUDGET_PER_SESSION {
+            break;
+        }
+        match download_blob(core, handle, client, base, &sha).await {
+            Ok(n) => received += n,
+            Err(e @ (SessionError::Link(_) | SessionError::Store(_))) => return Err(e),
+            Err(e) => tracing::warn!(error = %e, "a file could not be fetched from the hub; the others go on"),
+        }
+    }
+    Ok(received)
+}
+
+async fn download_blob(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+    sha: &str,
+) -> Result<u64, SessionError> {
+    use crate::store::blobs::{self, Chunk};
+    let url = base
+        .join(&format!("sync/v1/blob/{sha}/content"))
+        .map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
+    let dir = core.config.data_dir.clone();
+    let mut received = 0u64;
+    // Each round either moves forward or stops; the bound only guards against a hub that
+    // keeps answering nonsense.
+    for _ in 0..64 {
+        let offset = blobs::partial_len(&dir, sha);
+        let mut get = url.clone();
+        get.set_query(Some(&format!("offset={offset}")));
+        let r = client.get(get).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+        match r.status().as_u16() {
+            200 => {}
+            // Not at the hub yet (the box that made it has not sent it): next session.
+            404 => return Ok(received),
+            _ => return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect())),
+        }
+        let size = r
+            .headers()
+            .get("x-simpul-size")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|n| *n > 0 && *n <= MAX_DOWNLOAD_BYTES)
+            .ok_or_else(|| SessionError::Refused("the hub did not say how large the file is".into()))?;
+        let body = read_bounded(r).await?;
+        if body.is_empty() || body.len() > crate::synchub::DOWNLOAD_CHUNK_BYTES {
+            return Err(SessionError::Refused("the hub sent a chunk of a size it may not send".into()));
+        }
+        received += body.len() as u64;
+        handle.update(|s| s.bytes += body.len() as u64);
+        let (d, key) = (dir.clone(), sha.to_string());
+        let chunk = tokio::task::spawn_blocking(move || blobs::append_partial(&d, &key, offset, size, &body))
+            .await
+            .map_err(|e| SessionError::Refused(e.to_string()))?
+            .map_err(|e| SessionError::Refused(format!("a file cannot be stored: {e}")))?;
+        match chunk {
+            Chunk::Held(_) => continue,
+            Chunk::WrongOffset(_) => {
+                return Err(SessionError::Refused("a fetched file's chunks do not line up".into()));
+            }
+            Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),
+            Chunk::Complete(bytes) => {
+                let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else {
+                    return Err(SessionError::Refused("a fetched file is not a PDF, JPEG or PNG".into()));
+                };
+                let len = bytes.len();
+                let d = dir.clone();
+                tokio::task::spawn_blocking(move || blobs::write(&d, &bytes))
+                    .await
+                    .map_err(|e| SessionError::Refused(e.to_string()))?
+                    .map_err(|e| SessionError::Refused(format!("a file cannot be stored: {e}")))?;
+                let (key, now) = (sha.to_string(), OffsetDateTime::now_utc());
+                // Held by the hub already: it never goes back up.
+                core.db
+                    .call(move |c| {
+                        blobs::record(c, &key, len, content_type, now)?;
+                        blobs::mark_synced(c, &key, now)
+                    })
+                    .await?;
+                return Ok(received);
+            }
+        }
+    }
+    Err(SessionError::Refused("the hub kept sending a file without end".into()))
+}
+
+/// Largest file fetched from the hub (as large as the hub takes).
+const MAX_DOWNLOAD_BYTES: u64 = 10 * 1024 * 1024 + 64 * 1024;
+
 /// Sends one file in chunks, from where the hub's copy ends. Answers the bytes sent.
 async fn upload_blob(
     core: &Core,
@@ -381,7 +484,11 @@ pub async fn run(
                     Ok(client) => match session(&core, &handle, &client, &base).await {
                         Ok(exchanges) => {
                             refresh_waiting(&core, &handle).await;
-                            upload_blobs(&core, &handle, &client, &base).await.map(|_| exchanges)
+                            match upload_blobs(&core, &handle, &client, &base).await {
+                                Err(e @ (SessionError::Link(_) | SessionError::Store(_))) => Err(e),
+                                // Files the records point at come down once ours went up.
+                                up => download_blobs(&core, &handle, &client, &base).await.and(up).map(|_| exchanges),
+                            }
                         }
                         Err(e) => Err(e),
                     },

@@ -71,6 +71,7 @@ fn router(state: SyncState) -> Router {
         .route("/sync/v1/enroll", post(enroll_box))
         .route("/sync/v1/exchange", post(exchange))
         .route("/sync/v1/blob/{sha}", get(blob_held).put(blob_chunk))
+        .route("/sync/v1/blob/{sha}/content", get(blob_content))
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(state)
 }
@@ -247,6 +248,64 @@ async fn blob_held(
             plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up")
         }
     }
+}
+
+#[derive(Deserialize)]
+struct ContentQuery {
+    offset: u64,
+}
+
+/// Size of one chunk of a file the hub hands down.
+pub const DOWNLOAD_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// One chunk of a file, from `offset`, to a box whose office's records point at it; the file's
+/// whole size in `x-simpul-size`. Any other box is told the file is not there.
+async fn blob_content(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ContentQuery>,
+) -> Response {
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
+    };
+    if !crate::store::blobs::valid_digest(&sha) {
+        return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
+    }
+    let key = sha.clone();
+    let allowed = state
+        .core
+        .db
+        .call(move |c| {
+            Ok(crate::store::blobs::referenced_by(c, &key, &office)? && crate::store::blobs::get(c, &key)?.is_some())
+        })
+        .await;
+    match allowed {
+        Ok(true) => {}
+        Ok(false) => return plain(StatusCode::NOT_FOUND, "the hub holds no such file for this office"),
+        Err(e) => {
+            tracing::error!(error = %e, "blob lookup failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up");
+        }
+    }
+    let dir = state.core.config.data_dir.clone();
+    let read = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &sha)).await;
+    let Ok(Ok(bytes)) = read else {
+        tracing::error!("a held file cannot be read");
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub cannot read the file");
+    };
+    let total = bytes.len();
+    let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
+    if start >= total {
+        return plain(StatusCode::RANGE_NOT_SATISFIABLE, total.to_string());
+    }
+    let end = (start + DOWNLOAD_CHUNK_BYTES).min(total);
+    let mut response = bytes[start..end].to_vec().into_response();
+    if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+        response.headers_mut().insert("x-simpul-size", v);
+    }
+    response
 }
 
 #[derive(Deserialize)]

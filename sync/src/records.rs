@@ -510,6 +510,18 @@ pub fn applicant_field(path: &str) -> Option<simpul_domain::applicant::Field> {
 }
 
 impl ApplicationDoc {
+    /// The files the record points at (attachments and captures), each once, in order.
+    pub fn blobs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let attached = self.checklist.iter().flat_map(|c| c.attachments.iter());
+        for sha in attached.chain(self.captures.iter().filter_map(|c| c.blob.as_ref())) {
+            if !out.contains(sha) {
+                out.push(sha.clone());
+            }
+        }
+        out
+    }
+
     /// The status, checked.
     pub fn status(&self) -> Result<Status, BadField> {
         Status::from_code(&self.status).ok_or_else(|| bad("status", &self.status))

@@ -467,6 +467,10 @@ fn push_with(
     }))
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A new document that holds nothing but its office.
 fn bare_document(office: &str) -> simpul_sync::protocol::DocChanges {
     let mut doc = automerge::AutoCommit::new();
@@ -859,7 +863,16 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
     let lost = counter.open(2, "5103021205900002").await;
     let lost_number = counter.detail(&lost).await["number"].as_str().unwrap().to_string();
+    let scan = b"%PDF-1.4\n% the scan made after the backup\n%%EOF\n".to_vec();
+    let scan_sha = sha256_hex(&scan);
+    counter.attach(&lost, scan.clone()).await;
     assert!(reaches_hub(lost_number.clone(), "draft").await);
+    let hub_holds_scan =
+        || query(&hub_data, &format!("SELECT size FROM blobs WHERE sha256 = '{scan_sha}'")) == [scan.len().to_string()];
+    assert!(
+        eventually(Duration::from_secs(30), || async { hub_holds_scan().then_some(()) }).await.is_some(),
+        "the scan reaches the hub"
+    );
     let out = simpul_cli(
         dir.path(),
         &[("SIMPUL_LISTEN", office.base.trim_start_matches("http://"))],
@@ -886,6 +899,35 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     assert!(reaches_hub(after_number.clone(), "draft").await, "the restored box's new work reaches the hub");
     assert!(same_records().await, "the restored box got back what the hub held of it");
     assert_eq!(counter.detail(&lost).await["number"], lost_number.as_str());
+    // The scan the box lost comes back from the hub, checked against its digest.
+    let box_holds_scan = |data: &Path| {
+        let path = data.join("blobs").join(&scan_sha[..2]).join(&scan_sha);
+        std::fs::read(path).ok().as_deref() == Some(scan.as_slice())
+            && query(data, &format!("SELECT synced_at IS NOT NULL FROM blobs WHERE sha256 = '{scan_sha}'")) == ["1"]
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || async { box_holds_scan(&box_data).then_some(()) }).await.is_some(),
+        "the restored box fetched back the scan it lost"
+    );
+    // A second box of the office gets the file too; a box of another office cannot fetch it.
+    let second = enrolled(hub_dir.path(), &sync_url, "51.03.02");
+    let second_box = Running::start(&simpul_binary(), second.path(), &fast, &[]);
+    assert!(
+        eventually(Duration::from_secs(30), || async { box_holds_scan(&second.path().join("data")).then_some(()) })
+            .await
+            .is_some(),
+        "the office's other box fetched the scan"
+    );
+    drop(second_box);
+    let foreign = enrolled(hub_dir.path(), &sync_url, "51.03.01");
+    let fetch = |dir: &Path| {
+        let tls = dir.join("data/tls");
+        let client = tls_client(&tls.join("hub-ca.pem"), Some((&tls.join("box.pem"), &tls.join("box.key"))));
+        let url = format!("{sync_url}/sync/v1/blob/{scan_sha}/content?offset=0");
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(fetch(foreign.path()).await, 404, "another office's box is told the file is not there");
+    assert_eq!(fetch(second.path()).await, 200);
     // Numbers given out after the lost work came back continue past it.
     let later = counter.open(4, "5103021205900004").await;
     let later_number = counter.detail(&later).await["number"].as_str().unwrap().to_string();

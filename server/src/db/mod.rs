@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0014_receipt_keys.sql"),
     include_str!("../../migrations/0015_box_stations.sql"),
     include_str!("../../migrations/0016_restore_cursors.sql"),
+    include_str!("../../migrations/0017_blob_refs.sql"),
 ];
 
 /// The newest schema version this binary knows.

@@ -183,6 +183,25 @@ fn partial_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
     valid_digest(sha256).then(|| data_dir.join("blobs").join("partial").join(format!("{sha256}.part")))
 }
 
+/// Whether a record of `office` points at the file (the hub hands files by this).
+pub fn referenced_by(conn: &Connection, sha256: &str, office: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM blob_refs WHERE sha256 = ?1 AND office = ?2", params![sha256, office], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Files the records point at that this box does not hold (made on another box of the office,
+/// or lost in a restore), at most `limit`.
+pub fn wanted(conn: &Connection, limit: u32) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
+         WHERE b.sha256 IS NULL ORDER BY r.sha256 LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// What became of a received chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
