@@ -791,6 +791,26 @@ pub fn project_current(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Res
     }
 }
 
+/// Due times follow the calendar and the catalog: after holidays or a service's completion
+/// time changed, every open application is projected again. Returns how many were.
+pub fn recompute_due(conn: &Connection) -> Result<usize, StoreError> {
+    let open: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT id, status FROM applications")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.filter_map(Result::ok)
+            .filter(|(_, status)| Status::from_code(status).is_some_and(|s| !s.is_final()))
+            .map(|(id, _)| id)
+            .collect()
+    };
+    for id in &open {
+        let Some(am) = crate::store::documents::open(conn, id)? else { continue };
+        if let Ok(doc) = autosurgeon::hydrate::<_, ApplicationDoc>(&am) {
+            project_current(conn, id, &doc)?;
+        }
+    }
+    Ok(open.len())
+}
+
 fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<(), StoreError> {
     upsert_projection(conn, id, doc, None)
 }

@@ -701,8 +701,9 @@ fn holidays_import(config: &Config, file: &Path) -> Result<()> {
     let n = crate::holidays::import(&tx, &text)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     audit::record(&tx, OffsetDateTime::now_utc(), &Actor::Cli, "holidays_imported", None, Some(&format!("{n} days")))?;
+    let open = crate::applications::recompute_due(&tx)?;
     tx.commit()?;
-    println!("Imported {n} holidays.");
+    println!("Imported {n} holidays; due times of {open} open applications computed again.");
     Ok(())
 }
 
@@ -1103,6 +1104,8 @@ fn catalog_import(config: &Config, files: &[PathBuf]) -> Result<()> {
         audit::record(&tx, now, &Actor::Cli, "catalog_imported", Some(&id), source.as_deref())?;
         report.push((file, id, outcome, &imported.standard, &imported.warnings));
     }
+    // A completion time may have changed: open applications get their due times again.
+    crate::applications::recompute_due(&tx)?;
     tx.commit()?;
     for (file, id, outcome, standard, warnings) in report {
         let verb = match outcome {

@@ -222,6 +222,9 @@ pub fn box_incoming(
         ReferenceError::Invalid(why) => ExchangeError::InvalidReference(why),
         ReferenceError::Store(s) => ExchangeError::Store(s),
     })?;
+    if applied.calendar_changed {
+        applications::recompute_due(&tx)?;
+    }
     tx.commit()?;
     if applied.rows > 0 {
         tracing::info!(

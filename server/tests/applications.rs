@@ -406,3 +406,32 @@ fn the_projection_carries_the_due_time_from_the_catalog() {
 fn blob_quality(exception: &Option<&str>) -> Option<u64> {
     exception.is_none().then_some(80)
 }
+
+#[test]
+fn due_times_move_when_a_holiday_is_declared_after_submission() {
+    let o = office();
+    let intake = Intake {
+        service_id: service(&o, ServiceKind::KtpElForeignNew),
+        applicant: foreigner(),
+        ticket: None,
+        proxy: None,
+    };
+    let (id, _) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
+    complete_checklist(&o, &id);
+    act(&o, &id, Action::Submit, ActDetails::default()).unwrap();
+    let due = || applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone().unwrap();
+    let before = due();
+    // The regency declares the Tuesday a holiday (cuti bersama): one working day fewer before
+    // the deadline, so it moves a day on.
+    simpul_server::holidays::upsert(
+        &o.conn,
+        date!(2026 - 11 - 24),
+        "Cuti bersama",
+        simpul_domain::calendar::HolidayKind::CutiBersama,
+    )
+    .unwrap();
+    assert_eq!(due(), before, "the projection does not know yet");
+    assert_eq!(applications::recompute_due(&o.conn).unwrap(), 1);
+    let after = due();
+    assert!(after > before, "{before} -> {after}");
+}

@@ -166,6 +166,8 @@ pub struct Applied {
     pub rows: usize,
     /// Local accounts renamed and disabled because a hub account took their username.
     pub displaced_accounts: usize,
+    /// Holidays or services changed: due times must be computed again.
+    pub calendar_changed: bool,
 }
 
 /// Box: applies a batch for office `own`, all or nothing (the caller's transaction).
@@ -194,9 +196,15 @@ pub fn apply(
                     params![id.to_string(), at],
                 )?;
             }
-            ReferenceRow::Service(s) => apply_service(conn, s, &at)?,
+            ReferenceRow::Service(s) => {
+                apply_service(conn, s, &at)?;
+                out.calendar_changed = true;
+            }
             ReferenceRow::Region(r) => regions.push(r),
-            ReferenceRow::Holiday(h) => apply_holiday(conn, h)?,
+            ReferenceRow::Holiday(h) => {
+                apply_holiday(conn, h)?;
+                out.calendar_changed = true;
+            }
         }
         out.rows += 1;
     }
