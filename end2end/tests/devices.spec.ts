@@ -265,7 +265,14 @@ test("at the counter: a ticket from the ticket printer, a scanned requirement, t
   const appNumber = (await counter.locator("#app-number").textContent())!.trim();
 
   // Every checklist line: documents scanned on the counter's scanner, the rest ticked.
-  expect(await scanChecklist(counter)).toBeGreaterThan(0);
+  const scanned = await scanChecklist(counter);
+  expect(scanned).toBeGreaterThan(0);
+  // Every scan is a row that says what became of it, also after a reload.
+  await counter.reload();
+  await hydrated(counter);
+  await counter.locator(".scan-history summary").click();
+  await expect(counter.locator("#scan-jobs tbody tr[data-status=done]")).toHaveCount(scanned);
+  await expect(counter.locator("#scan-jobs tbody tr").first()).toContainText(/selesai, \d+ halaman/);
   // The scan is attached as the smaller copy (a multi-page feeder scan becomes a PDF).
   await expect(counter.locator("ol.checklist .attachments a").first()).toContainText(/application\/pdf|image\/jpeg/);
 

@@ -716,6 +716,10 @@ impl Backend for AppBackend {
         self.printout_jobs(id).await
     }
 
+    async fn scan_jobs(&self, id: &str) -> Result<Vec<simpul_app::api::ScanJobView>, ApiError> {
+        self.requirement_scans(id).await
+    }
+
     async fn reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError> {
         self.job_reprint(user, job).await
     }

@@ -358,7 +358,8 @@ impl AppBackend {
     }
 
     /// Scans requirement `item` of application `id` on the caller's counter scanner: the
-    /// original stays on this box, the grey copy is attached (and syncs).
+    /// original stays on this box, the grey copy is attached (and syncs). Each scan is a row
+    /// (`store::scans`) that ends done or failed with the reason.
     pub(crate) async fn requirement_scan(&self, user: &UserView, id: &str, item: usize) -> Result<u32, ApiError> {
         let scanner = self.counter_device(user, DeviceKind::Scanner, "no_scanner").await?;
         // Refuse before scanning when the line cannot take a file.
@@ -369,7 +370,44 @@ impl AppBackend {
             .await
             .map_err(internal)?
             .map_err(crate::backend_apps::app_error)?;
-        let scan = crate::scanning::scan(&scanner).await.map_err(|e| {
+        let (device, subject, by) = (scanner.id.clone(), id.to_string(), user.id.clone());
+        let line = u32::try_from(item).unwrap_or(u32::MAX);
+        let job = self
+            .core
+            .db
+            .call(move |c| crate::store::scans::start(c, &device, &subject, line, &by, OffsetDateTime::now_utc()))
+            .await
+            .map_err(internal)?;
+        let result = self.scan_and_attach(user, id, item, &scanner).await;
+        let now = OffsetDateTime::now_utc();
+        let recorded = match &result {
+            Ok((pages, copy)) => {
+                let (job, pages, copy) = (job, *pages, copy.clone());
+                self.core.db.call(move |c| crate::store::scans::done(c, &job, pages, &copy, now)).await
+            }
+            Err(e) => {
+                let problem = match e {
+                    ApiError::Refused(Refusal::Device(code)) => code.clone(),
+                    ApiError::Refused(Refusal::Upload(code)) => format!("upload_{code}"),
+                    _ => "not_stored".to_string(),
+                };
+                self.core.db.call(move |c| crate::store::scans::failed(c, &job, &problem, now)).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "the scan's outcome could not be recorded");
+        }
+        result.map(|(pages, _)| pages)
+    }
+
+    async fn scan_and_attach(
+        &self,
+        user: &UserView,
+        id: &str,
+        item: usize,
+        scanner: &crate::store::devices::Device,
+    ) -> Result<(u32, String), ApiError> {
+        let scan = crate::scanning::scan(scanner).await.map_err(|e| {
             tracing::warn!(error = %e, "scan failed");
             ApiError::Refused(Refusal::Device(e.code()))
         })?;
@@ -396,13 +434,14 @@ impl AppBackend {
         self.app_upload(user, id, crate::backend_apps::UploadTarget::Requirement(item), checked, scan.copy.bytes)
             .await?;
         if copy_sha != orig_sha {
+            let copy = copy_sha.clone();
             self.core
                 .db
-                .call(move |c| crate::store::blobs::link_original(c, &copy_sha, &orig_sha))
+                .call(move |c| crate::store::blobs::link_original(c, &copy, &orig_sha))
                 .await
                 .map_err(internal)?;
         }
-        Ok(u32::try_from(scan.pages).unwrap_or(u32::MAX))
+        Ok((u32::try_from(scan.pages).unwrap_or(u32::MAX), copy_sha))
     }
 
     /// Records the signed captures a device on the counter PC gave the browser. Each block's
@@ -546,6 +585,29 @@ impl AppBackend {
         let (jobs, names) =
             self.core.db.call(move |c| Ok((store::jobs_of(c, &id)?, store::names(c)?))).await.map_err(internal)?;
         Ok(jobs_view(&jobs, &names, zone))
+    }
+
+    pub(crate) async fn requirement_scans(&self, id: &str) -> Result<Vec<simpul_app::api::ScanJobView>, ApiError> {
+        let zone = self.zone().await;
+        let id = id.to_string();
+        let (scans, names) = self
+            .core
+            .db
+            .call(move |c| Ok((crate::store::scans::of(c, &id)?, store::names(c)?)))
+            .await
+            .map_err(internal)?;
+        Ok(scans
+            .into_iter()
+            .map(|j| simpul_app::api::ScanJobView {
+                scanner: names.get(&j.device_id).cloned().unwrap_or_else(|| "?".into()),
+                state: j.status.code().to_string(),
+                at: local(&j.created_at, zone),
+                id: j.id,
+                item: j.item,
+                problem: j.problem,
+                pages: j.pages,
+            })
+            .collect())
     }
 
     pub(crate) async fn job_reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError> {

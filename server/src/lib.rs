@@ -105,6 +105,10 @@ impl Appliance {
         let db = Db::open(&config.database_path()).await?;
         db.call(|c| {
             store::documents::rotate_actor(c)?;
+            let interrupted = store::scans::fail_interrupted(c, OffsetDateTime::now_utc())?;
+            if interrupted > 0 {
+                tracing::warn!(scans = interrupted, "scans under way when the server stopped are marked failed");
+            }
             applications::index_blob_refs_once(c).map(|_| ())
         })
         .await?;

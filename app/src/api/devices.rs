@@ -112,6 +112,25 @@ pub struct PrintJobView {
     pub at: String,
 }
 
+/// One scan of a checklist line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanJobView {
+    /// Id.
+    pub id: String,
+    /// Checklist line.
+    pub item: u32,
+    /// Scanner name.
+    pub scanner: String,
+    /// "scanning", "done" or "failed".
+    pub state: String,
+    /// Why it failed (device code).
+    pub problem: Option<String>,
+    /// Pages scanned.
+    pub pages: Option<u32>,
+    /// Started, local time.
+    pub at: String,
+}
+
 /// A counter a device can be given to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CounterChoice {
@@ -291,6 +310,14 @@ pub async fn print_printout(csrf: String, id: String, printout: Printout) -> Res
 pub async fn print_jobs(id: String) -> Result<Vec<PrintJobView>, ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded(Permission::ViewApplications, |backend, _user| async move { backend.print_jobs(&id).await })
+        .await
+}
+
+/// The scans of an application, newest first.
+#[server(endpoint = "pindai/status", prefix = "/api", input = GetUrl)]
+pub async fn scan_jobs(id: String) -> Result<Vec<ScanJobView>, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded(Permission::ViewApplications, |backend, _user| async move { backend.scan_jobs(&id).await })
         .await
 }
 

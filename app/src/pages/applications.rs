@@ -581,6 +581,7 @@ fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         })
                         .collect_view()}
                 </ol>
+                <ScanHistory id=id.clone() version />
             </section>
             {app.needs_biometrics.then(|| view! { <Biometrics app=a.clone() version /> })}
             <Steps app=a.clone() version />
@@ -708,6 +709,61 @@ fn PrintPanel(id: String, slip: bool, receipt: bool) -> impl IntoView {
                     <super::devices::JobTable jobs=j on_reprint />
                 })}
             </Transition>
+        </div>
+    }
+}
+
+/// The scans of the application's lines: what each scan became, and why one failed, also
+/// after a reload or a restart of the box.
+#[component]
+fn ScanHistory(id: String, version: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    // Fetched in the browser only, after hydration: the page's server-rendered HTML never
+    // depends on it.
+    let scans = RwSignal::new(None::<Vec<crate::api::ScanJobView>>);
+    Effect::new(move |_| {
+        version.track();
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = crate::api::scan_jobs(id).await {
+                scans.set(Some(list));
+            }
+        });
+    });
+    view! {
+        <div>
+            {move || scans.get().filter(|s| !s.is_empty()).map(|list| {
+                // Open when the newest scan failed, so the reason is in sight.
+                let (last_failed, count) = (list.first().is_some_and(|s| s.state == "failed"), list.len());
+                view! {
+                <details class="scan-history" open=last_failed>
+                    <summary>{t!(i18n, scan.history)}" ("{count}")"</summary>
+                    <table id="scan-jobs">
+                        <thead><tr>
+                            <th>{t!(i18n, scan.time)}</th><th>{t!(i18n, scan.line)}</th><th>{t!(i18n, scan.scanner)}</th>
+                            <th>{t!(i18n, scan.outcome)}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|s| {
+                                let outcome = match (s.state.as_str(), s.problem.clone(), s.pages) {
+                                    ("done", _, Some(pages)) => t!(i18n, scan.done, pages).into_any(),
+                                    ("failed", Some(code), _) => {
+                                        let why = crate::components::lang::device_text(i18n, &code);
+                                        view! { {t!(i18n, scan.failed)}": "{why} }.into_any()
+                                    }
+                                    _ => t!(i18n, scan.scanning).into_any(),
+                                };
+                                view! {
+                                    <tr data-status=s.state.clone() data-item=s.item.to_string()>
+                                        <td>{s.at}</td><td>{s.item + 1}</td><td>{s.scanner}</td><td>{outcome}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </details>
+                }
+            })}
         </div>
     }
 }

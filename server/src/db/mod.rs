@@ -88,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0015_box_stations.sql"),
     include_str!("../../migrations/0016_restore_cursors.sql"),
     include_str!("../../migrations/0017_blob_refs.sql"),
+    include_str!("../../migrations/0018_scan_jobs.sql"),
 ];
 
 /// The newest schema version this binary knows.

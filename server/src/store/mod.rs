@@ -13,6 +13,7 @@ pub mod notices;
 pub mod reference;
 pub mod regions;
 pub mod replica;
+pub mod scans;
 pub mod settings;
 pub mod staff;
 pub mod throttle;
