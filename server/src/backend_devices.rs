@@ -90,6 +90,28 @@ fn jobs_view(
         .collect()
 }
 
+/// Marks a scan failed as abandoned when the request that runs it is dropped before the scan
+/// ends (the page was left or reloaded), so its row never stays "scanning".
+struct AbandonedScan {
+    core: std::sync::Arc<crate::state::Core>,
+    job: Option<String>,
+}
+
+impl Drop for AbandonedScan {
+    fn drop(&mut self) {
+        let Some(job) = self.job.take() else { return };
+        let core = self.core.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let now = OffsetDateTime::now_utc();
+                if let Err(e) = core.db.call(move |c| crate::store::scans::failed(c, &job, "abandoned", now)).await {
+                    tracing::warn!(error = %e, "an abandoned scan could not be marked");
+                }
+            });
+        }
+    }
+}
+
 fn store_refusal(e: crate::db::StoreError) -> ApiError {
     match e {
         crate::db::StoreError::Conflict(_) => ApiError::Refused(Refusal::Device("duplicate".into())),
@@ -378,7 +400,10 @@ impl AppBackend {
             .call(move |c| crate::store::scans::start(c, &device, &subject, line, &by, OffsetDateTime::now_utc()))
             .await
             .map_err(internal)?;
+        // Should the request be dropped mid-scan (the page was left), the row still ends.
+        let mut guard = AbandonedScan { core: self.core.clone(), job: Some(job.clone()) };
         let result = self.scan_and_attach(user, id, item, &scanner).await;
+        guard.job = None;
         let now = OffsetDateTime::now_utc();
         let recorded = match &result {
             Ok((pages, copy)) => {

@@ -59,6 +59,9 @@ pub enum BackupError {
         /// Why.
         source: std::io::Error,
     },
+    /// Another program has the database open.
+    #[error("another program is using the database: stop the server (and any simpul command) first")]
+    InUse,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -114,19 +117,44 @@ pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTim
         return Err(BackupError::NotABackup(from.to_path_buf()));
     }
     check(&source)?;
-    let kept = if database.exists() { Some(set_aside(database, now)?) } else { None };
-    let partial = database.with_extension("restoring");
-    std::fs::copy(&source, &partial).map_err(io(&partial))?;
-    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io(&partial))?;
-    std::fs::rename(&partial, database).map_err(io(database))?;
-    // Blobs are named by their content: what the box holds now stays, what it lacks comes back.
+    // Everything that takes long or can fail happens before the live database is touched: the
+    // files first (named by their content, so adding them early is harmless), then a copy of
+    // the backup's database made ready beside it, which only then takes its place.
     let blobs = copy_tree(&from.join("blobs"), &data_dir.join("blobs"), &|_| true)?;
     // The identity the box has now is kept (it may have enrolled again since the backup).
     let tls = data_dir.join(TLS);
     if !tls.join("box.pem").exists() && !tls.join("hub-ca.key").exists() {
         copy_tree(&from.join(TLS), &tls, &|_| true)?;
     }
-    let mut conn = db::open_sync(database)?;
+    let ready = database.with_extension("restoring");
+    for stale in [ready.clone(), with_suffix(&ready, "-wal"), with_suffix(&ready, "-shm")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(io(&stale))?;
+        }
+    }
+    std::fs::copy(&source, &ready).map_err(io(&ready))?;
+    prepare(&ready, data_dir, now)?;
+    std::fs::File::open(&ready).and_then(|f| f.sync_all()).map_err(io(&ready))?;
+    let kept = if database.exists() { Some(set_aside(database, now)?) } else { None };
+    std::fs::rename(&ready, database).map_err(io(database))?;
+    if let Some(dir) = database.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    }
+    let database_bytes = std::fs::metadata(database).map_err(io(database))?.len();
+    Ok(Summary { database_bytes, blobs, kept })
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Makes the copy of a backup's database ready to be the live one: migrated, a new log
+/// timeline and actor, today's numbers in the upper block, files on disk the backup does not
+/// list recorded; left as a single file (no WAL beside it).
+fn prepare(copy: &Path, data_dir: &Path, now: OffsetDateTime) -> Result<(), BackupError> {
+    let mut conn = db::open_sync(copy)?;
     let tx = conn.transaction()?;
     crate::store::documents::rotate_actor(&tx)?;
     crate::store::replica::fork_epoch(&tx)?;
@@ -138,11 +166,45 @@ pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTim
          ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
         params![simpul_sync::records::date_text(today), FIRST_AFTER_RESTORE],
     )?;
+    let listed = record_unlisted_files(&tx, data_dir, now)?;
+    if listed > 0 {
+        tracing::info!(files = listed, "files made after the backup are listed again");
+    }
     crate::store::settings::put(&tx, "restore.at", &stamp(now))?;
     audit::record(&tx, now, &audit::Actor::Cli, "restored_from_backup", None, None)?;
     tx.commit()?;
-    let database_bytes = std::fs::metadata(database).map_err(io(database))?.len();
-    Ok(Summary { database_bytes, blobs, kept })
+    conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Files in the data directory the restored database does not list (made after the backup,
+/// and kept by the restore) are listed again, each checked against its name: a hub hands them
+/// to boxes again, a box sends them up again (the hub answers at once for what it holds).
+fn record_unlisted_files(conn: &Connection, data_dir: &Path, now: OffsetDateTime) -> Result<usize, BackupError> {
+    use crate::store::blobs;
+    let root = data_dir.join("blobs");
+    let Ok(shards) = std::fs::read_dir(&root) else { return Ok(0) };
+    let mut listed = 0;
+    for shard in shards.flatten() {
+        if shard.file_name() == "partial" || !shard.path().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(shard.path()).map_err(io(&shard.path()))?.flatten() {
+            let name = file.file_name().to_string_lossy().to_string();
+            if !blobs::valid_digest(&name) || blobs::get(conn, &name)?.is_some() {
+                continue;
+            }
+            let bytes = std::fs::read(file.path()).map_err(io(&file.path()))?;
+            // A file whose bytes do not match its name, or of a type never taken, stays unlisted.
+            let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else { continue };
+            if blobs::digest(&bytes) != name {
+                continue;
+            }
+            blobs::record(conn, &name, bytes.len(), content_type, now)?;
+            listed += 1;
+        }
+    }
+    Ok(listed)
 }
 
 /// The backup's database opens, is intact and not newer than this binary.
@@ -167,9 +229,13 @@ fn check(path: &Path) -> Result<(), BackupError> {
 
 /// Moves the database and its WAL files aside under one new name; returns it.
 fn set_aside(database: &Path, now: OffsetDateTime) -> Result<PathBuf, BackupError> {
-    // Folds the WAL into the file first when it still opens, so the kept copy stands alone.
+    // Folds the WAL into the file first when it still opens, so the kept copy stands alone;
+    // a program still using the database is found here and nothing is moved.
     if let Ok(conn) = Connection::open(database) {
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let busy: Result<i64, _> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+        if busy.is_ok_and(|b| b != 0) {
+            return Err(BackupError::InUse);
+        }
     }
     let suffix = format!("before-restore-{}", now.unix_timestamp());
     let name = database.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| DATABASE.into());

@@ -228,6 +228,11 @@ pub fn printed(conn: &Connection, id: &str, ok: bool) -> Result<Ticket, QueueErr
                 params![id, if ok { "waiting" } else { "void" }],
             )?;
         }
+        // A ticket that lapsed while its kiosk was silent did print after all: the applicant
+        // holds it, so it joins the queue (at its place by issue time).
+        Some("void") if ok => {
+            conn.execute("UPDATE queue_tickets SET state = 'waiting' WHERE id = ?1", [id])?;
+        }
         // Confirming twice is harmless.
         Some(_) => {}
     }

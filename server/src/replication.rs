@@ -238,9 +238,15 @@ pub fn box_incoming(
 
 /// A box: forgets what the hub acknowledged, so the next push starts from `held` (the hub lost
 /// part of the box's log, e.g. it was restored from a backup).
-pub fn box_rewind(conn: &mut Connection, held: Cursor, now: OffsetDateTime) -> Result<(), ExchangeError> {
+pub fn box_rewind(
+    conn: &mut Connection,
+    held: Cursor,
+    hub_epoch: u64,
+    hub_held: Cursor,
+    now: OffsetDateTime,
+) -> Result<(), ExchangeError> {
     let tx = conn.transaction()?;
-    simpul_sync::session::box_rewind(&mut SqliteReplica::new(&tx, stamp(now)), held)?;
+    simpul_sync::session::box_rewind(&mut SqliteReplica::new(&tx, stamp(now)), held, hub_epoch, hub_held)?;
     tx.commit()?;
     tracing::warn!(held = held.0, "the hub holds less than it acknowledged (restored from a backup?): sending again");
     Ok(())

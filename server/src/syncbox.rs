@@ -193,8 +193,14 @@ pub async fn session(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0);
+            // The hub's timeline (0 from a hub that does not say: the box then echoes), and
+            // what the box holds of the hub's log in it.
+            let number = |name: &str| {
+                response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+            };
+            let (epoch, hub_held) = (number("x-simpul-epoch").unwrap_or(0), number("x-simpul-hub-held").unwrap_or(0));
             let now = OffsetDateTime::now_utc();
-            core.db.call(move |c| Ok(replication::box_rewind(c, Cursor(held), now))).await??;
+            core.db.call(move |c| Ok(replication::box_rewind(c, Cursor(held), epoch, Cursor(hub_held), now))).await??;
             rewinds += 1;
             continue;
         }
@@ -286,7 +292,7 @@ pub async fn upload_blobs(
 /// Fetches the files the box's records point at and it lacks (made on another box of the
 /// office, or lost in a restore from a backup), in chunks that resume where the partial copy
 /// ends, each checked against its digest. A file the hub does not hold yet is tried again at
-/// the next session. Answers the bytes received.
+/// the next session, behind the others. Answers the bytes received.
 pub async fn download_blobs(
     core: &Core,
     handle: &SyncHandle,
@@ -299,10 +305,21 @@ pub async fn download_blobs(
         if received >= BLOB_BUDGET_PER_SESSION {
             break;
         }
-        match download_blob(core, handle, client, base, &sha).await {
-            Ok(n) => received += n,
+        let outcome = download_blob(core, handle, client, base, &sha).await;
+        let now = OffsetDateTime::now_utc();
+        let key = sha.clone();
+        match outcome {
+            Ok(Some(n)) => {
+                received += n;
+                core.db.call(move |c| crate::store::blobs::fetched(c, &key)).await?;
+            }
+            // Not at the hub (yet), or refused: behind the others from now on.
+            Ok(None) => core.db.call(move |c| crate::store::blobs::note_fetch_failure(c, &key, now)).await?,
             Err(e @ (SessionError::Link(_) | SessionError::Store(_))) => return Err(e),
-            Err(e) => tracing::warn!(error = %e, "a file could not be fetched from the hub; the others go on"),
+            Err(e) => {
+                tracing::warn!(error = %e, "a file could not be fetched from the hub; the others go on");
+                core.db.call(move |c| crate::store::blobs::note_fetch_failure(c, &key, now)).await?;
+            }
         }
     }
     Ok(received)
@@ -314,7 +331,7 @@ async fn download_blob(
     client: &reqwest::Client,
     base: &reqwest::Url,
     sha: &str,
-) -> Result<u64, SessionError> {
+) -> Result<Option<u64>, SessionError> {
     use crate::store::blobs::{self, Chunk};
     let url = base
         .join(&format!("sync/v1/blob/{sha}/content"))
@@ -331,7 +348,17 @@ async fn download_blob(
         match r.status().as_u16() {
             200 => {}
             // Not at the hub yet (the box that made it has not sent it): next session.
-            404 => return Ok(received),
+            404 => return Ok(None),
+            // What is held here is as long as the file or longer (a stop after the last chunk
+            // was written): start again from nothing.
+            416 => {
+                let (d, key) = (dir.clone(), sha.to_string());
+                tokio::task::spawn_blocking(move || blobs::drop_partial(&d, &key))
+                    .await
+                    .map_err(|e| SessionError::Refused(e.to_string()))?
+                    .map_err(|e| SessionError::Refused(format!("a partial file cannot be dropped: {e}")))?;
+                continue;
+            }
             _ => return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect())),
         }
         let size = r
@@ -355,6 +382,8 @@ async fn download_blob(
         match chunk {
             Chunk::Held(_) => continue,
             Chunk::WrongOffset(_) => {
+                // Started again from nothing at the next session.
+                let _ = blobs::drop_partial(&dir, sha);
                 return Err(SessionError::Refused("a fetched file's chunks do not line up".into()));
             }
             Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),
@@ -376,7 +405,7 @@ async fn download_blob(
                         blobs::mark_synced(c, &key, now)
                     })
                     .await?;
-                return Ok(received);
+                return Ok(Some(received));
             }
         }
     }

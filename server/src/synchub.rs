@@ -187,10 +187,14 @@ async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<Pee
             };
             tracing::warn!(error = %e, status = status.as_u16(), "sync exchange refused");
             let mut response = plain(status, e.to_string());
-            if let ExchangeError::Sync(SyncError::Gap { held, .. }) = &e
-                && let Ok(v) = HeaderValue::from_str(&held.0.to_string())
-            {
-                response.headers_mut().insert("x-simpul-held", v);
+            if let ExchangeError::Sync(SyncError::Gap { held, hub_epoch, hub_held, .. }) = &e {
+                for (name, value) in
+                    [("x-simpul-held", held.0), ("x-simpul-epoch", *hub_epoch), ("x-simpul-hub-held", hub_held.0)]
+                {
+                    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+                        response.headers_mut().insert(name, v);
+                    }
+                }
             }
             response
         }
@@ -290,18 +294,18 @@ async fn blob_content(
         }
     }
     let dir = state.core.config.data_dir.clone();
-    let read = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &sha)).await;
-    let Ok(Ok(bytes)) = read else {
+    let read = tokio::task::spawn_blocking(move || {
+        crate::store::blobs::read_range(&dir, &sha, q.offset, DOWNLOAD_CHUNK_BYTES)
+    })
+    .await;
+    let Ok(Ok((chunk, total))) = read else {
         tracing::error!("a held file cannot be read");
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub cannot read the file");
     };
-    let total = bytes.len();
-    let start = usize::try_from(q.offset).unwrap_or(usize::MAX);
-    if start >= total {
+    if chunk.is_empty() {
         return plain(StatusCode::RANGE_NOT_SATISFIABLE, total.to_string());
     }
-    let end = (start + DOWNLOAD_CHUNK_BYTES).min(total);
-    let mut response = bytes[start..end].to_vec().into_response();
+    let mut response = chunk.into_response();
     if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
         response.headers_mut().insert("x-simpul-size", v);
     }

@@ -238,6 +238,8 @@ fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_
     let later = at + queue::PRINT_CONFIRM_WINDOW + Duration::minutes(1);
     queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "next", later, Zone::Wita).unwrap();
     assert_eq!(queue::ticket(&conn, &silent.id).unwrap().state, "void");
+    // Its kiosk speaks at last: it did print, so the applicant holding it is in the queue.
+    assert_eq!(queue::printed(&conn, &silent.id, true).unwrap().state, "waiting");
     let fresh =
         queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "fresh", later, Zone::Wita)
             .unwrap();

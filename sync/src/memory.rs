@@ -244,10 +244,10 @@ pub fn session_as(
         let (pull, _) = match hub.transaction(|r| hub_answer(r, peer, &push, now, budget)) {
             // The hub lost part of the box's log (restored from a backup): start from what it
             // holds, as the server's session does.
-            Err(SyncError::Gap { held, .. }) if rewinds < 3 => {
+            Err(SyncError::Gap { held, hub_epoch, hub_held, .. }) if rewinds < 3 => {
                 stats.round_trips += 1;
                 rewinds += 1;
-                office_box.transaction(|r| box_rewind(r, held))?;
+                office_box.transaction(|r| box_rewind(r, held, hub_epoch, hub_held))?;
                 continue;
             }
             other => other?,

@@ -185,6 +185,10 @@ pub enum SyncError {
         sent: Cursor,
         /// What the receiver holds.
         held: Cursor,
+        /// The hub's timeline, so that a box echoes its log only to a hub that lost some.
+        hub_epoch: u64,
+        /// What the box holds of the hub's log in that timeline.
+        hub_held: Cursor,
     },
     /// A document could not be merged.
     #[error("document {doc}: {error}")]
@@ -272,12 +276,27 @@ pub fn hub_answer<R: Replica>(
         // The box's batch continues entries this hub does not hold: the hub was restored
         // from a backup (or the box was, and what the hub holds is of another timeline). The
         // box starts again from what the hub holds.
-        return Err(SyncError::Gap { sent: push.after, held }.into());
+        let hub_held = held_of(own, push.lineage.peer_epoch, push.applied_hub);
+        return Err(SyncError::Gap { sent: push.after, held, hub_epoch: own.id, hub_held }.into());
     }
-    if push.after < c.applied || other_timeline(c.peer_epoch, box_epoch.id) {
-        // The box sends again from before what the hub holds: an answer was lost, or the box
-        // was restored from a backup and lost what it wrote (and got) since. It gets its own
-        // entries back too, up to the end of the log as it stands.
+    if other_timeline(push.lineage.peer_epoch, own.id) {
+        // The box last heard from this hub before it was restored: what it holds of the hub's
+        // lost work must come back before anything of the box that builds on it. The box is
+        // sent back to echo its log, knowing the hub's timeline from now on.
+        let hub_held = held_of(own, push.lineage.peer_epoch, push.applied_hub);
+        return Err(SyncError::Gap { sent: push.after, held: push.after, hub_epoch: own.id, hub_held }.into());
+    }
+    if c == PeerCursors::default() {
+        // A box new to this hub (or enrolled again under a new certificate) was never served
+        // more than the log holds now; what it claims to hold of it is taken as it is.
+        c.sent = replica.log_end()?;
+    }
+    // The box was restored from a backup and lost what it wrote (and got) since: it gets its
+    // own entries back too, up to the end of the log as it stands. A restore starts a new
+    // timeline; with a peer that does not tell its timeline, sending again from before what
+    // the hub holds is taken as a restore too (it may only be a lost answer).
+    let timeline_unknown = c.peer_epoch == 0 || box_epoch.id == 0;
+    if other_timeline(c.peer_epoch, box_epoch.id) || (timeline_unknown && push.after < c.applied) {
         c.echo = c.echo.max(replica.log_end()?);
     }
     // Applied even when it seems a replay: merging what is held changes nothing, and a
@@ -315,6 +334,8 @@ pub fn hub_answer<R: Replica>(
 /// What a box remembers of a push until the hub answers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sent {
+    /// The box's log position the push started after.
+    pub after: Cursor,
     /// The box's log position the push reached.
     pub upto: Cursor,
     /// How far the box had applied the hub's log when it sent the push.
@@ -324,7 +345,7 @@ pub struct Sent {
 impl Push {
     /// What the box must remember of this push.
     pub fn sent(&self) -> Sent {
-        Sent { upto: self.upto, applied_hub: self.applied_hub }
+        Sent { after: self.after, upto: self.upto, applied_hub: self.applied_hub }
     }
 }
 
@@ -337,28 +358,42 @@ pub fn box_receive<R: Replica>(replica: &mut R, push: Sent, pull: &Pull) -> Resu
         apply_one(replica, change, Origin::Hub, None)?;
         touched.push(change.doc);
     }
-    if pull.upto < push.applied_hub || other_timeline(c.peer_epoch, pull.lineage.epoch.id) {
+    let hub_lost = pull.upto < push.applied_hub || other_timeline(c.peer_epoch, pull.lineage.epoch.id);
+    if hub_lost {
         // The hub serves us again from before what we applied, or from another timeline: it
         // was restored from a backup and lost entries it made since. It gets back what we hold
-        // of its log.
+        // of its log: the push it just took carried only our own entries, so the next one
+        // starts where this one did, with everything up to the end of our log.
         c.echo = c.echo.max(replica.log_end()?);
+        c.acked = pull.applied_box.min(push.after);
+    } else {
+        // Never an acknowledgement past what was sent (a hub that knows more of our log than
+        // we hold is answering a box that was restored from a backup).
+        c.acked = pull.applied_box.min(push.upto);
     }
     c.peer_epoch = pull.lineage.epoch.id;
-    // Never an acknowledgement past what was sent (a hub that knows more of our log than we
-    // hold is answering a box that was restored from a backup).
-    c.acked = pull.applied_box.min(push.upto);
     c.applied = pull.upto;
     replica.set_cursors(HUB, &c)?;
     Ok(touched)
 }
 
-/// Box: the hub holds less of our log than it acknowledged (it was restored from a backup).
-/// The next push starts from `held`, and gives back everything the box holds, so that what
-/// the hub wrote itself and lost returns too.
-pub fn box_rewind<R: Replica>(replica: &mut R, held: Cursor) -> Result<(), R::Error> {
+/// Box: the hub holds less of our log than it acknowledged (it was restored from a backup, or
+/// knows this box under a new certificate), or it was restored since the box last heard from
+/// it. The next push starts from `held`; when the hub's timeline is not the one the box knows
+/// (or the hub does not say), it also gives back everything the box holds, so that what the
+/// hub wrote itself and lost returns too, and takes what it holds of the hub's log as
+/// `hub_held` in the hub's timeline `hub_epoch`.
+pub fn box_rewind<R: Replica>(replica: &mut R, held: Cursor, hub_epoch: u64, hub_held: Cursor) -> Result<(), R::Error> {
     let mut c = replica.cursors(HUB)?;
     c.acked = c.acked.min(held);
-    c.echo = c.echo.max(replica.log_end()?);
+    if hub_epoch == 0 || c.peer_epoch == 0 || hub_epoch != c.peer_epoch {
+        c.echo = c.echo.max(replica.log_end()?);
+    }
+    if hub_epoch != 0 {
+        // From now on in the hub's timeline, holding of it what the hub says.
+        c.applied = c.applied.min(hub_held);
+        c.peer_epoch = hub_epoch;
+    }
     replica.set_cursors(HUB, &c)
 }
 

@@ -182,6 +182,21 @@ proptest! {
 }
 
 #[test]
+fn a_hub_restored_after_a_cut_session_gets_back_its_own_step_from_the_box() {
+    // The box got the hub's edit, the next exchange never reached the hub, then the hub was
+    // restored from a backup taken before its edit: the box must give the edit back.
+    run(vec![
+        Op::BoxEdit { office: 0, slot: 0, field: 0, value: 1 },
+        Op::Sync { office: 0, cut_at: None, budget: 4096 },
+        Op::Backup { who: HUB_INDEX },
+        Op::HubEdit { office: 0, slot: 0, value: 2 },
+        Op::Sync { office: 0, cut_at: Some((1, false)), budget: 4096 },
+        Op::Restore { who: HUB_INDEX },
+        Op::BoxEdit { office: 0, slot: 0, field: 1, value: 3 },
+    ]);
+}
+
+#[test]
 fn a_session_costs_the_same_round_trips_for_one_or_many_documents() {
     let mut hub = MemoryReplica::default();
     let mut office_box = MemoryReplica::default();

@@ -271,6 +271,7 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "discovery" => t_string!(i18n, device.discovery).to_string(),
         "device_removed" => t_string!(i18n, device.device_removed).to_string(),
         "interrupted" => t_string!(i18n, device.interrupted).to_string(),
+        "abandoned" => t_string!(i18n, device.abandoned).to_string(),
         "not_stored" => t_string!(i18n, device.not_stored).to_string(),
         other => format!("{}: {}", t_string!(i18n, device.other), other.strip_prefix("other:").unwrap_or(other)),
     }

@@ -89,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_restore_cursors.sql"),
     include_str!("../../migrations/0017_blob_refs.sql"),
     include_str!("../../migrations/0018_scan_jobs.sql"),
+    include_str!("../../migrations/0019_blob_fetches.sql"),
 ];
 
 /// The newest schema version this binary knows.

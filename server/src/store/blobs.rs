@@ -194,12 +194,54 @@ pub fn referenced_by(conn: &Connection, sha256: &str, office: &str) -> Result<bo
 /// Files the records point at that this box does not hold (made on another box of the office,
 /// or lost in a restore), at most `limit`.
 pub fn wanted(conn: &Connection, limit: u32) -> Result<Vec<String>, StoreError> {
+    // Files that failed before go behind the others, the most failed last.
     let mut stmt = conn.prepare(
-        "SELECT DISTINCT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
-         WHERE b.sha256 IS NULL ORDER BY r.sha256 LIMIT ?1",
+        "SELECT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
+         LEFT JOIN blob_fetches f ON f.sha256 = r.sha256
+         WHERE b.sha256 IS NULL GROUP BY r.sha256
+         ORDER BY COALESCE(MAX(f.failures), 0), MAX(f.last_at), r.sha256 LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A fetch of the file from the hub failed: it goes behind the others next time.
+pub fn note_fetch_failure(conn: &Connection, sha256: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO blob_fetches (sha256, failures, last_at) VALUES (?1, 1, ?2)
+         ON CONFLICT (sha256) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at",
+        params![sha256, stamp(at)],
+    )?;
+    Ok(())
+}
+
+/// The file arrived: its failed fetches are forgotten.
+pub fn fetched(conn: &Connection, sha256: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM blob_fetches WHERE sha256 = ?1", [sha256])?;
+    Ok(())
+}
+
+/// Up to `max` bytes of a stored file from `offset`, and the file's whole size.
+pub fn read_range(data_dir: &Path, sha256: &str, offset: u64, max: usize) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+    let mut file = std::fs::File::open(path)?;
+    let total = file.metadata()?.len();
+    if offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    file.seek(SeekFrom::Start(offset))?;
+    let mut out = Vec::with_capacity(max.min((total - offset) as usize));
+    file.take(max as u64).read_to_end(&mut out)?;
+    Ok((out, total))
+}
+
+/// Drops what is held of a file being received (it is fetched again from the start).
+pub fn drop_partial(data_dir: &Path, sha256: &str) -> std::io::Result<()> {
+    match partial_path(data_dir, sha256) {
+        Some(p) if p.exists() => std::fs::remove_file(p),
+        _ => Ok(()),
+    }
 }
 
 /// What became of a received chunk.
