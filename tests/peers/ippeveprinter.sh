@@ -34,7 +34,8 @@ dbus-daemon --config-file="$D/dbus.conf" --nofork --nopidfile 2>"$D/dbus.log" &
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -S "$D/bus" ] && break; sleep 0.1; done
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus"
 avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$D/avahi.conf" >"$D/avahi.log" 2>&1 &
-for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+# Up to 10 s: on a loaded machine Avahi takes longer, and ippeveprinter asserts without it.
+for _ in $(seq 1 100); do
   grep -q "Server startup complete" "$D/avahi.log" 2>/dev/null && break; sleep 0.1
 done
 exec ippeveprinter -p "$PORT" -d "$D/spool" "$@"

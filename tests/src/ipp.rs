@@ -26,27 +26,35 @@ impl IppPeer {
     pub fn start_on(dir: &Path, port: u16, name: &str, args: &[&str]) -> IppPeer {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/ippeveprinter.sh");
         std::fs::create_dir_all(dir).unwrap();
-        let log = std::fs::File::create(dir.join("ippeveprinter.log")).unwrap();
-        let child = Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "--kill-child"])
-            .arg(&script)
-            .arg(dir)
-            .arg(port.to_string())
-            .args(args)
-            .arg("-v")
-            .arg(name)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("unshare runs (util-linux)");
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let spawn = || {
+            let log = std::fs::File::create(dir.join("ippeveprinter.log")).unwrap();
+            Command::new("unshare")
+                .args(["--mount", "--pid", "--fork", "--kill-child"])
+                .arg(&script)
+                .arg(dir)
+                .arg(port.to_string())
+                .args(args)
+                .arg("-v")
+                .arg(name)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("unshare runs (util-linux)")
+        };
+        let mut child = spawn();
+        // ippeveprinter sometimes dies at start when its private Avahi is not ready yet
+        // (an assertion in avahi_entry_group_add_service_strlst): it is started again.
+        let mut starts = 1;
+        let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "ippeveprinter did not start: {}",
-                std::fs::read_to_string(dir.join("ippeveprinter.log")).unwrap_or_default()
-            );
+            let log = || std::fs::read_to_string(dir.join("ippeveprinter.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "ippeveprinter did not start: {}", log());
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                assert!(starts < 3, "ippeveprinter died at start {starts} times: {}", log());
+                starts += 1;
+                child = spawn();
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         IppPeer { child, uri: format!("ipp://127.0.0.1:{port}/ipp/print"), dir: dir.to_path_buf() }
