@@ -42,6 +42,12 @@ impl IppPeer {
                 .spawn()
                 .expect("unshare runs (util-linux)")
         };
+        // A printer that was on this port before may still be going away: the new one is
+        // only taken for ready once the old one no longer answers.
+        let gone = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let mut child = spawn();
         // ippeveprinter sometimes dies at start when its private Avahi is not ready yet
         // (an assertion in avahi_entry_group_add_service_strlst): it is started again.
