@@ -289,6 +289,17 @@ pub async fn upload_blobs(
     }
 }
 
+/// Runs file work off the async threads; a failure is said as `what` and the reason.
+async fn on_disk<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, SessionError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SessionError::Refused(e.to_string()))?
+        .map_err(|e| SessionError::Refused(format!("{what}: {e}")))
+}
+
 /// Fetches the files the box's records point at and it lacks (made on another box of the
 /// office, or lost in a restore from a backup), in chunks that resume where the partial copy
 /// ends, each checked against its digest. A file the hub does not hold yet is tried again at
@@ -353,10 +364,7 @@ async fn download_blob(
             // was written): start again from nothing.
             416 => {
                 let (d, key) = (dir.clone(), sha.to_string());
-                tokio::task::spawn_blocking(move || blobs::drop_partial(&d, &key))
-                    .await
-                    .map_err(|e| SessionError::Refused(e.to_string()))?
-                    .map_err(|e| SessionError::Refused(format!("a partial file cannot be dropped: {e}")))?;
+                on_disk("a partial file cannot be dropped", move || blobs::drop_partial(&d, &key)).await?;
                 continue;
             }
             _ => return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect())),
@@ -366,7 +374,7 @@ async fn download_blob(
             .get("x-simpul-size")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
-            .filter(|n| *n > 0 && *n <= MAX_DOWNLOAD_BYTES)
+            .filter(|n| *n > 0 && *n <= crate::synchub::MAX_BLOB_BYTES)
             .ok_or_else(|| SessionError::Refused("the hub did not say how large the file is".into()))?;
         let body = read_bounded(r).await?;
         if body.is_empty() || body.len() > crate::synchub::DOWNLOAD_CHUNK_BYTES {
@@ -375,15 +383,14 @@ async fn download_blob(
         received += body.len() as u64;
         handle.update(|s| s.bytes += body.len() as u64);
         let (d, key) = (dir.clone(), sha.to_string());
-        let chunk = tokio::task::spawn_blocking(move || blobs::append_partial(&d, &key, offset, size, &body))
-            .await
-            .map_err(|e| SessionError::Refused(e.to_string()))?
-            .map_err(|e| SessionError::Refused(format!("a file cannot be stored: {e}")))?;
+        let chunk =
+            on_disk("a file cannot be stored", move || blobs::append_partial(&d, &key, offset, size, &body)).await?;
         match chunk {
             Chunk::Held(_) => continue,
             Chunk::WrongOffset(_) => {
                 // Started again from nothing at the next session.
-                let _ = blobs::drop_partial(&dir, sha);
+                let (d, key) = (dir.clone(), sha.to_string());
+                on_disk("a partial file cannot be dropped", move || blobs::drop_partial(&d, &key)).await?;
                 return Err(SessionError::Refused("a fetched file's chunks do not line up".into()));
             }
             Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),
@@ -393,27 +400,15 @@ async fn download_blob(
                 };
                 let len = bytes.len();
                 let d = dir.clone();
-                tokio::task::spawn_blocking(move || blobs::write(&d, &bytes))
-                    .await
-                    .map_err(|e| SessionError::Refused(e.to_string()))?
-                    .map_err(|e| SessionError::Refused(format!("a file cannot be stored: {e}")))?;
+                on_disk("a file cannot be stored", move || blobs::write(&d, &bytes)).await?;
                 let (key, now) = (sha.to_string(), OffsetDateTime::now_utc());
-                // Held by the hub already: it never goes back up.
-                core.db
-                    .call(move |c| {
-                        blobs::record(c, &key, len, content_type, now)?;
-                        blobs::mark_synced(c, &key, now)
-                    })
-                    .await?;
+                core.db.call(move |c| blobs::record_held(c, &key, len, content_type, now)).await?;
                 return Ok(Some(received));
             }
         }
     }
     Err(SessionError::Refused("the hub kept sending a file without end".into()))
 }
-
-/// Largest file fetched from the hub (as large as the hub takes).
-const MAX_DOWNLOAD_BYTES: u64 = 10 * 1024 * 1024 + 64 * 1024;
 
 /// Sends one file in chunks, from where the hub's copy ends. Answers the bytes sent.
 async fn upload_blob(
@@ -438,10 +433,7 @@ async fn upload_blob(
     }
     let dir = core.config.data_dir.clone();
     let key = sha.to_string();
-    let bytes = tokio::task::spawn_blocking(move || crate::store::blobs::read(&dir, &key))
-        .await
-        .map_err(|e| SessionError::Refused(e.to_string()))?
-        .map_err(|e| SessionError::Refused(format!("a stored file cannot be read: {e}")))?;
+    let bytes = on_disk("a stored file cannot be read", move || crate::store::blobs::read(&dir, &key)).await?;
     while offset < size {
         let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
         let chunk = bytes[offset as usize..end].to_vec();

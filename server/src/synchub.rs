@@ -226,8 +226,8 @@ async fn enrolled(state: &SyncState, peer: &PeerCert) -> Result<String, Response
     }
 }
 
-/// Largest blob accepted (the upload limit of the counter, plus room).
-const MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024 + 64 * 1024;
+/// Largest blob accepted (the upload limit of the counter, plus room), and fetched by a box.
+pub const MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024 + 64 * 1024;
 
 /// How much of a blob the hub holds: `complete` or the byte count of a partial upload.
 async fn blob_held(
@@ -371,14 +371,7 @@ async fn blob_chunk(
                 return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file");
             }
             let now = OffsetDateTime::now_utc();
-            let recorded = state
-                .core
-                .db
-                .call(move |c| {
-                    blobs::record(c, &sha, size, content_type, now)?;
-                    blobs::mark_synced(c, &sha, now)
-                })
-                .await;
+            let recorded = state.core.db.call(move |c| blobs::record_held(c, &sha, size, content_type, now)).await;
             match recorded {
                 Ok(()) => plain(StatusCode::CREATED, "complete"),
                 Err(e) => {

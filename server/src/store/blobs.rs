@@ -205,6 +205,18 @@ pub fn wanted(conn: &Connection, limit: u32) -> Result<Vec<String>, StoreError> 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Records a file the hub holds (received there, or fetched from there): it never goes up.
+pub fn record_held(
+    conn: &Connection,
+    sha256: &str,
+    size: usize,
+    content_type: ContentType,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    record(conn, sha256, size, content_type, at)?;
+    mark_synced(conn, sha256, at)
+}
+
 /// A fetch of the file from the hub failed: it goes behind the others next time.
 pub fn note_fetch_failure(conn: &Connection, sha256: &str, at: OffsetDateTime) -> Result<(), StoreError> {
     conn.execute(
