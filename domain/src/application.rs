@@ -268,8 +268,14 @@ pub const STATIONS: u32 = 9;
 /// the same number without talking to each other. Station `s` uses `(s-1)*1000 + n` for its
 /// first 999 a day, then `s*10000 + n`. Stations past [`STATIONS`] wrap around.
 pub fn station_sequence(station: u32, n: u32) -> u32 {
-    let s = (station.max(1) - 1) % STATIONS + 1;
+    let s = station_block(station);
     if n <= 999 { (s - 1) * 1000 + n } else { s * 10_000 + n }
+}
+
+/// The numbering block a station gives out numbers in (no station is station 1; stations past
+/// [`STATIONS`] wrap around).
+pub fn station_block(station: u32) -> u32 {
+    (station.max(1) - 1) % STATIONS + 1
 }
 
 /// The station and the day's count (from 1) behind a sequence [`station_sequence`] made;

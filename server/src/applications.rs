@@ -227,14 +227,18 @@ fn next_sequence(conn: &Connection, scope: &str, day: Date) -> Result<u32, Store
 pub fn keep_numbers_ahead(conn: &Connection, number: &str) -> Result<(), StoreError> {
     let Some((day, sequence)) = application::number_parts(number) else { return Ok(()) };
     let Some((station, n)) = application::sequence_parts(sequence) else { return Ok(()) };
-    let mine = (crate::store::settings::station(conn)?.max(1) - 1) % application::STATIONS + 1;
-    if station != mine {
+    if station != application::station_block(crate::store::settings::station(conn)?) {
         return Ok(());
     }
+    raise_daily_count(conn, day, n)
+}
+
+/// The day's application count goes up to at least `count`, so the next number is past it.
+pub fn raise_daily_count(conn: &Connection, day: Date, count: u32) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO daily_sequences (scope, day, last) VALUES ('application', ?1, ?2)
          ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
-        params![date_text(day), n],
+        params![date_text(day), count],
     )?;
     Ok(())
 }
@@ -803,12 +807,20 @@ pub fn recompute_due(conn: &Connection) -> Result<usize, StoreError> {
             .collect()
     };
     for id in &open {
-        let Some(am) = crate::store::documents::open(conn, id)? else { continue };
-        if let Ok(doc) = autosurgeon::hydrate::<_, ApplicationDoc>(&am) {
+        if let Some(doc) = readable(conn, id)? {
             project_current(conn, id, &doc)?;
         }
     }
     Ok(open.len())
+}
+
+/// An application document, or none when it is missing or does not read (left to the checks
+/// that report it).
+fn readable(conn: &Connection, id: &str) -> Result<Option<ApplicationDoc>, StoreError> {
+    match crate::store::documents::load(conn, id) {
+        Err(StoreError::Corrupt(_)) => Ok(None),
+        other => other,
+    }
 }
 
 fn project_without_standard(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<(), StoreError> {
@@ -878,9 +890,7 @@ pub fn index_blob_refs_once(conn: &Connection) -> Result<usize, StoreError> {
         stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
     };
     for id in &ids {
-        let Some(am) = crate::store::documents::open(conn, id)? else { continue };
-        // A record that does not read is left to the checks that report it.
-        if let Ok(doc) = autosurgeon::hydrate::<_, ApplicationDoc>(&am) {
+        if let Some(doc) = readable(conn, id)? {
             note_blob_refs(conn, &doc)?;
         }
     }

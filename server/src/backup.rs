@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 
 use crate::db::{self, StoreError};
@@ -29,7 +29,7 @@ const MANIFEST: &str = "SIMPUL-BACKUP.txt";
 /// The TLS identity's folder inside a data directory and a backup.
 const TLS: &str = "tls";
 /// The first count of the day after a restore (the upper block of a station).
-const FIRST_AFTER_RESTORE: i64 = 999;
+const FIRST_AFTER_RESTORE: u32 = 999;
 
 /// Why a backup or restore failed. Nothing of the running data was changed unless it says so.
 #[derive(Debug, thiserror::Error)]
@@ -161,11 +161,7 @@ fn prepare(copy: &Path, data_dir: &Path, now: OffsetDateTime) -> Result<(), Back
     // Numbers carry the office's local date, which is not the UTC one for part of the day.
     let zone = crate::store::settings::unit(&tx)?.map_or(simpul_domain::zone::Zone::Wib, |(_, unit)| unit.zone());
     let today = now.to_offset(zone.offset()).date();
-    tx.execute(
-        "INSERT INTO daily_sequences (scope, day, last) VALUES ('application', ?1, ?2)
-         ON CONFLICT (scope, day) DO UPDATE SET last = MAX(last, excluded.last)",
-        params![simpul_sync::records::date_text(today), FIRST_AFTER_RESTORE],
-    )?;
+    crate::applications::raise_daily_count(&tx, today, FIRST_AFTER_RESTORE)?;
     let listed = record_unlisted_files(&tx, data_dir, now)?;
     if listed > 0 {
         tracing::info!(files = listed, "files made after the backup are listed again");
@@ -310,7 +306,7 @@ mod tests {
         assert_eq!(restored.blobs, 1, "the blob comes back");
         let conn = db::open_sync(&database).unwrap();
         assert_eq!(crate::store::settings::get(&conn, "marker").unwrap().as_deref(), Some("before"));
-        let last: i64 =
+        let last: u32 =
             conn.query_row("SELECT last FROM daily_sequences WHERE scope = 'application'", [], |r| r.get(0)).unwrap();
         assert_eq!(last, FIRST_AFTER_RESTORE);
         let kept = db::open_sync(&restored.kept.unwrap()).unwrap();

@@ -94,13 +94,9 @@ impl Replica for SqliteReplica<'_> {
             picked.push((doc_id(&id)?, kind, blob, heads.as_deref().map(heads_from_text).unwrap_or_default()));
             last_included = seq;
         }
-        let upto = if more {
-            last_included
-        } else {
-            // Nothing more for this peer: its cursor moves past entries that are not for it.
-            self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?
-        };
-        Ok(Batch { changes: group_entries(picked), upto: Cursor(upto.max(0) as u64), more })
+        // Nothing more for this peer: its cursor moves past entries that are not for it.
+        let upto = if more { Cursor(last_included.max(0) as u64) } else { log_end(self.conn)? };
+        Ok(Batch { changes: group_entries(picked), upto, more })
     }
 
     fn document(&mut self, id: DocumentId) -> Result<Option<StoredDoc>, ReplicaError> {
@@ -175,13 +171,18 @@ impl Replica for SqliteReplica<'_> {
     }
 
     fn log_end(&mut self) -> Result<Cursor, ReplicaError> {
-        let end: i64 = self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?;
-        Ok(Cursor(end.max(0) as u64))
+        Ok(log_end(self.conn)?)
     }
 
     fn epoch(&mut self) -> Result<LogEpoch, ReplicaError> {
         Ok(epoch(self.conn)?)
     }
+}
+
+/// The last position of the change log (0 when empty).
+fn log_end(conn: &Connection) -> Result<Cursor, StoreError> {
+    let end: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?;
+    Ok(Cursor(end.max(0) as u64))
 }
 
 /// Settings key of the log's timeline: `id:parent:start`.
@@ -201,12 +202,13 @@ pub fn epoch(conn: &Connection) -> Result<LogEpoch, StoreError> {
     });
     match parsed {
         Some(e) if e.id != 0 => Ok(e),
-        _ => {
-            let e = LogEpoch { id: fresh_epoch_id(), parent: 0, start: Cursor(0) };
-            super::settings::put(conn, EPOCH, &format!("{}:{}:{}", e.id, e.parent, e.start.0))?;
-            Ok(e)
-        }
+        _ => keep_epoch(conn, LogEpoch { id: fresh_epoch_id(), parent: 0, start: Cursor(0) }),
     }
+}
+
+fn keep_epoch(conn: &Connection, e: LogEpoch) -> Result<LogEpoch, StoreError> {
+    super::settings::put(conn, EPOCH, &format!("{}:{}:{}", e.id, e.parent, e.start.0))?;
+    Ok(e)
 }
 
 /// Starts a new timeline of the log after a restore from a backup: positions after the
@@ -214,10 +216,7 @@ pub fn epoch(conn: &Connection) -> Result<LogEpoch, StoreError> {
 /// lost ones they may hold.
 pub fn fork_epoch(conn: &Connection) -> Result<LogEpoch, StoreError> {
     let parent = epoch(conn)?;
-    let end: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))?;
-    let e = LogEpoch { id: fresh_epoch_id(), parent: parent.id, start: Cursor(end.max(0) as u64) };
-    super::settings::put(conn, EPOCH, &format!("{}:{}:{}", e.id, e.parent, e.start.0))?;
-    Ok(e)
+    keep_epoch(conn, LogEpoch { id: fresh_epoch_id(), parent: parent.id, start: log_end(conn)? })
 }
 
 /// What waits to go to the hub: (log entries, their bytes).

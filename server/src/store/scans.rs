@@ -116,27 +116,21 @@ pub fn of(conn: &Connection, subject: &str) -> Result<Vec<ScanJob>, StoreError> 
     )?;
     let rows = stmt.query_map([subject], |r| {
         let status: String = r.get(4)?;
-        Ok((
+        let Some(status) = ScanStatus::from_code(&status) else {
+            return Ok(Err(StoreError::Corrupt(format!("scan status '{status}'"))));
+        };
+        Ok(Ok(ScanJob {
+            id: r.get(0)?,
+            device_id: r.get(1)?,
+            subject: r.get(2)?,
+            item: r.get(3)?,
             status,
-            ScanJob {
-                id: r.get(0)?,
-                device_id: r.get(1)?,
-                subject: r.get(2)?,
-                item: r.get(3)?,
-                status: ScanStatus::Scanning,
-                problem: r.get(5)?,
-                pages: r.get(6)?,
-                created_at: r.get(7)?,
-            },
-        ))
+            problem: r.get(5)?,
+            pages: r.get(6)?,
+            created_at: r.get(7)?,
+        }))
     })?;
-    rows.map(|row| {
-        let (status, mut job) = row?;
-        job.status =
-            ScanStatus::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("scan status '{status}'")))?;
-        Ok(job)
-    })
-    .collect()
+    rows.map(|row| row?).collect()
 }
 
 #[cfg(test)]
