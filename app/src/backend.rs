@@ -182,6 +182,15 @@ pub trait Backend: Send + Sync + 'static {
         transaction: &str,
         blocks: Vec<String>,
     ) -> Result<u32, ApiError>;
+    /// Captures on the biometric device plugged into the box (the caller's counter's, else
+    /// the office's) and records what it gave, leaving out the `missing` fingers.
+    async fn capture_on_box(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        missing: Vec<String>,
+    ) -> Result<u32, ApiError>;
     /// Records fingers that cannot be captured, with the reason.
     async fn record_finger_exceptions(
         &self,

@@ -30,32 +30,14 @@ pub fn device_type(modality: Modality) -> DeviceType {
     }
 }
 
-/// The capture requests for `modality` on a discovered device: three slaps for fingerprints
-/// (without the `missing` fingers, which go as the slaps' exceptions), both eyes for the iris,
-/// one image otherwise.
+/// The capture requests for `modality` on a discovered device (see [`sbi::capture_plan`]).
 pub fn plan(
     modality: Modality,
     device: &DiscoveryEntry,
     transaction: &str,
     missing: &[BioSubType],
 ) -> Vec<sbi::CaptureRequest> {
-    let id = device.device.device_id.as_str();
-    let subs = &device.device.device_sub_id;
-    match modality {
-        Modality::Finger => sbi::finger_slaps(missing)
-            .into_iter()
-            .filter(|s| subs.is_empty() || subs.contains(&s.sub_id))
-            .map(|s| sbi::capture_request(modality, s.count, &s.exceptions, transaction, 40, id, s.sub_id))
-            .collect(),
-        Modality::Iris => {
-            let sub = if subs.contains(&3) { 3 } else { subs.first().copied().unwrap_or(0) };
-            let count = BioSubType::of_sub_device(modality, sub).len().max(1) as u32;
-            vec![sbi::capture_request(modality, count, &[], transaction, 40, id, sub)]
-        }
-        Modality::Face | Modality::Signature => {
-            vec![sbi::capture_request(modality, 1, &[], transaction, 40, id, subs.first().copied().unwrap_or(0))]
-        }
-    }
+    sbi::capture_plan(modality, &device.device.device_id, &device.device.device_sub_id, transaction, missing)
 }
 
 /// Captures `modality` on the device service at `base` (e.g. `http://127.0.0.1:4501`),

@@ -109,6 +109,15 @@ pub fn next_number(prefix: char, highest_today: Option<u16>) -> Option<TicketNum
     Some(TicketNumber { prefix, number })
 }
 
+/// The highest number to count on after a restore, when the restored records reached
+/// `highest` today: tickets issued between the backup and the restore are not in them, so
+/// numbering resumes at the second hundred above (14 gives 200, so A-201 next; 0 gives 200),
+/// at most leaving the day's last hundred.
+pub fn restore_floor(highest: u16) -> u16 {
+    let floor = (highest / 100).saturating_add(2).saturating_mul(100);
+    floor.min(MAX_TICKETS_PER_DAY.saturating_sub(99)).max(highest)
+}
+
 /// The letter of a service's normal lane, from its position in the catalog: A, B, C, ...
 /// skipping `P` (priority) and letters that read like digits (`I`, `O`).
 pub fn service_prefix(position: usize) -> char {
@@ -367,6 +376,16 @@ mod tests {
         assert_eq!(ticket_id(office, date!(2026 - 11 - 21), n), "510302-20261121-A014");
         assert_eq!(service_prefix(0), 'A');
         assert_ne!(service_prefix(14), 'P');
+    }
+
+    #[test]
+    fn numbering_after_a_restore_resumes_above_what_anyone_can_hold() {
+        assert_eq!(restore_floor(0), 200);
+        assert_eq!(restore_floor(14), 200);
+        assert_eq!(restore_floor(199), 300);
+        assert_eq!(restore_floor(850), 900);
+        assert_eq!(restore_floor(950), 950);
+        assert_eq!(restore_floor(999), 999);
     }
 
     #[test]

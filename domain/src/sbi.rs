@@ -724,6 +724,34 @@ pub fn finger_slaps(missing: &[BioSubType]) -> Vec<SlapPlan> {
         .collect()
 }
 
+/// The capture requests for `modality` on device `device_id` with sub-devices `subs` (empty:
+/// the device names none): three slaps for fingerprints (without the `missing` fingers, which
+/// go as the slaps' exceptions), both eyes for the iris, one image otherwise. All share one
+/// `transaction`.
+pub fn capture_plan(
+    modality: Modality,
+    device_id: &str,
+    subs: &[u32],
+    transaction: &str,
+    missing: &[BioSubType],
+) -> Vec<CaptureRequest> {
+    match modality {
+        Modality::Finger => finger_slaps(missing)
+            .into_iter()
+            .filter(|s| subs.is_empty() || subs.contains(&s.sub_id))
+            .map(|s| capture_request(modality, s.count, &s.exceptions, transaction, 40, device_id, s.sub_id))
+            .collect(),
+        Modality::Iris => {
+            let sub = if subs.contains(&3) { 3 } else { subs.first().copied().unwrap_or(0) };
+            let count = BioSubType::of_sub_device(modality, sub).len().max(1) as u32;
+            vec![capture_request(modality, count, &[], transaction, 40, device_id, sub)]
+        }
+        Modality::Face | Modality::Signature => {
+            vec![capture_request(modality, 1, &[], transaction, 40, device_id, subs.first().copied().unwrap_or(0))]
+        }
+    }
+}
+
 /// The finger exceptions for a person with `missing` fingers, in the order of
 /// [`BioSubType::FINGERS`] (for a one-shot ten-print request or a face exception photo).
 pub fn finger_exceptions(missing: &[BioSubType]) -> Vec<BioSubType> {

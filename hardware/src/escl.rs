@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use roxmltree::{Document, Node, ParsingOptions};
 use serde::{Deserialize, Serialize};
 
+use crate::driver::{Device, Pending, Report, Scanner, pending};
 use crate::limited::body;
 use crate::scan::{clip, sniff};
 use crate::tls::DeviceHttp;
@@ -33,6 +34,9 @@ pub const MAX_XML_BYTES: usize = 256 * 1024;
 pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Most pages taken from one job; a feeder that never says "no more" stops here.
 pub const MAX_PAGES: usize = 200;
+/// Largest whole job, all pages together: a feeder of pages that each stay under
+/// [`MAX_PAGE_BYTES`] must still not fill the box's memory.
+pub const MAX_JOB_BYTES: usize = 512 * 1024 * 1024;
 /// Width of an A4 page in 1/300 inch.
 pub const A4_WIDTH: u32 = 2480;
 /// Height of an A4 page in 1/300 inch.
@@ -626,6 +630,7 @@ pub struct EsclScanner {
     timeout: Duration,
     page_timeout: Duration,
     expected: Option<String>,
+    job_limit: usize,
 }
 
 impl EsclScanner {
@@ -649,7 +654,7 @@ impl EsclScanner {
         let origin = format!("{}://{host}:{port}", url.scheme());
         let base = format!("{origin}{}", url.path().trim_end_matches('/'));
         let http = DeviceHttp::new(timeout, None)?;
-        Ok(EsclScanner { origin, base, http, timeout, page_timeout: timeout, expected: None })
+        Ok(EsclScanner { origin, base, http, timeout, page_timeout: timeout, expected: None, job_limit: MAX_JOB_BYTES })
     }
 
     /// Over HTTPS, accepts only the certificate with this SHA-256 fingerprint (see
@@ -668,6 +673,12 @@ impl EsclScanner {
     /// by `timeout` instead of the general one.
     pub fn with_page_timeout(mut self, timeout: Duration) -> EsclScanner {
         self.page_timeout = timeout;
+        self
+    }
+
+    /// Bounds a whole job, all pages together, by `bytes` instead of [`MAX_JOB_BYTES`].
+    pub fn with_job_limit(mut self, bytes: usize) -> EsclScanner {
+        self.job_limit = bytes;
         self
     }
 
@@ -790,12 +801,15 @@ impl EsclScanner {
 
     async fn pages(&self, job: &str, settings: &Settings) -> Result<Vec<ScannedPage>, DeviceError> {
         let mut pages = Vec::new();
+        let mut total = 0usize;
         loop {
             if pages.len() >= MAX_PAGES {
                 return Err(DeviceError::Protocol(format!("the job gave more than {MAX_PAGES} pages")));
             }
-            match self.next_document(job, settings).await? {
+            let room = self.job_limit.saturating_sub(total);
+            match self.next_document(job, settings, room).await? {
                 Some(page) => {
+                    total += page.bytes.len();
                     pages.push(page);
                     if settings.source == ScanSource::Platen {
                         break;
@@ -815,7 +829,13 @@ impl EsclScanner {
 
     /// The next page, or `None` when the job has no more. A `503` (page not ready) is asked
     /// again until the page timeout has passed.
-    async fn next_document(&self, job: &str, settings: &Settings) -> Result<Option<ScannedPage>, DeviceError> {
+    /// `room` bounds the page by what the job may still hold.
+    async fn next_document(
+        &self,
+        job: &str,
+        settings: &Settings,
+        room: usize,
+    ) -> Result<Option<ScannedPage>, DeviceError> {
         let url = format!("{job}/NextDocument");
         let started = Instant::now();
         let mut delay = Duration::from_millis(200);
@@ -829,7 +849,7 @@ impl EsclScanner {
                 .await
                 .map_err(|e| self.http.error(&e))?;
             match response.status().as_u16() {
-                200 => return self.page(response, settings).await.map(Some),
+                200 => return self.page(response, settings, room).await.map(Some),
                 404 => return Ok(None),
                 503 => {
                     if started.elapsed() + delay > self.page_timeout {
@@ -848,7 +868,12 @@ impl EsclScanner {
         }
     }
 
-    async fn page(&self, response: reqwest::Response, settings: &Settings) -> Result<ScannedPage, DeviceError> {
+    async fn page(
+        &self,
+        response: reqwest::Response,
+        settings: &Settings,
+        room: usize,
+    ) -> Result<ScannedPage, DeviceError> {
         let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         let essence = kind.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if essence != settings.mime {
@@ -858,7 +883,14 @@ impl EsclScanner {
                 settings.mime
             )));
         }
-        let bytes = body(response, MAX_PAGE_BYTES).await?;
+        let limit = MAX_PAGE_BYTES.min(room);
+        let bytes = match body(response, limit).await {
+            // Over the job's limit rather than the page's: say which.
+            Err(DeviceError::TooLarge(_)) if limit < MAX_PAGE_BYTES => {
+                return Err(DeviceError::TooLarge(self.job_limit));
+            }
+            other => other?,
+        };
         if sniff(&bytes) != Some(settings.mime) {
             return Err(DeviceError::Protocol(format!("the page's bytes are not {}", settings.mime)));
         }
@@ -874,6 +906,38 @@ impl EsclScanner {
     /// Cancels a job, best effort: the scanner may have ended it already.
     async fn cancel(&self, job: &str) {
         let _ = self.http.client().delete(job).timeout(self.timeout.min(Duration::from_secs(5))).send().await;
+    }
+}
+
+impl Device for EsclScanner {
+    /// The scanner's capabilities and state. The UUID it answers with is reported as it is,
+    /// pinned or not, so that a stranger at the address is seen.
+    fn report(&self) -> Pending<'_, Report> {
+        pending(async move {
+            let caps = parse_capabilities(&self.get_xml("ScannerCapabilities").await?)?;
+            let status = self.status().await?;
+            // An empty feeder does not stop the glass: a warning then, unless there is no glass.
+            let blocking = status.blocking(if caps.platen { ScanSource::Platen } else { ScanSource::Adf });
+            Ok(Report {
+                warnings: status
+                    .attention()
+                    .iter()
+                    .filter(|a| Some(*a) != blocking.as_ref())
+                    .map(|a| a.code())
+                    .collect(),
+                problems: blocking.into_iter().collect(),
+                model: Some(caps.make_and_model.clone()).filter(|m| !m.is_empty()),
+                supplies: Vec::new(),
+                identity: caps.identity(),
+                certificate: self.certificate(),
+            })
+        })
+    }
+}
+
+impl Scanner for EsclScanner {
+    fn scan<'a>(&'a self, request: &'a ScanRequest) -> Pending<'a, Vec<ScannedPage>> {
+        pending(EsclScanner::scan(self, request))
     }
 }
 

@@ -9,7 +9,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::driver::{Device, Pending, PrintJob, Printer, Progress, Report, Submitted, TicketPrinter, pending};
 use crate::{Attention, DeviceError};
+
+/// The MIME type of a print job made of ESC/POS commands.
+pub const FORMAT: &str = "application/vnd.escpos";
 
 const ESC: u8 = 0x1B;
 const GS: u8 = 0x1D;
@@ -242,6 +246,43 @@ impl EscPosPrinter {
         }
         let _ = stream.shutdown().await;
         Ok(after)
+    }
+}
+
+impl Device for EscPosPrinter {
+    fn report(&self) -> Pending<'_, Report> {
+        pending(async move {
+            let status = self.status().await?;
+            Ok(Report {
+                problems: status.blocking().into_iter().collect(),
+                warnings: if status.paper_low { vec!["paper_low".into()] } else { Vec::new() },
+                ..Report::default()
+            })
+        })
+    }
+}
+
+impl Printer for EscPosPrinter {
+    /// Prints ESC/POS commands ([`FORMAT`]) at once; anything else would come out as garbage
+    /// and is refused.
+    fn submit<'a>(&'a self, job: PrintJob<'a>) -> Pending<'a, Submitted> {
+        pending(async move {
+            if job.format != FORMAT {
+                return Err(DeviceError::Unsupported(format!("a ticket printer does not take {}", job.format)));
+            }
+            self.print(job.document).await?;
+            Ok(Submitted::Printed)
+        })
+    }
+
+    fn follow(&self, _remote: i32) -> Pending<'_, Progress> {
+        pending(async move { Err(DeviceError::Unsupported("a ticket printer keeps no job queue".into())) })
+    }
+}
+
+impl TicketPrinter for EscPosPrinter {
+    fn print_ticket<'a>(&'a self, ticket: &'a Ticket) -> Pending<'a, ()> {
+        pending(async move { self.print(&ticket_bytes(ticket)).await.map(|_| ()) })
     }
 }
 

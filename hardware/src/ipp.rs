@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipp::prelude::*;
 
+use crate::driver::{Device, Holdup, Pending, PrintJob, Printer, Progress, Report, Submitted, pending};
 use crate::limited::body;
 use crate::tls::DeviceHttp;
 use crate::{Attention, DeviceError};
@@ -210,6 +211,7 @@ pub struct IppPrinter {
     http_url: String,
     http: DeviceHttp,
     timeout: Duration,
+    expected: Option<String>,
 }
 
 impl IppPrinter {
@@ -227,7 +229,7 @@ impl IppPrinter {
         let port = authority.port_u16().unwrap_or(default_port);
         let http_url = format!("{scheme}://{}:{port}{}", authority.host(), parsed.path());
         let http = DeviceHttp::new(timeout, None)?;
-        Ok(IppPrinter { uri: parsed, http_url, http, timeout })
+        Ok(IppPrinter { uri: parsed, http_url, http, timeout, expected: None })
     }
 
     /// Over IPPS, accepts only the certificate with this SHA-256 fingerprint (see
@@ -235,6 +237,13 @@ impl IppPrinter {
     pub fn with_certificate_pin(mut self, pin: &str) -> Result<IppPrinter, DeviceError> {
         self.http = DeviceHttp::new(self.timeout, Some(pin))?;
         Ok(self)
+    }
+
+    /// Sends documents only to the printer whose `printer-uuid` is `uuid`; another printer at
+    /// this address is refused with `Identity` (see [`Printer::submit`]).
+    pub fn expect_uuid(mut self, uuid: &str) -> IppPrinter {
+        self.expected = Some(uuid.to_string());
+        self
     }
 
     /// The fingerprint of the certificate the printer presented last (IPPS only).
@@ -375,6 +384,81 @@ impl IppPrinter {
             .ok_or_else(|| DeviceError::Protocol("the job has no valid state".into()))?;
         let reasons = group.get("job-state-reasons").map(|a| strings(a.value())).unwrap_or_default();
         Ok(JobStatus { state, reasons })
+    }
+}
+
+/// Longest rasterising a PDF for a printer without PDF may take.
+pub const RASTER_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Device for IppPrinter {
+    fn report(&self) -> Pending<'_, Report> {
+        pending(async move {
+            let info = self.info().await?;
+            Ok(Report {
+                problems: info.attention(),
+                warnings: info.warnings(),
+                model: Some(info.make_model.clone()).filter(|m| !m.is_empty()),
+                supplies: info
+                    .supplies
+                    .iter()
+                    .map(|(name, level)| (name.clone(), u8::try_from(*level).ok().filter(|l| *l <= 100)))
+                    .collect(),
+                identity: info.uuid.clone(),
+                certificate: self.certificate(),
+            })
+        })
+    }
+}
+
+impl Printer for IppPrinter {
+    fn submit<'a>(&'a self, job: PrintJob<'a>) -> Pending<'a, Submitted> {
+        pending(async move {
+            let info = self.info().await?;
+            if let (Some(expected), Some(answered)) = (&self.expected, &info.uuid)
+                && expected != answered
+            {
+                return Err(DeviceError::Identity(format!(
+                    "another printer answers at this address ({})",
+                    answered.chars().take(60).collect::<String>()
+                )));
+            }
+            if let Some(reason) = info.attention().into_iter().next() {
+                return Err(DeviceError::NeedsAttention(reason));
+            }
+            // A printer that takes no PDF gets PWG raster, made again on each try (it is cheap).
+            let remote = if info.accepts(job.format) {
+                self.print(job.document, job.format, job.title, job.user).await?
+            } else if job.format == "application/pdf"
+                && let Some(dpi) = info.raster_fallback()
+            {
+                let raster = crate::pwg::pdf_to_pwg(job.document, dpi, RASTER_TIMEOUT).await?;
+                self.print(&raster, crate::pwg::FORMAT, job.title, job.user).await?
+            } else {
+                return Err(DeviceError::Unsupported(format!("the printer does not take {}", job.format)));
+            };
+            Ok(Submitted::Queued(remote))
+        })
+    }
+
+    fn follow(&self, remote: i32) -> Pending<'_, Progress> {
+        pending(async move {
+            let status = self.job(remote).await?;
+            if status.state == JobState::Completed {
+                return Ok(Progress::Completed);
+            }
+            // What the printer says of itself tells why a job ended or waits.
+            let attention = self.info().await.map(|info| info.attention().into_iter().next());
+            Ok(if status.state.is_final() {
+                Progress::Ended(attention.ok().flatten())
+            } else {
+                Progress::Printing(match attention {
+                    Ok(Some(a)) => Some(Holdup::Attention(a)),
+                    Err(e) => Some(Holdup::Unanswered(e)),
+                    Ok(None) if status.state == JobState::Stopped => Some(Holdup::Stopped),
+                    Ok(None) => None,
+                })
+            })
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Office devices: document printers (IPP), ticket printers (ESC/POS), scanners (eSCL, SANE)
 //! and biometric capture (MOSIP SBI style), behind traits so that flows do not know which
-//! device or protocol they talk to.
+//! device or protocol they talk to (see [`driver`]).
 //!
 //! Scanners: `escl` drives network scanners (AirScan/Mopria eSCL over HTTP), `sane` USB
 //! scanners through SANE's `scanimage`, and `scan` holds what both share (colour modes, the
@@ -18,6 +18,7 @@
 
 pub mod discovery;
 pub mod document;
+pub mod driver;
 pub mod escl;
 pub mod escpos;
 pub mod ipp;
@@ -77,6 +78,8 @@ pub enum Attention {
     MarkerEmpty,
     /// The device is offline or stopped.
     Offline,
+    /// A device service offers no device: nothing is plugged in, or it is switched off.
+    NoDevice,
     /// Another reason, as the device names it.
     Other(String),
 }
@@ -90,6 +93,7 @@ impl Attention {
             Attention::CoverOpen => "cover_open".into(),
             Attention::MarkerEmpty => "marker_empty".into(),
             Attention::Offline => "offline".into(),
+            Attention::NoDevice => "no_biometric_device".into(),
             Attention::Other(s) => format!("other:{s}"),
         }
     }

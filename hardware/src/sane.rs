@@ -13,6 +13,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::driver::{Device, Pending, Report, Scanner, pending};
+use crate::escl::{ScanFormat, ScanRequest, ScanSource};
 use crate::scan::{ColorMode, ScannedPage, clip, sniff};
 use crate::{Attention, DeviceError};
 
@@ -272,6 +274,53 @@ fn failure(stderr: &str) -> DeviceError {
         DeviceError::Unsupported(line)
     } else {
         DeviceError::Protocol(format!("scanimage failed: {line}"))
+    }
+}
+
+/// One scanner SANE names `device`, as a [`Scanner`]: one page from the glass per scan.
+#[derive(Clone, Debug)]
+pub struct SaneScanner {
+    sane: Sane,
+    device: String,
+}
+
+impl SaneScanner {
+    /// The scanner SANE names `device`, run through `sane`.
+    pub fn new(sane: Sane, device: impl Into<String>) -> SaneScanner {
+        SaneScanner { sane, device: device.into() }
+    }
+}
+
+impl Device for SaneScanner {
+    /// Listed by SANE, or unreachable: unplugged, switched off, or on another USB port (its
+    /// name changes with the port).
+    fn report(&self) -> Pending<'_, Report> {
+        pending(async move {
+            let found = self.sane.list_devices().await?;
+            let d = found.into_iter().find(|d| d.name == self.device).ok_or(DeviceError::Unreachable)?;
+            Ok(Report {
+                model: Some(format!("{} {}", d.vendor, d.model).trim().to_string()).filter(|m| !m.is_empty()),
+                ..Report::default()
+            })
+        })
+    }
+}
+
+impl Scanner for SaneScanner {
+    /// The glass only, in the colour mode and resolution asked; JPEG or PNG.
+    fn scan<'a>(&'a self, request: &'a ScanRequest) -> Pending<'a, Vec<ScannedPage>> {
+        pending(async move {
+            let format = match request.format {
+                ScanFormat::Jpeg => SaneFormat::Jpeg,
+                ScanFormat::Png => SaneFormat::Png,
+                ScanFormat::Pdf => return Err(DeviceError::Unsupported("PDF from a SANE scanner".into())),
+            };
+            if request.source == ScanSource::Adf {
+                return Err(DeviceError::Unsupported("the scanner has no feeder".into()));
+            }
+            let request = SaneRequest { color: request.color, dpi: request.dpi, format, area_mm: None };
+            Ok(vec![self.sane.scan(&self.device, &request).await?])
+        })
     }
 }
 

@@ -27,6 +27,7 @@ pub use simpul_domain::sbi::{
 };
 use simpul_domain::sbi::{CapturePayload, CaptureResponse, DiscoverRequest, DiscoveryEntry, InfoEntry, SbiError};
 
+use crate::driver::{BiometricService, Device, Pending, Report, pending};
 use crate::limited::{body, request_error};
 use crate::{Attention, DeviceError};
 
@@ -622,6 +623,59 @@ fn short(fingerprint: &str) -> String {
 
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).filter(|c| !c.is_control()).collect()
+}
+
+/// The identity of a service's devices, as the box pins it: each device's serial number with
+/// the fingerprint of the key it signs with, sorted, `serial=key` joined by commas.
+pub fn identity_of(infos: &[DeviceInfo]) -> String {
+    let mut parts: Vec<String> = infos.iter().map(|i| format!("{}={}", i.serial, i.key_fingerprint)).collect();
+    parts.sort();
+    parts.join(",")
+}
+
+/// The pins of an identity made by [`identity_of`].
+pub fn pins_of(identity: &str) -> Vec<Pin> {
+    identity
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(serial, key)| Pin { serial: serial.to_string(), key_fingerprint: key.to_string() })
+        .collect()
+}
+
+impl Device for SbiService {
+    /// The devices the service offers: their models, those not ready, and the identity they
+    /// answered with (pins not applied, so that a stranger is seen).
+    fn report(&self) -> Pending<'_, Report> {
+        pending(async move {
+            let open = SbiService { pins: Vec::new(), ..self.clone() };
+            let infos = open.info().await?;
+            if infos.is_empty() {
+                return Ok(Report { problems: vec![Attention::NoDevice], ..Report::default() });
+            }
+            Ok(Report {
+                problems: infos
+                    .iter()
+                    .filter(|i| i.status != DeviceStatus::Ready)
+                    .map(|i| Attention::Other(format!("{} {:?}", i.digital_id.model, i.status)))
+                    .collect(),
+                warnings: Vec::new(),
+                model: Some(infos.iter().map(|i| i.digital_id.model.clone()).collect::<Vec<_>>().join(", ")),
+                supplies: Vec::new(),
+                identity: Some(identity_of(&infos)),
+                certificate: None,
+            })
+        })
+    }
+}
+
+impl BiometricService for SbiService {
+    fn devices(&self) -> Pending<'_, Vec<DeviceInfo>> {
+        pending(self.info())
+    }
+
+    fn capture<'a>(&'a self, request: &'a CaptureRequest) -> Pending<'a, Vec<Captured>> {
+        pending(SbiService::capture(self, request))
+    }
 }
 
 #[cfg(test)]

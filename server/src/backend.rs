@@ -739,6 +739,16 @@ impl Backend for AppBackend {
         self.captures_from_browser(user, id, modality, transaction, blocks).await
     }
 
+    async fn capture_on_box(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        missing: Vec<String>,
+    ) -> Result<u32, ApiError> {
+        self.captures_on_box(user, id, modality, missing).await
+    }
+
     async fn record_finger_exceptions(
         &self,
         user: &UserView,

@@ -7,7 +7,7 @@ use simpul_app::api::{
     PrintJobView, Printout, TestOutcome, UserView,
 };
 use simpul_app::error::{ApiError, Refusal};
-use simpul_hardware::DeviceKind;
+use simpul_hardware::{DeviceError, DeviceKind};
 use time::OffsetDateTime;
 
 use crate::backend::{AppBackend, internal, local_datetime};
@@ -496,7 +496,7 @@ impl AppBackend {
             .into_iter()
             .filter(|d| d.kind == DeviceKind::Biometric)
             .filter_map(|d| d.identity)
-            .flat_map(|i| devices::biometric_pins(&i))
+            .flat_map(|i| simpul_hardware::sbi::pins_of(&i))
             .collect();
         let mut captured = Vec::with_capacity(blocks.len());
         for block in &blocks {
@@ -512,6 +512,83 @@ impl AppBackend {
             }
             captured.push(first);
         }
+        self.record_captures(user, id, captured).await
+    }
+
+    /// Captures `modality` on the biometric device plugged into this box (the one configured
+    /// for the caller's counter, else the office's), leaving out the `missing` fingers, and
+    /// records what the device gave after checking it: signatures, the keys pinned for the
+    /// service, the transaction, what was asked for.
+    pub(crate) async fn captures_on_box(
+        &self,
+        user: &UserView,
+        id: &str,
+        modality: &str,
+        missing: Vec<String>,
+    ) -> Result<u32, ApiError> {
+        use simpul_domain::sbi::{BioSubType, DeviceStatus, Modality};
+        let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
+        let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
+        let mut skipped = Vec::new();
+        for name in &missing {
+            let finger = BioSubType::from_position(name)
+                .filter(|f| f.modality() == Some(Modality::Finger))
+                .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
+            skipped.push(finger);
+        }
+        if wanted != Modality::Finger && !skipped.is_empty() {
+            return Err(ApiError::BadRequest("fingers left out of a capture that takes none".into()));
+        }
+        // Refuse before the applicant is asked to put a finger down when the record cannot
+        // take captures.
+        let check_id = id.to_string();
+        self.core
+            .db
+            .call(move |c| Ok(crate::applications::check_attach(c, &check_id, None)))
+            .await
+            .map_err(internal)?
+            .map_err(crate::backend_apps::app_error)?;
+        let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
+        let service = devices::biometric(&device).map_err(|e| refused(&e))?;
+        let infos = service.devices().await.map_err(|e| refused(&e))?;
+        let chosen = infos
+            .iter()
+            .filter(|i| i.modality == Some(wanted))
+            .min_by_key(|i| i.status != DeviceStatus::Ready)
+            .ok_or_else(|| ApiError::Refused(Refusal::Device("no_biometric_device".into())))?;
+        if chosen.status != DeviceStatus::Ready {
+            return Err(ApiError::Refused(Refusal::Device(format!(
+                "other:{} {:?}",
+                chosen.digital_id.model, chosen.status
+            ))));
+        }
+        let transaction = uuid::Uuid::new_v4().to_string();
+        let plan = simpul_domain::sbi::capture_plan(
+            wanted,
+            &chosen.device_id,
+            &chosen.description.device_sub_id,
+            &transaction,
+            &skipped,
+        );
+        let mut captured = Vec::new();
+        for request in &plan {
+            captured.extend(service.capture(request).await.map_err(|e| refused(&e))?);
+        }
+        if captured.is_empty() {
+            return Err(ApiError::Refused(Refusal::Device("protocol".into())));
+        }
+        self.record_captures(user, id, captured).await
+    }
+
+    /// Records verified captures on application `id`: each image stored like an upload, each
+    /// capture with its device, quality and time, in one transaction.
+    async fn record_captures(
+        &self,
+        user: &UserView,
+        id: &str,
+        captured: Vec<simpul_hardware::sbi::Captured>,
+    ) -> Result<u32, ApiError> {
+        use simpul_domain::sbi::Modality;
         let who = self.who(user).await?;
         let mut records = Vec::with_capacity(captured.len());
         for c in captured {

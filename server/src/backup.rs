@@ -133,7 +133,7 @@ pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTim
         }
     }
     std::fs::copy(&source, &ready).map_err(io(&ready))?;
-    prepare(&ready, data_dir, now)?;
+    prepare(&ready, data_dir, database, now)?;
     std::fs::File::open(&ready).and_then(|f| f.sync_all()).map_err(io(&ready))?;
     let kept = if database.exists() { Some(set_aside(database, now)?) } else { None };
     std::fs::rename(&ready, database).map_err(io(database))?;
@@ -153,7 +153,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// Makes the copy of a backup's database ready to be the live one: migrated, a new log
 /// timeline and actor, today's numbers in the upper block, files on disk the backup does not
 /// list recorded; left as a single file (no WAL beside it).
-fn prepare(copy: &Path, data_dir: &Path, now: OffsetDateTime) -> Result<(), BackupError> {
+fn prepare(copy: &Path, data_dir: &Path, live: &Path, now: OffsetDateTime) -> Result<(), BackupError> {
     let mut conn = db::open_sync(copy)?;
     let tx = conn.transaction()?;
     crate::store::documents::rotate_actor(&tx)?;
@@ -162,6 +162,9 @@ fn prepare(copy: &Path, data_dir: &Path, now: OffsetDateTime) -> Result<(), Back
     let zone = crate::store::settings::unit(&tx)?.map_or(simpul_domain::zone::Zone::Wib, |(_, unit)| unit.zone());
     let today = now.to_offset(zone.offset()).date();
     crate::applications::raise_daily_count(&tx, today, FIRST_AFTER_RESTORE)?;
+    // Tickets handed out after the backup are held by people in the waiting room.
+    let floor = crate::queue::skip_ahead_after_restore(&tx, today, highest_ticket(live, today))?;
+    tracing::info!(floor, "queue tickets today continue above the restored ones");
     let listed = record_unlisted_files(&tx, data_dir, now)?;
     if listed > 0 {
         tracing::info!(files = listed, "files made after the backup are listed again");
@@ -171,6 +174,31 @@ fn prepare(copy: &Path, data_dir: &Path, now: OffsetDateTime) -> Result<(), Back
     tx.commit()?;
     conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
     Ok(())
+}
+
+/// The highest queue ticket number of `day` in the database a restore replaces, when it can
+/// still be read (it may be the damaged one the restore is for): tickets it knows of are held
+/// by people in the waiting room too.
+fn highest_ticket(live: &Path, day: time::Date) -> Option<u16> {
+    let conn = Connection::open_with_flags(live, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let highest: Option<i64> = conn
+        .query_row(
+            "SELECT MAX(n) FROM (
+                 SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1
+                 UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
+            [simpul_sync::records::date_text(day)],
+            |r| r.get(0),
+        )
+        .or_else(|_| {
+            // A database from before ticket floors.
+            conn.query_row(
+                "SELECT MAX(number) FROM queue_tickets WHERE day = ?1",
+                [simpul_sync::records::date_text(day)],
+                |r| r.get(0),
+            )
+        })
+        .ok()?;
+    highest.and_then(|h| u16::try_from(h).ok())
 }
 
 /// Files in the data directory the restored database does not list (made after the backup,
@@ -300,6 +328,13 @@ mod tests {
 
         let conn = db::open_sync(&database).unwrap();
         crate::store::settings::put(&conn, "marker", "after").unwrap();
+        // The box had handed out tickets up to 350 today when it failed.
+        let today = now.to_offset(simpul_domain::zone::Zone::Wib.offset()).date();
+        conn.execute(
+            "INSERT INTO queue_floors (day, floor) VALUES (?1, 350)",
+            [simpul_sync::records::date_text(today)],
+        )
+        .unwrap();
         drop(conn);
         std::fs::remove_dir_all(data.join("blobs")).unwrap();
         let restored = restore(&data, &database, &to, now).unwrap();
@@ -309,6 +344,9 @@ mod tests {
         let last: u32 =
             conn.query_row("SELECT last FROM daily_sequences WHERE scope = 'application'", [], |r| r.get(0)).unwrap();
         assert_eq!(last, FIRST_AFTER_RESTORE);
+        // Queue tickets of the day go on above any handed out between backup and restore.
+        let floor: u16 = conn.query_row("SELECT floor FROM queue_floors", [], |r| r.get(0)).unwrap();
+        assert_eq!(floor, 500, "above what the replaced database had handed out");
         let kept = db::open_sync(&restored.kept.unwrap()).unwrap();
         assert_eq!(crate::store::settings::get(&kept, "marker").unwrap().as_deref(), Some("after"), "kept, not lost");
     }

@@ -3,10 +3,12 @@
 //! Printing itself is the queue's (`printing`); this module never sends a job.
 
 use serde::{Deserialize, Serialize};
+use simpul_hardware::driver::{BiometricService, Printer, Scanner, TicketPrinter};
 use simpul_hardware::escl::{EsclScanner, ScanRequest, ScanSource};
 use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
 use simpul_hardware::ipp::IppPrinter;
-use simpul_hardware::sbi::{Pin, SbiService};
+use simpul_hardware::sane::{Sane, SaneScanner};
+use simpul_hardware::sbi::{SbiService, pins_of};
 use simpul_hardware::{DeviceError, DeviceKind};
 use time::OffsetDateTime;
 
@@ -14,7 +16,7 @@ use crate::printing::DEVICE_TIMEOUT;
 use crate::store::devices::Device;
 
 /// The ESC/POS job format, as stored in a print job.
-pub const ESCPOS: &str = "application/vnd.escpos";
+pub use simpul_hardware::escpos::FORMAT as ESCPOS;
 
 /// What a device said at its last check, as kept in `devices.state`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,9 +238,13 @@ pub fn validate_address(kind: DeviceKind, address: &str) -> Result<String, Addre
     Ok(address.to_string())
 }
 
-/// The IPP client of a document printer; over IPPS its certificate, once pinned, must match.
-pub fn ipp_printer(device: &Device) -> Result<IppPrinter, DeviceError> {
-    let printer = IppPrinter::new(&device.address, DEVICE_TIMEOUT)?;
+/// The IPP client of a document printer; over IPPS its certificate, once pinned, must match,
+/// and documents go only to the printer whose UUID was pinned.
+fn ipp_printer(device: &Device) -> Result<IppPrinter, DeviceError> {
+    let mut printer = IppPrinter::new(&device.address, DEVICE_TIMEOUT)?;
+    if let Some(identity) = &device.identity {
+        printer = printer.expect_uuid(identity);
+    }
     match &device.certificate {
         Some(pin) => printer.with_certificate_pin(pin),
         None => Ok(printer),
@@ -247,7 +253,7 @@ pub fn ipp_printer(device: &Device) -> Result<IppPrinter, DeviceError> {
 
 /// The eSCL client of a scanner, each request bounded by `timeout`: its UUID and (over HTTPS)
 /// its certificate, once pinned, must match.
-pub fn escl_scanner(device: &Device, timeout: std::time::Duration) -> Result<EsclScanner, DeviceError> {
+fn escl_scanner(device: &Device, timeout: std::time::Duration) -> Result<EsclScanner, DeviceError> {
     let mut scanner = EsclScanner::new(&device.address, timeout)?;
     if let Some(identity) = &device.identity {
         scanner = scanner.expect_uuid(identity);
@@ -258,99 +264,74 @@ pub fn escl_scanner(device: &Device, timeout: std::time::Duration) -> Result<Esc
     }
 }
 
+/// The driver that prints on `device`: IPP for a document printer, ESC/POS for a ticket
+/// printer.
+pub fn printer(device: &Device) -> Result<Box<dyn Printer>, DeviceError> {
+    match device.kind {
+        DeviceKind::DocumentPrinter => Ok(Box::new(ipp_printer(device)?)),
+        DeviceKind::TicketPrinter => Ok(Box::new(EscPosPrinter::new(&device.address, DEVICE_TIMEOUT))),
+        DeviceKind::Scanner | DeviceKind::Biometric => Err(DeviceError::Unsupported("not a printer".into())),
+    }
+}
+
+/// The driver that prints queue tickets on `device`.
+pub fn ticket_printer(device: &Device) -> Result<Box<dyn TicketPrinter>, DeviceError> {
+    match device.kind {
+        DeviceKind::TicketPrinter => Ok(Box::new(EscPosPrinter::new(&device.address, DEVICE_TIMEOUT))),
+        _ => Err(DeviceError::Unsupported("not a ticket printer".into())),
+    }
+}
+
+/// The driver that scans on `device`, a page bounded by `page_timeout`: SANE for a USB scanner
+/// on this box (`sane:NAME`), eSCL for a network scanner.
+pub fn scanner(device: &Device, page_timeout: std::time::Duration) -> Result<Box<dyn Scanner>, DeviceError> {
+    if device.kind != DeviceKind::Scanner {
+        return Err(DeviceError::Unsupported("not a scanner".into()));
+    }
+    match sane_name(&device.address) {
+        Some(name) => Ok(Box::new(SaneScanner::new(Sane::new(page_timeout), name))),
+        None => Ok(Box::new(escl_scanner(device, DEVICE_TIMEOUT)?.with_page_timeout(page_timeout))),
+    }
+}
+
+/// The driver of a biometric device service, refusing devices other than the pinned ones.
+pub fn biometric(device: &Device) -> Result<Box<dyn BiometricService>, DeviceError> {
+    if device.kind != DeviceKind::Biometric {
+        return Err(DeviceError::Unsupported("not a biometric device service".into()));
+    }
+    let mut service = SbiService::new(&device.address, DEVICE_TIMEOUT)?;
+    if let Some(identity) = &device.identity {
+        service = service.with_pins(pins_of(identity));
+    }
+    Ok(Box::new(service))
+}
+
+/// The driver of any device, to ask it how it is.
+fn driver(device: &Device) -> Result<Box<dyn simpul_hardware::driver::Device>, DeviceError> {
+    Ok(match device.kind {
+        DeviceKind::DocumentPrinter | DeviceKind::TicketPrinter => printer(device)?,
+        DeviceKind::Scanner => scanner(device, DEVICE_TIMEOUT)?,
+        DeviceKind::Biometric => biometric(device)?,
+    })
+}
+
 /// Asks the device how it is. A device that names an identity other than the pinned one is
 /// reported with the `identity` problem and counts as not ready.
 pub async fn check(device: &Device) -> DeviceState {
-    let mut state = match device.kind {
-        DeviceKind::DocumentPrinter => match ipp_printer(device) {
-            Ok(printer) => match printer.info().await {
-                Ok(info) => DeviceState {
-                    problems: info.attention().iter().map(|a| a.code()).collect(),
-                    warnings: info.warnings(),
-                    model: Some(info.make_model.clone()).filter(|m| !m.is_empty()),
-                    supplies: info
-                        .supplies
-                        .iter()
-                        .map(|(name, level)| (name.clone(), u8::try_from(*level).ok().filter(|l| *l <= 100)))
-                        .collect(),
-                    identity: info.uuid.clone(),
-                    certificate: printer.certificate(),
-                },
-                Err(e) => DeviceState::failed(&e),
-            },
-            Err(e) => DeviceState::failed(&e),
+    let report = match driver(device) {
+        Ok(driver) => driver.report().await,
+        Err(e) => Err(e),
+    };
+    let mut state = match report {
+        Ok(r) => DeviceState {
+            problems: r.problems.iter().map(|a| a.code()).collect(),
+            warnings: r.warnings,
+            model: r.model,
+            supplies: r.supplies,
+            identity: r.identity,
+            certificate: r.certificate,
         },
-        DeviceKind::TicketPrinter => match EscPosPrinter::new(&device.address, DEVICE_TIMEOUT).status().await {
-            Ok(status) => DeviceState {
-                problems: status.blocking().iter().map(|a| a.code()).collect(),
-                warnings: if status.paper_low { vec!["paper_low".into()] } else { vec![] },
-                ..DeviceState::default()
-            },
-            Err(e) => DeviceState::failed(&e),
-        },
-        DeviceKind::Scanner if sane_name(&device.address).is_some() => {
-            let name = sane_name(&device.address).unwrap_or_default();
-            match simpul_hardware::sane::Sane::new(DEVICE_TIMEOUT).list_devices().await {
-                Ok(found) => match found.into_iter().find(|d| d.name == name) {
-                    Some(d) => DeviceState {
-                        model: Some(format!("{} {}", d.vendor, d.model).trim().to_string()).filter(|m| !m.is_empty()),
-                        ..DeviceState::default()
-                    },
-                    // Unplugged, switched off, or another USB port (its name changes with it).
-                    None => DeviceState::failed(&DeviceError::Unreachable),
-                },
-                Err(e) => DeviceState::failed(&e),
-            }
-        }
-        // The pinned UUID is compared below, so that a stranger's UUID is reported.
-        DeviceKind::Scanner => match escl_scanner(&Device { identity: None, ..device.clone() }, DEVICE_TIMEOUT) {
-            Ok(scanner) => match (scanner.capabilities().await, scanner.status().await) {
-                (Ok(caps), Ok(status)) => {
-                    // An empty feeder does not stop the glass: a warning then, unless there
-                    // is no glass.
-                    let blocking = status.blocking(if caps.platen { ScanSource::Platen } else { ScanSource::Adf });
-                    DeviceState {
-                        problems: blocking.iter().map(|a| a.code()).collect(),
-                        warnings: status
-                            .attention()
-                            .iter()
-                            .filter(|a| Some(*a) != blocking.as_ref())
-                            .map(|a| a.code())
-                            .collect(),
-                        model: Some(caps.make_and_model.clone()).filter(|m| !m.is_empty()),
-                        supplies: Vec::new(),
-                        identity: caps.identity(),
-                        certificate: scanner.certificate(),
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => DeviceState::failed(&e),
-            },
-            Err(e) => DeviceState::failed(&e),
-        },
-        DeviceKind::Biometric => match SbiService::new(&device.address, DEVICE_TIMEOUT) {
-            Ok(service) => match service.info().await {
-                Ok(infos) if infos.is_empty() => {
-                    DeviceState { problems: vec!["no_biometric_device".into()], ..DeviceState::default() }
-                }
-                Ok(infos) => {
-                    let not_ready: Vec<String> = infos
-                        .iter()
-                        .filter(|i| i.status != simpul_domain::sbi::DeviceStatus::Ready)
-                        .map(|i| format!("other:{} {:?}", i.digital_id.model, i.status))
-                        .collect();
-                    DeviceState {
-                        problems: not_ready,
-                        warnings: Vec::new(),
-                        model: Some(infos.iter().map(|i| i.digital_id.model.clone()).collect::<Vec<_>>().join(", ")),
-                        supplies: Vec::new(),
-                        identity: Some(biometric_identity(&infos)),
-                        certificate: None,
-                    }
-                }
-                Err(e) => DeviceState::failed(&e),
-            },
-            Err(e) => DeviceState::failed(&e),
-        },
+        Err(e) => DeviceState::failed(&e),
     };
     if impostor(device.identity.as_deref(), state.identity.as_deref()) {
         state.problems.push("identity".into());
@@ -432,30 +413,10 @@ pub async fn watch(core: std::sync::Arc<crate::state::Core>, mut stop: tokio::sy
     }
 }
 
-/// The identity of a biometric service: each device's serial with the fingerprint of the key
-/// it signs with, sorted.
-pub fn biometric_identity(infos: &[simpul_hardware::sbi::DeviceInfo]) -> String {
-    let mut parts: Vec<String> = infos.iter().map(|i| format!("{}={}", i.serial, i.key_fingerprint)).collect();
-    parts.sort();
-    parts.join(",")
-}
-
-/// The pins of a biometric service's pinned identity.
-pub fn biometric_pins(identity: &str) -> Vec<Pin> {
-    identity
-        .split(',')
-        .filter_map(|p| p.split_once('='))
-        .map(|(serial, key)| Pin { serial: serial.to_string(), key_fingerprint: key.to_string() })
-        .collect()
-}
-
 /// A test capture on the service's first device: what it captured and at what quality.
 pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
-    let mut service = SbiService::new(&device.address, DEVICE_TIMEOUT)?;
-    if let Some(identity) = &device.identity {
-        service = service.with_pins(biometric_pins(identity));
-    }
-    let infos = service.info().await?;
+    let service = biometric(device)?;
+    let infos = service.devices().await?;
     let first = infos
         .iter()
         .find(|i| i.modality.is_some())
@@ -472,21 +433,13 @@ pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
 
 /// A test scan: a grey page at 100 dpi, described in a line ("1 halaman, 827x1169 px").
 pub async fn test_scan(device: &Device) -> Result<String, DeviceError> {
-    if sane_name(&device.address).is_some() {
-        let scan = crate::scanning::scan(device).await?;
-        let size = simpul_hardware::document::jpeg_frame(&scan.original.bytes)
-            .map(|(w, h, _)| format!(", {w}x{h} px"))
-            .unwrap_or_default();
-        return Ok(format!("{} halaman{size}, {} KB", scan.pages, scan.original.bytes.len().div_ceil(1024)));
-    }
-    let scanner = escl_scanner(device, DEVICE_TIMEOUT)?;
     let request = ScanRequest {
         color: simpul_hardware::scan::ColorMode::Grayscale8,
         dpi: 100,
         source: ScanSource::Auto,
         ..ScanRequest::default()
     };
-    let pages = scanner.scan(&request).await?;
+    let pages = scanner(device, crate::scanning::PAGE_TIMEOUT)?.scan(&request).await?;
     let size = pages
         .first()
         .and_then(|p| simpul_hardware::document::jpeg_frame(&p.bytes))
@@ -558,10 +511,10 @@ mod tests {
 
     #[test]
     fn a_biometric_service_identity_round_trips_to_pins() {
-        let pins = biometric_pins("SIMFACE=ab12,SIMSLAP=cd34");
+        let pins = simpul_hardware::sbi::pins_of("SIMFACE=ab12,SIMSLAP=cd34");
         assert_eq!(pins.len(), 2);
         assert_eq!((pins[1].serial.as_str(), pins[1].key_fingerprint.as_str()), ("SIMSLAP", "cd34"));
-        assert!(biometric_pins("").is_empty());
+        assert!(simpul_hardware::sbi::pins_of("").is_empty());
     }
 
     #[tokio::test]
@@ -584,7 +537,7 @@ mod tests {
         let state = check(&device).await;
         assert!(state.ready(), "{state:?}");
         let identity = state.identity.clone().unwrap();
-        assert_eq!(biometric_pins(&identity).len(), 4);
+        assert_eq!(simpul_hardware::sbi::pins_of(&identity).len(), 4);
         device.identity = Some(identity);
         assert!(test_capture(&device).await.unwrap().contains("kualitas"));
         // Another key under the same serial: the pinned identity no longer matches.

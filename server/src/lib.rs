@@ -192,7 +192,7 @@ impl Appliance {
                 .map_err(|e| StartError::DataDir { path: core.config.data_dir.join("tls"), reason: e.to_string() })?;
             tokio::spawn(synchub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
         }
-        tokio::spawn(printing::run(core.clone(), stop_rx.clone()));
+        let print_queue = tokio::spawn(printing::run(core.clone(), stop_rx.clone()));
         tokio::spawn(devices::watch(core.clone(), stop_rx.clone()));
         if core.config.role == simpul_domain::office::BoxRole::Office {
             let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await?;
@@ -238,6 +238,8 @@ impl Appliance {
         };
         let result = http::serve(listener, router, shutdown).await;
         let _ = stop_tx.send(true);
+        // A print try under way is recorded before the process ends (see `printing::run_on`).
+        let _ = tokio::time::timeout(printing::STOP_GRACE + Duration::from_secs(1), print_queue).await;
         cleanup.abort();
         Ok(result?)
     }

@@ -4,21 +4,20 @@
 //! never loses it; a job that cannot succeed (a format the printer does not take) fails for
 //! good and a re-print is an explicit action.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
-use simpul_hardware::ipp::JobState;
-use simpul_hardware::{Attention, DeviceError, DeviceKind};
+use simpul_hardware::DeviceError;
+use simpul_hardware::driver::{Holdup, PrintJob, Printer, Progress, Submitted};
+use simpul_hardware::escpos::Ticket;
 use time::OffsetDateTime;
 
-use crate::state::Core;
+use crate::db::Db;
 use crate::store::devices::{self, Device, Job, JobStatus, Outcome};
 
 /// Longest a device may take for one step.
 pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(8);
-/// Longest rasterising a PDF for a printer without PDF may take.
-pub const RASTER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tries before a job is given up.
 pub const MAX_ATTEMPTS: u32 = 30;
 
@@ -29,32 +28,111 @@ pub fn backoff(attempts: u32) -> time::Duration {
 }
 
 /// Runs the queue until the server stops.
-pub async fn run(core: Arc<Core>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if let Err(e) = tick(&core).await {
-            tracing::warn!(error = %e, "print queue");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
-        }
+pub async fn run(core: Arc<crate::state::Core>, stop: tokio::sync::watch::Receiver<bool>) {
+    run_on(core.db.clone(), stop).await;
+}
+
+/// The printers being worked on now, each by one task; a task leaves the set when it ends,
+/// however it ends.
+#[derive(Clone, Default)]
+struct Busy(Arc<Mutex<HashSet<String>>>);
+
+struct Working(Busy, String);
+
+impl Busy {
+    fn take(&self, device: &str) -> Option<Working> {
+        let mut set = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        set.insert(device.to_string()).then(|| Working(self.clone(), device.to_string()))
     }
 }
 
-async fn tick(core: &Core) -> Result<(), crate::db::StoreError> {
-    let now = OffsetDateTime::now_utc();
-    let due = core.db.call(move |c| devices::due(c, now, 20)).await?;
-    for job in due {
-        let (device_id, job_id) = (job.device_id.clone(), job.id.clone());
-        let (device, document) =
-            core.db.call(move |c| Ok((devices::get(c, &device_id)?, devices::document(c, &job_id)?))).await?;
-        let outcome = match device {
-            Some(device) => attempt(&device, &job, &document).await,
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
+    }
+}
+
+/// How long a stopping queue waits for the tries under way (a try takes a few device
+/// timeouts, more while a PDF is rasterised).
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The queue on `db`: every second, each printer with a job due gets a task that works through
+/// its due jobs one at a time, unless one is still at it. Printers never wait for each other: a
+/// printer that is off (each try waits for its timeout) delays only its own jobs.
+pub async fn run_on(db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let busy = Busy::default();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while let Some(ended) = running.try_join_next() {
+            if let Err(e) = ended {
+                tracing::error!(error = %e, "a printer's queue task failed");
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        match db.call(move |c| devices::due_printers(c, now)).await {
+            Ok(printers) => {
+                for device in printers {
+                    let Some(working) = busy.take(&device) else { continue };
+                    let (db, stop) = (db.clone(), stop.clone());
+                    running.spawn(async move {
+                        if let Err(e) = work(&db, &device, &stop).await {
+                            tracing::warn!(error = %e, "print queue");
+                        }
+                        drop(working);
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "print queue"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // A try under way finishes and is recorded, so that a document the printer took is not
+    // sent again at the next start; no new try begins.
+    let drained = tokio::time::timeout(STOP_GRACE, async { while running.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("the print queue stopped with a try under way; its job is tried again at the next start");
+    }
+}
+
+/// Works through `device_id`'s due jobs, one at a time, each read again just before its try
+/// (a job re-printed, retired or sent meanwhile is seen as it is now), until none is due or the
+/// queue stops.
+async fn work(
+    db: &Db,
+    device_id: &str,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<(), crate::db::StoreError> {
+    let id = device_id.to_string();
+    let device = db.call(move |c| devices::get(c, &id)).await?;
+    let printer = device.as_ref().map(crate::devices::printer);
+    while !*stop.borrow() {
+        let id = device_id.to_string();
+        let now = OffsetDateTime::now_utc();
+        let Some((job, document)) = db
+            .call(move |c| match devices::next_due(c, &id, now)? {
+                Some(job) => {
+                    let document = devices::document(c, &job.id)?;
+                    Ok(Some((job, document)))
+                }
+                None => Ok(None),
+            })
+            .await?
+        else {
+            break;
+        };
+        let outcome = match &printer {
+            Some(Ok(printer)) => attempt(printer.as_ref(), &job, &document).await,
+            // Not a printer, or an address no printer can be reached at: trying again cannot help.
+            Some(Err(DeviceError::Unsupported(_))) => Outcome::Failed("not_a_printer".into()),
+            Some(Err(e)) => Outcome::Failed(e.code()),
             None => Outcome::Failed("no_device".into()),
         };
         let id = job.id.clone();
         let logged = outcome.clone();
-        core.db.call(move |c| devices::record(c, &id, &outcome, OffsetDateTime::now_utc())).await?;
+        db.call(move |c| devices::record(c, &id, &outcome, OffsetDateTime::now_utc())).await?;
         match logged {
             Outcome::Done => tracing::info!(job = %job.id, "printed"),
             Outcome::Retry { error, .. } => tracing::info!(job = %job.id, %error, "printer not ready; will retry"),
@@ -82,46 +160,27 @@ fn retry_or_fail(job: &Job, error: String, retryable: bool) -> Outcome {
     }
 }
 
-/// One step of a job on its printer.
-async fn attempt(device: &Device, job: &Job, document: &[u8]) -> Outcome {
-    match device.kind {
-        DeviceKind::DocumentPrinter => ipp_step(device, job, document).await,
-        DeviceKind::TicketPrinter => match EscPosPrinter::new(&device.address, DEVICE_TIMEOUT).print(document).await {
-            Ok(_) => Outcome::Done,
-            Err(e) => failed(job, &e),
-        },
-        DeviceKind::Scanner | DeviceKind::Biometric => Outcome::Failed("not_a_printer".into()),
-    }
-}
-
-async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
-    let printer = match crate::devices::ipp_printer(device) {
-        Ok(p) => p,
-        Err(e) => return Outcome::Failed(e.code()),
-    };
+/// One step of a job on its printer: hand it over, or follow it once the printer queued it.
+async fn attempt(printer: &dyn Printer, job: &Job, document: &[u8]) -> Outcome {
     let now = OffsetDateTime::now_utc();
     if job.status == JobStatus::Sent
         && let Some(remote) = job.remote_job
     {
-        return match printer.job(remote).await {
-            Ok(s) if s.state == JobState::Completed => Outcome::Done,
-            Ok(s) if s.state.is_final() => {
-                // Aborted or cancelled at the printer: say why if the printer knows, and send
-                // the document again once it is ready.
-                let reason = match printer.info().await {
-                    Ok(info) => info.attention().first().map_or_else(|| "aborted".to_string(), |a| a.code()),
-                    Err(e) => e.code(),
-                };
-                retry_or_fail(job, reason, true)
+        return match printer.follow(remote).await {
+            Ok(Progress::Completed) => Outcome::Done,
+            // Aborted or cancelled at the printer: say why if the printer knows, and send the
+            // document again once it is ready.
+            Ok(Progress::Ended(cause)) => {
+                retry_or_fail(job, cause.map_or_else(|| "aborted".to_string(), |a| a.code()), true)
             }
-            Ok(s) => {
-                // Still at the printer. If it stopped (out of paper, jammed, cover open), say
-                // why; the job resumes there once someone fixes it.
-                let reason = match printer.info().await {
-                    Ok(info) => info.attention().first().map(Attention::code),
-                    Err(e) => Some(e.code()),
-                };
-                let reason = reason.or_else(|| (s.state == JobState::Stopped).then(|| "stopped".to_string()));
+            // Still at the printer. If it stopped (out of paper, jammed, cover open), say why;
+            // the job resumes there once someone fixes it.
+            Ok(Progress::Printing(holdup)) => {
+                let reason = holdup.map(|h| match h {
+                    Holdup::Attention(a) => a.code(),
+                    Holdup::Stopped => "stopped".to_string(),
+                    Holdup::Unanswered(e) => e.code(),
+                });
                 let wait = if reason.is_some() { 5 } else { 2 };
                 Outcome::Waiting { next: now + time::Duration::seconds(wait), reason }
             }
@@ -133,33 +192,10 @@ async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
             Err(e) => failed(job, &e),
         };
     }
-    let info = match printer.info().await {
-        Ok(info) => info,
-        Err(e) => return failed(job, &e),
-    };
-    if crate::devices::impostor(device.identity.as_deref(), info.uuid.as_deref()) {
-        // Another printer answers at this address: nothing goes to it until an installer
-        // accepts it on the devices page.
-        return retry_or_fail(job, "identity".into(), true);
-    }
-    if let Some(reason) = info.attention().into_iter().next() {
-        return failed(job, &DeviceError::NeedsAttention(reason));
-    }
-    // A printer that takes no PDF gets PWG raster, made again on each try (it is cheap).
-    let (bytes, format): (std::borrow::Cow<'_, [u8]>, &str) = if info.accepts(&job.format) {
-        (document.into(), job.format.as_str())
-    } else if job.format == "application/pdf"
-        && let Some(dpi) = info.raster_fallback()
-    {
-        match simpul_hardware::pwg::pdf_to_pwg(document, dpi, RASTER_TIMEOUT).await {
-            Ok(raster) => (raster.into(), simpul_hardware::pwg::FORMAT),
-            Err(e) => return failed(job, &e),
-        }
-    } else {
-        return Outcome::Failed("unsupported".into());
-    };
-    match printer.print(&bytes, format, &job.title, &job.device_id).await {
-        Ok(remote) => Outcome::Sent { remote, next: now + time::Duration::seconds(1) },
+    let print = PrintJob { document, format: &job.format, title: &job.title, user: &job.device_id };
+    match printer.submit(print).await {
+        Ok(Submitted::Printed) => Outcome::Done,
+        Ok(Submitted::Queued(remote)) => Outcome::Sent { remote, next: now + time::Duration::seconds(1) },
         Err(e) => failed(job, &e),
     }
 }
@@ -167,11 +203,16 @@ async fn ipp_step(device: &Device, job: &Job, document: &[u8]) -> Outcome {
 /// Prints a queue ticket now on the office's ticket printer. The ticket counts as issued only
 /// if this succeeds.
 pub async fn print_ticket(device: &Device, ticket: &Ticket) -> Result<(), DeviceError> {
-    EscPosPrinter::new(&device.address, DEVICE_TIMEOUT).print(&ticket_bytes(ticket)).await.map(|_| ())
+    crate::devices::ticket_printer(device)?.print_ticket(ticket).await
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
+    use simpul_hardware::driver::{Device as DeviceDriver, Pending, Report};
+    use simpul_hardware::{Attention, DeviceKind};
+
     use super::*;
 
     #[test]
@@ -181,5 +222,191 @@ mod tests {
         assert_eq!(backoff(5), time::Duration::seconds(160));
         assert_eq!(backoff(6), time::Duration::seconds(300));
         assert_eq!(backoff(40), time::Duration::seconds(300));
+    }
+
+    /// A printer that answers what the test scripted, in order, and counts what it was sent.
+    #[derive(Default)]
+    struct Scripted {
+        submits: Mutex<VecDeque<Result<Submitted, DeviceError>>>,
+        follows: Mutex<VecDeque<Result<Progress, DeviceError>>>,
+        sent: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl DeviceDriver for Scripted {
+        fn report(&self) -> Pending<'_, Report> {
+            Box::pin(async { Ok(Report::default()) })
+        }
+    }
+
+    impl Printer for Scripted {
+        fn submit<'a>(&'a self, job: PrintJob<'a>) -> Pending<'a, Submitted> {
+            self.sent.lock().unwrap().push(job.document.to_vec());
+            let next = self.submits.lock().unwrap().pop_front().expect("an unscripted submit");
+            Box::pin(async move { next })
+        }
+
+        fn follow(&self, _remote: i32) -> Pending<'_, Progress> {
+            let next = self.follows.lock().unwrap().pop_front().expect("an unscripted follow");
+            Box::pin(async move { next })
+        }
+    }
+
+    fn job(status: JobStatus, attempts: u32) -> Job {
+        Job {
+            id: "j".into(),
+            device_id: "p".into(),
+            title: "Tanda terima".into(),
+            subject: None,
+            format: "application/pdf".into(),
+            status,
+            attempts,
+            error: None,
+            remote_job: (status == JobStatus::Sent).then_some(7),
+            updated_at: String::new(),
+        }
+    }
+
+    fn reason(outcome: &Outcome) -> Option<&str> {
+        match outcome {
+            Outcome::Waiting { reason, .. } => reason.as_deref(),
+            Outcome::Retry { error, .. } | Outcome::Failed(error) => Some(error),
+            Outcome::Sent { .. } | Outcome::Done => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_is_followed_at_the_printer_until_it_is_printed() {
+        let printer = Scripted::default();
+        printer.submits.lock().unwrap().push_back(Ok(Submitted::Queued(7)));
+        let sent = attempt(&printer, &job(JobStatus::Queued, 0), b"%PDF").await;
+        assert!(matches!(sent, Outcome::Sent { remote: 7, .. }), "{sent:?}");
+        printer.follows.lock().unwrap().extend([
+            Ok(Progress::Printing(Some(Holdup::Attention(Attention::MediaEmpty)))),
+            Ok(Progress::Printing(Some(Holdup::Stopped))),
+            Ok(Progress::Printing(None)),
+            Err(DeviceError::Timeout),
+            Ok(Progress::Completed),
+        ]);
+        let at_printer = job(JobStatus::Sent, 1);
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let outcome = attempt(&printer, &at_printer, b"%PDF").await;
+            assert!(matches!(outcome, Outcome::Waiting { .. }), "{outcome:?}");
+            seen.push(reason(&outcome).map(str::to_string));
+        }
+        assert_eq!(seen, [Some("media_empty".into()), Some("stopped".into()), None, Some("timeout".into())]);
+        assert_eq!(attempt(&printer, &at_printer, b"%PDF").await, Outcome::Done);
+        // While the printer held the job it was never sent again: that would print it twice.
+        assert_eq!(printer.sent.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_the_printer_dropped_is_sent_again_and_one_it_cannot_take_fails() {
+        let printer = Scripted::default();
+        printer.follows.lock().unwrap().push_back(Ok(Progress::Ended(Some(Attention::MediaJam))));
+        let outcome = attempt(&printer, &job(JobStatus::Sent, 1), b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Retry { .. }) && reason(&outcome) == Some("media_jam"), "{outcome:?}");
+        printer.follows.lock().unwrap().push_back(Ok(Progress::Ended(None)));
+        let outcome = attempt(&printer, &job(JobStatus::Sent, 1), b"%PDF").await;
+        assert_eq!(reason(&outcome), Some("aborted"));
+
+        printer.submits.lock().unwrap().extend([
+            Err(DeviceError::Unsupported("image/urf only".into())),
+            Err(DeviceError::NeedsAttention(Attention::MediaEmpty)),
+            Err(DeviceError::NeedsAttention(Attention::MediaEmpty)),
+            Ok(Submitted::Printed),
+        ]);
+        let outcome = attempt(&printer, &job(JobStatus::Queued, 0), b"%PDF").await;
+        assert_eq!(outcome, Outcome::Failed("unsupported".into()));
+        let outcome = attempt(&printer, &job(JobStatus::Queued, 3), b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Retry { .. }) && reason(&outcome) == Some("media_empty"), "{outcome:?}");
+        // Its last try: the job fails, its document stays in its row for a re-print.
+        let outcome = attempt(&printer, &job(JobStatus::Queued, MAX_ATTEMPTS - 1), b"%PDF").await;
+        assert_eq!(outcome, Outcome::Failed("media_empty".into()));
+        // A ticket printer confirms at once.
+        assert_eq!(attempt(&printer, &job(JobStatus::Queued, 0), b"%PDF").await, Outcome::Done);
+    }
+
+    #[tokio::test]
+    async fn a_printer_that_does_not_answer_delays_no_other_printer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("simpul.db")).await.unwrap();
+        // A: accepts connections and never answers, as a printer hung on the network does.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_address = silent.local_addr().unwrap().to_string();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = held.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = silent.accept().await {
+                keep.lock().unwrap().push(stream);
+            }
+        });
+        // B: a working ticket printer.
+        let sim = simpul_devsim::escpos::EscPosSim::new(dir.path().join("tickets")).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let working_address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(simpul_devsim::escpos::serve(listener, sim));
+        let now = OffsetDateTime::now_utc();
+        let (silent_job, working_job) = db
+            .call(move |c| {
+                let a = devices::add(c, DeviceKind::TicketPrinter, "A", &silent_address, None, now)?;
+                let b = devices::add(c, DeviceKind::TicketPrinter, "B", &working_address, None, now)?;
+                let doc = simpul_hardware::escpos::ticket_bytes(&Ticket {
+                    office: "Kuta Selatan".into(),
+                    service: "KTP-el".into(),
+                    number: "A-001".into(),
+                    lane: "Umum".into(),
+                    time: "22-11-2026 08:00".into(),
+                    qr: "SPL-T:1".into(),
+                    footer: "Mohon menunggu".into(),
+                });
+                let job = |device: &str, at| {
+                    let new = devices::NewJob {
+                        device_id: device,
+                        title: "Tiket",
+                        subject: None,
+                        format: crate::devices::ESCPOS,
+                        document: &doc,
+                        created_by: "test",
+                        reprint_of: None,
+                    };
+                    devices::enqueue(c, &new, at)
+                };
+                // A's job is the older one: a queue working one job at a time starts there.
+                Ok((job(&a, now - time::Duration::seconds(5))?, job(&b, now)?))
+            })
+            .await
+            .unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let queue = tokio::spawn(run_on(db.clone(), stop_rx));
+        let jobs = |db: Db, silent: String, working: String| async move {
+            db.call(move |c| Ok((devices::job(c, &silent)?.unwrap(), devices::job(c, &working)?.unwrap())))
+                .await
+                .unwrap()
+        };
+        let mut polls = 0;
+        let (a, b) = loop {
+            polls += 1;
+            assert!(polls < 1200, "B was never printed");
+            let (a, b) = jobs(db.clone(), silent_job.clone(), working_job.clone()).await;
+            if b.status == JobStatus::Done {
+                break (a, b);
+            }
+            assert_eq!(b.status, JobStatus::Queued, "{b:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        // B printed while A's first try was still waiting for its printer to answer.
+        assert_eq!((a.status, a.attempts), (JobStatus::Queued, 0), "{a:?} {b:?}");
+        let mut waited = 0;
+        while held.lock().unwrap().is_empty() {
+            waited += 1;
+            assert!(waited < 100, "A was never tried");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop_tx.send(true).unwrap();
+        queue.await.unwrap();
+        // A's try ended when the queue stopped, and was recorded: a retry later.
+        let (a, _) = jobs(db.clone(), silent_job, working_job).await;
+        assert_eq!((a.status, a.attempts, a.error.as_deref()), (JobStatus::Queued, 1, Some("timeout")), "{a:?}");
     }
 }

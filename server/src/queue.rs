@@ -184,7 +184,9 @@ pub fn issue(
         params![date_text(day), stamp_local(at - PRINT_CONFIRM_WINDOW, zone)],
     )?;
     let highest: Option<i64> = conn.query_row(
-        "SELECT MAX(number) FROM queue_tickets WHERE day = ?1 AND prefix = ?2",
+        "SELECT MAX(n) FROM (
+             SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1 AND prefix = ?2
+             UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
         params![date_text(day), prefix.to_string()],
         |r| r.get(0),
     )?;
@@ -210,6 +212,29 @@ pub fn issue(
         ],
     )?;
     ticket(conn, &id)
+}
+
+/// After a restore on `day`: the next ticket of every lane is numbered above anything issued
+/// that day before the restore could have reached, the highest number known (to the restored
+/// database, or `seen_elsewhere`: the one it replaces, when that still reads) rounded up to the
+/// next hundred and one more hundred (A-014 then A-201), at most leaving the last hundred of
+/// the day.
+pub fn skip_ahead_after_restore(conn: &Connection, day: Date, seen_elsewhere: Option<u16>) -> Result<u16, StoreError> {
+    let highest: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(n), 0) FROM (
+             SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1
+             UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
+        [date_text(day)],
+        |r| r.get(0),
+    )?;
+    let highest = u16::try_from(highest.max(0)).unwrap_or(queue::MAX_TICKETS_PER_DAY).max(seen_elsewhere.unwrap_or(0));
+    let floor = queue::restore_floor(highest);
+    conn.execute(
+        "INSERT INTO queue_floors (day, floor) VALUES (?1, ?2)
+         ON CONFLICT (day) DO UPDATE SET floor = MAX(floor, excluded.floor)",
+        params![date_text(day), floor],
+    )?;
+    Ok(floor)
 }
 
 /// How long a kiosk has to say whether a ticket printed before the ticket is void.

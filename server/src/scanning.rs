@@ -10,7 +10,6 @@ use simpul_hardware::DeviceError;
 use simpul_hardware::document::{JpegPage, jpeg_frame, scans_pdf};
 use simpul_hardware::escl::ScanRequest;
 
-use crate::printing::DEVICE_TIMEOUT;
 use crate::store::devices::Device;
 
 /// Longest a scanner may take to deliver one page.
@@ -35,18 +34,9 @@ pub struct Scan {
 }
 
 /// Scans on `device`: an eSCL scanner (whose identity, once pinned, must match) or a USB
-/// scanner on the box through SANE (`sane:NAME`: one page from the glass, colour, 300 dpi).
+/// scanner on the box through SANE (`sane:NAME`: one page from the glass), colour, 300 dpi.
 pub async fn scan(device: &Device) -> Result<Scan, DeviceError> {
-    let pages = if let Some(name) = crate::devices::sane_name(&device.address) {
-        let request = simpul_hardware::sane::SaneRequest {
-            format: simpul_hardware::sane::SaneFormat::Jpeg,
-            ..simpul_hardware::sane::SaneRequest::default()
-        };
-        vec![simpul_hardware::sane::Sane::new(PAGE_TIMEOUT).scan(name, &request).await?]
-    } else {
-        let scanner = crate::devices::escl_scanner(device, DEVICE_TIMEOUT)?.with_page_timeout(PAGE_TIMEOUT);
-        scanner.scan(&ScanRequest::default()).await?
-    };
+    let pages = crate::devices::scanner(device, PAGE_TIMEOUT)?.scan(&ScanRequest::default()).await?;
     tokio::task::spawn_blocking(move || assemble(pages))
         .await
         .map_err(|_| DeviceError::Protocol("the scan could not be processed".into()))?

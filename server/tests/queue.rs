@@ -246,3 +246,36 @@ fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_
     queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "after", later, Zone::Wita).unwrap();
     assert_eq!(queue::ticket(&conn, &fresh.id).unwrap().state, "pending_print", "within the window it waits");
 }
+
+#[test]
+fn after_a_restore_the_day_numbers_above_every_ticket_handed_out_before_it() {
+    let (_dir, conn, services) = office();
+    let priority = Lane::Priority(PriorityReason::Elderly);
+    for n in 0..14 {
+        issue(&conn, &services[0], Lane::Normal, n);
+    }
+    issue(&conn, &services[0], priority, 20);
+    // The box failed after handing out more tickets than the backup holds; the restore resumes
+    // every lane above them.
+    let floor = queue::skip_ahead_after_restore(&conn, T0.date(), None).unwrap();
+    assert_eq!(floor, 200);
+    assert_eq!(issue(&conn, &services[0], Lane::Normal, 21).number, "A-201");
+    assert_eq!(issue(&conn, &services[0], priority, 22).number, "P-201");
+    assert_eq!(issue(&conn, &services[1], Lane::Normal, 23).number, "B-201");
+    // A second restore the same day climbs again, never back, and above what the database it
+    // replaced had handed out (A-201 here).
+    assert_eq!(queue::skip_ahead_after_restore(&conn, T0.date(), Some(201)).unwrap(), 400);
+    assert_eq!(issue(&conn, &services[0], Lane::Normal, 24).number, "A-401");
+    // The next day starts at 1.
+    let t = queue::issue(
+        &conn,
+        "51.03.02".parse().unwrap(),
+        &services[0],
+        Lane::Normal,
+        "client-next-day",
+        T0 + Duration::days(1),
+        Zone::Wita,
+    )
+    .unwrap();
+    assert_eq!(t.number, "A-001");
+}

@@ -168,6 +168,16 @@ async fn a_feeder_scan_gives_every_page_then_stops() {
     assert!(pages.iter().all(|p| p.content_type == "application/pdf" && p.bytes.starts_with(b"%PDF-")));
     assert_eq!(sim.received().pop().unwrap().document_format, "application/pdf");
 
+    // A job is bounded in all, not only page by page: a feeder whose pages each pass but
+    // together pass the job's limit stops the scan, and exactly the limit still scans.
+    let first = pages.iter().map(|p| p.bytes.len()).max().unwrap();
+    let all: usize = pages.iter().map(|p| p.bytes.len()).sum();
+    let bounded = scanner.clone().with_job_limit(first + 1);
+    let too_much = within(bounded.scan(&pdf)).await;
+    assert_eq!(too_much.err(), Some(DeviceError::TooLarge(first + 1)));
+    let exact = scanner.clone().with_job_limit(all);
+    assert_eq!(within(exact.scan(&pdf)).await.unwrap().len(), 3);
+
     // A scanner that offers no PDF is not asked for one.
     let (sim, jpeg_only) = start(EsclSimConfig { pdf: false, ..config(3) }).await;
     assert!(matches!(within(jpeg_only.scan(&pdf)).await, Err(DeviceError::Unsupported(_))));

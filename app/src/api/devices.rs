@@ -357,6 +357,17 @@ pub async fn record_finger_exceptions(
     .await
 }
 
+/// Captures on the biometric device plugged into the box itself (not the counter PC): the box
+/// talks to it, checks what it gave and records it; answers how many captures were recorded.
+#[server(endpoint = "permohonan/biometrik-kotak", prefix = "/api", input = leptos::server_fn::codec::Json)]
+pub async fn capture_on_box(csrf: String, id: String, modality: String, missing: Vec<String>) -> Result<u32, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {
+        backend.capture_on_box(&user, &id, &modality, missing).await
+    })
+    .await
+}
+
 /// Hands the signed captures a biometric device gave the browser to the box, which checks each
 /// signature and records the images; answers how many were recorded.
 #[server(endpoint = "permohonan/biometrik", prefix = "/api", input = leptos::server_fn::codec::Json)]

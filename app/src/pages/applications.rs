@@ -960,16 +960,30 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     let csrf = csrf_getter();
     #[cfg(feature = "hydrate")]
     const KEY: &str = "simpul.sbi";
+    #[cfg(feature = "hydrate")]
+    const WHERE_KEY: &str = "simpul.sbi.where";
     let address = RwSignal::new("http://127.0.0.1:4501".to_string());
+    // Where the device is plugged in: this counter PC (the browser talks to it) or the box
+    // (the server does).
+    let on_box = RwSignal::new(false);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Some(saved) = web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(KEY).ok().flatten())
-        {
-            address.set(saved);
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            if let Some(saved) = storage.get_item(KEY).ok().flatten() {
+                address.set(saved);
+            }
+            if storage.get_item(WHERE_KEY).ok().flatten().as_deref() == Some("box") {
+                on_box.set(true);
+            }
         }
     });
+    let set_where = move |to_box: bool| {
+        on_box.set(to_box);
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(WHERE_KEY, if to_box { "box" } else { "pc" });
+        }
+    };
     let missing = RwSignal::new(Vec::<BioSubType>::new());
     let show_missing = RwSignal::new(false);
     let reason = RwSignal::new(ExceptionReason::Missing);
@@ -1032,7 +1046,26 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             stop_preview();
             let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
             let (missing, reason) = (missing.get_untracked(), reason.get_untracked());
+            let to_box = on_box.get_untracked();
             let work = async move {
+                if to_box {
+                    let skipped: Vec<BioSubType> = if modality == Modality::Finger { missing } else { Vec::new() };
+                    let fingers: Vec<String> = skipped.iter().map(|f| f.position()).collect();
+                    let mut recorded = 0;
+                    if skipped.len() < BioSubType::FINGERS.len() || modality != Modality::Finger {
+                        recorded += crate::api::capture_on_box(
+                            csrf.clone(),
+                            id.clone(),
+                            modality.as_str().to_string(),
+                            fingers.clone(),
+                        )
+                        .await?;
+                    }
+                    if !fingers.is_empty() {
+                        recorded += crate::api::record_finger_exceptions(csrf, id, fingers, reason).await?;
+                    }
+                    return Ok(recorded);
+                }
                 #[cfg(feature = "hydrate")]
                 {
                     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -1145,7 +1178,21 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <div class="device-capture" id="device-capture">
-            <p>
+            <fieldset class="capture-where">
+                <legend>{t!(i18n, capture.where_label)}</legend>
+                <label class="check" for="capture-where-pc">
+                    <input type="radio" name="capture-where" id="capture-where-pc"
+                        prop:checked=move || !on_box.get() on:change=move |_| set_where(false) />
+                    " "{t!(i18n, capture.where_pc)}
+                </label>
+                <label class="check" for="capture-where-box">
+                    <input type="radio" name="capture-where" id="capture-where-box"
+                        prop:checked=move || on_box.get() on:change=move |_| { stop_preview(); set_where(true) } />
+                    " "{t!(i18n, capture.where_box)}
+                </label>
+            </fieldset>
+            {move || on_box.get().then(|| view! { <p class="muted" id="capture-box-note">{t!(i18n, capture.box_note)}</p> })}
+            <p hidden=move || on_box.get()>
                 <label for="sbi-address">{t!(i18n, capture.address)}</label>" "
                 <input id="sbi-address" prop:value=address on:input=move |ev| address.set(event_target_value(&ev)) />" "
                 <button type="button" class="secondary-dark" id="sbi-search" disabled=busy
@@ -1153,7 +1200,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     {t!(i18n, capture.search)}
                 </button>
             </p>
-            {move || search.value().get().map(|found| if found.is_empty() {
+            {move || search.value().get().filter(|_| !on_box.get()).map(|found| if found.is_empty() {
                 view! { <p class="warning" role="status" id="sbi-found">{t!(i18n, capture.none_found)}</p> }.into_any()
             } else {
                 let list = found.iter().map(|(base, n)| format!("{base} ({n})")).collect::<Vec<_>>().join(", ");
@@ -1187,7 +1234,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
             </div>
-            <p class="button-row">
+            <p class="button-row" hidden=move || on_box.get()>
                 {preview_button(Modality::Face, t!(i18n, app.photo).into_any())}
                 {preview_button(Modality::Iris, t!(i18n, app.iris).into_any())}
                 {move || preview_src.get().is_some().then(|| view! {

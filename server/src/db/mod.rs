@@ -90,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0017_blob_refs.sql"),
     include_str!("../../migrations/0018_scan_jobs.sql"),
     include_str!("../../migrations/0019_blob_fetches.sql"),
+    include_str!("../../migrations/0020_ticket_floors.sql"),
 ];
 
 /// The newest schema version this binary knows.

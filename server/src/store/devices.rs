@@ -330,14 +330,26 @@ pub fn reprint(conn: &Connection, id: &str, by: &str, at: OffsetDateTime) -> Res
     enqueue(conn, &new, at).map(Some)
 }
 
-/// Jobs due at `now` (queued and due, or sent and to be followed), oldest first.
-pub fn due(conn: &Connection, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {JOB_COLUMNS} FROM print_jobs WHERE status IN ('queued', 'sent') AND next_at <= ?1
-         ORDER BY next_at LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![second(now), i64::try_from(limit).unwrap_or(i64::MAX)], job_row)?;
-    rows.map(|r| r?).collect()
+/// The printers with a job due at `now` (queued and due, or sent and to be followed).
+pub fn due_printers(conn: &Connection, now: OffsetDateTime) -> Result<Vec<String>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT DISTINCT device_id FROM print_jobs WHERE status IN ('queued', 'sent') AND next_at <= ?1")?;
+    let rows = stmt.query_map(params![second(now)], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The job of `device` that is due first at `now`, read as it is now.
+pub fn next_due(conn: &Connection, device: &str, now: OffsetDateTime) -> Result<Option<Job>, StoreError> {
+    conn.query_row(
+        &format!(
+            "SELECT {JOB_COLUMNS} FROM print_jobs
+             WHERE device_id = ?1 AND status IN ('queued', 'sent') AND next_at <= ?2 ORDER BY next_at LIMIT 1"
+        ),
+        params![device, second(now)],
+        job_row,
+    )
+    .optional()?
+    .transpose()
 }
 
 /// A job's document.
@@ -466,7 +478,7 @@ mod tests {
         assert_eq!(stopped.status, JobStatus::Failed);
         assert_eq!(stopped.error.as_deref(), Some("device_removed"));
         assert_eq!(document(&conn, &waiting).unwrap(), b"%PDF-1.7 tanda terima");
-        assert!(due(&conn, now + time::Duration::hours(1), 10).unwrap().is_empty());
+        assert!(due_printers(&conn, now + time::Duration::hours(1)).unwrap().is_empty());
         assert!(matches!(retire(&conn, &old, now), Err(StoreError::NotFound)));
         assert!(!rename(&conn, &old, "x").unwrap());
         assert_eq!(names(&conn).unwrap().get(&old).map(String::as_str), Some("Lama"), "its jobs still name it");
