@@ -182,6 +182,9 @@ pub trait Backend: Send + Sync + 'static {
         transaction: &str,
         blocks: Vec<String>,
     ) -> Result<u32, ApiError>;
+    /// Opens a capture transaction for an application (the id a device signs into captures
+    /// the browser hands over).
+    async fn begin_capture(&self, user: &UserView, id: &str) -> Result<String, ApiError>;
     /// Captures on the biometric device plugged into the box (the caller's counter's, else
     /// the office's) and records what it gave, leaving out the `missing` fingers.
     async fn capture_on_box(

@@ -43,7 +43,12 @@ pub fn plan(
 /// Captures `modality` on the device service at `base` (e.g. `http://127.0.0.1:4501`),
 /// leaving out the `missing` fingers.
 #[cfg(feature = "hydrate")]
-pub async fn capture(base: &str, modality: Modality, missing: &[BioSubType]) -> Result<BrowserCapture, CaptureError> {
+pub async fn capture(
+    base: &str,
+    modality: Modality,
+    missing: &[BioSubType],
+    transaction: &str,
+) -> Result<BrowserCapture, CaptureError> {
     let base = base.trim().trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err("unreachable".into());
@@ -55,7 +60,7 @@ pub async fn capture(base: &str, modality: Modality, missing: &[BioSubType]) -> 
         // Discovery was asked for this modality's device type only.
         .find(|d| d.error.as_ref().is_none_or(|e| e.is_success()))
         .ok_or_else(|| "no_biometric_device".to_string())?;
-    let transaction = random_id();
+    let transaction = transaction.to_string();
     let mut blocks = Vec::new();
     for request in plan(modality, &device, &transaction, missing) {
         let body = serde_json::to_string(&request).map_err(|_| "protocol")?;
@@ -72,15 +77,6 @@ pub async fn capture(base: &str, modality: Modality, missing: &[BioSubType]) -> 
         return Err("protocol".into());
     }
     Ok(BrowserCapture { transaction, blocks })
-}
-
-#[cfg(feature = "hydrate")]
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Discovery at `base` with MOSIP's verb, then the older one.

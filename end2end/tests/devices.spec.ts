@@ -383,6 +383,15 @@ test("biometrics from the device service on the counter PC: the browser captures
     await expect(counter.locator(`[data-modality="${modality}"]`)).toContainText("SIM");
     await hydrated(counter);
   }
+  // Signed captures are taken only under a transaction the box issued for this record: one
+  // the box never issued (a capture replayed from another record) is refused before anything
+  // is looked at.
+  const csrf = await counter.locator("input[name=csrf]").first().inputValue();
+  const replay = await counter.request.post(`${box.base}/api/permohonan/biometrik`, {
+    data: { csrf, id: appId, modality: "Face", transaction: "a-transaction-from-elsewhere", blocks: ["eyJ9.e30.AA"] },
+  });
+  expect(replay.status()).toBe(409);
+  expect(await replay.text()).toContain("capture_transaction");
   // A bandaged left thumb: left out of the capture, recorded as an exception with its reason.
   await counter.locator("#finger-exceptions-toggle").click();
   await counter.locator("#missing-left_thumb").check();

@@ -739,6 +739,10 @@ impl Backend for AppBackend {
         self.captures_from_browser(user, id, modality, transaction, blocks).await
     }
 
+    async fn begin_capture(&self, user: &UserView, id: &str) -> Result<String, ApiError> {
+        self.capture_transaction(user, id).await
+    }
+
     async fn capture_on_box(
         &self,
         user: &UserView,

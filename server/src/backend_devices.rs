@@ -486,6 +486,19 @@ impl AppBackend {
         if blocks.is_empty() || blocks.len() > 12 || transaction.is_empty() || transaction.len() > 64 {
             return Err(ApiError::BadRequest("1 to 12 capture blocks of one transaction".into()));
         }
+        // Only under a transaction this box issued for this record and this staff member: a
+        // signed capture of someone else, or an old one, is not taken.
+        let (t, app, staff) = (transaction.to_string(), id.to_string(), user.id.clone());
+        let issued = self
+            .core
+            .db
+            .call(move |c| crate::store::captures::valid(c, &t, &app, &staff, OffsetDateTime::now_utc()))
+            .await
+            .map_err(internal)?;
+        if !issued {
+            tracing::warn!("captures handed over under a transaction this box did not issue for the record");
+            return Err(refused("capture_transaction"));
+        }
         // Keys pinned for configured biometric devices, by serial.
         let pins: Vec<simpul_hardware::sbi::Pin> = self
             .core
@@ -513,6 +526,22 @@ impl AppBackend {
             captured.push(first);
         }
         self.record_captures(user, id, captured).await
+    }
+
+    /// Opens a capture transaction for application `id`: the id the device signs into each
+    /// capture, which [`Self::captures_from_browser`] then requires.
+    pub(crate) async fn capture_transaction(&self, user: &UserView, id: &str) -> Result<String, ApiError> {
+        let (app, staff) = (id.to_string(), user.id.clone());
+        self.core
+            .db
+            .call(move |c| {
+                Ok(crate::applications::check_attach(c, &app, None)
+                    .map(|()| crate::store::captures::issue(c, &app, &staff, OffsetDateTime::now_utc())))
+            })
+            .await
+            .map_err(internal)?
+            .map_err(crate::backend_apps::app_error)?
+            .map_err(internal)
     }
 
     /// Captures `modality` on the biometric device plugged into this box (the one configured

@@ -357,6 +357,18 @@ pub async fn record_finger_exceptions(
     .await
 }
 
+/// Opens a capture transaction for application `id`: a device on the counter PC signs it into
+/// each capture, and the box takes captures handed over only under a transaction it issued for
+/// that record, to that staff member, not long ago.
+#[server(endpoint = "permohonan/biometrik-mulai", prefix = "/api", input = leptos::server_fn::codec::Json)]
+pub async fn begin_capture(csrf: String, id: String) -> Result<String, ApiError> {
+    use simpul_domain::auth::Permission;
+    crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {
+        backend.begin_capture(&user, &id).await
+    })
+    .await
+}
+
 /// Captures on the biometric device plugged into the box itself (not the counter PC): the box
 /// talks to it, checks what it gave and records it; answers how many captures were recorded.
 #[server(endpoint = "permohonan/biometrik-kotak", prefix = "/api", input = leptos::server_fn::codec::Json)]

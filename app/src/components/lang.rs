@@ -260,6 +260,7 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "no_scanner" => t_string!(i18n, device.no_scanner).to_string(),
         "no_biometric_device" => t_string!(i18n, device.no_biometric_device).to_string(),
         "no_biometric" => t_string!(i18n, device.no_biometric).to_string(),
+        "capture_transaction" => t_string!(i18n, device.capture_transaction).to_string(),
         "busy" => t_string!(i18n, device.busy).to_string(),
         "aborted" => t_string!(i18n, device.aborted).to_string(),
         "stopped" => t_string!(i18n, device.stopped).to_string(),

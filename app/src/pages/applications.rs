@@ -1075,7 +1075,9 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     let mut recorded = 0;
                     // All ten missing: nothing to capture, only the exceptions to record.
                     if skipped.len() < BioSubType::FINGERS.len() || modality != Modality::Finger {
-                        let got = crate::biometric_client::capture(&base, modality, skipped)
+                        // The box names the transaction the device signs into each capture.
+                        let transaction = crate::api::begin_capture(csrf.clone(), id.clone()).await?;
+                        let got = crate::biometric_client::capture(&base, modality, skipped, &transaction)
                             .await
                             .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
                         // A few blocks per request keeps each under the server's body limit.

@@ -91,6 +91,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0018_scan_jobs.sql"),
     include_str!("../../migrations/0019_blob_fetches.sql"),
     include_str!("../../migrations/0020_ticket_floors.sql"),
+    include_str!("../../migrations/0021_capture_transactions.sql"),
 ];
 
 /// The newest schema version this binary knows.

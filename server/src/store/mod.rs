@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod captures;
 pub mod catalog;
 pub mod conflicts;
 pub mod devices;
