@@ -724,6 +724,15 @@ pub fn finger_slaps(missing: &[BioSubType]) -> Vec<SlapPlan> {
         .collect()
 }
 
+/// The quality (0-100) asked of every capture; one below it is kept, shown to staff as low,
+/// and worth capturing again while the applicant is there.
+pub const REQUESTED_QUALITY: u8 = 40;
+
+/// Whether a capture's quality is below what was asked.
+pub fn low_quality(quality: u64) -> bool {
+    quality < u64::from(REQUESTED_QUALITY)
+}
+
 /// The capture requests for `modality` on device `device_id` with sub-devices `subs` (empty:
 /// the device names none): three slaps for fingerprints (without the `missing` fingers, which
 /// go as the slaps' exceptions), both eyes for the iris, one image otherwise. All share one
@@ -739,15 +748,25 @@ pub fn capture_plan(
         Modality::Finger => finger_slaps(missing)
             .into_iter()
             .filter(|s| subs.is_empty() || subs.contains(&s.sub_id))
-            .map(|s| capture_request(modality, s.count, &s.exceptions, transaction, 40, device_id, s.sub_id))
+            .map(|s| {
+                capture_request(modality, s.count, &s.exceptions, transaction, REQUESTED_QUALITY, device_id, s.sub_id)
+            })
             .collect(),
         Modality::Iris => {
             let sub = if subs.contains(&3) { 3 } else { subs.first().copied().unwrap_or(0) };
             let count = BioSubType::of_sub_device(modality, sub).len().max(1) as u32;
-            vec![capture_request(modality, count, &[], transaction, 40, device_id, sub)]
+            vec![capture_request(modality, count, &[], transaction, REQUESTED_QUALITY, device_id, sub)]
         }
         Modality::Face | Modality::Signature => {
-            vec![capture_request(modality, 1, &[], transaction, 40, device_id, subs.first().copied().unwrap_or(0))]
+            vec![capture_request(
+                modality,
+                1,
+                &[],
+                transaction,
+                REQUESTED_QUALITY,
+                device_id,
+                subs.first().copied().unwrap_or(0),
+            )]
         }
     }
 }
@@ -1192,6 +1211,14 @@ mod tests {
         assert_eq!(serde_json::from_value::<CapturePayload>(no_sub).unwrap().bio_sub_type, BioSubType::Unknown);
         let bad: Value = json!({"digitalId": "x", "bioType": "Finger", "bioSubType": "Left Pinky", "bioValue": "", "transactionId": "T", "qualityScore": 1});
         assert!(serde_json::from_value::<CapturePayload>(bad).is_err());
+    }
+
+    #[test]
+    fn a_capture_below_the_asked_quality_is_low() {
+        assert!(low_quality(0) && low_quality(u64::from(REQUESTED_QUALITY) - 1));
+        assert!(!low_quality(u64::from(REQUESTED_QUALITY)) && !low_quality(100));
+        let plan = capture_plan(Modality::Face, "1", &[0], "t", &[]);
+        assert_eq!(plan[0].bio[0].requested_score, REQUESTED_QUALITY);
     }
 
     #[test]

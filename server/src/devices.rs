@@ -425,7 +425,15 @@ pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
     let count = if modality == simpul_domain::sbi::Modality::Finger { 4 } else { 1 };
     let sub_id = first.description.device_sub_id.first().copied().unwrap_or(0);
     let transaction = uuid::Uuid::new_v4().to_string();
-    let request = simpul_domain::sbi::capture_request(modality, count, &[], &transaction, 40, &first.device_id, sub_id);
+    let request = simpul_domain::sbi::capture_request(
+        modality,
+        count,
+        &[],
+        &transaction,
+        simpul_domain::sbi::REQUESTED_QUALITY,
+        &first.device_id,
+        sub_id,
+    );
     let captured = service.capture(&request).await?;
     let quality = captured.iter().map(|c| c.quality).min().unwrap_or(0);
     Ok(format!("{} {:?}, kualitas {quality}", captured.len(), modality))

@@ -879,6 +879,9 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         view! {
                             <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
                             {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
+                            {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                                " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
+                            })}
                         }.into_any()
                     }
                     Some(c) => view! { <span class="muted">{t!(i18n, app.exception)}": "{exception_text(i18n, c.exception.as_deref().unwrap_or_default())}</span> }.into_any(),
@@ -910,6 +913,9 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         {(captured > 0).then(|| view! {
                             <span>"✔ "{captured}" / 10"</span>
                             {best.map(|q| view! { " · "{t!(i18n, app.quality)}" ≥ "{q}})}
+                            {best.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                                " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
+                            })}
                         })}
                         <ul class="finger-list">
                             {excepted.into_iter().map(|(position, why)| {
