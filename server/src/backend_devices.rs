@@ -555,16 +555,10 @@ impl AppBackend {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::{BioSubType, DeviceStatus, Modality};
+        use simpul_domain::sbi::{DeviceStatus, Modality};
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
-        let mut skipped = Vec::new();
-        for name in &missing {
-            let finger = BioSubType::from_position(name)
-                .filter(|f| f.modality() == Some(Modality::Finger))
-                .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
-            skipped.push(finger);
-        }
+        let skipped = fingers(&missing)?;
         if wanted != Modality::Finger && !skipped.is_empty() {
             return Err(ApiError::BadRequest("fingers left out of a capture that takes none".into()));
         }
@@ -673,16 +667,8 @@ impl AppBackend {
         fingers: Vec<String>,
         reason: simpul_domain::sbi::ExceptionReason,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::{BioSubType, Modality};
-        let mut positions: Vec<BioSubType> = Vec::new();
-        for name in &fingers {
-            let finger = BioSubType::from_position(name)
-                .filter(|f| f.modality() == Some(Modality::Finger))
-                .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
-            if !positions.contains(&finger) {
-                positions.push(finger);
-            }
-        }
+        // Fingers only: the eyes have no exceptions yet.
+        let positions = self::fingers(&fingers)?;
         if positions.is_empty() {
             return Err(ApiError::BadRequest("no finger chosen".into()));
         }
@@ -758,4 +744,19 @@ impl AppBackend {
             .await
             .map_err(store_refusal)?
     }
+}
+
+/// Fingers named by their positions (`left_thumb`...), each once; anything else is refused.
+fn fingers(names: &[String]) -> Result<Vec<simpul_domain::sbi::BioSubType>, ApiError> {
+    use simpul_domain::sbi::{BioSubType, Modality};
+    let mut out: Vec<BioSubType> = Vec::new();
+    for name in names {
+        let finger = BioSubType::from_position(name)
+            .filter(|f| f.modality() == Some(Modality::Finger))
+            .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
+        if !out.contains(&finger) {
+            out.push(finger);
+        }
+    }
+    Ok(out)
 }

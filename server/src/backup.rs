@@ -181,24 +181,8 @@ fn prepare(copy: &Path, data_dir: &Path, live: &Path, now: OffsetDateTime) -> Re
 /// by people in the waiting room too.
 fn highest_ticket(live: &Path, day: time::Date) -> Option<u16> {
     let conn = Connection::open_with_flags(live, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
-    let highest: Option<i64> = conn
-        .query_row(
-            "SELECT MAX(n) FROM (
-                 SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1
-                 UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
-            [simpul_sync::records::date_text(day)],
-            |r| r.get(0),
-        )
-        .or_else(|_| {
-            // A database from before ticket floors.
-            conn.query_row(
-                "SELECT MAX(number) FROM queue_tickets WHERE day = ?1",
-                [simpul_sync::records::date_text(day)],
-                |r| r.get(0),
-            )
-        })
-        .ok()?;
-    highest.and_then(|h| u16::try_from(h).ok())
+    // A database from before ticket floors has issued numbers only.
+    crate::queue::highest_today(&conn, day).or_else(|_| crate::queue::highest_issued(&conn, day)).ok()?
 }
 
 /// Files in the data directory the restored database does not list (made after the backup,

@@ -214,20 +214,37 @@ pub fn issue(
     ticket(conn, &id)
 }
 
+/// The highest ticket number `day` has reached in any lane: issued, or the floor a restore set.
+pub fn highest_today(conn: &Connection, day: Date) -> Result<Option<u16>, StoreError> {
+    let highest: Option<i64> = conn.query_row(
+        "SELECT MAX(n) FROM (
+             SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1
+             UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
+        [date_text(day)],
+        |r| r.get(0),
+    )?;
+    Ok(highest.map(saturated))
+}
+
+/// The highest ticket number issued on `day` in any lane, for a database from before ticket
+/// floors.
+pub fn highest_issued(conn: &Connection, day: Date) -> Result<Option<u16>, StoreError> {
+    let highest: Option<i64> =
+        conn.query_row("SELECT MAX(number) FROM queue_tickets WHERE day = ?1", [date_text(day)], |r| r.get(0))?;
+    Ok(highest.map(saturated))
+}
+
+fn saturated(number: i64) -> u16 {
+    u16::try_from(number.max(0)).unwrap_or(queue::MAX_TICKETS_PER_DAY)
+}
+
 /// After a restore on `day`: the next ticket of every lane is numbered above anything issued
 /// that day before the restore could have reached, the highest number known (to the restored
 /// database, or `seen_elsewhere`: the one it replaces, when that still reads) rounded up to the
 /// next hundred and one more hundred (A-014 then A-201), at most leaving the last hundred of
 /// the day.
 pub fn skip_ahead_after_restore(conn: &Connection, day: Date, seen_elsewhere: Option<u16>) -> Result<u16, StoreError> {
-    let highest: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(n), 0) FROM (
-             SELECT MAX(number) AS n FROM queue_tickets WHERE day = ?1
-             UNION ALL SELECT floor FROM queue_floors WHERE day = ?1)",
-        [date_text(day)],
-        |r| r.get(0),
-    )?;
-    let highest = u16::try_from(highest.max(0)).unwrap_or(queue::MAX_TICKETS_PER_DAY).max(seen_elsewhere.unwrap_or(0));
+    let highest = highest_today(conn, day)?.unwrap_or(0).max(seen_elsewhere.unwrap_or(0));
     let floor = queue::restore_floor(highest);
     conn.execute(
         "INSERT INTO queue_floors (day, floor) VALUES (?1, ?2)
