@@ -221,6 +221,28 @@ pub fn card_expiry(applicant: &Applicant) -> Option<Date> {
     }
 }
 
+/// The key under which two records name the same passport: the issuing country and the number
+/// as letters and digits only, upper case (staff type "pa 123-4567" as often as "PA1234567").
+/// None for a citizen, or when either part is empty.
+pub fn passport_key(country: &str, number: &str) -> Option<String> {
+    let clean = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    let (country, number) = (clean(country), clean(number));
+    if country.is_empty() || country == "IDN" || number.is_empty() {
+        return None;
+    }
+    Some(format!("{country}:{number}"))
+}
+
+impl Applicant {
+    /// See [`passport_key`].
+    pub fn passport_key(&self) -> Option<String> {
+        match (&self.nationality, &self.passport) {
+            (Nationality::Foreign(country), Some(p)) => passport_key(country, &p.number),
+            _ => None,
+        }
+    }
+}
+
 /// Checks an applicant for a service of `kind` on `today`. Returns every problem found.
 pub fn check(kind: ServiceKind, a: &Applicant, regions: &dyn RegionDirectory, today: Date) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
@@ -429,6 +451,16 @@ impl PowerOfAttorney {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_passport_typed_two_ways_is_one_key_and_citizens_have_none() {
+        assert_eq!(passport_key("aus", " pa 123-4567 "), Some("AUS:PA1234567".into()));
+        assert_eq!(passport_key("AUS", "PA1234567"), passport_key("Aus", "pa1234567"));
+        assert_ne!(passport_key("AUS", "PA1234567"), passport_key("NZL", "PA1234567"));
+        assert_eq!(passport_key("IDN", "B1234567"), None);
+        assert_eq!(passport_key("AUS", " - "), None);
+        assert_eq!(passport_key("", "PA1234567"), None);
+    }
+
     use std::collections::HashSet;
 
     use time::macros::date;

@@ -844,10 +844,10 @@ fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Opt
         None => doc.number.clone(),
     };
     conn.execute(
-        "INSERT INTO applications (id, number, office, service_id, kind, status, nik, name, created_by, created_at, updated_at, due_at, ticket)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        "INSERT INTO applications (id, number, office, service_id, kind, status, nik, name, created_by, created_at, updated_at, due_at, ticket, passport)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, nik = excluded.nik, name = excluded.name,
-           updated_at = excluded.updated_at, due_at = excluded.due_at",
+           updated_at = excluded.updated_at, due_at = excluded.due_at, passport = excluded.passport",
         params![
             id,
             number,
@@ -861,7 +861,8 @@ fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Opt
             doc.created_at,
             updated,
             due,
-            doc.ticket
+            doc.ticket,
+            doc.applicant.passport_key()
         ],
     )?;
     Ok(())
@@ -878,23 +879,51 @@ fn note_blob_refs(conn: &Connection, doc: &ApplicationDoc) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Fills the passport key of the records projected before the projection had one, once.
+/// Returns how many records it read.
+pub fn index_passports_once(conn: &Connection) -> Result<usize, StoreError> {
+    once_per_record(
+        conn,
+        "applications.passport.indexed",
+        "SELECT id FROM applications WHERE passport IS NULL",
+        |id, doc| {
+            if let Some(key) = doc.applicant.passport_key() {
+                conn.execute("UPDATE applications SET passport = ?2 WHERE id = ?1", params![id, key])?;
+            }
+            Ok(())
+        },
+    )
+}
+
 /// Indexes the files of the records stored before this version knew `blob_refs`, once.
 /// Returns how many records it read.
 pub fn index_blob_refs_once(conn: &Connection) -> Result<usize, StoreError> {
-    const DONE: &str = "blob_refs.indexed";
-    if crate::store::settings::get(conn, DONE)?.is_some() {
+    once_per_record(conn, "blob_refs.indexed", "SELECT id FROM documents WHERE kind = 'application'", |_, doc| {
+        note_blob_refs(conn, doc)
+    })
+}
+
+/// Runs `each` on every readable record `select` names, once per database (the setting `done`
+/// remembers it). Returns how many records were named.
+fn once_per_record(
+    conn: &Connection,
+    done: &str,
+    select: &str,
+    mut each: impl FnMut(&str, &ApplicationDoc) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    if crate::store::settings::get(conn, done)?.is_some() {
         return Ok(0);
     }
     let ids: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT id FROM documents WHERE kind = 'application'")?;
+        let mut stmt = conn.prepare(select)?;
         stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
     };
     for id in &ids {
         if let Some(doc) = readable(conn, id)? {
-            note_blob_refs(conn, &doc)?;
+            each(id, &doc)?;
         }
     }
-    crate::store::settings::put(conn, DONE, "1")?;
+    crate::store::settings::put(conn, done, "1")?;
     Ok(ids.len())
 }
 

@@ -7,7 +7,8 @@ use simpul_sync::records::{ApplicationDoc, KEEP_ONLY_FIELDS};
 use time::OffsetDateTime;
 
 use crate::backend::{AppBackend, internal, local_datetime};
-use crate::replication::{CROSS_OFFICE_FIELD, Decision, ResolveError};
+use crate::replication::{Decision, ResolveError};
+use crate::sameperson;
 use crate::store::{conflicts, documents, staff};
 
 impl AppBackend {
@@ -66,7 +67,7 @@ impl AppBackend {
                         .map(|v| CandidateView {
                             value: v.value.clone(),
                             // Only the owning office's box and the hub write a record.
-                            source: if case.field == CROSS_OFFICE_FIELD {
+                            source: if case.field == sameperson::FIELD {
                                 v.actor.clone()
                             } else if v.actor == own_actor {
                                 "hub".into()

@@ -28,6 +28,7 @@ pub mod printouts;
 pub mod queue;
 pub mod receipts;
 pub mod replication;
+pub mod sameperson;
 pub mod scanning;
 pub mod state;
 pub mod store;
@@ -109,7 +110,8 @@ impl Appliance {
             if interrupted > 0 {
                 tracing::warn!(scans = interrupted, "scans under way when the server stopped are marked failed");
             }
-            applications::index_blob_refs_once(c).map(|_| ())
+            applications::index_blob_refs_once(c)?;
+            applications::index_passports_once(c).map(|_| ())
         })
         .await?;
         let sessions = RusqliteStore::new(db.connection());

@@ -3,7 +3,7 @@
 //! conflict. Each public function runs in one transaction: refused means nothing applied.
 
 use rusqlite::Connection;
-use simpul_sync::merge::{ConflictValue, MergeError, Settlement, conflicts, settle};
+use simpul_sync::merge::{MergeError, Settlement, conflicts, settle};
 use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, decode_versioned, encode, encode_version};
 use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, KEEP_ONLY_FIELDS, ResolutionDoc};
 use simpul_sync::reference::{CredentialChange, CredentialRefusal, MAX_ROWS_PER_BATCH};
@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::applications;
 use crate::db::StoreError;
+use crate::sameperson;
 use crate::store::audit::{self, Actor};
 use crate::store::enroll::{self, BoxStanding};
 use crate::store::reference::{self, ReferenceError};
@@ -272,10 +273,9 @@ fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: Offset
             inbox::open(conn, &key, &doc.office, &c.field, &c.values, now)?;
             fields.push(c.field.clone());
         }
-        if let Some(other) = other_office_with_same_person(conn, &key, &doc)? {
-            inbox::open(conn, &key, &doc.office, CROSS_OFFICE_FIELD, &other, now)?;
-            fields.push(CROSS_OFFICE_FIELD.to_string());
-        }
+        // The rule across records keeps its own cases (see `sameperson`).
+        fields.push(sameperson::FIELD.to_string());
+        sameperson::review(conn, &key, &doc, now)?;
         let closed = inbox::close_settled(conn, &key, &fields, now)?;
         if closed > 0 {
             // A later change that saw every value replaced them (boxes refuse to, but older
@@ -287,50 +287,6 @@ fn after_merge(conn: &Connection, touched: &[DocumentId], hub: bool, now: Offset
         }
     }
     Ok(())
-}
-
-/// The inbox field name of the rule "the same person has open applications at two offices".
-pub const CROSS_OFFICE_FIELD: &str = "applicant.nik@other_office";
-
-fn other_office_with_same_person(
-    conn: &Connection,
-    id: &str,
-    doc: &ApplicationDoc,
-) -> Result<Option<Vec<ConflictValue>>, StoreError> {
-    let status = doc.status().ok();
-    if status.is_none_or(|s| s.is_final()) {
-        return Ok(None);
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT number, office, created_by, created_at FROM applications
-         WHERE nik = ?1 AND office != ?2 AND id != ?3 AND status NOT IN ('handed_over', 'cancelled')",
-    )?;
-    let others: Vec<ConflictValue> = stmt
-        .query_map(rusqlite::params![doc.applicant.nik, doc.office, id], |r| {
-            let number: String = r.get(0)?;
-            let office: String = r.get(1)?;
-            let created_at: String = r.get(3)?;
-            Ok(ConflictValue {
-                value: format!("{number} ({office})"),
-                change: String::new(),
-                actor: office,
-                time: crate::store::parse_stamp(&created_at).map_or(0, |t| t.unix_timestamp()),
-                by: Some(r.get(2)?),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    if others.is_empty() {
-        return Ok(None);
-    }
-    let mut all = vec![ConflictValue {
-        value: format!("{} ({})", doc.number, doc.office),
-        change: String::new(),
-        actor: doc.office.clone(),
-        time: crate::store::parse_stamp(&doc.created_at).map_or(0, |t| t.unix_timestamp()),
-        by: Some(doc.created_by.clone()),
-    }];
-    all.extend(others);
-    Ok(Some(all))
 }
 
 /// Why a settlement was refused.
@@ -394,7 +350,7 @@ pub fn resolve(
     }
     let mut doc = documents::open(&tx, &case.doc_id)?.ok_or(ResolveError::NotFound)?.with_actor(documents::actor(&tx)?);
     let before = doc.get_heads();
-    let value: Option<String> = if case.field == CROSS_OFFICE_FIELD {
+    let value: Option<String> = if case.field == sameperson::FIELD {
         // The rule spans two records: the decision is recorded on this one, nothing is written.
         match decision {
             Decision::Keep(i) => Some(case.candidates.get(*i).ok_or(ResolveError::NotFound)?.value.clone()),
@@ -465,6 +421,8 @@ pub fn resolve(
     })?;
     applications::project_current(&tx, &case.doc_id, &record)?;
     inbox::resolve(&tx, id, admin, value, reason, now)?;
+    // A corrected NIK or passport may join or leave a group of one person's records.
+    sameperson::review(&tx, &case.doc_id, &record, now)?;
     audit::record(
         &tx,
         now,
@@ -662,6 +620,24 @@ mod tests {
         assert_eq!(record(&conn).status, "cancelled");
         assert_eq!(record(&conn).applicant.name, "Jane Citizen");
         assert_eq!(record(&conn).resolutions.len(), 2);
+    }
+
+    #[test]
+    fn a_merge_at_the_hub_puts_one_persons_records_at_two_offices_in_the_inbox_once() {
+        let (_dir, conn) = hub_with(|_| {}, |_| {});
+        assert!(inbox::list_open(&conn, 10).unwrap().is_empty());
+        let other = "0b6f1c55-93c4-4b8c-9a3f-5d6c1f0e2a12";
+        let mut elsewhere = tests_support::application();
+        elsewhere.office = "51.03.03".into();
+        elsewhere.number = "510303-20261121-0001".into();
+        let now = OffsetDateTime::now_utc();
+        documents::create(&conn, documents::DocKind::Application, other, &elsewhere, now, "staff-2").unwrap();
+        let ids = [other, ID].map(|i| DocumentId(i.parse().unwrap()));
+        after_merge(&conn, &ids, true, now).unwrap();
+        after_merge(&conn, &ids, true, now).unwrap();
+        let (_, candidates) = case_of(&conn, sameperson::FIELD);
+        assert_eq!(candidates.len(), 2, "{candidates:?}");
+        assert_eq!(inbox::list_open(&conn, 10).unwrap().len(), 1, "one situation, one case");
     }
 
     #[test]

@@ -352,6 +352,13 @@ impl From<&Applicant> for ApplicantDoc {
 }
 
 impl ApplicantDoc {
+    /// The passport as a key two records can be matched on (see
+    /// [`simpul_domain::applicant::passport_key`]); read from the stored text, so it works on a
+    /// record that no longer passes every check.
+    pub fn passport_key(&self) -> Option<String> {
+        simpul_domain::applicant::passport_key(&self.nationality, self.passport_number.as_deref()?)
+    }
+
     /// Back to the domain type, checking every field.
     pub fn to_domain(&self) -> Result<Applicant, BadField> {
         let sex = match self.sex.as_str() {

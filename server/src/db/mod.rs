@@ -92,6 +92,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0019_blob_fetches.sql"),
     include_str!("../../migrations/0020_ticket_floors.sql"),
     include_str!("../../migrations/0021_capture_transactions.sql"),
+    include_str!("../../migrations/0022_applications_by_passport.sql"),
 ];
 
 /// The newest schema version this binary knows.

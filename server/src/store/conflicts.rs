@@ -87,6 +87,28 @@ pub fn close_settled(
     Ok(closed)
 }
 
+/// Closes an open case that no person decided (a rule found it no longer applies); nothing
+/// when it is already closed.
+pub fn close(conn: &Connection, id: i64, by: &str, reason: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE conflicts SET resolved_at = ?2, resolved_by = ?3, reason = ?4 WHERE id = ?1 AND resolved_at IS NULL",
+        params![id, stamp(now), by, reason],
+    )?;
+    Ok(())
+}
+
+/// Open cases of a field, on any record, one of whose candidates is exactly `value`.
+pub fn open_mentioning(conn: &Connection, field: &str, value: &str) -> Result<Vec<ConflictRow>, StoreError> {
+    // A prefilter on the stored JSON; the exact check is on the parsed candidates.
+    let needle = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM conflicts WHERE field = ?1 AND resolved_at IS NULL AND instr(candidates, ?2) > 0 ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![field, needle], row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(finish(rows)?.into_iter().filter(|c| c.candidates.iter().any(|v| v.value == value)).collect())
+}
+
 /// Marks a case settled.
 pub fn resolve(
     conn: &Connection,
