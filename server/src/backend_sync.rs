@@ -33,6 +33,7 @@ impl AppBackend {
             certificate_renew: s
                 .certificate_expires
                 .is_some_and(|t| t - OffsetDateTime::now_utc() < time::Duration::days(crate::pki::RENEW_WARNING_DAYS)),
+            slow_link_step: self.core.sync.step_bytes(),
         })
     }
 

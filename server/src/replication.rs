@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 use simpul_sync::merge::{MergeError, Settlement, conflicts, settle};
-use simpul_sync::protocol::{BATCH_BUDGET, DecodeError, Message, decode, decode_versioned, encode, encode_version};
+use simpul_sync::protocol::{DecodeError, Message, clamp_budget, decode, decode_versioned, encode, encode_version};
 use simpul_sync::records::{APPLICATION_FIELDS, ApplicationDoc, KEEP_ONLY_FIELDS, ResolutionDoc};
 use simpul_sync::reference::{CredentialChange, CredentialRefusal, MAX_ROWS_PER_BATCH};
 use simpul_sync::session::{Sent, SyncError, box_push, box_receive, hub_answer};
@@ -87,6 +87,7 @@ pub fn hub_exchange(
     conn: &mut Connection,
     fingerprint: &str,
     body: &[u8],
+    budget: usize,
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, ExchangeError> {
     let (Message::Push(push), version) = decode_versioned(body)? else { return Err(ExchangeError::Unexpected) };
@@ -98,7 +99,7 @@ pub fn hub_exchange(
     };
     let mut replica = SqliteReplica::new(&tx, stamp(now));
     let peer = simpul_sync::session::BoxPeer { id: fingerprint, office: &office };
-    let (mut pull, touched) = hub_answer(&mut replica, peer, &push, now.unix_timestamp(), BATCH_BUDGET)?;
+    let (mut pull, touched) = hub_answer(&mut replica, peer, &push, now.unix_timestamp(), clamp_budget(budget))?;
     after_merge(&tx, &touched, true, now)?;
     let office_code: simpul_domain::wilayah::RegionCode =
         office.parse().map_err(|_| StoreError::Corrupt(format!("enrolled office {office}")))?;
@@ -170,11 +171,11 @@ pub struct Outgoing {
     pub sent: Sent,
 }
 
-/// A box: the next push.
-pub fn box_outgoing(conn: &mut Connection, now: OffsetDateTime) -> Result<Outgoing, ExchangeError> {
+/// A box: the next push, its changes within about `budget` bytes.
+pub fn box_outgoing(conn: &mut Connection, budget: usize, now: OffsetDateTime) -> Result<Outgoing, ExchangeError> {
     let tx = conn.transaction()?;
     let mut replica = SqliteReplica::new(&tx, stamp(now));
-    let mut push = box_push(&mut replica, now.unix_timestamp(), BATCH_BUDGET)?;
+    let mut push = box_push(&mut replica, now.unix_timestamp(), clamp_budget(budget))?;
     push.reference_applied = reference::applied(&tx)?;
     push.credentials = crate::store::staff::pending_credentials(&tx)?;
     tx.commit()?;

@@ -2,12 +2,13 @@
 //! the link is up, backs off while it is down, and runs at once on demand.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use simpul_sync::Cursor;
-use simpul_sync::protocol::MAX_FRAME_BYTES;
+use simpul_sync::protocol::{BATCH_BUDGET, MAX_FRAME_BYTES, MIN_BATCH_BUDGET};
 use time::OffsetDateTime;
 
 use crate::hublink::{LinkProblem, describe};
@@ -61,6 +62,53 @@ pub struct SyncStatus {
 pub struct SyncHandle {
     status: RwLock<SyncStatus>,
     wake: tokio::sync::Notify,
+    pace: Pace,
+}
+
+/// How many bytes one request to the hub carries (a batch of changes, a chunk of a file). A
+/// slow link (a weak mobile signal) cannot move a megabyte within the request timeout, and a
+/// box that kept trying would never get anything across. A request that timed out takes a
+/// quarter of the step; one that carried a full step in under a quarter of the timeout doubles
+/// it; between the protocol's smallest batch and its largest.
+#[derive(Debug)]
+pub struct Pace {
+    step: AtomicUsize,
+    timeout_ms: AtomicU64,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace { step: AtomicUsize::new(BATCH_BUDGET), timeout_ms: AtomicU64::new(30_000) }
+    }
+}
+
+impl Pace {
+    /// Bytes per request now.
+    pub fn bytes(&self) -> usize {
+        self.step.load(Ordering::Relaxed)
+    }
+
+    fn set_timeout(&self, timeout: Duration) {
+        self.timeout_ms.store(timeout.as_millis().try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Learns from one request that carried `bytes` (sent and received) in `took`, or timed out.
+    fn observe(&self, bytes: usize, took: Duration, timed_out: bool) {
+        let before = self.bytes();
+        let quick = took.as_millis() < u128::from(self.timeout_ms.load(Ordering::Relaxed) / 4);
+        let next = if timed_out {
+            before / 4
+        } else if quick && bytes >= before / 2 {
+            before.saturating_mul(2)
+        } else {
+            before
+        }
+        .clamp(MIN_BATCH_BUDGET, BATCH_BUDGET);
+        if next != before {
+            self.step.store(next, Ordering::Relaxed);
+            tracing::info!(bytes = next, "sync step size changed with the link's speed");
+        }
+    }
 }
 
 impl SyncHandle {
@@ -73,10 +121,52 @@ impl SyncHandle {
         f(&mut self.status.write().unwrap_or_else(|e| e.into_inner()));
     }
 
+    /// The bytes one request carries, when a slow link made the box send less than a full
+    /// batch.
+    pub fn step_bytes(&self) -> Option<u64> {
+        let bytes = self.pace.bytes();
+        (bytes < BATCH_BUDGET).then_some(bytes as u64)
+    }
+
     /// Asks the loop to sync now.
     pub fn sync_now(&self) {
         self.wake.notify_one();
     }
+}
+
+/// The hub's answer to one request, read whole (bounded).
+struct Answer {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).trim().to_string()
+    }
+
+    fn header_u64(&self, name: &str) -> Option<u64> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+    }
+}
+
+/// Sends a request carrying `sent` bytes and reads the answer, telling the pace how it went.
+async fn request(handle: &SyncHandle, request: reqwest::RequestBuilder, sent: usize) -> Result<Answer, SessionError> {
+    let started = std::time::Instant::now();
+    let answer = async {
+        let response = request.send().await.map_err(|e| SessionError::Link(describe(&e)))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = read_bounded(response).await?;
+        Ok(Answer { status, headers, body })
+    }
+    .await;
+    match &answer {
+        Ok(a) => handle.pace.observe(sent + a.body.len(), started.elapsed(), false),
+        Err(SessionError::Link(LinkProblem::Timeout)) => handle.pace.observe(0, started.elapsed(), true),
+        Err(_) => {}
+    }
+    answer
 }
 
 /// Why a session stopped.
@@ -172,48 +262,39 @@ pub async fn session(
     });
     loop {
         let now = OffsetDateTime::now_utc();
-        let mut out = core.db.call(move |c| Ok(replication::box_outgoing(c, now))).await??;
+        let budget = handle.pace.bytes();
+        let mut out = core.db.call(move |c| Ok(replication::box_outgoing(c, budget, now))).await??;
         if out.documents == 0 && !out.more && exchanges > 0 && !last_pull_had_changes {
             return Ok(exchanges);
         }
         let sent = out.bytes.len() as u64;
-        let response = client
+        let post = client
             .post(url.clone())
             .header("content-type", "application/x-simpul-sync")
-            .body(out.bytes)
-            .send()
-            .await
-            .map_err(|e| SessionError::Link(describe(&e)))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::CONFLICT && rewinds < 3 {
+            .header(crate::synchub::BUDGET_HEADER, budget)
+            .body(out.bytes);
+        let answer = request(handle, post, sent as usize).await?;
+        if answer.status == reqwest::StatusCode::CONFLICT && rewinds < 3 {
             // The hub holds less of our log than we thought: start again from what it holds.
-            let held = response
-                .headers()
-                .get("x-simpul-held")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
+            let held = answer.header_u64("x-simpul-held").unwrap_or(0);
             // The hub's timeline (0 from a hub that does not say: the box then echoes), and
             // what the box holds of the hub's log in it.
-            let number = |name: &str| {
-                response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
-            };
-            let (epoch, hub_held) = (number("x-simpul-epoch").unwrap_or(0), number("x-simpul-hub-held").unwrap_or(0));
+            let (epoch, hub_held) =
+                (answer.header_u64("x-simpul-epoch").unwrap_or(0), answer.header_u64("x-simpul-hub-held").unwrap_or(0));
             let now = OffsetDateTime::now_utc();
             core.db.call(move |c| Ok(replication::box_rewind(c, Cursor(held), epoch, Cursor(hub_held), now))).await??;
             rewinds += 1;
             continue;
         }
-        if !status.is_success() {
-            let body = read_bounded(response).await.unwrap_or_default();
-            let text = String::from_utf8_lossy(&body[..body.len().min(500)]).to_string();
+        if !answer.status.is_success() {
+            let text = answer.text();
             return Err(SessionError::Refused(if text.is_empty() {
-                format!("HTTP {}", status.as_u16())
+                format!("HTTP {}", answer.status.as_u16())
             } else {
                 text
             }));
         }
-        let body = read_bounded(response).await?;
+        let body = answer.body;
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
         let delivered = std::mem::take(&mut out.credentials);
@@ -245,8 +326,6 @@ async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
     }
 }
 
-/// Size of one blob chunk.
-const CHUNK_BYTES: usize = 1024 * 1024;
 /// Blob bytes sent per session at most, so that a backlog of scans never delays the records
 /// of the next session for long.
 const BLOB_BUDGET_PER_SESSION: u64 = 16 * 1024 * 1024;
@@ -354,9 +433,9 @@ async fn download_blob(
     for _ in 0..64 {
         let offset = blobs::partial_len(&dir, sha);
         let mut get = url.clone();
-        get.set_query(Some(&format!("offset={offset}")));
-        let r = client.get(get).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
-        match r.status().as_u16() {
+        get.set_query(Some(&format!("offset={offset}&len={}", handle.pace.bytes())));
+        let r = request(handle, client.get(get), 0).await?;
+        match r.status.as_u16() {
             200 => {}
             // Not at the hub yet (the box that made it has not sent it): next session.
             404 => return Ok(None),
@@ -367,16 +446,13 @@ async fn download_blob(
                 on_disk("a partial file cannot be dropped", move || blobs::drop_partial(&d, &key)).await?;
                 continue;
             }
-            _ => return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect())),
+            _ => return Err(SessionError::Refused(r.text())),
         }
         let size = r
-            .headers()
-            .get("x-simpul-size")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
+            .header_u64("x-simpul-size")
             .filter(|n| *n > 0 && *n <= crate::synchub::MAX_BLOB_BYTES)
             .ok_or_else(|| SessionError::Refused("the hub did not say how large the file is".into()))?;
-        let body = read_bounded(r).await?;
+        let body = r.body;
         if body.is_empty() || body.len() > crate::synchub::DOWNLOAD_CHUNK_BYTES {
             return Err(SessionError::Refused("the hub sent a chunk of a size it may not send".into()));
         }
@@ -422,11 +498,11 @@ async fn upload_blob(
     let mut sent_total = 0u64;
     let url =
         base.join(&format!("sync/v1/blob/{sha}")).map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
-    let held = client.get(url.clone()).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
-    if !held.status().is_success() {
-        return Err(SessionError::Refused(held.text().await.unwrap_or_default().chars().take(300).collect()));
+    let held = request(handle, client.get(url.clone()), 0).await?;
+    if !held.status.is_success() {
+        return Err(SessionError::Refused(held.text()));
     }
-    let held = held.text().await.map_err(|e| SessionError::Link(describe(&e)))?;
+    let held = held.text();
     let mut offset = if held.trim() == "complete" { size } else { held.trim().parse::<u64>().unwrap_or(0) };
     if offset >= size {
         return Ok(0);
@@ -435,17 +511,17 @@ async fn upload_blob(
     let key = sha.to_string();
     let bytes = on_disk("a stored file cannot be read", move || crate::store::blobs::read(&dir, &key)).await?;
     while offset < size {
-        let end = (offset as usize + CHUNK_BYTES).min(bytes.len());
+        let end = (offset as usize + handle.pace.bytes()).min(bytes.len());
         let chunk = bytes[offset as usize..end].to_vec();
         let sent = chunk.len() as u64;
         let mut put = url.clone();
         put.set_query(Some(&format!("offset={offset}&size={size}")));
-        let r = client.put(put).body(chunk).send().await.map_err(|e| SessionError::Link(describe(&e)))?;
-        match r.status().as_u16() {
+        let r = request(handle, client.put(put).body(chunk), sent as usize).await?;
+        match r.status.as_u16() {
             200..=299 => offset += sent,
             409 => {
                 // The hub holds a different amount (an earlier chunk did arrive): go on from there.
-                let held: u64 = r.text().await.unwrap_or_default().trim().parse().unwrap_or(u64::MAX);
+                let held: u64 = r.text().parse().unwrap_or(u64::MAX);
                 if held == offset || held > size {
                     return Err(SessionError::Refused("the hub refuses the file's chunks".into()));
                 }
@@ -453,7 +529,7 @@ async fn upload_blob(
                 continue;
             }
             _ => {
-                return Err(SessionError::Refused(r.text().await.unwrap_or_default().chars().take(300).collect()));
+                return Err(SessionError::Refused(r.text()));
             }
         }
         sent_total += sent;
@@ -479,6 +555,7 @@ pub async fn run(
     let interval = Duration::from_secs(core.config.hub.sync_interval_secs.max(1));
     let retry_max = Duration::from_secs(core.config.hub.retry_max_secs.max(1));
     let timeout = Duration::from_secs(core.config.hub.timeout_secs.max(1) * 6);
+    handle.pace.set_timeout(timeout);
     let mut failures = 0u32;
     // The last success survives a restart: staff judge how fresh the hub's copy is by it.
     if let Ok(Some(at)) = core.db.call(|c| crate::store::settings::get(c, LAST_SUCCESS_SETTING)).await {
@@ -684,4 +761,33 @@ pub async fn enroll(data_dir: &Path, hub: &str, token: &str) -> Result<EnrollRes
         None,
     )?;
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_step_shrinks_on_a_timeout_and_grows_back_only_on_quick_full_requests() {
+        let pace = Pace::default();
+        pace.set_timeout(Duration::from_secs(8));
+        assert_eq!(pace.bytes(), BATCH_BUDGET);
+        pace.observe(0, Duration::from_secs(8), true);
+        assert_eq!(pace.bytes(), BATCH_BUDGET / 4);
+        for _ in 0..10 {
+            pace.observe(0, Duration::from_secs(8), true);
+        }
+        assert_eq!(pace.bytes(), MIN_BATCH_BUDGET, "never below the smallest batch");
+        // Small requests (a check, an empty exchange) say nothing about the link's speed.
+        pace.observe(300, Duration::from_millis(10), false);
+        assert_eq!(pace.bytes(), MIN_BATCH_BUDGET);
+        // A full step that took most of the timeout: the link is at its limit.
+        pace.observe(MIN_BATCH_BUDGET, Duration::from_secs(5), false);
+        assert_eq!(pace.bytes(), MIN_BATCH_BUDGET);
+        // Quick full steps: back up, and no further than a full batch.
+        for _ in 0..20 {
+            pace.observe(pace.bytes(), Duration::from_millis(200), false);
+        }
+        assert_eq!(pace.bytes(), BATCH_BUDGET);
+    }
 }

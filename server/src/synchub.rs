@@ -108,7 +108,19 @@ async fn enroll_box(State(state): State<SyncState>, body: Bytes) -> Response {
             let tx = conn.transaction()?;
             let office = match enroll::token_office(&tx, &request.token, now)? {
                 Ok(office) => office,
-                Err(refusal) => return Ok(Err(EnrollFailure::Token(refusal))),
+                Err(refusal) => {
+                    drop(tx);
+                    // Kept for the regency: a replayed or guessed token is someone trying.
+                    crate::store::audit::record(
+                        conn,
+                        now,
+                        &crate::store::audit::Actor::System,
+                        "enrollment_refused",
+                        None,
+                        Some(refusal.code()),
+                    )?;
+                    return Ok(Err(EnrollFailure::Token(refusal)));
+                }
             };
             let certificate = match pki.sign_box(&request.csr, &office, now) {
                 Ok(c) => c,
@@ -164,12 +176,25 @@ enum EnrollFailure {
     Csr(String),
 }
 
-async fn exchange(State(state): State<SyncState>, Extension(peer): Extension<PeerCert>, body: Bytes) -> Response {
+/// Header in which a box on a slow link asks for smaller answers (bytes of changes).
+pub const BUDGET_HEADER: &str = "x-simpul-budget";
+
+async fn exchange(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(print) = peer.0 else {
         return plain(StatusCode::UNAUTHORIZED, "a box certificate is required");
     };
+    let budget = headers
+        .get(BUDGET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(simpul_sync::protocol::BATCH_BUDGET);
     let now = OffsetDateTime::now_utc();
-    let result = state.core.db.call(move |conn| Ok(replication::hub_exchange(conn, &print, &body, now))).await;
+    let result = state.core.db.call(move |conn| Ok(replication::hub_exchange(conn, &print, &body, budget, now))).await;
     match result {
         Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/x-simpul-sync")], bytes).into_response(),
         Ok(Err(e)) => {
@@ -257,10 +282,14 @@ async fn blob_held(
 #[derive(Deserialize)]
 struct ContentQuery {
     offset: u64,
+    /// The most bytes the box wants in this chunk (a slow link asks for less).
+    len: Option<usize>,
 }
 
 /// Size of one chunk of a file the hub hands down.
 pub const DOWNLOAD_CHUNK_BYTES: usize = 1024 * 1024;
+/// The smallest chunk a box may ask for.
+pub const MIN_CHUNK_BYTES: usize = 16 * 1024;
 
 /// One chunk of a file, from `offset`, to a box whose office's records point at it; the file's
 /// whole size in `x-simpul-size`. Any other box is told the file is not there.
@@ -295,7 +324,8 @@ async fn blob_content(
     }
     let dir = state.core.config.data_dir.clone();
     let read = tokio::task::spawn_blocking(move || {
-        crate::store::blobs::read_range(&dir, &sha, q.offset, DOWNLOAD_CHUNK_BYTES)
+        let len = q.len.unwrap_or(DOWNLOAD_CHUNK_BYTES).clamp(MIN_CHUNK_BYTES, DOWNLOAD_CHUNK_BYTES);
+        crate::store::blobs::read_range(&dir, &sha, q.offset, len)
     })
     .await;
     let Ok(Ok((chunk, total))) = read else {

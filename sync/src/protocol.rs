@@ -33,6 +33,14 @@ pub const MAX_DOCS_PER_BATCH: usize = 20_000;
 pub const MAX_HEADS: usize = 64;
 /// Byte budget a sender aims at for the changes of one batch.
 pub const BATCH_BUDGET: usize = 1024 * 1024;
+/// The smallest budget a box may ask for, on the slowest link (a batch still carries at least
+/// one document whatever its size).
+pub const MIN_BATCH_BUDGET: usize = 16 * 1024;
+
+/// The budget a box asked for, within what a peer allows.
+pub fn clamp_budget(asked: usize) -> usize {
+    asked.clamp(MIN_BATCH_BUDGET, BATCH_BUDGET)
+}
 
 /// Kinds of replicated documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

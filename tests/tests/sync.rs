@@ -20,6 +20,34 @@ struct Proxy {
     cut_after: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
     generation: tokio::sync::watch::Sender<u64>,
+    /// Bytes per second each way (0: as fast as loopback).
+    rate: Arc<AtomicUsize>,
+}
+
+/// Copies `from` to `to`, at most `rate` bytes per second each way when it is above 0, and
+/// at most `budget` bytes when that is above 0.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    rate: Arc<AtomicUsize>,
+    budget: usize,
+) {
+    let mut buf = [0u8; 4096];
+    let mut passed = 0usize;
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let n = if budget > 0 { n.min(budget.saturating_sub(passed)) } else { n };
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+        passed += n;
+        let rate = rate.load(Ordering::SeqCst);
+        if rate > 0 {
+            tokio::time::sleep(Duration::from_secs_f64(n as f64 / rate as f64)).await;
+        }
+    }
 }
 
 impl Proxy {
@@ -30,7 +58,9 @@ impl Proxy {
         let cut_after = Arc::new(AtomicUsize::new(0));
         let (generation, _) = tokio::sync::watch::channel(0u64);
         let connections = Arc::new(AtomicUsize::new(0));
-        let (up2, cut2, gen2, conns2) = (up.clone(), cut_after.clone(), generation.clone(), connections.clone());
+        let rate = Arc::new(AtomicUsize::new(0));
+        let (up2, cut2, gen2, conns2, rate2) =
+            (up.clone(), cut_after.clone(), generation.clone(), connections.clone(), rate.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else { continue };
@@ -41,41 +71,20 @@ impl Proxy {
                 conns2.fetch_add(1, Ordering::SeqCst);
                 let budget = cut2.load(Ordering::SeqCst);
                 let mut cut = gen2.subscribe();
+                let rate = rate2.clone();
                 tokio::spawn(async move {
                     let Ok(server) = tokio::net::TcpStream::connect(target).await else { return };
-                    let (mut cr, mut cw) = client.into_split();
-                    let (mut sr, mut sw) = server.into_split();
-                    let up = async {
-                        let mut buf = [0u8; 8192];
-                        while let Ok(n) = cr.read(&mut buf).await {
-                            if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    };
-                    let down = async {
-                        let mut buf = [0u8; 8192];
-                        let mut passed = 0usize;
-                        while let Ok(n) = sr.read(&mut buf).await {
-                            if n == 0 {
-                                break;
-                            }
-                            let n = if budget > 0 { n.min(budget.saturating_sub(passed)) } else { n };
-                            if n == 0 || cw.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                            passed += n;
-                        }
-                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
                     tokio::select! {
-                        _ = up => {}
-                        _ = down => {}
+                        _ = pump(cr, sw, rate.clone(), 0) => {}
+                        _ = pump(sr, cw, rate, budget) => {}
                         _ = cut.changed() => {}
                     }
                 });
             }
         });
-        Proxy { addr, up, cut_after, connections, generation }
+        Proxy { addr, up, cut_after, connections, generation, rate }
     }
 
     fn cut(&self) {
@@ -85,6 +94,11 @@ impl Proxy {
 
     fn heal(&self) {
         self.up.store(true, Ordering::SeqCst);
+    }
+
+    /// Limits each direction to `bytes_per_second` (0: no limit).
+    fn set_rate(&self, bytes_per_second: usize) {
+        self.rate.store(bytes_per_second, Ordering::SeqCst);
     }
 }
 
@@ -231,6 +245,18 @@ impl Counter {
     }
 }
 
+/// A "scan" of `len` bytes that does not compress: a PDF frame around pseudo-random bytes.
+fn noisy_pdf(seed: u32, len: usize) -> Vec<u8> {
+    let mut scan = b"%PDF-1.4\n".to_vec();
+    let mut x = seed;
+    scan.extend((0..len).map(|_| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (x >> 16) as u8
+    }));
+    scan.extend_from_slice(b"\n%%EOF\n");
+    scan
+}
+
 /// A box directory enrolled at the hub (whose directory is `hub_dir`) for `office`.
 fn enrolled(hub_dir: &Path, sync_url: &str, office: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -275,6 +301,14 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     );
     let out = simpul_cli(dir_b.path(), &[], &["enroll", "--hub", &hub_url, "--token", &forged]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not known"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Both refusals are kept in the hub's audit log, without the token.
+    assert_eq!(
+        query(
+            &hub_dir.path().join("data"),
+            "SELECT detail FROM audit_log WHERE action = 'enrollment_refused' ORDER BY seq"
+        ),
+        ["used", "unknown"]
+    );
     // No token for an office outside the hub's regency.
     let foreign =
         simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "token", "create", "--office", "52.01.01"]);
@@ -347,13 +381,7 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     // A scan larger than one chunk follows the records and survives the cuts below.
     let legal = counter_a.open_for(&counter_a.legalisation, 500, "5103021205900001").await;
     opened += 1;
-    let mut scan = b"%PDF-1.4\n".to_vec();
-    let mut x = 7u32;
-    scan.extend((0..2_500_000).map(|_| {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        (x >> 16) as u8
-    }));
-    scan.extend_from_slice(b"\n%%EOF\n");
+    let scan = noisy_pdf(7, 2_500_000);
     // An older file this box can no longer read (its bytes do not match their digest): it
     // must not hold the scan back.
     let bad = "ab".repeat(32);
@@ -975,4 +1003,44 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     );
     assert!(same_records().await, "hub and box agree record by record");
     drop((office, hub));
+}
+
+/// A weak mobile link: at 24 KiB/s a 300 KB scan cannot cross in one request within the box's
+/// 6-second request timeout, so a box that kept sending full-size chunks would never get it
+/// across. The box sends in smaller steps after a timeout, says so, and the file arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_link_still_gets_the_files_across_in_smaller_steps() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let (_hub, sync_url) = start_hub(hub_dir.path());
+    let proxy = Proxy::start(sync_url.trim_start_matches("https://").parse().unwrap()).await;
+    let dir = enrolled(hub_dir.path(), &format!("https://{}", proxy.addr), "51.03.02");
+    let env = [
+        ("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"),
+        ("SIMPUL_HUB__RETRY_MAX_SECS", "1"),
+        ("SIMPUL_HUB__TIMEOUT_SECS", "1"),
+    ];
+    let office = Running::start(&simpul_binary(), dir.path(), &env, &[]);
+    let counter = Counter::login(&office).await;
+    let id = counter.open(1, "5103021205900001").await;
+    proxy.set_rate(24 * 1024);
+    let scan = noisy_pdf(11, 300_000);
+    let sha = sha256_hex(&scan);
+    counter.attach(&id, scan.clone()).await;
+    let hub_data = hub_dir.path().join("data");
+    let arrived = eventually(Duration::from_secs(150), || {
+        let (hub_data, sha, len) = (hub_data.clone(), sha.clone(), scan.len());
+        async move {
+            (query(&hub_data, &format!("SELECT size FROM blobs WHERE sha256 = '{sha}'")) == [len.to_string()])
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(arrived.is_some(), "the scan reached the hub through the slow link");
+    let stored = std::fs::read(hub_data.join("blobs").join(&sha[..2]).join(&sha)).unwrap();
+    assert_eq!(sha256_hex(&stored), sha);
+    // The office head sees why it went slowly.
+    let head = Counter::login_as(&office, "kepala").await;
+    let status: Value = head.http.get(format!("{}/api/sinkron", head.base)).send().await.unwrap().json().await.unwrap();
+    let step = status["slow_link_step"].as_u64().expect("a slow link is reported");
+    assert!(step < 300_000, "{status}");
 }

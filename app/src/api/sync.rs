@@ -39,6 +39,9 @@ pub struct SyncView {
     pub certificate_expires: Option<String>,
     /// It ends soon (or ended): time to enroll again with a new token.
     pub certificate_renew: bool,
+    /// The link timed out with full-size requests: the box sends in steps of this many bytes
+    /// (none at full size).
+    pub slow_link_step: Option<u64>,
 }
 
 /// One competing value.

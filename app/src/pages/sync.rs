@@ -78,6 +78,10 @@ pub fn SyncPanel() -> impl IntoView {
                             <dd data-waiting-files=s.waiting_files.to_string()>
                                 {t!(i18n, sync.files_value, files = s.waiting_files, size = kib(s.waiting_file_bytes))}
                             </dd>
+                            {s.slow_link_step.map(|step| view! {
+                                <dt>{t!(i18n, sync.slow_link)}</dt>
+                                <dd id="sync-slow-link">{t!(i18n, sync.slow_link_value, size = kib(step))}</dd>
+                            })}
                             <dt>{t!(i18n, sync.certificate)}</dt>
                             <dd id="sync-certificate" class=if s.certificate_renew { "warning" } else { "" }>
                                 {s.certificate_expires.clone().unwrap_or_else(|| "—".into())}

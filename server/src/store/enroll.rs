@@ -22,6 +22,17 @@ pub enum TokenRefusal {
     Expired,
 }
 
+impl TokenRefusal {
+    /// Stable code for the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenRefusal::Unknown => "unknown",
+            TokenRefusal::Used => "used",
+            TokenRefusal::Expired => "expired",
+        }
+    }
+}
+
 /// Stores a token for `office`, valid until `expires`.
 pub fn create_token(
     conn: &Connection,
