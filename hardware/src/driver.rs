@@ -103,6 +103,15 @@ pub trait Printer: Device {
 
     /// How job `remote` (from [`Submitted::Queued`]) is doing.
     fn follow(&self, remote: i32) -> Pending<'_, Progress>;
+
+    /// The printer's job named `name` sent by `user`, if it still holds one: whether a document
+    /// whose hand-over was cut (a crash, a connection lost before the answer) arrived. A printer
+    /// that cannot tell answers [`DeviceError::Unsupported`]; one that forgot its old jobs
+    /// (restarted) answers none.
+    fn find<'a>(&'a self, name: &'a str, user: &'a str) -> Pending<'a, Option<i32>> {
+        let _ = (name, user);
+        Box::pin(async { Err(DeviceError::Unsupported("this printer cannot list its jobs".into())) })
+    }
 }
 
 /// A printer of queue tickets.

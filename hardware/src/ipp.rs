@@ -351,12 +351,8 @@ impl IppPrinter {
     pub async fn print(&self, document: &[u8], format: &str, title: &str, user: &str) -> Result<i32, DeviceError> {
         let mut request = self.request(Operation::PrintJob)?;
         let ops = DelimiterTag::OperationAttributes;
-        let text = |s: &str| -> Result<IppValue, DeviceError> {
-            let clipped: String = s.chars().take(200).collect();
-            Ok(IppValue::NameWithoutLanguage(clipped.try_into().map_err(|_| DeviceError::Protocol("name".into()))?))
-        };
-        request.attributes_mut().add(ops, attr("requesting-user-name", text(user)?)?);
-        request.attributes_mut().add(ops, attr("job-name", text(title)?)?);
+        request.attributes_mut().add(ops, attr("requesting-user-name", name_value(user)?)?);
+        request.attributes_mut().add(ops, attr("job-name", name_value(title)?)?);
         let mime = IppValue::MimeMediaType(format.try_into().map_err(|_| DeviceError::Protocol("format".into()))?);
         request.attributes_mut().add(ops, attr("document-format", mime)?);
         let answer = self.send(request, Some(document)).await?;
@@ -366,6 +362,30 @@ impl IppPrinter {
             .and_then(|g| g.get("job-id"))
             .and_then(|a| integer(a.value()))
             .ok_or_else(|| DeviceError::Protocol("the printer named no job id".into()))
+    }
+
+    /// The newest job named `name` that `user` sent and the printer still lists (waiting,
+    /// printing, or in its history of finished jobs).
+    pub async fn job_named(&self, name: &str, user: &str) -> Result<Option<i32>, DeviceError> {
+        let mut found = None;
+        for which in ["not-completed", "completed"] {
+            let mut request = self.request(Operation::GetJobs)?;
+            let ops = DelimiterTag::OperationAttributes;
+            request.attributes_mut().add(ops, attr("requesting-user-name", name_value(user)?)?);
+            request.attributes_mut().add(ops, attr("which-jobs", keyword(which)?)?);
+            request.attributes_mut().add(ops, attr("my-jobs", IppValue::Boolean(true))?);
+            let wanted = IppValue::Array(vec![keyword("job-id")?, keyword("job-name")?]);
+            request.attributes_mut().add(ops, attr("requested-attributes", wanted)?);
+            let answer = self.send(request, None).await?;
+            let clipped: String = name.chars().take(NAME_CHARS).collect();
+            for group in answer.attributes().groups_of(DelimiterTag::JobAttributes) {
+                let named = group.get("job-name").is_some_and(|a| strings(a.value()).first() == Some(&clipped));
+                if let Some(id) = group.get("job-id").and_then(|a| integer(a.value())).filter(|_| named) {
+                    found = found.max(Some(id));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Where job `id` is.
@@ -440,6 +460,10 @@ impl Printer for IppPrinter {
         })
     }
 
+    fn find<'a>(&'a self, name: &'a str, user: &'a str) -> Pending<'a, Option<i32>> {
+        pending(self.job_named(name, user))
+    }
+
     fn follow(&self, remote: i32) -> Pending<'_, Progress> {
         pending(async move {
             let status = self.job(remote).await?;
@@ -460,6 +484,18 @@ impl Printer for IppPrinter {
             })
         })
     }
+}
+
+/// The most characters of a name (job, user) sent to a printer.
+const NAME_CHARS: usize = 200;
+
+fn name_value(s: &str) -> Result<IppValue, DeviceError> {
+    let clipped: String = s.chars().take(NAME_CHARS).collect();
+    Ok(IppValue::NameWithoutLanguage(clipped.try_into().map_err(|_| DeviceError::Protocol("name".into()))?))
+}
+
+fn keyword(s: &str) -> Result<IppValue, DeviceError> {
+    Ok(IppValue::Keyword(s.try_into().map_err(|_| DeviceError::Protocol("keyword".into()))?))
 }
 
 fn attr(name: &str, value: IppValue) -> Result<IppAttribute, DeviceError> {

@@ -124,7 +124,15 @@ async fn work(
             break;
         };
         let outcome = match &printer {
-            Some(Ok(printer)) => attempt(printer.as_ref(), &job, &document).await,
+            Some(Ok(printer)) => {
+                if job.status == JobStatus::Queued {
+                    // Kept before a byte goes out: if the box stops before the printer's answer
+                    // is recorded, the next try asks the printer first instead of printing twice.
+                    let (id, at) = (job.id.clone(), OffsetDateTime::now_utc());
+                    db.call(move |c| devices::begin_handover(c, &id, at)).await?;
+                }
+                attempt(printer.as_ref(), &job, &document).await
+            }
             // Not a printer, or an address no printer can be reached at: trying again cannot help.
             Some(Err(DeviceError::Unsupported(_))) => Outcome::Failed("not_a_printer".into()),
             Some(Err(e)) => Outcome::Failed(e.code()),
@@ -147,16 +155,25 @@ async fn work(
 }
 
 fn failed(job: &Job, e: &DeviceError) -> Outcome {
-    retry_or_fail(job, e.code(), e.retryable())
+    retry_or_fail(job, e.code(), e.retryable(), false)
 }
+
+/// A hand-over that broke this way may have delivered the document before it broke.
+fn may_have_arrived(e: &DeviceError) -> bool {
+    matches!(e, DeviceError::Timeout | DeviceError::Dropped | DeviceError::Protocol(_))
+}
+
+/// Error code of a job that may have printed and whose printer cannot tell: staff look at the
+/// printer and re-print if it did not come out.
+pub const UNCERTAIN: &str = "uncertain";
 
 /// Another try later with `error` as the reason, unless retrying cannot help or the job has
 /// had its tries.
-fn retry_or_fail(job: &Job, error: String, retryable: bool) -> Outcome {
+fn retry_or_fail(job: &Job, error: String, retryable: bool, uncertain: bool) -> Outcome {
     if !retryable || job.attempts + 1 >= MAX_ATTEMPTS {
         Outcome::Failed(error)
     } else {
-        Outcome::Retry { error, next: OffsetDateTime::now_utc() + backoff(job.attempts) }
+        Outcome::Retry { error, next: OffsetDateTime::now_utc() + backoff(job.attempts), uncertain }
     }
 }
 
@@ -171,7 +188,7 @@ async fn attempt(printer: &dyn Printer, job: &Job, document: &[u8]) -> Outcome {
             // Aborted or cancelled at the printer: say why if the printer knows, and send the
             // document again once it is ready.
             Ok(Progress::Ended(cause)) => {
-                retry_or_fail(job, cause.map_or_else(|| "aborted".to_string(), |a| a.code()), true)
+                retry_or_fail(job, cause.map_or_else(|| "aborted".to_string(), |a| a.code()), true, false)
             }
             // Still at the printer. If it stopped (out of paper, jammed, cover open), say why;
             // the job resumes there once someone fixes it.
@@ -192,11 +209,21 @@ async fn attempt(printer: &dyn Printer, job: &Job, document: &[u8]) -> Outcome {
             Err(e) => failed(job, &e),
         };
     }
-    let print = PrintJob { document, format: &job.format, title: &job.title, user: &job.device_id };
+    let name = job.printer_name();
+    if job.uncertain {
+        // An earlier hand-over never got its answer: the printer may hold the document.
+        match printer.find(&name, &job.device_id).await {
+            Ok(Some(remote)) => return Outcome::Sent { remote, next: now + time::Duration::seconds(1) },
+            Ok(None) => {}
+            Err(DeviceError::Unsupported(_)) => return Outcome::Failed(UNCERTAIN.into()),
+            Err(e) => return retry_or_fail(job, e.code(), e.retryable(), true),
+        }
+    }
+    let print = PrintJob { document, format: &job.format, title: &name, user: &job.device_id };
     match printer.submit(print).await {
         Ok(Submitted::Printed) => Outcome::Done,
         Ok(Submitted::Queued(remote)) => Outcome::Sent { remote, next: now + time::Duration::seconds(1) },
-        Err(e) => failed(job, &e),
+        Err(e) => retry_or_fail(job, e.code(), e.retryable(), may_have_arrived(&e)),
     }
 }
 
@@ -263,7 +290,72 @@ mod tests {
             error: None,
             remote_job: (status == JobStatus::Sent).then_some(7),
             updated_at: String::new(),
+            uncertain: false,
         }
+    }
+
+    /// A printer that lists its jobs: the names it holds, and whether it answers at all.
+    struct Listing {
+        inner: Scripted,
+        holds: Vec<(String, i32)>,
+        answers: bool,
+    }
+
+    impl DeviceDriver for Listing {
+        fn report(&self) -> Pending<'_, Report> {
+            self.inner.report()
+        }
+    }
+
+    impl Printer for Listing {
+        fn submit<'a>(&'a self, job: PrintJob<'a>) -> Pending<'a, Submitted> {
+            self.inner.submit(job)
+        }
+
+        fn follow(&self, remote: i32) -> Pending<'_, Progress> {
+            self.inner.follow(remote)
+        }
+
+        fn find<'a>(&'a self, name: &'a str, _user: &'a str) -> Pending<'a, Option<i32>> {
+            let found = self.holds.iter().find(|(n, _)| n == name).map(|(_, id)| *id);
+            let answers = self.answers;
+            Box::pin(async move { if answers { Ok(found) } else { Err(DeviceError::Timeout) } })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_cut_short_is_looked_up_at_the_printer_before_it_is_sent_again() {
+        // The connection broke while the document went out: the job may be at the printer.
+        let plain = Scripted::default();
+        plain.submits.lock().unwrap().extend([Err(DeviceError::Dropped), Err(DeviceError::Unreachable)]);
+        let outcome = attempt(&plain, &job(JobStatus::Queued, 0), b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Retry { uncertain: true, .. }), "{outcome:?}");
+        // Nothing answers at the address: nothing went out.
+        let outcome = attempt(&plain, &job(JobStatus::Queued, 0), b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Retry { uncertain: false, .. }), "{outcome:?}");
+
+        let mut unsure = job(JobStatus::Queued, 1);
+        unsure.uncertain = true;
+        // The printer holds it: followed there, not sent again.
+        let holding = Listing { inner: Scripted::default(), holds: vec![(unsure.printer_name(), 41)], answers: true };
+        let outcome = attempt(&holding, &unsure, b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Sent { remote: 41, .. }), "{outcome:?}");
+        assert!(holding.inner.sent.lock().unwrap().is_empty());
+        // It never arrived: sent, under the name it can be found by.
+        let empty = Listing { inner: Scripted::default(), holds: vec![], answers: true };
+        empty.inner.submits.lock().unwrap().push_back(Ok(Submitted::Queued(42)));
+        let outcome = attempt(&empty, &unsure, b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Sent { remote: 42, .. }), "{outcome:?}");
+        assert_eq!(empty.inner.sent.lock().unwrap().len(), 1);
+        // The printer does not answer the question: still unsure, asked again later.
+        let silent = Listing { inner: Scripted::default(), holds: vec![], answers: false };
+        let outcome = attempt(&silent, &unsure, b"%PDF").await;
+        assert!(matches!(outcome, Outcome::Retry { uncertain: true, .. }), "{outcome:?}");
+        assert!(silent.inner.sent.lock().unwrap().is_empty());
+        // A printer that cannot list its jobs (raw ESC/POS): staff look and re-print by hand.
+        let outcome = attempt(&plain, &unsure, b"%PDF").await;
+        assert_eq!(outcome, Outcome::Failed(UNCERTAIN.into()));
+        assert_eq!(plain.sent.lock().unwrap().len(), 2, "only the two first tries went out");
     }
 
     fn reason(outcome: &Outcome) -> Option<&str> {

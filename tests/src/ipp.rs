@@ -78,3 +78,20 @@ impl Drop for IppPeer {
         let _ = self.child.wait();
     }
 }
+
+/// A `-c` script for ippeveprinter: keeps each job's file and attributes in `out`, or fails
+/// the job reporting an empty paper tray.
+pub fn job_script(dir: &Path, out: &Path, fail: bool) -> String {
+    let path = dir.join(if fail { "fail.sh" } else { "keep.sh" });
+    let body = if fail {
+        "#!/bin/sh\necho 'STATE: +media-empty-error' >&2\nexit 1\n".to_string()
+    } else {
+        format!(
+            "#!/bin/sh\nn=$(basename \"$1\")\ncp \"$1\" \"{out}/$n\"\nenv | grep -E '^(IPP_|CONTENT_TYPE)' > \"{out}/$n.env\"\n",
+            out = out.display()
+        )
+    };
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path.to_string_lossy().to_string()
+}

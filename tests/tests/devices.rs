@@ -10,7 +10,7 @@ use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
 use simpul_hardware::ipp::{IppPrinter, JobState};
 use simpul_hardware::{Attention, DeviceError};
 use simpul_tests::escpos::{EscPosPeer, Mode};
-use simpul_tests::ipp::IppPeer;
+use simpul_tests::ipp::{IppPeer, job_script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const STEP: Duration = Duration::from_secs(3);
@@ -27,23 +27,6 @@ fn receipt() -> Vec<u8> {
         footer: "Simpul".into(),
     })
     .unwrap()
-}
-
-/// A `-c` script for ippeveprinter: keeps each job's file and attributes in `out`, or fails
-/// the job reporting an empty paper tray.
-fn job_script(dir: &Path, out: &Path, fail: bool) -> String {
-    let path = dir.join(if fail { "fail.sh" } else { "keep.sh" });
-    let body = if fail {
-        "#!/bin/sh\necho 'STATE: +media-empty-error' >&2\nexit 1\n".to_string()
-    } else {
-        format!(
-            "#!/bin/sh\nn=$(basename \"$1\")\ncp \"$1\" \"{out}/$n\"\nenv | grep -E '^(IPP_|CONTENT_TYPE)' > \"{out}/$n.env\"\n",
-            out = out.display()
-        )
-    };
-    std::fs::write(&path, body).unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    path.to_string_lossy().to_string()
 }
 
 async fn until_final(printer: &IppPrinter, job: i32) -> JobState {
@@ -90,6 +73,13 @@ async fn an_ipp_printer_gets_the_receipt_and_an_empty_tray_is_reported() {
     let env = std::fs::read_to_string(format!("{}.env", file.display())).unwrap();
     assert!(env.contains("CONTENT_TYPE=application/pdf"), "{env}");
     assert!(env.contains("Tanda terima 510302-20261122-0001"), "{env}");
+    // The printer finds the job again by its name and sender (how the box learns, after a
+    // hand-over cut short, that a document arrived); another name or sender is not it.
+    let name = "Tanda terima 510302-20261122-0001";
+    assert_eq!(printer.job_named(name, "petugas").await.unwrap(), Some(job), "{}", peer.log());
+    assert_eq!(printer.job_named("Tanda terima 510302-20261122-0002", "petugas").await.unwrap(), None);
+    let second = printer.print(&pdf, "application/pdf", name, "petugas").await.unwrap();
+    assert_eq!(printer.job_named(name, "petugas").await.unwrap(), Some(second.max(job)), "the newest");
 
     // A printer whose tray is empty: the job is aborted and the state says why.
     let fail = job_script(dir.path(), &out, true);

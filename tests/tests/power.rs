@@ -3,7 +3,8 @@
 //! verified by a verifier, produced) or cancelling them, each step with an idempotency key. After every
 //! restart each action the client saw acknowledged is there, and retrying the action that was
 //! in flight at the cut neither fails nor makes a duplicate. 200 cycles in the suite; for a
-//! longer run set `SIMPUL_POWERCUT_CYCLES` (see README, "Benchmarks").
+//! longer run set `SIMPUL_POWERCUT_CYCLES` (see README, "Benchmarks"). And a print job cut
+//! short by a stop is neither lost nor printed twice.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -303,4 +304,70 @@ async fn check(c: &Client, id: &str, a: &Acked) {
     if let Some(status) = &a.status {
         assert_eq!(detail["status"], status.as_str(), "{id}: the acknowledged step to {status} was lost");
     }
+}
+
+/// The box stopped (power cut, kill -9) after a job's document went out and before the
+/// printer's answer was recorded. At restart the box asks the printer: a job it holds is
+/// followed to the end, not printed a second time; one that never arrived is sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_a_crash_cut_short_is_not_printed_twice() {
+    use simpul_hardware::ipp::IppPrinter;
+    use simpul_tests::ipp::{IppPeer, job_script};
+    use simpul_tests::{eventually, query, simpul_cli};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spool = dir.path().join("printer");
+    let out_dir = spool.join("received");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let keep = job_script(dir.path(), &out_dir, false);
+    // Its own service name: two tests' printers announcing one name on the loopback's mDNS
+    // would collide.
+    let peer = IppPeer::start(&spool, "Printer Pemulihan", &["-c", &keep, "-f", "application/pdf"]);
+    let received = || {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_none_or(|x| x != "env"))
+            .count()
+    };
+
+    // The office is set up and stopped; two test pages wait in its queue, both marked as
+    // handed over when it stopped. The first did reach the printer before the cut.
+    Running::start(&simpul_binary(), dir.path(), &[], &[]).terminate();
+    let args = ["device", "add", "--kind", "document_printer", "--name", "Printer Pemulihan", "--address", &peer.uri];
+    let out = simpul_cli(dir.path(), &[], &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let device =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap().trim_end_matches('.').to_string();
+    for _ in 0..2 {
+        let out = simpul_cli(dir.path(), &[], &["device", "test-print", &device]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let jobs = query(&data, "SELECT id || '|' || title FROM print_jobs ORDER BY created_at, id");
+    assert_eq!(jobs.len(), 2);
+    let (arrived, _) = jobs[0].split_once('|').unwrap();
+    let title = jobs[0].split_once('|').unwrap().1;
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(data.join("simpul.sqlite3"))
+        .arg("UPDATE print_jobs SET handed_at = '2026-11-22T10:00:00Z'")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let name = format!("{title} [{}]", &arrived[arrived.len() - 12..]);
+    let printer = IppPrinter::new(&peer.uri, Duration::from_secs(3)).unwrap();
+    let page = b"%PDF-1.4\n% the page that arrived before the cut\n%%EOF\n";
+    let at_printer = printer.print(page, "application/pdf", &name, &device).await.unwrap();
+    let printed = eventually(Duration::from_secs(30), || async { (received() == 1).then_some(()) }).await;
+    assert!(printed.is_some(), "{}", peer.log());
+
+    let office = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let done = eventually(Duration::from_secs(40), || async {
+        (query(&data, "SELECT status FROM print_jobs ORDER BY created_at, id") == ["done", "done"]).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "{:?} {}", query(&data, "SELECT status, error FROM print_jobs"), peer.log());
+    assert_eq!(received(), 2, "the page that had arrived was not printed again; the other was printed once");
+    let remote = query(&data, &format!("SELECT remote_job FROM print_jobs WHERE id = '{arrived}'"));
+    assert_eq!(remote, [at_printer.to_string()], "the job found at the printer is the one followed");
+    drop(office);
 }

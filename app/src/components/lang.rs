@@ -272,6 +272,7 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "paper_low" => t_string!(i18n, device.paper_low).to_string(),
         "discovery" => t_string!(i18n, device.discovery).to_string(),
         "device_removed" => t_string!(i18n, device.device_removed).to_string(),
+        "uncertain" => t_string!(i18n, device.uncertain).to_string(),
         "interrupted" => t_string!(i18n, device.interrupted).to_string(),
         "abandoned" => t_string!(i18n, device.abandoned).to_string(),
         "not_stored" => t_string!(i18n, device.not_stored).to_string(),

@@ -231,9 +231,22 @@ pub struct Job {
     pub remote_job: Option<i32>,
     /// Updated.
     pub updated_at: String,
+    /// A hand-over to the printer began and its answer was never recorded (the box stopped,
+    /// or the connection broke mid-way): the printer may hold the document already.
+    pub uncertain: bool,
 }
 
-const JOB_COLUMNS: &str = "id, device_id, title, subject, format, status, attempts, error, remote_job, updated_at";
+impl Job {
+    /// The name the job carries at the printer: its title and a part of its id that tells it
+    /// from every other job, so the box can find it there again.
+    pub fn printer_name(&self) -> String {
+        let tail = self.id.get(self.id.len().saturating_sub(12)..).unwrap_or(&self.id);
+        format!("{} [{tail}]", self.title)
+    }
+}
+
+const JOB_COLUMNS: &str =
+    "id, device_id, title, subject, format, status, attempts, error, remote_job, updated_at, handed_at IS NOT NULL";
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<Result<Job, StoreError>> {
     let status: String = r.get(5)?;
@@ -251,6 +264,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Result<Job, StoreError>> {
         error: r.get(7)?,
         remote_job: r.get(8)?,
         updated_at: r.get(9)?,
+        uncertain: r.get(10)?,
     }))
 }
 
@@ -352,6 +366,16 @@ pub fn next_due(conn: &Connection, device: &str, now: OffsetDateTime) -> Result<
     .transpose()
 }
 
+/// Notes, before job `id`'s document goes to its printer, that a hand-over began (kept from an
+/// earlier one that never got its answer).
+pub fn begin_handover(conn: &Connection, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE print_jobs SET handed_at = COALESCE(handed_at, ?2) WHERE id = ?1 AND status = 'queued'",
+        params![id, stamp(at)],
+    )?;
+    Ok(())
+}
+
 /// A job's document.
 pub fn document(conn: &Connection, id: &str) -> Result<Vec<u8>, StoreError> {
     conn.query_row("SELECT document FROM print_jobs WHERE id = ?1", [id], |r| r.get(0))
@@ -409,6 +433,9 @@ pub enum Outcome {
         error: String,
         /// When.
         next: OffsetDateTime,
+        /// The document may have reached the printer (the connection broke or timed out
+        /// during the hand-over): ask the printer before sending it again.
+        uncertain: bool,
     },
     /// Failed for good with `error`.
     Failed(String),
@@ -421,7 +448,7 @@ pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime
     match outcome {
         Outcome::Sent { remote, next } => conn.execute(
             "UPDATE print_jobs SET status = 'sent', remote_job = ?2, attempts = attempts + 1, error = NULL,
-             next_at = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('queued', 'sent')",
+             next_at = ?3, updated_at = ?4, handed_at = NULL WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, remote, second(*next), now],
         )?,
         Outcome::Waiting { next, reason } => conn.execute(
@@ -429,18 +456,19 @@ pub fn record(conn: &Connection, id: &str, outcome: &Outcome, at: OffsetDateTime
             params![id, second(*next), reason],
         )?,
         Outcome::Done => conn.execute(
-            "UPDATE print_jobs SET status = 'done', error = NULL, updated_at = ?2
+            "UPDATE print_jobs SET status = 'done', error = NULL, updated_at = ?2, handed_at = NULL
              WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, now],
         )?,
-        Outcome::Retry { error, next } => conn.execute(
+        Outcome::Retry { error, next, uncertain } => conn.execute(
             "UPDATE print_jobs SET status = 'queued', remote_job = NULL, attempts = attempts + 1, error = ?2,
-             next_at = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('queued', 'sent')",
-            params![id, error, second(*next), now],
+             next_at = ?3, updated_at = ?4, handed_at = CASE WHEN ?5 THEN handed_at END
+             WHERE id = ?1 AND status IN ('queued', 'sent')",
+            params![id, error, second(*next), now, uncertain],
         )?,
         Outcome::Failed(error) => conn.execute(
-            "UPDATE print_jobs SET status = 'failed', attempts = attempts + 1, error = ?2, updated_at = ?3
-             WHERE id = ?1 AND status IN ('queued', 'sent')",
+            "UPDATE print_jobs SET status = 'failed', attempts = attempts + 1, error = ?2, updated_at = ?3,
+             handed_at = NULL WHERE id = ?1 AND status IN ('queued', 'sent')",
             params![id, error, now],
         )?,
     };
@@ -461,6 +489,30 @@ mod tests {
             created_by: "staff-1",
             reprint_of: None,
         }
+    }
+
+    #[test]
+    fn a_hand_over_stays_uncertain_until_the_printer_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let printer = add(&conn, DeviceKind::DocumentPrinter, "P", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
+        let id = enqueue(&conn, &new_job(&printer, b"%PDF-1.7"), now).unwrap();
+        let uncertain = |conn: &Connection| super::job(conn, &id).unwrap().unwrap().uncertain;
+        assert!(!uncertain(&conn));
+        begin_handover(&conn, &id, now).unwrap();
+        assert!(uncertain(&conn), "a crash from here on leaves the job uncertain");
+        let cut = Outcome::Retry { error: "dropped".into(), next: now, uncertain: true };
+        record(&conn, &id, &cut, now).unwrap();
+        assert!(uncertain(&conn), "a broken hand-over stays uncertain");
+        record(&conn, &id, &Outcome::Retry { error: "unreachable".into(), next: now, uncertain: false }, now).unwrap();
+        assert!(!uncertain(&conn), "nothing answered: nothing went out");
+        begin_handover(&conn, &id, now).unwrap();
+        record(&conn, &id, &Outcome::Sent { remote: 3, next: now }, now).unwrap();
+        let sent = super::job(&conn, &id).unwrap().unwrap();
+        assert_eq!((sent.status, sent.uncertain), (JobStatus::Sent, false));
+        assert!(sent.printer_name().starts_with("Tanda terima ["), "{}", sent.printer_name());
+        assert!(sent.printer_name().ends_with(&format!("{}]", &id[id.len() - 12..])));
     }
 
     #[test]
@@ -517,7 +569,7 @@ mod tests {
         let printer = add(&conn, DeviceKind::DocumentPrinter, "P", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
         let id = enqueue(&conn, &new_job(&printer, b"%PDF-1.7"), now).unwrap();
         retire(&conn, &printer, now).unwrap();
-        record(&conn, &id, &Outcome::Retry { error: "unreachable".into(), next: now }, now).unwrap();
+        record(&conn, &id, &Outcome::Retry { error: "unreachable".into(), next: now, uncertain: false }, now).unwrap();
         let job = super::job(&conn, &id).unwrap().unwrap();
         assert_eq!((job.status, job.error.as_deref()), (JobStatus::Failed, Some("device_removed")));
     }
