@@ -57,6 +57,8 @@ pub enum Refusal {
     CounterClosed,
     /// The counter still has a ticket called or in service.
     CounterBusy,
+    /// Another staff member works at the counter today (their name).
+    CounterHeld(String),
     /// No more ticket numbers today for this lane.
     NoMoreNumbers,
     /// The ticket or application is not in a state that allows this (current state code).

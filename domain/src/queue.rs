@@ -172,6 +172,34 @@ pub enum TicketAction {
     Transfer,
 }
 
+/// Who works at a counter now: the staff member who opened it, and the local day they did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterHold<'a> {
+    /// Staff id.
+    pub staff: &'a str,
+    /// Local day the counter was opened.
+    pub since: Date,
+}
+
+/// A staff member asked to work a counter another holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the counter is held by another staff member")]
+pub struct CounterHeld {
+    /// The holder's staff id.
+    pub holder: String,
+}
+
+/// Whether `actor` may work a counter (open it, call to it, serve, skip or transfer its ticket,
+/// close it) held by `hold` on `today`. One person works one counter: its holder may; the
+/// office head may too (to take over, or to close a counter someone left); and a counter left
+/// open from an earlier day is anyone's to take.
+pub fn may_work(hold: Option<CounterHold<'_>>, actor: &str, head: bool, today: Date) -> Result<(), CounterHeld> {
+    match hold {
+        Some(h) if h.staff != actor && !head && h.since >= today => Err(CounterHeld { holder: h.staff.to_string() }),
+        _ => Ok(()),
+    }
+}
+
 /// An action that the ticket's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a ticket that is {state:?} cannot be given '{action:?}'")]
@@ -355,6 +383,18 @@ impl QueueStats {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_person_works_a_counter_the_head_may_take_over_and_yesterdays_is_free() {
+        let today = time::macros::date!(2026 - 11 - 23);
+        let hold = Some(CounterHold { staff: "ani", since: today });
+        assert_eq!(may_work(hold, "ani", false, today), Ok(()));
+        assert_eq!(may_work(hold, "budi", false, today), Err(CounterHeld { holder: "ani".into() }));
+        assert_eq!(may_work(hold, "kepala", true, today), Ok(()));
+        assert_eq!(may_work(None, "budi", false, today), Ok(()), "a closed counter is anyone's");
+        let left = Some(CounterHold { staff: "ani", since: today.previous_day().unwrap() });
+        assert_eq!(may_work(left, "budi", false, today), Ok(()), "left open yesterday");
+    }
+
     use proptest::prelude::*;
     use time::macros::{date, datetime};
 

@@ -137,6 +137,11 @@ impl AppBackend {
     }
 }
 
+/// The staff id of `user` and whether they are the office head, for [`queue::Worker`].
+fn worker_of(user: &UserView) -> (String, bool) {
+    (user.id.clone(), user.role == simpul_domain::auth::Role::Kepala)
+}
+
 fn queue_error(e: QueueError) -> ApiError {
     match e {
         QueueError::NoTicket | QueueError::NoCounter | QueueError::UnknownService => ApiError::NotFound,
@@ -144,6 +149,7 @@ fn queue_error(e: QueueError) -> ApiError {
         QueueError::Empty => ApiError::Refused(Refusal::QueueEmpty),
         QueueError::DayFull => ApiError::Refused(Refusal::NoMoreNumbers),
         QueueError::Busy => ApiError::Refused(Refusal::CounterBusy),
+        QueueError::HeldBy(name) => ApiError::Refused(Refusal::CounterHeld(name)),
         QueueError::Illegal(e) => ApiError::Refused(Refusal::WrongState(format!("{:?}", e.state).to_lowercase())),
         QueueError::Store(e) => internal(e),
     }
@@ -447,34 +453,45 @@ impl Backend for AppBackend {
     }
 
     async fn counter_open(&self, user: &UserView, counter: &str, open: bool) -> Result<(), ApiError> {
-        let (counter, staff) = (counter.to_string(), user.id.clone());
+        let (_, zone) = self.office().await?;
+        let (counter, (staff, head)) = (counter.to_string(), worker_of(user));
         self.queue_tx(move |tx| {
-            queue::open_counter(tx, &counter, open.then_some(staff.as_str()), OffsetDateTime::now_utc())
+            let by = queue::Worker { id: &staff, head };
+            queue::open_counter(tx, &counter, by, open, OffsetDateTime::now_utc(), zone)
         })
         .await
     }
 
-    async fn counter_call(&self, _user: &UserView, counter: &str) -> Result<TicketView, ApiError> {
+    async fn counter_call(&self, user: &UserView, counter: &str) -> Result<TicketView, ApiError> {
         let (_, zone) = self.office().await?;
-        let counter = counter.to_string();
+        let (counter, (staff, head)) = (counter.to_string(), worker_of(user));
         let policy =
             simpul_domain::queue::CallPolicy { max_priority_in_row: self.core.config.queue.max_priority_in_row };
-        let ticket =
-            self.queue_tx(move |tx| queue::call_next(tx, &counter, policy, OffsetDateTime::now_utc(), zone)).await?;
+        let ticket = self
+            .queue_tx(move |tx| {
+                let by = queue::Worker { id: &staff, head };
+                queue::call_next(tx, &counter, by, policy, OffsetDateTime::now_utc(), zone)
+            })
+            .await?;
         Ok(ticket_view(ticket))
     }
 
-    async fn counter_call_again(&self, _user: &UserView, counter: &str, ticket: &str) -> Result<TicketView, ApiError> {
+    async fn counter_call_again(&self, user: &UserView, counter: &str, ticket: &str) -> Result<TicketView, ApiError> {
         let (_, zone) = self.office().await?;
         let (counter, ticket) = (counter.to_string(), ticket.to_string());
-        let t =
-            self.queue_tx(move |tx| queue::call_again(tx, &ticket, &counter, OffsetDateTime::now_utc(), zone)).await?;
+        let (staff, head) = worker_of(user);
+        let t = self
+            .queue_tx(move |tx| {
+                let by = queue::Worker { id: &staff, head };
+                queue::call_again(tx, &ticket, &counter, by, OffsetDateTime::now_utc(), zone)
+            })
+            .await?;
         Ok(ticket_view(t))
     }
 
     async fn counter_act(
         &self,
-        _user: &UserView,
+        user: &UserView,
         ticket: &str,
         action: &str,
         to_counter: Option<&str>,
@@ -496,11 +513,13 @@ impl Backend for AppBackend {
         let ticket = ticket.to_string();
         let to_counter = to_counter.unwrap_or_default().to_string();
         let to_service = to_service.filter(|s| !s.is_empty()).map(str::to_string);
+        let (staff, head) = worker_of(user);
         let t = self
             .queue_tx(move |tx| {
                 queue::act(
                     tx,
                     &ticket,
+                    queue::Worker { id: &staff, head },
                     action,
                     Some((&to_counter, to_service.as_deref())),
                     OffsetDateTime::now_utc(),

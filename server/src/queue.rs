@@ -45,6 +45,9 @@ pub enum QueueError {
     /// The counter already has a ticket called or in service.
     #[error("finish or transfer the current ticket first")]
     Busy,
+    /// Another staff member works at this counter (their name).
+    #[error("another staff member works at this counter")]
+    HeldBy(String),
     /// Storage.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -335,13 +338,61 @@ pub fn set_counter(conn: &Connection, id: &str, name: &str, services: &[String])
     Ok(())
 }
 
-/// Opens (with the staff member at it) or closes a counter.
-pub fn open_counter(conn: &Connection, id: &str, staff: Option<&str>, at: OffsetDateTime) -> Result<(), QueueError> {
-    let n = conn.execute(
+/// Who acts at a counter.
+#[derive(Debug, Clone, Copy)]
+pub struct Worker<'a> {
+    /// Staff id.
+    pub id: &'a str,
+    /// The office head, who may take over or close any counter.
+    pub head: bool,
+}
+
+/// Refuses `by` at a counter another staff member works today (see
+/// [`simpul_domain::queue::may_work`]).
+fn check_hold(
+    conn: &Connection,
+    counter_id: &str,
+    by: Worker<'_>,
+    at: OffsetDateTime,
+    zone: Zone,
+) -> Result<(), QueueError> {
+    let (open, staff, opened_at): (bool, Option<String>, Option<String>) = conn
+        .query_row("SELECT open, staff_id, opened_at FROM counters WHERE id = ?1", [counter_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?
+        .ok_or(QueueError::NoCounter)?;
+    let since = opened_at.as_deref().and_then(crate::store::parse_stamp).map(|t| local(t, zone).date());
+    let hold = match (open, staff.as_deref(), since) {
+        (true, Some(staff), Some(since)) => Some(queue::CounterHold { staff, since }),
+        _ => None,
+    };
+    queue::may_work(hold, by.id, by.head, local(at, zone).date()).map_err(|held| {
+        let name: Option<String> = conn
+            .query_row("SELECT display_name FROM staff WHERE id = ?1", [&held.holder], |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten();
+        QueueError::HeldBy(name.unwrap_or(held.holder))
+    })
+}
+
+/// Opens (with `by` at it) or closes a counter.
+pub fn open_counter(
+    conn: &Connection,
+    id: &str,
+    by: Worker<'_>,
+    open: bool,
+    at: OffsetDateTime,
+    zone: Zone,
+) -> Result<(), QueueError> {
+    check_hold(conn, id, by, at, zone)?;
+    let staff = open.then_some(by.id);
+    conn.execute(
         "UPDATE counters SET open = ?2, staff_id = ?3, opened_at = ?4 WHERE id = ?1",
-        params![id, staff.is_some(), staff, staff.map(|_| crate::store::stamp(at))],
+        params![id, open, staff, staff.map(|_| crate::store::stamp(at))],
     )?;
-    if n == 0 { Err(QueueError::NoCounter) } else { Ok(()) }
+    Ok(())
 }
 
 fn counter(conn: &Connection, id: &str) -> Result<Counter, QueueError> {
@@ -381,11 +432,13 @@ fn free_counter(
 pub fn call_next(
     conn: &Connection,
     counter_id: &str,
+    by: Worker<'_>,
     policy: CallPolicy,
     at: OffsetDateTime,
     zone: Zone,
 ) -> Result<Ticket, QueueError> {
     let (c, day) = free_counter(conn, counter_id, at, zone)?;
+    check_hold(conn, counter_id, by, at, zone)?;
     let mut stmt = conn.prepare(
         "SELECT id, lane, ord, service_id, for_counter FROM queue_tickets WHERE day = ?1 AND state = 'waiting'",
     )?;
@@ -431,15 +484,22 @@ pub fn call_next(
 pub fn act(
     conn: &Connection,
     ticket_id: &str,
+    by: Worker<'_>,
     action: TicketAction,
     transfer_to: Option<(&str, Option<&str>)>,
     at: OffsetDateTime,
     zone: Zone,
 ) -> Result<Ticket, QueueError> {
-    let state: String = conn
-        .query_row("SELECT state FROM queue_tickets WHERE id = ?1", [ticket_id], |r| r.get(0))
+    let (state, at_counter): (String, Option<String>) = conn
+        .query_row("SELECT state, counter FROM queue_tickets WHERE id = ?1", [ticket_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?
         .ok_or(QueueError::NoTicket)?;
+    // A ticket at a counter is served by whoever works that counter.
+    if let Some(counter) = &at_counter {
+        check_hold(conn, counter, by, at, zone)?;
+    }
     let state = state_of(&state).ok_or(QueueError::NoTicket)?;
     let next = state.apply(action.clone())?;
     let now = stamp_local(at, zone);
@@ -556,10 +616,12 @@ pub fn call_again(
     conn: &Connection,
     ticket_id: &str,
     counter_id: &str,
+    by: Worker<'_>,
     at: OffsetDateTime,
     zone: Zone,
 ) -> Result<Ticket, QueueError> {
     let (_, day) = free_counter(conn, counter_id, at, zone)?;
+    check_hold(conn, counter_id, by, at, zone)?;
     let (state, ticket_day, lane): (String, String, String) = conn
         .query_row("SELECT state, day, lane FROM queue_tickets WHERE id = ?1", [ticket_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

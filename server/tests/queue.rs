@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex};
 use simpul_domain::office::BoxRole;
 use simpul_domain::queue::{CallPolicy, Lane, PriorityReason, TicketAction};
 use simpul_domain::zone::Zone;
-use simpul_server::queue::{self, QueueError};
+use simpul_server::queue::{self, QueueError, Worker};
 use simpul_server::store::catalog;
 use time::Duration;
 use time::macros::datetime;
 
 const T0: time::OffsetDateTime = datetime!(2026-11-23 08:00 +08:00);
+/// The office head: may work any counter (the queue's policies are tested through them).
+const HEAD: Worker<'static> = Worker { id: "kepala", head: true };
 
 fn office() -> (tempfile::TempDir, rusqlite::Connection, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
@@ -20,8 +22,8 @@ fn office() -> (tempfile::TempDir, rusqlite::Connection, Vec<String>) {
     let services: Vec<String> = catalog::list(&conn).unwrap().into_iter().map(|e| e.id).collect();
     queue::set_counter(&conn, "L1", "Loket 1", &[]).unwrap();
     queue::set_counter(&conn, "L2", "Loket 2", &[services[0].clone()]).unwrap();
-    queue::open_counter(&conn, "L1", Some("staff-1"), T0).unwrap();
-    queue::open_counter(&conn, "L2", Some("staff-2"), T0).unwrap();
+    queue::open_counter(&conn, "L1", Worker { id: "staff-1", head: false }, true, T0, Zone::Wita).unwrap();
+    queue::open_counter(&conn, "L2", Worker { id: "staff-2", head: false }, true, T0, Zone::Wita).unwrap();
     (dir, conn, services)
 }
 
@@ -79,24 +81,24 @@ fn counters_call_priority_first_but_not_forever_and_never_the_same_ticket() {
     issue(&conn, &services[0], elderly, 3);
     let policy = CallPolicy { max_priority_in_row: 1 };
     let at = T0 + Duration::minutes(10);
-    let first = queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
+    let first = queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap();
     assert_eq!(first.number, "P-001");
     // The counter is busy until it finishes, skips or transfers.
-    assert!(matches!(queue::call_next(&conn, "L1", policy, at, Zone::Wita), Err(QueueError::Busy)));
-    queue::act(&conn, &first.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
-    queue::act(&conn, &first.id, TicketAction::Finish, None, at + Duration::minutes(5), Zone::Wita).unwrap();
+    assert!(matches!(queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita), Err(QueueError::Busy)));
+    queue::act(&conn, &first.id, HEAD, TicketAction::Start, None, at, Zone::Wita).unwrap();
+    queue::act(&conn, &first.id, HEAD, TicketAction::Finish, None, at + Duration::minutes(5), Zone::Wita).unwrap();
     // One priority call in a row is the limit while a normal ticket waits.
-    let second = queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
+    let second = queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap();
     assert_eq!(second.number, "A-001");
     // The other counter gets the other ticket.
-    let third = queue::call_next(&conn, "L2", policy, at, Zone::Wita).unwrap();
+    let third = queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita).unwrap();
     assert_eq!(third.number, "P-002");
-    assert!(matches!(queue::call_next(&conn, "L2", policy, at, Zone::Wita), Err(QueueError::Busy)));
-    queue::act(&conn, &third.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
-    assert!(matches!(queue::call_next(&conn, "L2", policy, at, Zone::Wita), Err(QueueError::Empty)));
+    assert!(matches!(queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita), Err(QueueError::Busy)));
+    queue::act(&conn, &third.id, HEAD, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    assert!(matches!(queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita), Err(QueueError::Empty)));
     // Illegal actions are refused.
     assert!(matches!(
-        queue::act(&conn, &first.id, TicketAction::Start, None, at, Zone::Wita),
+        queue::act(&conn, &first.id, HEAD, TicketAction::Start, None, at, Zone::Wita),
         Err(QueueError::Illegal(_))
     ));
 }
@@ -110,9 +112,9 @@ fn a_recall_is_not_another_priority_call_and_yesterday_does_not_count() {
     for n in 1..=2 {
         let t = issue(&conn, &services[0], elderly, n);
         let at = T0 + Duration::minutes(10 + i64::from(n));
-        assert_eq!(queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap().id, t.id);
-        queue::act(&conn, &t.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
-        queue::act(&conn, &t.id, TicketAction::Finish, None, at, Zone::Wita).unwrap();
+        assert_eq!(queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap().id, t.id);
+        queue::act(&conn, &t.id, HEAD, TicketAction::Start, None, at, Zone::Wita).unwrap();
+        queue::act(&conn, &t.id, HEAD, TicketAction::Finish, None, at, Zone::Wita).unwrap();
     }
     let today = T0 + Duration::days(1);
     let issue_today = |lane: Lane, n: u32| {
@@ -124,15 +126,19 @@ fn a_recall_is_not_another_priority_call_and_yesterday_does_not_count() {
     issue_today(Lane::Normal, 1);
     let p1 = issue_today(elderly, 2);
     let p2 = issue_today(elderly, 3);
-    assert_eq!(queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id, p1.id, "priority first again");
+    assert_eq!(
+        queue::call_next(&conn, "L1", HEAD, policy, today, Zone::Wita).unwrap().id,
+        p1.id,
+        "priority first again"
+    );
     // The same priority ticket called three times is one call, not three.
     for _ in 0..3 {
-        queue::act(&conn, &p1.id, TicketAction::Recall, None, today, Zone::Wita).unwrap();
+        queue::act(&conn, &p1.id, HEAD, TicketAction::Recall, None, today, Zone::Wita).unwrap();
     }
-    queue::act(&conn, &p1.id, TicketAction::Start, None, today, Zone::Wita).unwrap();
-    queue::act(&conn, &p1.id, TicketAction::Finish, None, today, Zone::Wita).unwrap();
+    queue::act(&conn, &p1.id, HEAD, TicketAction::Start, None, today, Zone::Wita).unwrap();
+    queue::act(&conn, &p1.id, HEAD, TicketAction::Finish, None, today, Zone::Wita).unwrap();
     assert_eq!(
-        queue::call_next(&conn, "L1", policy, today, Zone::Wita).unwrap().id,
+        queue::call_next(&conn, "L1", HEAD, policy, today, Zone::Wita).unwrap().id,
         p2.id,
         "the second of two allowed"
     );
@@ -154,9 +160,9 @@ fn two_counters_calling_at_once_never_share_a_ticket() {
                 for _ in 0..20 {
                     let c = conn.lock().unwrap();
                     let tx = c.unchecked_transaction().unwrap();
-                    let t = queue::call_next(&tx, counter, CallPolicy::default(), T0, Zone::Wita).unwrap();
-                    queue::act(&tx, &t.id, TicketAction::Start, None, T0, Zone::Wita).unwrap();
-                    queue::act(&tx, &t.id, TicketAction::Finish, None, T0, Zone::Wita).unwrap();
+                    let t = queue::call_next(&tx, counter, HEAD, CallPolicy::default(), T0, Zone::Wita).unwrap();
+                    queue::act(&tx, &t.id, HEAD, TicketAction::Start, None, T0, Zone::Wita).unwrap();
+                    queue::act(&tx, &t.id, HEAD, TicketAction::Finish, None, T0, Zone::Wita).unwrap();
                     tx.commit().unwrap();
                     called.lock().unwrap().push(t.id);
                 }
@@ -178,15 +184,16 @@ fn transfers_keep_the_place_and_the_display_and_stats_follow() {
     let a1 = issue(&conn, &services[1], Lane::Normal, 1);
     issue(&conn, &services[1], Lane::Normal, 2);
     let at = T0 + Duration::minutes(10);
-    let t = queue::call_next(&conn, "L1", CallPolicy::default(), at, Zone::Wita).unwrap();
+    let t = queue::call_next(&conn, "L1", HEAD, CallPolicy::default(), at, Zone::Wita).unwrap();
     assert_eq!(t.id, a1.id);
-    queue::act(&conn, &t.id, TicketAction::Recall, None, at, Zone::Wita).unwrap();
-    queue::act(&conn, &t.id, TicketAction::Start, None, at, Zone::Wita).unwrap();
+    queue::act(&conn, &t.id, HEAD, TicketAction::Recall, None, at, Zone::Wita).unwrap();
+    queue::act(&conn, &t.id, HEAD, TicketAction::Start, None, at, Zone::Wita).unwrap();
     // Sent to L2 for the service L2 handles: it keeps its early place there.
     let moved =
-        queue::act(&conn, &t.id, TicketAction::Transfer, Some(("L2", Some(&services[0]))), at, Zone::Wita).unwrap();
+        queue::act(&conn, &t.id, HEAD, TicketAction::Transfer, Some(("L2", Some(&services[0]))), at, Zone::Wita)
+            .unwrap();
     assert_eq!(moved.state, "waiting");
-    let at_l2 = queue::call_next(&conn, "L2", CallPolicy::default(), at, Zone::Wita).unwrap();
+    let at_l2 = queue::call_next(&conn, "L2", HEAD, CallPolicy::default(), at, Zone::Wita).unwrap();
     assert_eq!(at_l2.id, a1.id);
     let display = queue::display(&conn, at, Zone::Wita).unwrap();
     assert_eq!(
@@ -196,8 +203,8 @@ fn transfers_keep_the_place_and_the_display_and_stats_follow() {
     assert_eq!(display.last_called[0], ("B-001".to_string(), "Loket 2".to_string()));
     assert_eq!(display.waiting, (1, 0));
     assert_eq!(display.call_seq, 3, "call, recall, call");
-    queue::act(&conn, &at_l2.id, TicketAction::Start, None, at + Duration::minutes(1), Zone::Wita).unwrap();
-    queue::act(&conn, &at_l2.id, TicketAction::Finish, None, at + Duration::minutes(9), Zone::Wita).unwrap();
+    queue::act(&conn, &at_l2.id, HEAD, TicketAction::Start, None, at + Duration::minutes(1), Zone::Wita).unwrap();
+    queue::act(&conn, &at_l2.id, HEAD, TicketAction::Finish, None, at + Duration::minutes(9), Zone::Wita).unwrap();
     let stats = queue::stats(&conn, at, Zone::Wita).unwrap();
     assert_eq!(stats.total.issued, 2);
     assert_eq!(stats.total.served, 1);
@@ -211,25 +218,25 @@ fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_
     let policy = CallPolicy { max_priority_in_row: 1 };
     let t = issue(&conn, &services[0], Lane::Normal, 1);
     let at = T0 + Duration::minutes(5);
-    assert_eq!(queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap().id, t.id);
+    assert_eq!(queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap().id, t.id);
     // Only a ticket that did not come can be called again.
-    assert!(matches!(queue::call_again(&conn, &t.id, "L2", at, Zone::Wita), Err(QueueError::Illegal(_))));
-    queue::act(&conn, &t.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    assert!(matches!(queue::call_again(&conn, &t.id, "L2", HEAD, at, Zone::Wita), Err(QueueError::Illegal(_))));
+    queue::act(&conn, &t.id, HEAD, TicketAction::Skip, None, at, Zone::Wita).unwrap();
     let no_shows: Vec<String> = queue::no_shows(&conn, at, Zone::Wita).unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(no_shows, std::slice::from_ref(&t.id));
     // Its holder turns up: another counter calls it again, and the display sees a new call.
     let before = queue::display(&conn, at, Zone::Wita).unwrap().call_seq;
-    let again = queue::call_again(&conn, &t.id, "L2", at + Duration::minutes(20), Zone::Wita).unwrap();
+    let again = queue::call_again(&conn, &t.id, "L2", HEAD, at + Duration::minutes(20), Zone::Wita).unwrap();
     assert_eq!((again.state.as_str(), again.counter.as_deref()), ("called", Some("L2")));
     assert!(queue::display(&conn, at, Zone::Wita).unwrap().call_seq > before);
     assert!(queue::no_shows(&conn, at, Zone::Wita).unwrap().is_empty());
     // A busy counter calls nobody else; yesterday's no-show is not called today.
     let other = issue(&conn, &services[0], Lane::Normal, 2);
-    queue::call_next(&conn, "L1", policy, at, Zone::Wita).unwrap();
-    queue::act(&conn, &other.id, TicketAction::Skip, None, at, Zone::Wita).unwrap();
-    assert!(matches!(queue::call_again(&conn, &other.id, "L2", at, Zone::Wita), Err(QueueError::Busy)));
+    queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap();
+    queue::act(&conn, &other.id, HEAD, TicketAction::Skip, None, at, Zone::Wita).unwrap();
+    assert!(matches!(queue::call_again(&conn, &other.id, "L2", HEAD, at, Zone::Wita), Err(QueueError::Busy)));
     let tomorrow = T0 + Duration::days(1);
-    assert!(matches!(queue::call_again(&conn, &other.id, "L1", tomorrow, Zone::Wita), Err(QueueError::NoTicket)));
+    assert!(matches!(queue::call_again(&conn, &other.id, "L1", HEAD, tomorrow, Zone::Wita), Err(QueueError::NoTicket)));
 
     // A kiosk that never says whether its ticket printed: the ticket lapses after the window.
     let silent =
@@ -278,4 +285,31 @@ fn after_a_restore_the_day_numbers_above_every_ticket_handed_out_before_it() {
     )
     .unwrap();
     assert_eq!(t.number, "A-001");
+}
+
+#[test]
+fn one_person_works_a_counter_and_the_head_can_take_over() {
+    let (_dir, conn, services) = office();
+    let (ani, budi) = (Worker { id: "staff-1", head: false }, Worker { id: "staff-2", head: false });
+    let t = issue(&conn, &services[0], Lane::Normal, 1);
+    let at = T0 + Duration::minutes(5);
+    // L1 is Ani's today: Budi cannot open it, call to it, or serve its ticket.
+    let held = |r: Result<_, QueueError>| matches!(r, Err(QueueError::HeldBy(_)));
+    assert!(held(queue::open_counter(&conn, "L1", budi, true, at, Zone::Wita)));
+    assert!(held(queue::call_next(&conn, "L1", budi, CallPolicy::default(), at, Zone::Wita).map(|_| ())));
+    let called = queue::call_next(&conn, "L1", ani, CallPolicy::default(), at, Zone::Wita).unwrap();
+    assert_eq!(called.id, t.id);
+    assert!(held(queue::act(&conn, &t.id, budi, TicketAction::Start, None, at, Zone::Wita).map(|_| ())));
+    queue::act(&conn, &t.id, ani, TicketAction::Start, None, at, Zone::Wita).unwrap();
+    // The head takes the counter over; Ani no longer works it.
+    queue::open_counter(&conn, "L1", HEAD, true, at, Zone::Wita).unwrap();
+    assert!(held(queue::act(&conn, &t.id, ani, TicketAction::Finish, None, at, Zone::Wita).map(|_| ())));
+    queue::act(&conn, &t.id, HEAD, TicketAction::Finish, None, at, Zone::Wita).unwrap();
+    // A counter left open from yesterday is anyone's to take today.
+    let tomorrow = T0 + Duration::days(1);
+    queue::open_counter(&conn, "L2", budi, true, tomorrow, Zone::Wita).unwrap();
+    queue::open_counter(&conn, "L1", budi, true, tomorrow, Zone::Wita).unwrap();
+    // Closing is the holder's (or the head's) too.
+    assert!(held(queue::open_counter(&conn, "L1", ani, false, tomorrow, Zone::Wita)));
+    queue::open_counter(&conn, "L1", budi, false, tomorrow, Zone::Wita).unwrap();
 }

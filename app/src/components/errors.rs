@@ -34,6 +34,7 @@ pub fn refusal_message(i18n: I18nContext<Locale>, refusal: Refusal) -> AnyView {
         Refusal::QueueEmpty => t!(i18n, refusals.queue_empty).into_any(),
         Refusal::CounterClosed => t!(i18n, refusals.counter_closed).into_any(),
         Refusal::CounterBusy => t!(i18n, refusals.counter_busy).into_any(),
+        Refusal::CounterHeld(name) => t!(i18n, refusals.counter_held, name = name.clone()).into_any(),
         Refusal::NoMoreNumbers => t!(i18n, refusals.no_more_numbers).into_any(),
         Refusal::WrongState(state) => {
             let state = super::lang::status_code_text(i18n, &state);
