@@ -241,6 +241,11 @@ async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, SessionErr
     Ok(out)
 }
 
+/// The hub's address for `path`.
+fn endpoint(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, SessionError> {
+    base.join(path).map_err(|e| SessionError::Link(LinkProblem::Other(format!("bad hub address: {e}"))))
+}
+
 /// Runs one session: exchanges until neither side has anything more. Returns the exchanges.
 pub async fn session(
     core: &Core,
@@ -248,9 +253,7 @@ pub async fn session(
     client: &reqwest::Client,
     base: &reqwest::Url,
 ) -> Result<u64, SessionError> {
-    let url = base
-        .join("sync/v1/exchange")
-        .map_err(|e| SessionError::Link(LinkProblem::Other(format!("bad hub address: {e}"))))?;
+    let url = endpoint(base, "sync/v1/exchange")?;
     let mut exchanges = 0u64;
     let mut rewinds = 0;
     let mut last_pull_had_changes = false;
@@ -329,6 +332,37 @@ async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
 /// Blob bytes sent per session at most, so that a backlog of scans never delays the records
 /// of the next session for long.
 const BLOB_BUDGET_PER_SESSION: u64 = 16 * 1024 * 1024;
+
+/// Asks the hub which of the office's files it lacks (a hub restored from a backup lost the
+/// ones sent after it) and puts those this box holds back in line to go up. A hub that does
+/// not know the question is left alone. Answers how many go again.
+async fn resend_lost(
+    core: &Core,
+    handle: &SyncHandle,
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+) -> Result<u64, SessionError> {
+    let url = endpoint(base, "sync/v1/blobs/missing")?;
+    let answer = request(handle, client.get(url), 0).await?;
+    if !answer.status.is_success() {
+        return Ok(0);
+    }
+    let digests: Vec<String> = String::from_utf8_lossy(&answer.body)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(crate::synchub::MISSING_LIST_LIMIT as usize)
+        .map(str::to_string)
+        .collect();
+    if digests.is_empty() {
+        return Ok(0);
+    }
+    let n = core.db.call(move |c| crate::store::blobs::send_again(c, &digests)).await?;
+    if n > 0 {
+        tracing::warn!(files = n, "the hub lacks files it had taken (restored from a backup?): sending them again");
+    }
+    Ok(n as u64)
+}
 
 /// Sends waiting blobs after the records, resuming each where the hub's copy ends.
 pub async fn upload_blobs(
@@ -423,9 +457,7 @@ async fn download_blob(
     sha: &str,
 ) -> Result<Option<u64>, SessionError> {
     use crate::store::blobs::{self, Chunk};
-    let url = base
-        .join(&format!("sync/v1/blob/{sha}/content"))
-        .map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
+    let url = endpoint(base, &format!("sync/v1/blob/{sha}/content"))?;
     let dir = core.config.data_dir.clone();
     let mut received = 0u64;
     // Each round either moves forward or stops; the bound only guards against a hub that
@@ -496,8 +528,7 @@ async fn upload_blob(
     size: u64,
 ) -> Result<u64, SessionError> {
     let mut sent_total = 0u64;
-    let url =
-        base.join(&format!("sync/v1/blob/{sha}")).map_err(|e| SessionError::Link(LinkProblem::Other(e.to_string())))?;
+    let url = endpoint(base, &format!("sync/v1/blob/{sha}"))?;
     let held = request(handle, client.get(url.clone()), 0).await?;
     if !held.status.is_success() {
         return Err(SessionError::Refused(held.text()));
@@ -581,8 +612,9 @@ pub async fn run(
                     // Records first; files only once the records are across.
                     Ok(client) => match session(&core, &handle, &client, &base).await {
                         Ok(exchanges) => {
+                            let resent = resend_lost(&core, &handle, &client, &base).await;
                             refresh_waiting(&core, &handle).await;
-                            match upload_blobs(&core, &handle, &client, &base).await {
+                            match resent.and(upload_blobs(&core, &handle, &client, &base).await) {
                                 Err(e @ (SessionError::Link(_) | SessionError::Store(_))) => Err(e),
                                 // Files the records point at come down once ours went up.
                                 up => download_blobs(&core, &handle, &client, &base).await.and(up).map(|_| exchanges),

@@ -72,6 +72,7 @@ fn router(state: SyncState) -> Router {
         .route("/sync/v1/exchange", post(exchange))
         .route("/sync/v1/blob/{sha}", get(blob_held).put(blob_chunk))
         .route("/sync/v1/blob/{sha}/content", get(blob_content))
+        .route("/sync/v1/blobs/missing", get(blobs_missing))
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(state)
 }
@@ -275,6 +276,26 @@ async fn blob_held(
         Err(e) => {
             tracing::error!(error = %e, "blob lookup failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up")
+        }
+    }
+}
+
+/// Most digests listed in one answer of [`blobs_missing`].
+pub const MISSING_LIST_LIMIT: u32 = 500;
+
+/// The files the box's office's records point at that the hub lacks, one digest per line: a
+/// hub restored from a backup lost the files sent after it, and the boxes that hold them send
+/// them again.
+async fn blobs_missing(State(state): State<SyncState>, Extension(peer): Extension<PeerCert>) -> Response {
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
+    };
+    match state.core.db.call(move |c| crate::store::blobs::missing_for(c, &office, MISSING_LIST_LIMIT)).await {
+        Ok(list) => list.join("\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "missing files lookup failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look its files up")
         }
     }
 }

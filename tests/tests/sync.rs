@@ -971,6 +971,25 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     let after_hub_backup = counter.open(5, "5103021205900005").await;
     let after_hub_backup_number = counter.detail(&after_hub_backup).await["number"].as_str().unwrap().to_string();
     assert!(reaches_hub(after_hub_backup_number.clone(), "draft").await);
+    // A scan sent after the hub's backup: the box takes it for delivered.
+    let late_scan = b"%PDF-1.4\n% a scan the hub took after its backup\n%%EOF\n".to_vec();
+    let late_sha = sha256_hex(&late_scan);
+    counter.attach(&after_hub_backup, late_scan.clone()).await;
+    let hub_holds_late = || {
+        query(&hub_data, &format!("SELECT size FROM blobs WHERE sha256 = '{late_sha}'"))
+            == [late_scan.len().to_string()]
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            (hub_holds_late()
+                && query(&box_data, &format!("SELECT synced_at IS NOT NULL FROM blobs WHERE sha256 = '{late_sha}'"))
+                    == ["1"])
+            .then_some(())
+        })
+        .await
+        .is_some(),
+        "the late scan reaches the hub"
+    );
     let sent = simpul_cli(hub_dir.path(), &hub_env, &["hub", "send", "--number", &central_number]);
     assert!(sent.status.success(), "send: {}", String::from_utf8_lossy(&sent.stderr));
     assert!(
@@ -982,8 +1001,10 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
         "the hub's step reaches the box"
     );
 
-    // The hub's disk dies; its backup goes back in, and it listens where the box expects it.
+    // The hub's disk dies, files and all; its backup goes back in, and it listens where the
+    // box expects it.
     hub.kill();
+    std::fs::remove_dir_all(hub_data.join("blobs")).unwrap();
     let out = simpul_cli(hub_dir.path(), &hub_env, &["restore", hub_backup.to_str().unwrap()]);
     assert!(out.status.success(), "hub restore: {}", String::from_utf8_lossy(&out.stderr));
     assert!(at_hub(&after_hub_backup_number).is_empty());
@@ -1002,6 +1023,13 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
         "the hub's own lost step comes back from the box"
     );
     assert!(same_records().await, "hub and box agree record by record");
+    // The hub lost the late scan with its disk; the box, asked, sends it again.
+    assert!(
+        eventually(Duration::from_secs(30), || async { hub_holds_late().then_some(()) }).await.is_some(),
+        "the scan the hub lost in its restore came back from the box"
+    );
+    let stored = std::fs::read(hub_data.join("blobs").join(&late_sha[..2]).join(&late_sha)).unwrap();
+    assert_eq!(stored, late_scan);
     drop((office, hub));
 }
 

@@ -205,6 +205,30 @@ pub fn wanted(conn: &Connection, limit: u32) -> Result<Vec<String>, StoreError> 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Hub: files the records of `office` point at that the hub does not hold (lost in a restore
+/// from a backup, or not sent yet), at most `limit`.
+pub fn missing_for(conn: &Connection, office: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
+         WHERE r.office = ?1 AND b.sha256 IS NULL ORDER BY r.sha256 LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![office, limit], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Box: of `digests` the hub says it lacks, the files this box holds and took for sent go up
+/// again. Returns how many.
+pub fn send_again(conn: &Connection, digests: &[String]) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE blobs SET synced_at = NULL WHERE sha256 = ?1 AND synced_at IS NOT NULL AND local_only = 0",
+    )?;
+    let mut n = 0;
+    for sha in digests.iter().filter(|d| valid_digest(d)) {
+        n += stmt.execute([sha])?;
+    }
+    Ok(n)
+}
+
 /// Records a file the hub holds (received there, or fetched from there): it never goes up.
 pub fn record_held(
     conn: &Connection,
