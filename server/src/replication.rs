@@ -89,7 +89,7 @@ pub fn hub_exchange(
     body: &[u8],
     budget: usize,
     now: OffsetDateTime,
-) -> Result<Vec<u8>, ExchangeError> {
+) -> Result<HubAnswer, ExchangeError> {
     let (Message::Push(push), version) = decode_versioned(body)? else { return Err(ExchangeError::Unexpected) };
     let tx = conn.transaction()?;
     let office = match enroll::standing(&tx, fingerprint, now)? {
@@ -105,12 +105,22 @@ pub fn hub_exchange(
         office.parse().map_err(|_| StoreError::Corrupt(format!("enrolled office {office}")))?;
     take_credentials(&tx, &push.credentials, &office_code, now)?;
     pull.reference = reference::rows_after(&tx, push.reference_applied, &office_code, MAX_ROWS_PER_BATCH)?;
+    let files_missing = !crate::store::blobs::missing_for(&tx, &office, 1)?.is_empty();
     tx.commit()?;
     if !touched.is_empty() {
         tracing::info!(office = %office, documents = touched.len(), "merged changes from a box");
     }
     // Answered in the version the box spoke, so a box not yet upgraded understands it.
-    Ok(encode_version(&Message::Pull(pull), version))
+    Ok(HubAnswer { bytes: encode_version(&Message::Pull(pull), version), files_missing })
+}
+
+/// The hub's answer to one exchange.
+pub struct HubAnswer {
+    /// The encoded pull.
+    pub bytes: Vec<u8>,
+    /// The office's records point at files the hub lacks (a hub restored onto a new disk, or
+    /// files not sent yet): the box asks which, and sends those it holds.
+    pub files_missing: bool,
 }
 
 /// The hub takes the password changes of a push (before the reference rows of its answer are

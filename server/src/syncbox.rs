@@ -63,6 +63,8 @@ pub struct SyncHandle {
     status: RwLock<SyncStatus>,
     wake: tokio::sync::Notify,
     pace: Pace,
+    /// The hub said in the last exchange that it lacks files of this office.
+    hub_lacks_files: std::sync::atomic::AtomicBool,
 }
 
 /// How many bytes one request to the hub carries (a batch of changes, a chunk of a file). A
@@ -297,6 +299,9 @@ pub async fn session(
                 text
             }));
         }
+        handle
+            .hub_lacks_files
+            .store(answer.headers.contains_key(crate::synchub::FILES_MISSING_HEADER), Ordering::Relaxed);
         let body = answer.body;
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
@@ -333,15 +338,18 @@ async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
 /// of the next session for long.
 const BLOB_BUDGET_PER_SESSION: u64 = 16 * 1024 * 1024;
 
-/// Asks the hub which of the office's files it lacks (a hub restored from a backup lost the
-/// ones sent after it) and puts those this box holds back in line to go up. A hub that does
-/// not know the question is left alone. Answers how many go again.
+/// When the hub said it lacks files of the office (a hub restored from a backup lost the ones
+/// sent after it), asks which and puts those this box holds back in line to go up. A hub that
+/// does not know the question is left alone. Answers how many go again.
 async fn resend_lost(
     core: &Core,
     handle: &SyncHandle,
     client: &reqwest::Client,
     base: &reqwest::Url,
 ) -> Result<u64, SessionError> {
+    if !handle.hub_lacks_files.load(Ordering::Relaxed) {
+        return Ok(0);
+    }
     let url = endpoint(base, "sync/v1/blobs/missing")?;
     let answer = request(handle, client.get(url), 0).await?;
     if !answer.status.is_success() {

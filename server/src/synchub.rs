@@ -177,6 +177,9 @@ enum EnrollFailure {
     Csr(String),
 }
 
+/// Header on an exchange's answer: the hub lacks files the office's records point at.
+pub const FILES_MISSING_HEADER: &str = "x-simpul-files-missing";
+
 /// Header in which a box on a slow link asks for smaller answers (bytes of changes).
 pub const BUDGET_HEADER: &str = "x-simpul-budget";
 
@@ -197,7 +200,13 @@ async fn exchange(
     let now = OffsetDateTime::now_utc();
     let result = state.core.db.call(move |conn| Ok(replication::hub_exchange(conn, &print, &body, budget, now))).await;
     match result {
-        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/x-simpul-sync")], bytes).into_response(),
+        Ok(Ok(answer)) => {
+            let mut response = ([(header::CONTENT_TYPE, "application/x-simpul-sync")], answer.bytes).into_response();
+            if answer.files_missing {
+                response.headers_mut().insert(FILES_MISSING_HEADER, HeaderValue::from_static("1"));
+            }
+            response
+        }
         Ok(Err(e)) => {
             let status = match &e {
                 ExchangeError::NotEnrolled => StatusCode::UNAUTHORIZED,

@@ -142,7 +142,8 @@ async fn main() {
     let mut running = Vec::new();
     for i in 0..boxes {
         let dir = tempfile::tempdir().unwrap();
-        let office = format!("51.{:02}.{:02}", 1 + i / 90, 1 + i % 90);
+        // Offices of the hub's regency (Badung, 51.03): the hub enrolls no other.
+        let office = format!("51.03.{:02}", 1 + i % 89);
         enroll(dir.path(), &office, &sync_url);
         let r = Running::start(&simpul_binary(), dir.path(), &on_demand, &[]);
         open_applications(&r, &office, apps).await;
@@ -171,9 +172,9 @@ async fn main() {
     let one_way = Duration::from_millis(300);
     let proxy = shaping_proxy(target, one_way, 1_000_000).await;
     let dir = tempfile::tempdir().unwrap();
-    enroll(dir.path(), "51.09.01", &format!("https://{proxy}"));
+    enroll(dir.path(), "51.03.90", &format!("https://{proxy}"));
     let slow = Running::start(&simpul_binary(), dir.path(), &on_demand, &[]);
-    open_applications(&slow, "51.09.01", 200).await;
+    open_applications(&slow, "51.03.90", 200).await;
     let started = Instant::now();
     let (exchanges, bytes) = sync_and_wait(slow.base.clone(), slow.passwords["kepala"].clone()).await;
     let wall = started.elapsed().as_secs_f64();
