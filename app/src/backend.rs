@@ -143,8 +143,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn enrolled_boxes(&self) -> Result<Vec<BoxView>, ApiError>;
     /// A one-time enrollment token for an office.
     async fn create_enroll_token(&self, user: &UserView, office: &str, hours: u32) -> Result<String, ApiError>;
-    /// Revokes an office's boxes.
-    async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError>;
+    /// Revokes one box of an office, named by its listed fingerprint.
+    async fn revoke_box(&self, user: &UserView, office: &str, fingerprint: &str) -> Result<(), ApiError>;
     /// The devices page.
     async fn devices(&self) -> Result<DevicesView, ApiError>;
     /// Adds a device by hand.

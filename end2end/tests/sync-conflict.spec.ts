@@ -199,6 +199,15 @@ test("the regency admin settles a conflict and the box shows the decision", asyn
   await counterA.ctx.dispose();
   await counterB.ctx.dispose();
 
+  // A lost box is revoked alone: the office's other box stays enrolled.
+  await loginPage(page, hub, "adminkab");
+  await page.getByRole("link", { name: /Kotak Kantor|Office boxes/ }).click();
+  const listed = page.locator("table.grid tbody tr");
+  await expect(listed).toHaveCount(2);
+  await listed.first().getByRole("button", { name: /^(Cabut|Revoke)$/ }).click();
+  await expect(listed.filter({ hasText: /Dicabut|Revoked/ })).toHaveCount(1);
+  await expect(page.getByRole("button", { name: /^(Cabut|Revoke)$/ })).toHaveCount(1);
+
   // The hub goes away: the box's office head asks for a sync and is told why it failed, in
   // Indonesian, with the technical detail beside it.
   hub.child.kill("SIGKILL");

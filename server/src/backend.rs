@@ -687,8 +687,8 @@ impl Backend for AppBackend {
         self.new_enroll_token(user, office, hours).await
     }
 
-    async fn revoke_boxes(&self, user: &UserView, office: &str) -> Result<(), ApiError> {
-        self.revoke_office(user, office).await
+    async fn revoke_box(&self, user: &UserView, office: &str, fingerprint: &str) -> Result<(), ApiError> {
+        self.revoke_one_box(user, office, fingerprint).await
     }
 
     async fn devices(&self) -> Result<DevicesView, ApiError> {

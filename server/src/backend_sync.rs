@@ -228,22 +228,31 @@ impl AppBackend {
         Ok(token)
     }
 
-    pub(crate) async fn revoke_office(&self, user: &UserView, office: &str) -> Result<(), ApiError> {
+    /// Revokes one box (a box lost or stolen; the office's other boxes go on).
+    pub(crate) async fn revoke_one_box(
+        &self,
+        user: &UserView,
+        office: &str,
+        fingerprint: &str,
+    ) -> Result<(), ApiError> {
         self.hub_only()?;
         let (office, admin, now) = (office.trim().to_string(), user.id.clone(), OffsetDateTime::now_utc());
+        let print = fingerprint.trim().to_string();
         let n = self
             .core
             .db
             .call(move |c| {
-                let n = crate::store::enroll::revoke_office(c, &office, now)?;
-                crate::store::audit::record(
-                    c,
-                    now,
-                    &crate::store::audit::Actor::Staff(admin),
-                    "box_revoked",
-                    Some(&office),
-                    None,
-                )?;
+                let n = crate::store::enroll::revoke_box(c, &office, &print, now)?;
+                if n > 0 {
+                    crate::store::audit::record(
+                        c,
+                        now,
+                        &crate::store::audit::Actor::Staff(admin),
+                        "box_revoked",
+                        Some(&office),
+                        Some(&print),
+                    )?;
+                }
                 Ok(n)
             })
             .await

@@ -157,12 +157,12 @@ pub async fn create_enroll_token(csrf: String, office: String, hours: u32) -> Re
     .await
 }
 
-/// Revokes every box of `office`.
+/// Revokes the box of `office` listed with `fingerprint`; the office's other boxes go on.
 #[server(endpoint = "kotak/cabut", prefix = "/api")]
-pub async fn revoke_boxes(csrf: String, office: String) -> Result<(), ApiError> {
+pub async fn revoke_box(csrf: String, office: String, fingerprint: String) -> Result<(), ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::ManageBoxes, csrf, |backend, user| async move {
-        backend.revoke_boxes(&user, &office).await
+        backend.revoke_box(&user, &office, &fingerprint).await
     })
     .await
 }

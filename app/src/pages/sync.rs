@@ -5,7 +5,7 @@ use simpul_domain::auth::Permission;
 
 use super::Guard;
 use crate::api::{
-    ConflictView, conflicts, create_enroll_token, enrolled_boxes, resolve_conflict, revoke_boxes, sync_now, sync_status,
+    ConflictView, conflicts, create_enroll_token, enrolled_boxes, resolve_conflict, revoke_box, sync_now, sync_status,
 };
 use crate::components::errors::ErrorPanel;
 use crate::components::lang::link_problem_text;
@@ -285,9 +285,9 @@ fn Boxes() -> impl IntoView {
             }
         }
     });
-    let revoke = Action::new(move |office: &String| {
-        let (csrf, office) = (csrf(), office.clone());
-        async move { revoke_boxes(csrf, office).await }
+    let revoke = Action::new(move |(office, fingerprint): &(String, String)| {
+        let (csrf, office, fingerprint) = (csrf(), office.clone(), fingerprint.clone());
+        async move { revoke_box(csrf, office, fingerprint).await }
     });
     Effect::new(move |_| {
         if let Some(r) = revoke.value().get() {
@@ -334,7 +334,7 @@ fn Boxes() -> impl IntoView {
                             </thead>
                             <tbody>
                                 {rows.into_iter().map(|b| {
-                                    let office = b.office.clone();
+                                    let target = (b.office.clone(), b.fingerprint.clone());
                                     view! {
                                         <tr>
                                             <td>{b.office.clone()}</td>
@@ -346,7 +346,7 @@ fn Boxes() -> impl IntoView {
                                                     view! { <span class="muted">{t!(i18n, boxes.revoked)}</span> }.into_any()
                                                 } else {
                                                     view! {
-                                                        <button class="secondary-dark" on:click=move |_| { revoke.dispatch(office.clone()); }>
+                                                        <button class="secondary-dark" on:click=move |_| { revoke.dispatch(target.clone()); }>
                                                             {t!(i18n, boxes.revoke)}
                                                         </button>
                                                     }.into_any()

@@ -170,6 +170,27 @@ pub fn revoke_office(conn: &Connection, office: &str, now: OffsetDateTime) -> Re
     )?)
 }
 
+/// Revokes the one box of `office` whose certificate fingerprint starts with `prefix` (as
+/// listed: at least 16 hex digits); nothing when none or more than one match. Returns how many.
+pub fn revoke_box(conn: &Connection, office: &str, prefix: &str, now: OffsetDateTime) -> Result<usize, StoreError> {
+    if prefix.len() < 16 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(0);
+    }
+    let matching: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM enrolled_boxes WHERE office = ?1 AND substr(fingerprint, 1, length(?2)) = ?2",
+        params![office, prefix.to_ascii_lowercase()],
+        |r| r.get(0),
+    )?;
+    if matching != 1 {
+        return Ok(0);
+    }
+    Ok(conn.execute(
+        "UPDATE enrolled_boxes SET revoked_at = ?3
+         WHERE office = ?1 AND substr(fingerprint, 1, length(?2)) = ?2 AND revoked_at IS NULL",
+        params![office, prefix.to_ascii_lowercase(), stamp(now)],
+    )?)
+}
+
 /// One enrolled box as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolledBox {
@@ -205,6 +226,28 @@ pub fn list(conn: &Connection) -> Result<Vec<EnrolledBox>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_box_is_revoked_by_its_listed_fingerprint_and_its_office_mates_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("hub.sqlite3")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let (lost, kept) = ("aa11".repeat(16), "aa11aa11aa11aa11bb".to_string() + &"0".repeat(46));
+        for print in [&lost, &kept] {
+            conn.execute(
+                "INSERT INTO enrolled_boxes (fingerprint, office, enrolled_at) VALUES (?1, '51.03.02', ?2)",
+                params![print, stamp(now)],
+            )
+            .unwrap();
+        }
+        // A prefix both share says nothing; one of another office or too short neither.
+        assert_eq!(revoke_box(&conn, "51.03.02", "aa11aa11aa11aa11", now).unwrap(), 0);
+        assert_eq!(revoke_box(&conn, "51.03.01", &lost[..18], now).unwrap(), 0);
+        assert_eq!(revoke_box(&conn, "51.03.02", "aa11", now).unwrap(), 0);
+        assert_eq!(revoke_box(&conn, "51.03.02", &lost[..18].to_uppercase(), now).unwrap(), 1);
+        assert_eq!(standing(&conn, &lost, now).unwrap(), BoxStanding::Revoked);
+        assert_eq!(standing(&conn, &kept, now).unwrap(), BoxStanding::Enrolled("51.03.02".into()));
+    }
 
     #[test]
     fn a_new_box_takes_the_lowest_station_no_box_in_service_holds() {
