@@ -239,10 +239,11 @@ impl EscPosPrinter {
         if let Some(reason) = before.blocking() {
             return Err(DeviceError::NeedsAttention(reason));
         }
-        self.write(&mut stream, job).await?;
-        let after = self.status_on(&mut stream).await?;
+        // From here on the printer has (part of) the job: a failure may still have printed.
+        self.write(&mut stream, job).await.map_err(DeviceError::after_sending)?;
+        let after = self.status_on(&mut stream).await.map_err(DeviceError::after_sending)?;
         if let Some(reason) = after.blocking() {
-            return Err(DeviceError::NeedsAttention(reason));
+            return Err(DeviceError::NeedsAttention(reason).after_sending());
         }
         let _ = stream.shutdown().await;
         Ok(after)

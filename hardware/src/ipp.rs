@@ -285,7 +285,7 @@ impl IppPrinter {
             .map_err(|e| DeviceError::Protocol(format!("not an IPP answer: {e}")))?;
         let status = parsed.header().status_code();
         if !status.is_success() {
-            return Err(DeviceError::Protocol(format!("the printer refused: {status:?}")));
+            return Err(DeviceError::Protocol(format!("{REFUSED}: {status:?}")));
         }
         Ok(parsed)
     }
@@ -355,7 +355,12 @@ impl IppPrinter {
         request.attributes_mut().add(ops, attr("job-name", name_value(title)?)?);
         let mime = IppValue::MimeMediaType(format.try_into().map_err(|_| DeviceError::Protocol("format".into()))?);
         request.attributes_mut().add(ops, attr("document-format", mime)?);
-        let answer = self.send(request, Some(document)).await?;
+        // Cut off or unanswered once the document went out, the printer may have taken it; an
+        // answer, even a refusal, says what it did.
+        let answer = self.send(request, Some(document)).await.map_err(|e| match e {
+            DeviceError::Timeout | DeviceError::Dropped => e.after_sending(),
+            other => other,
+        })?;
         answer
             .attributes()
             .first_of(DelimiterTag::JobAttributes)
@@ -376,7 +381,11 @@ impl IppPrinter {
             request.attributes_mut().add(ops, attr("my-jobs", IppValue::Boolean(true))?);
             let wanted = IppValue::Array(vec![keyword("job-id")?, keyword("job-name")?]);
             request.attributes_mut().add(ops, attr("requested-attributes", wanted)?);
-            let answer = self.send(request, None).await?;
+            let answer = self.send(request, None).await.map_err(|e| match e {
+                // A printer without Get-Jobs (or without its history) cannot tell.
+                DeviceError::Protocol(m) if m.starts_with(REFUSED) => DeviceError::Unsupported(m),
+                other => other,
+            })?;
             let clipped: String = name.chars().take(NAME_CHARS).collect();
             for group in answer.attributes().groups_of(DelimiterTag::JobAttributes) {
                 let named = group.get("job-name").is_some_and(|a| strings(a.value()).first() == Some(&clipped));
@@ -485,6 +494,9 @@ impl Printer for IppPrinter {
         })
     }
 }
+
+/// How an IPP error status begins in a [`DeviceError::Protocol`].
+const REFUSED: &str = "the printer refused";
 
 /// The most characters of a name (job, user) sent to a printer.
 const NAME_CHARS: usize = 200;

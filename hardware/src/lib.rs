@@ -135,6 +135,10 @@ pub enum DeviceError {
     /// mDNS port refused).
     #[error("network discovery could not run: {0}")]
     Discovery(String),
+    /// A print failed after the document began to go out: the printer may hold it, or have
+    /// printed it (part or whole). The code is the inner error's.
+    #[error("{0} (after the document began to go out)")]
+    AfterSending(Box<DeviceError>),
 }
 
 impl DeviceError {
@@ -151,6 +155,15 @@ impl DeviceError {
             DeviceError::Unsupported(_) => "unsupported".into(),
             DeviceError::Identity(_) => "identity".into(),
             DeviceError::Discovery(_) => "discovery".into(),
+            DeviceError::AfterSending(inner) => inner.code(),
+        }
+    }
+
+    /// This error, marked as happening once the document began to go out.
+    pub fn after_sending(self) -> DeviceError {
+        match self {
+            DeviceError::AfterSending(_) => self,
+            other => DeviceError::AfterSending(Box::new(other)),
         }
     }
 
@@ -159,7 +172,10 @@ impl DeviceError {
     /// waits for a person (an installer accepting the replaced device), and a job that failed
     /// for good would be lost by then.
     pub fn retryable(&self) -> bool {
-        !matches!(self, DeviceError::Unsupported(_))
+        match self {
+            DeviceError::AfterSending(inner) => inner.retryable(),
+            other => !matches!(other, DeviceError::Unsupported(_)),
+        }
     }
 
     pub(crate) fn from_io(e: &std::io::Error) -> DeviceError {

@@ -158,9 +158,9 @@ fn failed(job: &Job, e: &DeviceError) -> Outcome {
     retry_or_fail(job, e.code(), e.retryable(), false)
 }
 
-/// A hand-over that broke this way may have delivered the document before it broke.
+/// A hand-over that broke once the document began to go out may have delivered it.
 fn may_have_arrived(e: &DeviceError) -> bool {
-    matches!(e, DeviceError::Timeout | DeviceError::Dropped | DeviceError::Protocol(_))
+    matches!(e, DeviceError::AfterSending(_))
 }
 
 /// Error code of a job that may have printed and whose printer cannot tell: staff look at the
@@ -171,7 +171,8 @@ pub const UNCERTAIN: &str = "uncertain";
 /// had its tries.
 fn retry_or_fail(job: &Job, error: String, retryable: bool, uncertain: bool) -> Outcome {
     if !retryable || job.attempts + 1 >= MAX_ATTEMPTS {
-        Outcome::Failed(error)
+        // Given up on a job that may have printed: staff are told to look before re-printing.
+        Outcome::Failed(if uncertain { UNCERTAIN.into() } else { error })
     } else {
         Outcome::Retry { error, next: OffsetDateTime::now_utc() + backoff(job.attempts), uncertain }
     }
@@ -327,12 +328,20 @@ mod tests {
     async fn a_hand_over_cut_short_is_looked_up_at_the_printer_before_it_is_sent_again() {
         // The connection broke while the document went out: the job may be at the printer.
         let plain = Scripted::default();
-        plain.submits.lock().unwrap().extend([Err(DeviceError::Dropped), Err(DeviceError::Unreachable)]);
+        plain.submits.lock().unwrap().extend([
+            Err(DeviceError::Dropped.after_sending()),
+            Err(DeviceError::Timeout),
+            Err(DeviceError::Unreachable),
+        ]);
         let outcome = attempt(&plain, &job(JobStatus::Queued, 0), b"%PDF").await;
         assert!(matches!(outcome, Outcome::Retry { uncertain: true, .. }), "{outcome:?}");
-        // Nothing answers at the address: nothing went out.
-        let outcome = attempt(&plain, &job(JobStatus::Queued, 0), b"%PDF").await;
-        assert!(matches!(outcome, Outcome::Retry { uncertain: false, .. }), "{outcome:?}");
+        assert_eq!(reason(&outcome), Some("dropped"));
+        // A printer that is off (no answer to the connection), or nothing at the address:
+        // nothing went out, and it is simply tried again.
+        for _ in 0..2 {
+            let outcome = attempt(&plain, &job(JobStatus::Queued, 0), b"%PDF").await;
+            assert!(matches!(outcome, Outcome::Retry { uncertain: false, .. }), "{outcome:?}");
+        }
 
         let mut unsure = job(JobStatus::Queued, 1);
         unsure.uncertain = true;
@@ -355,7 +364,11 @@ mod tests {
         // A printer that cannot list its jobs (raw ESC/POS): staff look and re-print by hand.
         let outcome = attempt(&plain, &unsure, b"%PDF").await;
         assert_eq!(outcome, Outcome::Failed(UNCERTAIN.into()));
-        assert_eq!(plain.sent.lock().unwrap().len(), 2, "only the two first tries went out");
+        assert_eq!(plain.sent.lock().unwrap().len(), 3, "only the first tries went out");
+        // Out of tries while unsure: failed as uncertain, never as a plain error.
+        let mut last = unsure.clone();
+        last.attempts = MAX_ATTEMPTS;
+        assert_eq!(attempt(&silent, &last, b"%PDF").await, Outcome::Failed(UNCERTAIN.into()));
     }
 
     fn reason(outcome: &Outcome) -> Option<&str> {

@@ -353,6 +353,7 @@ fn check_hold(
     conn: &Connection,
     counter_id: &str,
     by: Worker<'_>,
+    opening: bool,
     at: OffsetDateTime,
     zone: Zone,
 ) -> Result<(), QueueError> {
@@ -363,11 +364,21 @@ fn check_hold(
         .optional()?
         .ok_or(QueueError::NoCounter)?;
     let since = opened_at.as_deref().and_then(crate::store::parse_stamp).map(|t| local(t, zone).date());
+    let today = local(at, zone).date();
+    // Left open from an earlier day: whoever works it first today takes it, so that from then
+    // on it is theirs alone.
+    if open && !opening && since.is_none_or(|d| d < today) {
+        conn.execute(
+            "UPDATE counters SET staff_id = ?2, opened_at = ?3 WHERE id = ?1",
+            params![counter_id, by.id, crate::store::stamp(at)],
+        )?;
+        return Ok(());
+    }
     let hold = match (open, staff.as_deref(), since) {
         (true, Some(staff), Some(since)) => Some(queue::CounterHold { staff, since }),
         _ => None,
     };
-    queue::may_work(hold, by.id, by.head, local(at, zone).date()).map_err(|held| {
+    queue::may_work(hold, by.id, by.head, today).map_err(|held| {
         let name: Option<String> = conn
             .query_row("SELECT display_name FROM staff WHERE id = ?1", [&held.holder], |r| r.get(0))
             .optional()
@@ -386,7 +397,7 @@ pub fn open_counter(
     at: OffsetDateTime,
     zone: Zone,
 ) -> Result<(), QueueError> {
-    check_hold(conn, id, by, at, zone)?;
+    check_hold(conn, id, by, true, at, zone)?;
     let staff = open.then_some(by.id);
     conn.execute(
         "UPDATE counters SET open = ?2, staff_id = ?3, opened_at = ?4 WHERE id = ?1",
@@ -438,7 +449,7 @@ pub fn call_next(
     zone: Zone,
 ) -> Result<Ticket, QueueError> {
     let (c, day) = free_counter(conn, counter_id, at, zone)?;
-    check_hold(conn, counter_id, by, at, zone)?;
+    check_hold(conn, counter_id, by, false, at, zone)?;
     let mut stmt = conn.prepare(
         "SELECT id, lane, ord, service_id, for_counter FROM queue_tickets WHERE day = ?1 AND state = 'waiting'",
     )?;
@@ -498,7 +509,7 @@ pub fn act(
         .ok_or(QueueError::NoTicket)?;
     // A ticket at a counter is served by whoever works that counter.
     if let Some(counter) = &at_counter {
-        check_hold(conn, counter, by, at, zone)?;
+        check_hold(conn, counter, by, false, at, zone)?;
     }
     let state = state_of(&state).ok_or(QueueError::NoTicket)?;
     let next = state.apply(action.clone())?;
@@ -621,7 +632,7 @@ pub fn call_again(
     zone: Zone,
 ) -> Result<Ticket, QueueError> {
     let (_, day) = free_counter(conn, counter_id, at, zone)?;
-    check_hold(conn, counter_id, by, at, zone)?;
+    check_hold(conn, counter_id, by, false, at, zone)?;
     let (state, ticket_day, lane): (String, String, String) = conn
         .query_row("SELECT state, day, lane FROM queue_tickets WHERE id = ?1", [ticket_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

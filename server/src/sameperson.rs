@@ -84,8 +84,8 @@ fn value_of(doc: &ApplicationDoc) -> String {
     format!("{} ({})", doc.number, doc.office)
 }
 
-/// The open records of the same person at other offices, with this one; none when this record
-/// is closed or stands alone.
+/// The open records of the same person, with this one, when they are at more than one office;
+/// none when this record is closed or the person's records are all at its office.
 fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<Group>, StoreError> {
     if doc.status().ok().is_none_or(|s| s.is_final()) {
         return Ok(None);
@@ -97,10 +97,10 @@ fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<
     let mut by = |column: &str, key: &str| -> Result<(), StoreError> {
         let sql = format!(
             "SELECT id, number, office, created_by, created_at FROM applications
-             WHERE {column} = ?1 AND office != ?2 AND id != ?3 AND status NOT IN ('handed_over', 'cancelled')"
+             WHERE {column} = ?1 AND id != ?2 AND status NOT IN ('handed_over', 'cancelled')"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let found = stmt.query_map(params![key, doc.office, id], |r| {
+        let found = stmt.query_map(params![key, id], |r| {
             let number: String = r.get(1)?;
             let office: String = r.get(2)?;
             let created_at: String = r.get(4)?;
@@ -131,7 +131,9 @@ fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<
     if let Some(key) = &passport {
         by("passport", key)?;
     }
-    if members.is_empty() {
+    // The same group whichever of its records looks: every open record of the person, the
+    // office's own included, and a case only when they are at more than one office.
+    if members.iter().all(|m| m.1 == doc.office) {
         return Ok(None);
     }
     members.push((
@@ -159,7 +161,11 @@ fn settle_group(conn: &Connection, group: &Group, now: OffsetDateTime) -> Result
     for (id, _, _) in &group.members {
         for case in inbox::list_for(conn, id, false)?.into_iter().filter(|c| c.field == FIELD) {
             match (&case.resolved_at, id == group.holder()) {
-                (Some(_), _) => decided |= values(&case.candidates) == wanted,
+                // Only a person's decision stands; a case the rule closed decided nothing.
+                (Some(_), _) => {
+                    decided |= values(&case.candidates) == wanted
+                        && case.resolved_by.as_deref().is_some_and(|by| by != CLOSED_BY && by != "merge")
+                }
                 (None, true) => held_open = Some(case.id),
                 (None, false) => superseded.push((case.id, case.doc_id.clone())),
             }
@@ -318,6 +324,30 @@ mod tests {
             .query_row("SELECT count(*) FROM audit_log WHERE action = 'conflict_closed_by_rule'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(audit, 2);
+    }
+
+    #[test]
+    fn a_group_the_rule_closed_is_not_taken_for_decided_and_one_office_twice_is_one_group() {
+        let (_dir, conn) = hub();
+        // B and C at two offices: a case. A late, older record A joins: the case moves to A.
+        arrive(&conn, B, "51.03.03", 1, |_| {});
+        arrive(&conn, C, "51.03.04", 1, |_| {});
+        assert_eq!(open_cases(&conn), vec![(B.to_string(), set(&[AT_03, AT_04]))]);
+        arrive(&conn, A, "51.03.02", 1, |_| {});
+        assert_eq!(open_cases(&conn), vec![(A.to_string(), set(&[AT_02, AT_03, AT_04]))]);
+        // A was a duplicate and is cancelled: B and C are still a case nobody decided.
+        arrive(&conn, A, "51.03.02", 1, |d| d.status = Status::Cancelled.code().into());
+        assert_eq!(open_cases(&conn), vec![(B.to_string(), set(&[AT_03, AT_04]))]);
+
+        // Two services at one office and one at another: one group, seen alike from each.
+        let (_dir, conn) = hub();
+        arrive(&conn, A, "51.03.02", 1, |_| {});
+        arrive(&conn, B, "51.03.02", 2, |_| {});
+        arrive(&conn, C, "51.03.03", 1, |_| {});
+        let group = set(&[AT_02, "510302-20261121-0002 (51.03.02)", AT_03]);
+        assert_eq!(open_cases(&conn), vec![(A.to_string(), group.clone())]);
+        arrive(&conn, B, "51.03.02", 2, |d| d.applicant.phone = Some("0812".into()));
+        assert_eq!(open_cases(&conn), vec![(A.to_string(), group)], "unchanged when a member syncs again");
     }
 
     #[test]

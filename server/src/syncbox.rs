@@ -350,6 +350,11 @@ async fn resend_lost(
     if !handle.hub_lacks_files.load(Ordering::Relaxed) {
         return Ok(0);
     }
+    // Files of this box still on their way explain a hub that lacks files: no need to ask.
+    let (waiting, _) = core.db.call(|c| crate::store::blobs::pending_totals(c)).await?;
+    if waiting > 0 {
+        return Ok(0);
+    }
     let url = endpoint(base, "sync/v1/blobs/missing")?;
     let answer = request(handle, client.get(url), 0).await?;
     if !answer.status.is_success() {

@@ -308,6 +308,11 @@ fn one_person_works_a_counter_and_the_head_can_take_over() {
     // A counter left open from yesterday is anyone's to take today.
     let tomorrow = T0 + Duration::days(1);
     queue::open_counter(&conn, "L2", budi, true, tomorrow, Zone::Wita).unwrap();
+    // L1 is still open from yesterday: Budi calls to it (nobody waits yet) and so takes it;
+    // Ani no longer may.
+    let nobody = queue::call_next(&conn, "L1", budi, CallPolicy::default(), tomorrow, Zone::Wita);
+    assert!(matches!(nobody, Err(QueueError::Empty)), "{nobody:?}");
+    assert!(held(queue::call_next(&conn, "L1", ani, CallPolicy::default(), tomorrow, Zone::Wita).map(|_| ())));
     queue::open_counter(&conn, "L1", budi, true, tomorrow, Zone::Wita).unwrap();
     // Closing is the holder's (or the head's) too.
     assert!(held(queue::open_counter(&conn, "L1", ani, false, tomorrow, Zone::Wita)));

@@ -14,6 +14,14 @@ pub struct IppPeer {
     pub dir: PathBuf,
 }
 
+/// Held by a test while its `ippeveprinter`s run: printers of parallel tests, each with its
+/// own Avahi on the loopback, were seen to keep one another from starting (or to come back
+/// under another identity) when one was restarted on its port.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static PRINTERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    PRINTERS.lock().await
+}
+
 impl IppPeer {
     /// Starts a printer named `name` in `dir` with extra `ippeveprinter` arguments; waits
     /// until it accepts connections.

@@ -311,6 +311,7 @@ async fn check(c: &Client, id: &str, a: &Acked) {
 /// followed to the end, not printed a second time; one that never arrived is sent once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_over_a_crash_cut_short_is_not_printed_twice() {
+    let _printers = simpul_tests::ipp::exclusive().await;
     use simpul_hardware::ipp::IppPrinter;
     use simpul_tests::ipp::{IppPeer, job_script};
     use simpul_tests::{eventually, query, simpul_cli};
