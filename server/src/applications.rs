@@ -816,7 +816,7 @@ pub fn recompute_due(conn: &Connection) -> Result<usize, StoreError> {
 
 /// An application document, or none when it is missing or does not read (left to the checks
 /// that report it).
-fn readable(conn: &Connection, id: &str) -> Result<Option<ApplicationDoc>, StoreError> {
+pub(crate) fn readable(conn: &Connection, id: &str) -> Result<Option<ApplicationDoc>, StoreError> {
     match crate::store::documents::load(conn, id) {
         Err(StoreError::Corrupt(_)) => Ok(None),
         other => other,

@@ -15,9 +15,10 @@ use simpul_sync::merge::ConflictValue;
 use simpul_sync::records::ApplicationDoc;
 use time::OffsetDateTime;
 
+use crate::applications;
 use crate::db::StoreError;
 use crate::store::audit::{self, Actor};
-use crate::store::{conflicts as inbox, documents};
+use crate::store::conflicts as inbox;
 
 /// The inbox field name of this rule (kept from the first version, which matched on NIK only).
 pub const FIELD: &str = "applicant.nik@other_office";
@@ -36,20 +37,18 @@ pub fn review(conn: &Connection, id: &str, doc: &ApplicationDoc, now: OffsetDate
     // changed) is closed, and its other records are looked at again from their side.
     for case in inbox::open_mentioning(conn, FIELD, &value_of(doc))? {
         let current =
-            group.as_ref().is_some_and(|g| g.holder() == case.doc_id && g.values() == values(&case.candidates));
+            group.as_ref().is_some_and(|g| g.holder().change == case.doc_id && g.values() == values(&case.candidates));
         if current {
             continue;
         }
         close(conn, case.id, &case.doc_id, now)?;
         for other in case.candidates.iter().map(|c| c.change.as_str()) {
-            let in_mine = group.as_ref().is_some_and(|g| g.members.iter().any(|m| m.0 == other));
-            if other == id || in_mine {
+            if other == id || group.as_ref().is_some_and(|g| g.holds(other)) {
                 continue;
             }
-            let regrouped = match documents::load::<ApplicationDoc>(conn, other) {
-                Ok(Some(record)) => group_of(conn, other, &record)?,
-                Ok(None) | Err(StoreError::Corrupt(_)) => None,
-                Err(e) => return Err(e),
+            let regrouped = match applications::readable(conn, other)? {
+                Some(record) => group_of(conn, other, &record)?,
+                None => None,
             };
             if let Some(g) = regrouped {
                 settle_group(conn, &g, now)?;
@@ -59,20 +58,25 @@ pub fn review(conn: &Connection, id: &str, doc: &ApplicationDoc, now: OffsetDate
     Ok(())
 }
 
-/// Records of one person open at more than one office, sorted by id.
+/// Records of one person open at more than one office, as the case lists them (each member's
+/// `change` is its record's id, its `actor` its office), sorted by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
-    members: Vec<(String, String, ConflictValue)>,
+    members: Vec<ConflictValue>,
 }
 
 impl Group {
     /// The record that holds the group's case.
-    fn holder(&self) -> &str {
-        &self.members[0].0
+    fn holder(&self) -> &ConflictValue {
+        &self.members[0]
+    }
+
+    fn holds(&self, id: &str) -> bool {
+        self.members.iter().any(|m| m.change == id)
     }
 
     fn values(&self) -> BTreeSet<String> {
-        self.members.iter().map(|(_, _, v)| v.value.clone()).collect()
+        values(&self.members)
     }
 }
 
@@ -93,7 +97,7 @@ fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<
     let nik = doc.applicant.nik.trim();
     let passport = doc.applicant.passport_key();
     // Two lookups, each on its own index, rather than one OR that may scan the table.
-    let mut members: Vec<(String, String, ConflictValue)> = Vec::new();
+    let mut members: Vec<ConflictValue> = Vec::new();
     let mut by = |column: &str, key: &str| -> Result<(), StoreError> {
         let sql = format!(
             "SELECT id, number, office, created_by, created_at FROM applications
@@ -104,22 +108,18 @@ fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<
             let number: String = r.get(1)?;
             let office: String = r.get(2)?;
             let created_at: String = r.get(4)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                office.clone(),
-                ConflictValue {
-                    value: format!("{number} ({office})"),
-                    // The record's id: a case names its records.
-                    change: r.get(0)?,
-                    actor: office,
-                    time: crate::store::parse_stamp(&created_at).map_or(0, |t| t.unix_timestamp()),
-                    by: Some(r.get(3)?),
-                },
-            ))
+            Ok(ConflictValue {
+                value: format!("{number} ({office})"),
+                // The record's id: a case names its records.
+                change: r.get(0)?,
+                actor: office,
+                time: crate::store::parse_stamp(&created_at).map_or(0, |t| t.unix_timestamp()),
+                by: Some(r.get(3)?),
+            })
         })?;
         for row in found {
             let row = row?;
-            if !members.iter().any(|m| m.0 == row.0) {
+            if !members.iter().any(|m| m.change == row.change) {
                 members.push(row);
             }
         }
@@ -133,21 +133,17 @@ fn group_of(conn: &Connection, id: &str, doc: &ApplicationDoc) -> Result<Option<
     }
     // The same group whichever of its records looks: every open record of the person, the
     // office's own included, and a case only when they are at more than one office.
-    if members.iter().all(|m| m.1 == doc.office) {
+    if members.iter().all(|m| m.actor == doc.office) {
         return Ok(None);
     }
-    members.push((
-        id.to_string(),
-        doc.office.clone(),
-        ConflictValue {
-            value: value_of(doc),
-            change: id.to_string(),
-            actor: doc.office.clone(),
-            time: crate::store::parse_stamp(&doc.created_at).map_or(0, |t| t.unix_timestamp()),
-            by: Some(doc.created_by.clone()),
-        },
-    ));
-    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.push(ConflictValue {
+        value: value_of(doc),
+        change: id.to_string(),
+        actor: doc.office.clone(),
+        time: crate::store::parse_stamp(&doc.created_at).map_or(0, |t| t.unix_timestamp()),
+        by: Some(doc.created_by.clone()),
+    });
+    members.sort_by(|a, b| a.change.cmp(&b.change));
     Ok(Some(Group { members }))
 }
 
@@ -158,13 +154,13 @@ fn settle_group(conn: &Connection, group: &Group, now: OffsetDateTime) -> Result
     let mut decided = false;
     let mut held_open = None;
     let mut superseded = Vec::new();
-    for (id, _, _) in &group.members {
-        for case in inbox::list_for(conn, id, false)?.into_iter().filter(|c| c.field == FIELD) {
-            match (&case.resolved_at, id == group.holder()) {
+    for member in &group.members {
+        for case in inbox::list_for(conn, &member.change, false)?.into_iter().filter(|c| c.field == FIELD) {
+            match (&case.resolved_at, member.change == group.holder().change) {
                 // Only a person's decision stands; a case the rule closed decided nothing.
                 (Some(_), _) => {
                     decided |= values(&case.candidates) == wanted
-                        && case.resolved_by.as_deref().is_some_and(|by| by != CLOSED_BY && by != "merge")
+                        && case.resolved_by.as_deref().is_some_and(|by| by != CLOSED_BY && by != inbox::CLOSED_BY_MERGE)
                 }
                 (None, true) => held_open = Some(case.id),
                 (None, false) => superseded.push((case.id, case.doc_id.clone())),
@@ -172,13 +168,12 @@ fn settle_group(conn: &Connection, group: &Group, now: OffsetDateTime) -> Result
         }
     }
     if decided {
-        superseded.extend(held_open.map(|case| (case, group.holder().to_string())));
+        superseded.extend(held_open.map(|case| (case, group.holder().change.clone())));
     } else {
         // Opens the case, or refreshes the holder's open one to the group as it is now.
-        let (holder, office, _) = &group.members[0];
-        let candidates: Vec<ConflictValue> = group.members.iter().map(|(_, _, v)| v.clone()).collect();
-        inbox::open(conn, holder, office, FIELD, &candidates, now)?;
-        tracing::info!(document = %holder, records = candidates.len(), "one person has open applications at several offices");
+        let holder = group.holder();
+        inbox::open(conn, &holder.change, &holder.actor, FIELD, &group.members, now)?;
+        tracing::info!(document = %holder.change, records = group.members.len(), "one person has open applications at several offices");
     }
     for (case, doc_id) in superseded {
         close(conn, case, &doc_id, now)?;
@@ -197,8 +192,8 @@ mod tests {
     use simpul_sync::records::tests_support;
 
     use super::*;
-    use crate::applications;
     use crate::replication::{Decision, resolve};
+    use crate::store::documents;
 
     const A: &str = "00000000-0000-4000-8000-00000000000a";
     const B: &str = "00000000-0000-4000-8000-00000000000b";

@@ -67,6 +67,9 @@ pub fn open(
     Ok(())
 }
 
+/// `resolved_by` of a case a later merge settled, not a person.
+pub const CLOSED_BY_MERGE: &str = "merge";
+
 /// Closes open cases of a document whose fields no longer conflict (settled on a box by a
 /// later edit that saw every value).
 pub fn close_settled(
@@ -79,8 +82,8 @@ pub fn close_settled(
     for row in list_for(conn, doc_id, true)? {
         if !still_open.contains(&row.field) {
             closed += conn.execute(
-                "UPDATE conflicts SET resolved_at = ?2, resolved_by = 'merge', reason = 'settled by a later edit' WHERE id = ?1",
-                params![row.id, stamp(now)],
+                "UPDATE conflicts SET resolved_at = ?2, resolved_by = ?3, reason = 'settled by a later edit' WHERE id = ?1",
+                params![row.id, stamp(now), CLOSED_BY_MERGE],
             )?;
         }
     }
