@@ -30,6 +30,10 @@ enable-dbus=yes
 [publish]
 publish-workstation=no
 CONF
+# A printer started again in the same directory finds the last one's bus socket: without
+# removing it first, Avahi could connect to the dead socket before the new bus is up, fail, and
+# leave ippeveprinter to die for want of it.
+rm -f "$D/bus" "$D/avahi.log"
 dbus-daemon --config-file="$D/dbus.conf" --nofork --nopidfile 2>"$D/dbus.log" &
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -S "$D/bus" ] && break; sleep 0.1; done
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus"
