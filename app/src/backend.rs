@@ -194,12 +194,14 @@ pub trait Backend: Send + Sync + 'static {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError>;
-    /// Records fingers that cannot be captured, with the reason.
-    async fn record_finger_exceptions(
+    /// Records fingers or eyes (of `modality`, `Finger` or `Iris`) that cannot be captured,
+    /// with the reason.
+    async fn record_capture_exceptions(
         &self,
         user: &UserView,
         id: &str,
-        fingers: Vec<String>,
+        modality: &str,
+        parts: Vec<String>,
         reason: simpul_domain::sbi::ExceptionReason,
     ) -> Result<u32, ApiError>;
 }

@@ -111,6 +111,22 @@ impl Modality {
     pub fn from_name(name: &str) -> Option<Modality> {
         Modality::ALL.into_iter().find(|m| m.as_str() == name)
     }
+
+    /// What an application record calls a capture of this modality.
+    pub fn record_kind(self) -> &'static str {
+        match self {
+            Modality::Face => "photo",
+            Modality::Finger => "fingerprint",
+            Modality::Iris => "iris",
+            Modality::Signature => "signature",
+        }
+    }
+
+    /// Whether single parts of the body (fingers, eyes) are captured, each of which may be an
+    /// exception.
+    pub fn has_parts(self) -> bool {
+        matches!(self, Modality::Finger | Modality::Iris)
+    }
 }
 
 impl fmt::Display for Modality {
@@ -735,8 +751,8 @@ pub fn low_quality(quality: u64) -> bool {
 
 /// The capture requests for `modality` on device `device_id` with sub-devices `subs` (empty:
 /// the device names none): three slaps for fingerprints (without the `missing` fingers, which
-/// go as the slaps' exceptions), both eyes for the iris, one image otherwise. All share one
-/// `transaction`.
+/// go as the slaps' exceptions), the eyes that are not `missing` for the iris (none when both
+/// are), one image otherwise. All share one `transaction`.
 pub fn capture_plan(
     modality: Modality,
     device_id: &str,
@@ -753,9 +769,31 @@ pub fn capture_plan(
             })
             .collect(),
         Modality::Iris => {
-            let sub = if subs.contains(&3) { 3 } else { subs.first().copied().unwrap_or(0) };
-            let count = BioSubType::of_sub_device(modality, sub).len().max(1) as u32;
-            vec![capture_request(modality, count, &[], transaction, REQUESTED_QUALITY, device_id, sub)]
+            let wanted: Vec<BioSubType> = BioSubType::IRISES.into_iter().filter(|e| !missing.contains(e)).collect();
+            if wanted.is_empty() {
+                return Vec::new();
+            }
+            let subs: Vec<u32> = if subs.is_empty() { vec![0] } else { subs.to_vec() };
+            let eyes_of = |sub: u32| BioSubType::of_sub_device(modality, sub);
+            // Both eyes in one request where one sub-device takes them (the missing eye goes as
+            // its exception), else one request per eye on that eye's own sub-device.
+            let both = [3, 0]
+                .into_iter()
+                .chain(subs.iter().copied())
+                .find(|s| subs.contains(s) && wanted.iter().all(|e| eyes_of(*s).contains(e)));
+            match both {
+                Some(sub) => {
+                    let exceptions: Vec<BioSubType> =
+                        eyes_of(sub).iter().copied().filter(|e| missing.contains(e)).collect();
+                    let count = wanted.len() as u32;
+                    vec![capture_request(modality, count, &exceptions, transaction, REQUESTED_QUALITY, device_id, sub)]
+                }
+                None => wanted
+                    .iter()
+                    .filter_map(|eye| subs.iter().copied().find(|s| eyes_of(*s) == [*eye]))
+                    .map(|sub| capture_request(modality, 1, &[], transaction, REQUESTED_QUALITY, device_id, sub))
+                    .collect(),
+            }
         }
         Modality::Face | Modality::Signature => {
             vec![capture_request(
@@ -1219,6 +1257,39 @@ mod tests {
         assert!(!low_quality(u64::from(REQUESTED_QUALITY)) && !low_quality(100));
         let plan = capture_plan(Modality::Face, "1", &[0], "t", &[]);
         assert_eq!(plan[0].bio[0].requested_score, REQUESTED_QUALITY);
+    }
+
+    #[test]
+    fn eyes_for_missing_eyes() {
+        let asked = |plan: &[CaptureRequest]| -> Vec<(u32, u32, Vec<BioSubType>, Vec<BioSubType>)> {
+            plan.iter()
+                .map(|r| {
+                    let b = &r.bio[0];
+                    (b.device_sub_id, b.count, b.bio_sub_type.clone(), b.exception.clone())
+                })
+                .collect()
+        };
+        let (l, r) = (BioSubType::LeftIris, BioSubType::RightIris);
+        // A double-eye camera takes both in one request, or one with the other as its exception.
+        assert_eq!(asked(&capture_plan(Modality::Iris, "3", &[1, 2, 3], "t", &[])), vec![(3, 2, vec![l, r], vec![])]);
+        assert_eq!(asked(&capture_plan(Modality::Iris, "3", &[1, 2, 3], "t", &[r])), vec![(3, 1, vec![l], vec![r])]);
+        assert_eq!(asked(&capture_plan(Modality::Iris, "3", &[], "t", &[l])), vec![(0, 1, vec![r], vec![l])]);
+        // Fingers left out of a finger capture do not touch the eyes.
+        let fingers_missing = [BioSubType::LeftThumb, BioSubType::RightLittle];
+        assert_eq!(
+            asked(&capture_plan(Modality::Iris, "3", &[3], "t", &fingers_missing)),
+            vec![(3, 2, vec![l, r], vec![])]
+        );
+        // Both missing: nothing to ask the camera.
+        assert!(capture_plan(Modality::Iris, "3", &[1, 2, 3], "t", &[l, r]).is_empty());
+        // A camera with one sub-device per eye: one request per eye still wanted.
+        assert_eq!(
+            asked(&capture_plan(Modality::Iris, "3", &[1, 2], "t", &[])),
+            vec![(1, 1, vec![l], vec![]), (2, 1, vec![r], vec![])]
+        );
+        assert_eq!(asked(&capture_plan(Modality::Iris, "3", &[1, 2], "t", &[l])), vec![(2, 1, vec![r], vec![])]);
+        assert_eq!(Modality::Iris.record_kind(), "iris");
+        assert!(Modality::Iris.has_parts() && !Modality::Face.has_parts());
     }
 
     #[test]

@@ -373,16 +373,33 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   await counter.locator("#preview-stop").click();
   await expect(preview).toHaveCount(0);
-  const modalities: [string, string][] = [
-    ["face", "photo"],
-    ["iris", "iris"],
-  ];
-  for (const [button, modality] of modalities) {
-    await counter.locator(`#capture-${button}`).click();
-    await expect(counter.locator(`[data-modality="${modality}"]`)).toHaveAttribute("data-captured", "true", { timeout: 30_000 });
-    await expect(counter.locator(`[data-modality="${modality}"]`)).toContainText("SIM");
-    await hydrated(counter);
+  await counter.locator("#capture-face").click();
+  await expect(counter.locator('[data-modality="photo"]')).toHaveAttribute("data-captured", "true", { timeout: 30_000 });
+  await expect(counter.locator('[data-modality="photo"]')).toContainText("SIM");
+  await hydrated(counter);
+  // An applicant without a right eye: the camera is asked for the left one only, and the right
+  // is recorded as an exception with its reason (missing, the default).
+  await counter.locator("#finger-exceptions-toggle").click();
+  await counter.locator("#missing-eye-right").check();
+  await counter.locator("#capture-iris").click();
+  const iris = counter.locator('[data-modality="iris"]');
+  await expect(iris).toHaveAttribute("data-eyes", "1", { timeout: 30_000 });
+  await expect(iris).toHaveAttribute("data-exceptions", "1");
+  await expect(iris.locator('[data-eye="left"]')).toContainText("SIM");
+  await expect(iris.locator('[data-eye="right"]')).toContainText("Mata kanan");
+  await expect(iris.locator('[data-eye="right"]')).toContainText("tidak ada / diamputasi");
+  await hydrated(counter);
+  // Exceptions name parts of the modality they are for; anything else is refused.
+  const csrfToken = await counter.locator("input[name=csrf]").first().inputValue();
+  for (const [modality, parts] of [["Iris", ["left_thumb"]], ["Face", ["left"]], ["Iris", []]] as const) {
+    const wrong = await counter.request.post(`${box.base}/api/permohonan/pengecualian-biometrik`, {
+      data: { csrf: csrfToken, id: appId, modality, parts, reason: "missing" },
+    });
+    expect(wrong.status(), `${modality} ${parts}`).toBe(400);
   }
+  // The page was drawn again with the capture: what staff ticked stays ticked.
+  await expect(counter.locator("#finger-exceptions")).toBeVisible();
+  await expect(counter.locator("#missing-eye-right")).toBeChecked();
   // Signed captures are taken only under a transaction the box issued for this record: one
   // the box never issued (a capture replayed from another record) is refused before anything
   // is looked at.
@@ -392,8 +409,8 @@ test("biometrics from the device service on the counter PC: the browser captures
   });
   expect(replay.status()).toBe(409);
   expect(await replay.text()).toContain("capture_transaction");
-  // A bandaged left thumb: left out of the capture, recorded as an exception with its reason.
-  await counter.locator("#finger-exceptions-toggle").click();
+  // A bandaged left thumb: left out of the capture, recorded as an exception with its reason;
+  // the eye ticked before stays out of a finger capture.
   await counter.locator("#missing-left_thumb").check();
   await counter.locator("#reason-injured").check();
   await counter.locator("#capture-finger").click();
@@ -402,6 +419,8 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect(prints).toHaveAttribute("data-exceptions", "1");
   await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("Ibu jari kiri");
   await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("luka / diperban");
+  await expect(iris.locator('[data-eye="right"]')).toContainText("tidak ada / diamputasi");
+  await expect(iris).toHaveAttribute("data-exceptions", "1");
   await hydrated(counter);
   // A device service that is not there is a clear message, not a crash.
   await counter.locator("#sbi-address").fill("http://127.0.0.1:9");

@@ -772,13 +772,14 @@ impl Backend for AppBackend {
         self.captures_on_box(user, id, modality, missing).await
     }
 
-    async fn record_finger_exceptions(
+    async fn record_capture_exceptions(
         &self,
         user: &UserView,
         id: &str,
-        fingers: Vec<String>,
+        modality: &str,
+        parts: Vec<String>,
         reason: simpul_domain::sbi::ExceptionReason,
     ) -> Result<u32, ApiError> {
-        self.finger_exceptions(user, id, fingers, reason).await
+        self.capture_exceptions(user, id, modality, parts, reason).await
     }
 }

@@ -545,7 +545,7 @@ impl AppBackend {
     }
 
     /// Captures `modality` on the biometric device plugged into this box (the one configured
-    /// for the caller's counter, else the office's), leaving out the `missing` fingers, and
+    /// for the caller's counter, else the office's), leaving out the `missing` fingers or eyes, and
     /// records what the device gave after checking it: signatures, the keys pinned for the
     /// service, the transaction, what was asked for.
     pub(crate) async fn captures_on_box(
@@ -555,12 +555,14 @@ impl AppBackend {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::{DeviceStatus, Modality};
+        use simpul_domain::sbi::{BioSubType, DeviceStatus, Modality};
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
-        let skipped = fingers(&missing)?;
-        if wanted != Modality::Finger && !skipped.is_empty() {
-            return Err(ApiError::BadRequest("fingers left out of a capture that takes none".into()));
+        let skipped = parts(wanted, &missing)?;
+        if wanted.has_parts() && BioSubType::of_sub_device(wanted, 0).iter().all(|p| skipped.contains(p)) {
+            return Err(ApiError::BadRequest(
+                "every part is left out: record the exceptions, there is nothing to capture".into(),
+            ));
         }
         // Refuse before the applicant is asked to put a finger down when the record cannot
         // take captures.
@@ -611,23 +613,14 @@ impl AppBackend {
         id: &str,
         captured: Vec<simpul_hardware::sbi::Captured>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::Modality;
         let who = self.who(user).await?;
         let mut records = Vec::with_capacity(captured.len());
         for c in captured {
             let checked = simpul_domain::attachment::check_upload("capture", &c.image)
                 .map_err(|p| crate::http::files::upload_problem(&p))?;
             let sha = self.write_blob(c.image.clone()).await?;
-            let position = match c.modality {
-                Modality::Finger | Modality::Iris => c.sub_type.position(),
-                Modality::Face | Modality::Signature => String::new(),
-            };
-            let kind = match c.modality {
-                Modality::Face => "photo",
-                Modality::Finger => "fingerprint",
-                Modality::Iris => "iris",
-                Modality::Signature => "signature",
-            };
+            let position = if c.modality.has_parts() { c.sub_type.position() } else { String::new() };
+            let kind = c.modality.record_kind();
             let key: String = c.key_fingerprint.chars().take(12).collect();
             records.push((
                 sha,
@@ -657,20 +650,23 @@ impl AppBackend {
         Ok(count)
     }
 
-    /// Records fingers that cannot be captured (missing, injured) in place of their prints,
-    /// as the counter staff declare them. A later capture of the same finger replaces its
-    /// exception, and the other way round. Answers how many were recorded.
-    pub(crate) async fn finger_exceptions(
+    /// Records fingers or eyes that cannot be captured (missing, injured) in place of their
+    /// images, as the counter staff declare them. A later capture of the same finger or eye
+    /// replaces its exception, and the other way round. Answers how many were recorded.
+    pub(crate) async fn capture_exceptions(
         &self,
         user: &UserView,
         id: &str,
-        fingers: Vec<String>,
+        modality: &str,
+        names: Vec<String>,
         reason: simpul_domain::sbi::ExceptionReason,
     ) -> Result<u32, ApiError> {
-        // Fingers only: the eyes have no exceptions yet.
-        let positions = self::fingers(&fingers)?;
+        let modality = simpul_domain::sbi::Modality::from_name(modality)
+            .filter(|m| m.has_parts())
+            .ok_or_else(|| ApiError::BadRequest("exceptions are for fingers and eyes".into()))?;
+        let positions = parts(modality, &names)?;
         if positions.is_empty() {
-            return Err(ApiError::BadRequest("no finger chosen".into()));
+            return Err(ApiError::BadRequest("nothing chosen".into()));
         }
         let who = self.who(user).await?;
         let at = who.time_text();
@@ -678,10 +674,10 @@ impl AppBackend {
         let count = positions.len() as u32;
         let id = id.to_string();
         self.app_tx(move |tx| {
-            for finger in positions {
+            for part in positions {
                 let capture = simpul_sync::records::CaptureDoc {
-                    modality: "fingerprint".into(),
-                    position: finger.position(),
+                    modality: modality.record_kind().into(),
+                    position: part.position(),
                     blob: None,
                     quality: None,
                     device: by.clone(),
@@ -746,16 +742,21 @@ impl AppBackend {
     }
 }
 
-/// Fingers named by their positions (`left_thumb`...), each once; anything else is refused.
-fn fingers(names: &[String]) -> Result<Vec<simpul_domain::sbi::BioSubType>, ApiError> {
-    use simpul_domain::sbi::{BioSubType, Modality};
+/// Fingers or eyes of `modality` named by their positions (`left_thumb`..., `left` and
+/// `right` for the eyes), each once; anything else, or any part of a modality without parts,
+/// is refused.
+fn parts(
+    modality: simpul_domain::sbi::Modality,
+    names: &[String],
+) -> Result<Vec<simpul_domain::sbi::BioSubType>, ApiError> {
+    use simpul_domain::sbi::BioSubType;
     let mut out: Vec<BioSubType> = Vec::new();
     for name in names {
-        let finger = BioSubType::from_position(name)
-            .filter(|f| f.modality() == Some(Modality::Finger))
-            .ok_or_else(|| ApiError::BadRequest("not a finger".into()))?;
-        if !out.contains(&finger) {
-            out.push(finger);
+        let part = BioSubType::from_position(name)
+            .filter(|p| p.modality() == Some(modality))
+            .ok_or_else(|| ApiError::BadRequest(format!("not a part that {modality} captures")))?;
+        if !out.contains(&part) {
+            out.push(part);
         }
     }
     Ok(out)

@@ -341,18 +341,20 @@ pub async fn scan_requirement(csrf: String, id: String, item: usize) -> Result<u
     .await
 }
 
-/// Records fingers that cannot be captured (positions such as `left_thumb`) with the reason,
-/// in place of their prints; answers how many were recorded.
-#[server(endpoint = "permohonan/pengecualian-jari", prefix = "/api", input = leptos::server_fn::codec::Json)]
-pub async fn record_finger_exceptions(
+/// Records fingers or eyes that cannot be captured (`modality` `Finger` with positions such as
+/// `left_thumb`, or `Iris` with `left` and `right`) with the reason, in place of their images;
+/// answers how many were recorded.
+#[server(endpoint = "permohonan/pengecualian-biometrik", prefix = "/api", input = leptos::server_fn::codec::Json)]
+pub async fn record_capture_exceptions(
     csrf: String,
     id: String,
-    fingers: Vec<String>,
+    modality: String,
+    parts: Vec<String>,
     reason: simpul_domain::sbi::ExceptionReason,
 ) -> Result<u32, ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {
-        backend.record_finger_exceptions(&user, &id, fingers, reason).await
+        backend.record_capture_exceptions(&user, &id, &modality, parts, reason).await
     })
     .await
 }

@@ -456,6 +456,9 @@ fn File() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let version = RwSignal::new(0u32);
     let app = Resource::new(move || (id(), version.get()), |(id, _)| get_application(id));
+    // The page is drawn again after every capture: the fingers and eyes staff ticked live here,
+    // above it, so ticks not recorded yet are not lost.
+    provide_context(CaptureChoices::default());
     let notice = move || {
         let q = query.read();
         if let Some(code) = q.get("galat") {
@@ -933,6 +936,45 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
             </li>
         }
     };
+    // The iris is two records, one per eye: each eye's capture or exception.
+    let eyes = {
+        use simpul_domain::sbi::BioSubType;
+        let records: Vec<_> = app.captures.iter().filter(|c| c.modality == "iris").cloned().collect();
+        let captured = records.iter().filter(|c| c.blob.is_some()).count();
+        let excepted = records.iter().filter(|c| c.blob.is_none()).count();
+        view! {
+            <li data-modality="iris" data-captured=(captured > 0).to_string()
+                data-eyes=captured.to_string() data-exceptions=excepted.to_string()>
+                <strong>{t!(i18n, app.iris)}</strong>": "
+                {if records.is_empty() {
+                    view! { <span class="muted">"—"</span> }.into_any()
+                } else {
+                    view! {
+                        <ul class="finger-list">
+                            {records.into_iter().map(|c| {
+                                let eye = BioSubType::from_position(&c.position)
+                                    .map_or_else(|| t_string!(i18n, app.iris).to_string(), |e| finger_text(i18n, e));
+                                let state = match c.blob.clone() {
+                                    Some(sha) => view! {
+                                        <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
+                                        {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
+                                        {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                                            " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
+                                        })}
+                                    }.into_any(),
+                                    None => view! {
+                                        <span class="muted">{t!(i18n, app.exception)}" — "
+                                            {exception_text(i18n, c.exception.as_deref().unwrap_or_default())}</span>
+                                    }.into_any(),
+                                };
+                                view! { <li data-eye=c.position.clone()>{eye}": "{state}</li> }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </li>
+        }
+    };
     view! {
         <section class="panel" id="biometrik" aria-labelledby="h-bio">
             <h2 id="h-bio">{t!(i18n, app.biometrics)}</h2>
@@ -940,7 +982,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                 {shown("photo", t!(i18n, app.photo).into_any())}
                 {shown("signature", t!(i18n, app.signature).into_any())}
                 {prints}
-                {shown("iris", t!(i18n, app.iris).into_any())}
+                {eyes}
             </ul>
             {open.then(|| view! { <DeviceCapture id=app_id.clone() version /> })}
             <p class="notice">{t!(i18n, app.waiting_device)}</p>
@@ -949,6 +991,85 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                 {upload("tanda-tangan", t!(i18n, app.signature).into_any())}
             })}
         </section>
+    }
+}
+
+/// Captures `modality` on the biometric device service of this counter PC at `base`, leaving
+/// out the `skipped` fingers or eyes, and hands the signed captures to the box under a
+/// transaction the box names. Answers how many the box recorded.
+async fn capture_here(
+    base: &str,
+    modality: simpul_domain::sbi::Modality,
+    skipped: &[simpul_domain::sbi::BioSubType],
+    csrf: String,
+    id: String,
+) -> Result<u32, ApiError> {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(SBI_ADDRESS_KEY, base);
+        }
+        let transaction = crate::api::begin_capture(csrf.clone(), id.clone()).await?;
+        let got = crate::biometric_client::capture(base, modality, skipped, &transaction)
+            .await
+            .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
+        let mut recorded = 0;
+        // A few blocks per request keeps each under the server's body limit.
+        for blocks in got.blocks.chunks(3) {
+            recorded += crate::api::hand_captures(
+                csrf.clone(),
+                id.clone(),
+                modality.as_str().to_string(),
+                got.transaction.clone(),
+                blocks.to_vec(),
+            )
+            .await?;
+        }
+        Ok(recorded)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (base, modality, skipped, csrf, id);
+        Err(ApiError::Unavailable("capture runs in the browser".into()))
+    }
+}
+
+/// Where this counter PC keeps the address of its biometric device service.
+#[cfg(feature = "hydrate")]
+const SBI_ADDRESS_KEY: &str = "simpul.sbi";
+
+/// What staff chose on the capture panel of one application: the fingers and eyes that cannot
+/// be captured, why, and whether that part of the panel is open.
+#[derive(Clone, Copy)]
+struct CaptureChoices {
+    for_id: RwSignal<String>,
+    missing: RwSignal<Vec<simpul_domain::sbi::BioSubType>>,
+    reason: RwSignal<simpul_domain::sbi::ExceptionReason>,
+    shown: RwSignal<bool>,
+}
+
+impl Default for CaptureChoices {
+    fn default() -> Self {
+        CaptureChoices {
+            for_id: RwSignal::new(String::new()),
+            missing: RwSignal::new(Vec::new()),
+            reason: RwSignal::new(simpul_domain::sbi::ExceptionReason::Missing),
+            shown: RwSignal::new(false),
+        }
+    }
+}
+
+impl CaptureChoices {
+    /// The page's choices, started afresh when they were made for another application.
+    fn for_application(id: &str) -> CaptureChoices {
+        let choices = use_context::<CaptureChoices>().unwrap_or_default();
+        if choices.for_id.get_untracked() != id {
+            choices.for_id.set(id.to_string());
+            choices.missing.set(Vec::new());
+            choices.reason.set(simpul_domain::sbi::ExceptionReason::Missing);
+            choices.shown.set(false);
+        }
+        choices
     }
 }
 
@@ -965,8 +1086,6 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let csrf = csrf_getter();
     #[cfg(feature = "hydrate")]
-    const KEY: &str = "simpul.sbi";
-    #[cfg(feature = "hydrate")]
     const WHERE_KEY: &str = "simpul.sbi.where";
     let address = RwSignal::new("http://127.0.0.1:4501".to_string());
     // Where the device is plugged in: this counter PC (the browser talks to it) or the box
@@ -975,7 +1094,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            if let Some(saved) = storage.get_item(KEY).ok().flatten() {
+            if let Some(saved) = storage.get_item(SBI_ADDRESS_KEY).ok().flatten() {
                 address.set(saved);
             }
             if storage.get_item(WHERE_KEY).ok().flatten().as_deref() == Some("box") {
@@ -990,9 +1109,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             let _ = storage.set_item(WHERE_KEY, if to_box { "box" } else { "pc" });
         }
     };
-    let missing = RwSignal::new(Vec::<BioSubType>::new());
-    let show_missing = RwSignal::new(false);
-    let reason = RwSignal::new(ExceptionReason::Missing);
+    let CaptureChoices { missing, reason, shown: show_missing, .. } = CaptureChoices::for_application(&id);
     let error = RwSignal::new(None::<ApiError>);
     // Plain (Send) actions: `Action::new_local` would create thread-bound storage while the
     // server renders this page, and the renderer may drop it on another worker thread, which
@@ -1054,61 +1171,32 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             let (missing, reason) = (missing.get_untracked(), reason.get_untracked());
             let to_box = on_box.get_untracked();
             let work = async move {
-                if to_box {
-                    let skipped: Vec<BioSubType> = if modality == Modality::Finger { missing } else { Vec::new() };
-                    let fingers: Vec<String> = skipped.iter().map(|f| f.position()).collect();
-                    let mut recorded = 0;
-                    if skipped.len() < BioSubType::FINGERS.len() || modality != Modality::Finger {
-                        recorded += crate::api::capture_on_box(
+                // The fingers (for fingerprints) or eyes (for the iris) left out of the capture
+                // and recorded as exceptions; when all are, there is nothing to capture.
+                let skipped: Vec<BioSubType> = missing.into_iter().filter(|p| p.modality() == Some(modality)).collect();
+                let nothing_left =
+                    modality.has_parts() && BioSubType::of_sub_device(modality, 0).iter().all(|p| skipped.contains(p));
+                let names: Vec<String> = skipped.iter().map(|p| p.position()).collect();
+                let mut recorded = 0;
+                if !nothing_left {
+                    recorded += if to_box {
+                        crate::api::capture_on_box(
                             csrf.clone(),
                             id.clone(),
                             modality.as_str().to_string(),
-                            fingers.clone(),
+                            names.clone(),
                         )
-                        .await?;
-                    }
-                    if !fingers.is_empty() {
-                        recorded += crate::api::record_finger_exceptions(csrf, id, fingers, reason).await?;
-                    }
-                    return Ok(recorded);
+                        .await?
+                    } else {
+                        capture_here(&base, modality, &skipped, csrf.clone(), id.clone()).await?
+                    };
                 }
-                #[cfg(feature = "hydrate")]
-                {
-                    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                        let _ = storage.set_item(KEY, &base);
-                    }
-                    let skipped: &[BioSubType] = if modality == Modality::Finger { &missing } else { &[] };
-                    let mut recorded = 0;
-                    // All ten missing: nothing to capture, only the exceptions to record.
-                    if skipped.len() < BioSubType::FINGERS.len() || modality != Modality::Finger {
-                        // The box names the transaction the device signs into each capture.
-                        let transaction = crate::api::begin_capture(csrf.clone(), id.clone()).await?;
-                        let got = crate::biometric_client::capture(&base, modality, skipped, &transaction)
-                            .await
-                            .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
-                        // A few blocks per request keeps each under the server's body limit.
-                        for blocks in got.blocks.chunks(3) {
-                            recorded += crate::api::hand_captures(
-                                csrf.clone(),
-                                id.clone(),
-                                modality.as_str().to_string(),
-                                got.transaction.clone(),
-                                blocks.to_vec(),
-                            )
+                if !names.is_empty() {
+                    recorded +=
+                        crate::api::record_capture_exceptions(csrf, id, modality.as_str().to_string(), names, reason)
                             .await?;
-                        }
-                    }
-                    if !skipped.is_empty() {
-                        let fingers = skipped.iter().map(|f| f.position()).collect();
-                        recorded += crate::api::record_finger_exceptions(csrf, id, fingers, reason).await?;
-                    }
-                    Ok(recorded)
                 }
-                #[cfg(not(feature = "hydrate"))]
-                {
-                    let _ = (modality, base, csrf, id, missing, reason);
-                    Err::<u32, ApiError>(ApiError::Unavailable("capture runs in the browser".into()))
-                }
+                Ok(recorded)
             };
             #[cfg(feature = "hydrate")]
             let work = send_wrapper::SendWrapper::new(work);
@@ -1166,9 +1254,14 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             " "
         }
     };
-    let finger_box = move |finger: BioSubType| {
+    // A finger's box is `missing-left_thumb`, an eye's `missing-eye-left`.
+    let part_box = move |finger: BioSubType| {
         let position = finger.position();
-        let input_id = format!("missing-{position}");
+        let input_id = if finger.modality() == Some(Modality::Iris) {
+            format!("missing-eye-{position}")
+        } else {
+            format!("missing-{position}")
+        };
         let label_for = input_id.clone();
         view! {
             <label class="check" for=label_for>
@@ -1225,7 +1318,11 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
             <div class="finger-exceptions" id="finger-exceptions" hidden=move || !show_missing.get()>
                 <fieldset>
                     <legend>{t!(i18n, capture.missing_which)}</legend>
-                    {BioSubType::FINGERS.into_iter().map(finger_box).collect_view()}
+                    {BioSubType::FINGERS.into_iter().map(part_box).collect_view()}
+                </fieldset>
+                <fieldset>
+                    <legend>{t!(i18n, capture.missing_eyes)}</legend>
+                    {BioSubType::IRISES.into_iter().map(part_box).collect_view()}
                 </fieldset>
                 <fieldset>
                     <legend>{t!(i18n, capture.missing_reason)}</legend>
