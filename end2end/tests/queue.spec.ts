@@ -1,6 +1,6 @@
 // The queue in three browsers at once: tickets from the kiosk (normal and priority), calls
 // from two counters, and the waiting-room display updating live without a reload.
-import { expect, hydrated, login, markDocument, server, stillSameDocument, test } from "./state";
+import { addStaff, expect, hydrated, login, markDocument, server, stillSameDocument, test } from "./state";
 
 test("kiosk tickets are called at two counters and the display follows live", async ({ browser }) => {
   const s = server();
@@ -69,6 +69,28 @@ test("kiosk tickets are called at two counters and the display follows live", as
   await expect(counter.locator(".current-ticket")).toHaveCount(0);
   await counter.getByRole("button", { name: "Panggil berikutnya" }).click();
   await expect(counter.getByRole("alert")).toHaveText("Tidak ada antrean yang menunggu untuk loket ini.");
+
+  // Counter 1 is Ni Luh's today: another petugas, at another PC, cannot call to it or close it.
+  addStaff("petugas.dua", "Made Wirawan", "petugas", "loket-dua-rahasia-2026");
+  const secondContext = await browser.newContext();
+  const second = await secondContext.newPage();
+  await login(second, "petugas.dua", "loket-dua-rahasia-2026");
+  await second.goto(`${s.base}/loket?loket=L1`);
+  await hydrated(second);
+  await expect(second.locator(".counter-state")).toHaveAttribute("data-open", "true");
+  await expect(second.locator(".counter-state")).toContainText("Ni Luh Ayu Lestari");
+  await second.locator("#call-next").click();
+  await expect(second.getByRole("alert")).toContainText("Loket ini sedang dipakai oleh Ni Luh Ayu Lestari");
+  const [closing] = await Promise.all([
+    second.waitForResponse((r) => r.url().endsWith("/api/counter/open")),
+    second.getByRole("button", { name: "Tutup loket" }).click(),
+  ]);
+  expect(closing.status()).toBe(409);
+  await second.reload();
+  await hydrated(second);
+  await expect(second.locator(".counter-state")).toHaveAttribute("data-open", "true");
+  await expect(second.locator(".counter-state")).toContainText("Ni Luh Ayu Lestari");
+  await secondContext.close();
 
   // The holder of the skipped ticket turns up after all: counter 1 calls it again, and the
   // display calls it to Loket 1.
