@@ -868,12 +868,13 @@ fn upsert_projection(conn: &Connection, id: &str, doc: &ApplicationDoc, due: Opt
     Ok(())
 }
 
-/// Records which files the record points at, for its office.
+/// Records which files the record points at, for its office, and which of them this
+/// database does not hold.
 fn note_blob_refs(conn: &Connection, doc: &ApplicationDoc) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO blob_refs (sha256, office) VALUES (?1, ?2)")?;
     for sha in doc.blobs() {
-        if crate::store::blobs::valid_digest(&sha) {
-            stmt.execute(params![sha, doc.office])?;
+        if crate::store::blobs::valid_digest(&sha) && stmt.execute(params![sha, doc.office])? > 0 {
+            crate::store::blobs::note_lacking(conn, &sha, &doc.office)?;
         }
     }
     Ok(())

@@ -105,7 +105,7 @@ pub fn hub_exchange(
         office.parse().map_err(|_| StoreError::Corrupt(format!("enrolled office {office}")))?;
     take_credentials(&tx, &push.credentials, &office_code, now)?;
     pull.reference = reference::rows_after(&tx, push.reference_applied, &office_code, MAX_ROWS_PER_BATCH)?;
-    let files_missing = !crate::store::blobs::missing_for(&tx, &office, 1)?.is_empty();
+    let files_missing = crate::store::blobs::missing_mark(&tx, &office)?;
     tx.commit()?;
     if !touched.is_empty() {
         tracing::info!(office = %office, documents = touched.len(), "merged changes from a box");
@@ -119,8 +119,9 @@ pub struct HubAnswer {
     /// The encoded pull.
     pub bytes: Vec<u8>,
     /// The office's records point at files the hub lacks (a hub restored onto a new disk, or
-    /// files not sent yet): the box asks which, and sends those it holds.
-    pub files_missing: bool,
+    /// files not sent yet): a mark of that set (see [`crate::store::blobs::missing_mark`]). A
+    /// box that has not asked about this set asks which, and sends those it holds.
+    pub files_missing: Option<String>,
 }
 
 /// The hub takes the password changes of a push (before the reference rows of its answer are

@@ -63,8 +63,9 @@ pub struct SyncHandle {
     status: RwLock<SyncStatus>,
     wake: tokio::sync::Notify,
     pace: Pace,
-    /// The hub said in the last exchange that it lacks files of this office.
-    hub_lacks_files: std::sync::atomic::AtomicBool,
+    /// The hub said in the last exchange that it lacks files of this office: its mark of
+    /// that set.
+    hub_lacks_files: std::sync::Mutex<Option<String>>,
 }
 
 /// How many bytes one request to the hub carries (a batch of changes, a chunk of a file). A
@@ -299,9 +300,12 @@ pub async fn session(
                 text
             }));
         }
-        handle
-            .hub_lacks_files
-            .store(answer.headers.contains_key(crate::synchub::FILES_MISSING_HEADER), Ordering::Relaxed);
+        let mark = answer
+            .headers
+            .get(crate::synchub::FILES_MISSING_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect::<String>());
+        *handle.hub_lacks_files.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = mark;
         let body = answer.body;
         let received = body.len() as u64;
         let now = OffsetDateTime::now_utc();
@@ -338,43 +342,83 @@ async fn refresh_waiting(core: &Core, handle: &SyncHandle) {
 /// of the next session for long.
 const BLOB_BUDGET_PER_SESSION: u64 = 16 * 1024 * 1024;
 
+/// The setting that keeps the hub's mark of the set of files it lacked when this box last
+/// asked which they were.
+const FILES_MISSING_ASKED_SETTING: &str = "sync.files_missing.asked";
+
+/// Pages of the hub's list of missing files asked for in one session at most.
+const MISSING_PAGES_PER_SESSION: usize = 20;
+
+/// Where to start asking the hub which files it lacks (an empty digest: from the first), or
+/// `None` not to ask: the hub said it lacks some (`mark`), none of this box's own files are
+/// still on their way (they would explain it), and this box has not already gone through the
+/// same set (`asked`: the mark, and the last digest read when the list was read in part).
+/// Files no box holds any more stay lacking, and asking about them every session would cost a
+/// round trip each time for nothing.
+fn resume_asking(mark: Option<&str>, asked: Option<&str>, waiting_files: u64) -> Option<String> {
+    let mark = mark.filter(|_| waiting_files == 0)?;
+    match asked.map(|a| a.split_once(' ').unwrap_or((a, ""))) {
+        Some((m, "")) if m == mark => None,
+        Some((m, after)) if m == mark && crate::store::blobs::valid_digest(after) => Some(after.to_string()),
+        _ => Some(String::new()),
+    }
+}
+
 /// When the hub said it lacks files of the office (a hub restored from a backup lost the ones
-/// sent after it), asks which and puts those this box holds back in line to go up. A hub that
-/// does not know the question is left alone. Answers how many go again.
+/// sent after it), asks which, page by page, and puts those this box holds back in line to go
+/// up. A hub that does not know the question is left alone. Answers how many go again.
 async fn resend_lost(
     core: &Core,
     handle: &SyncHandle,
     client: &reqwest::Client,
     base: &reqwest::Url,
 ) -> Result<u64, SessionError> {
-    if !handle.hub_lacks_files.load(Ordering::Relaxed) {
-        return Ok(0);
+    let mark = handle.hub_lacks_files.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let Some(mark) = mark else { return Ok(0) };
+    let ((waiting, _), asked) = core
+        .db
+        .call(|c| {
+            Ok((crate::store::blobs::pending_totals(c)?, crate::store::settings::get(c, FILES_MISSING_ASKED_SETTING)?))
+        })
+        .await?;
+    let Some(mut after) = resume_asking(Some(&mark), asked.as_deref(), waiting) else { return Ok(0) };
+    let mut again = 0;
+    let mut ended = false;
+    for _ in 0..MISSING_PAGES_PER_SESSION {
+        let mut url = endpoint(base, "sync/v1/blobs/missing")?;
+        if !after.is_empty() {
+            url.query_pairs_mut().append_pair("after", &after);
+        }
+        let answer = request(handle, client.get(url), 0).await?;
+        if !answer.status.is_success() {
+            return Ok(again);
+        }
+        let digests: Vec<String> = String::from_utf8_lossy(&answer.body)
+            .lines()
+            .map(str::trim)
+            .filter(|l| crate::store::blobs::valid_digest(l) && **l > *after)
+            .take(crate::synchub::MISSING_LIST_LIMIT as usize)
+            .map(str::to_string)
+            .collect();
+        let full_page = digests.len() >= crate::synchub::MISSING_LIST_LIMIT as usize;
+        let last = digests.iter().max().cloned();
+        again += core.db.call(move |c| crate::store::blobs::send_again(c, &digests)).await? as u64;
+        match last.filter(|_| full_page) {
+            Some(last) => after = last,
+            None => {
+                ended = true;
+                break;
+            }
+        }
     }
-    // Files of this box still on their way explain a hub that lacks files: no need to ask.
-    let (waiting, _) = core.db.call(|c| crate::store::blobs::pending_totals(c)).await?;
-    if waiting > 0 {
-        return Ok(0);
+    // Gone through this set: not again until it changes (files arrived, or others went
+    // missing); read in part: on from where this session stopped.
+    let asked = if ended { mark } else { format!("{mark} {after}") };
+    core.db.call(move |c| crate::store::settings::put(c, FILES_MISSING_ASKED_SETTING, &asked)).await?;
+    if again > 0 {
+        tracing::warn!(files = again, "the hub lacks files it had taken (restored from a backup?): sending them again");
     }
-    let url = endpoint(base, "sync/v1/blobs/missing")?;
-    let answer = request(handle, client.get(url), 0).await?;
-    if !answer.status.is_success() {
-        return Ok(0);
-    }
-    let digests: Vec<String> = String::from_utf8_lossy(&answer.body)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(crate::synchub::MISSING_LIST_LIMIT as usize)
-        .map(str::to_string)
-        .collect();
-    if digests.is_empty() {
-        return Ok(0);
-    }
-    let n = core.db.call(move |c| crate::store::blobs::send_again(c, &digests)).await?;
-    if n > 0 {
-        tracing::warn!(files = n, "the hub lacks files it had taken (restored from a backup?): sending them again");
-    }
-    Ok(n as u64)
+    Ok(again)
 }
 
 /// Sends waiting blobs after the records, resuming each where the hub's copy ends.
@@ -834,5 +878,23 @@ mod tests {
             pace.observe(pace.bytes(), Duration::from_millis(200), false);
         }
         assert_eq!(pace.bytes(), BATCH_BUDGET);
+    }
+
+    #[test]
+    fn the_hub_is_asked_which_files_it_lacks_once_per_state_of_that_set() {
+        let from_start = Some(String::new());
+        assert_eq!(resume_asking(Some("9.3.17"), None, 0), from_start);
+        assert_eq!(resume_asking(None, None, 0), None, "the hub lacks nothing");
+        assert_eq!(resume_asking(Some("9.3.17"), None, 2), None, "this box's own files are still on their way");
+        assert_eq!(resume_asking(Some("9.3.17"), Some("9.3.17"), 0), None, "gone through this very set already");
+        assert_eq!(resume_asking(Some("9.2.17"), Some("9.3.17"), 0), from_start, "files arrived since");
+        assert_eq!(resume_asking(Some("9.4.18"), Some("9.3.17"), 0), from_start, "more went missing since");
+        assert_eq!(resume_asking(Some("8.3.17"), Some("9.3.17"), 0), from_start, "a restored hub");
+        // A list read in part goes on from where it stopped, while the set is the same.
+        let after = "ab".repeat(32);
+        let partly = format!("9.3.17 {after}");
+        assert_eq!(resume_asking(Some("9.3.17"), Some(&partly), 0), Some(after));
+        assert_eq!(resume_asking(Some("9.3.18"), Some(&partly), 0), from_start);
+        assert_eq!(resume_asking(Some("9.3.17"), Some("9.3.17 ../x"), 0), from_start);
     }
 }

@@ -202,8 +202,8 @@ async fn exchange(
     match result {
         Ok(Ok(answer)) => {
             let mut response = ([(header::CONTENT_TYPE, "application/x-simpul-sync")], answer.bytes).into_response();
-            if answer.files_missing {
-                response.headers_mut().insert(FILES_MISSING_HEADER, HeaderValue::from_static("1"));
+            if let Some(mark) = answer.files_missing.and_then(|m| HeaderValue::from_str(&m).ok()) {
+                response.headers_mut().insert(FILES_MISSING_HEADER, mark);
             }
             response
         }
@@ -292,15 +292,30 @@ async fn blob_held(
 /// Most digests listed in one answer of [`blobs_missing`].
 pub const MISSING_LIST_LIMIT: u32 = 500;
 
-/// The files the box's office's records point at that the hub lacks, one digest per line: a
-/// hub restored from a backup lost the files sent after it, and the boxes that hold them send
-/// them again.
-async fn blobs_missing(State(state): State<SyncState>, Extension(peer): Extension<PeerCert>) -> Response {
+#[derive(Deserialize)]
+struct MissingQuery {
+    /// List the digests after this one (the last of the previous page).
+    #[serde(default)]
+    after: String,
+}
+
+/// The files the box's office's records point at that the hub lacks, one digest per line, at
+/// most [`MISSING_LIST_LIMIT`] in digest order after `after`: a hub restored from a backup
+/// lost the files sent after it, and the boxes that hold them send them again.
+async fn blobs_missing(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    axum::extract::Query(q): axum::extract::Query<MissingQuery>,
+) -> Response {
     let office = match enrolled(&state, &peer).await {
         Ok(office) => office,
         Err(refusal) => return refusal,
     };
-    match state.core.db.call(move |c| crate::store::blobs::missing_for(c, &office, MISSING_LIST_LIMIT)).await {
+    if !q.after.is_empty() && !crate::store::blobs::valid_digest(&q.after) {
+        return plain(StatusCode::BAD_REQUEST, "after: a SHA-256 digest in lower-case hex");
+    }
+    match state.core.db.call(move |c| crate::store::blobs::missing_for(c, &office, &q.after, MISSING_LIST_LIMIT)).await
+    {
         Ok(list) => list.join("\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "missing files lookup failed");

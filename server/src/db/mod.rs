@@ -94,6 +94,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0021_capture_transactions.sql"),
     include_str!("../../migrations/0022_applications_by_passport.sql"),
     include_str!("../../migrations/0023_print_handover.sql"),
+    include_str!("../../migrations/0024_blob_lacks.sql"),
 ];
 
 /// The newest schema version this binary knows.

@@ -85,6 +85,17 @@ pub fn record(
          ON CONFLICT (sha256) DO NOTHING",
         params![sha256, size as i64, content_type.mime(), stamp(at)],
     )?;
+    conn.prepare_cached("DELETE FROM blob_lacks WHERE sha256 = ?1")?.execute([sha256])?;
+    Ok(())
+}
+
+/// A record of `office` newly points at the file: noted as lacking unless it is held.
+pub(crate) fn note_lacking(conn: &Connection, sha256: &str, office: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO blob_lacks (sha256, office)
+         SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+    )?
+    .execute(params![sha256, office])?;
     Ok(())
 }
 
@@ -195,25 +206,36 @@ pub fn referenced_by(conn: &Connection, sha256: &str, office: &str) -> Result<bo
 /// or lost in a restore), at most `limit`.
 pub fn wanted(conn: &Connection, limit: u32) -> Result<Vec<String>, StoreError> {
     // Files that failed before go behind the others, the most failed last.
-    let mut stmt = conn.prepare(
-        "SELECT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
-         LEFT JOIN blob_fetches f ON f.sha256 = r.sha256
-         WHERE b.sha256 IS NULL GROUP BY r.sha256
-         ORDER BY COALESCE(MAX(f.failures), 0), MAX(f.last_at), r.sha256 LIMIT ?1",
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.sha256 FROM blob_lacks l LEFT JOIN blob_fetches f ON f.sha256 = l.sha256
+         GROUP BY l.sha256
+         ORDER BY COALESCE(MAX(f.failures), 0), MAX(f.last_at), l.sha256 LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Hub: files the records of `office` point at that the hub does not hold (lost in a restore
-/// from a backup, or not sent yet), at most `limit`.
-pub fn missing_for(conn: &Connection, office: &str, limit: u32) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.sha256 FROM blob_refs r LEFT JOIN blobs b ON b.sha256 = r.sha256
-         WHERE r.office = ?1 AND b.sha256 IS NULL ORDER BY r.sha256 LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![office, limit], |r| r.get(0))?;
+/// from a backup, or not sent yet), in digest order after `after` (empty: from the first), at
+/// most `limit`.
+pub fn missing_for(conn: &Connection, office: &str, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT sha256 FROM blob_lacks WHERE office = ?1 AND sha256 > ?2 ORDER BY sha256 LIMIT ?3")?;
+    let rows = stmt.query_map(params![office, after, limit], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Hub: a mark of the set of files `office`'s records point at that the hub lacks (`None`
+/// when it lacks none). It changes whenever the set does: a file newly lacking raises the
+/// highest sequence number (never reused), one that arrived lowers the count, and a restore
+/// from a backup (which brings back older sequence numbers) starts a new log epoch.
+pub fn missing_mark(conn: &Connection, office: &str) -> Result<Option<String>, StoreError> {
+    let (count, highest): (i64, Option<i64>) = conn
+        .prepare_cached("SELECT count(*), max(seq) FROM blob_lacks WHERE office = ?1")?
+        .query_row([office], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(highest) = highest.filter(|_| count > 0) else { return Ok(None) };
+    let epoch = super::replica::epoch(conn)?.id;
+    Ok(Some(format!("{epoch}.{count}.{highest}")))
 }
 
 /// Box: of `digests` the hub says it lacks, the files this box holds and took for sent go up
@@ -359,6 +381,54 @@ mod tests {
         assert_eq!(order, ["c", "a", "b"]);
         mark_synced(&conn, "a", t0).unwrap();
         assert_eq!(pending_totals(&conn).unwrap(), (2, 20));
+    }
+
+    #[test]
+    fn files_lacking_are_kept_as_references_and_files_arrive_and_listed_in_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let shas: Vec<String> = (0..5u8).map(|i| digest(&[i])).collect();
+        let mut sorted = shas.clone();
+        sorted.sort();
+        let refer = |sha: &str, office: &str| {
+            conn.execute("INSERT OR IGNORE INTO blob_refs (sha256, office) VALUES (?1, ?2)", params![sha, office])
+                .unwrap();
+            note_lacking(&conn, sha, office).unwrap();
+        };
+        // Held before any record points at it: never lacking.
+        record(&conn, &shas[0], 1, ContentType::Pdf, now).unwrap();
+        for sha in &shas {
+            refer(sha, "51.03.02");
+        }
+        refer(&shas[4], "51.03.01");
+        let lacking: Vec<String> = sorted.iter().filter(|s| **s != shas[0]).cloned().collect();
+        assert_eq!(missing_for(&conn, "51.03.02", "", 10).unwrap(), lacking);
+        // Pages after a digest, for the office asked about only.
+        assert_eq!(missing_for(&conn, "51.03.02", "", 2).unwrap(), lacking[..2]);
+        assert_eq!(missing_for(&conn, "51.03.02", &lacking[1], 10).unwrap(), lacking[2..]);
+        assert_eq!(missing_for(&conn, "51.03.01", "", 10).unwrap(), vec![shas[4].clone()]);
+        let mut wanted_now = wanted(&conn, 10).unwrap();
+        wanted_now.sort();
+        assert_eq!(wanted_now, lacking);
+        // The mark changes as files arrive and as records point at new ones.
+        let first = missing_mark(&conn, "51.03.02").unwrap().unwrap();
+        record(&conn, &shas[1], 1, ContentType::Pdf, now).unwrap();
+        let second = missing_mark(&conn, "51.03.02").unwrap().unwrap();
+        assert_ne!(first, second);
+        let new = digest(b"a file referred to later");
+        refer(&new, "51.03.02");
+        record(&conn, &shas[2], 1, ContentType::Pdf, now).unwrap();
+        let third = missing_mark(&conn, "51.03.02").unwrap().unwrap();
+        assert_ne!(third, second, "one arrived and one newly lacking still change the mark");
+        for sha in shas.iter().chain([&new]) {
+            record(&conn, sha, 1, ContentType::Pdf, now).unwrap();
+        }
+        assert_eq!(missing_mark(&conn, "51.03.02").unwrap(), None);
+        assert!(wanted(&conn, 10).unwrap().is_empty());
+        // A second reference to a held file adds nothing.
+        refer(&shas[3], "51.03.01");
+        assert_eq!(missing_for(&conn, "51.03.01", "", 10).unwrap(), Vec::<String>::new());
     }
 
     #[test]
