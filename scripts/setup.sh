@@ -28,8 +28,9 @@ apt_packages=(mold gzip poppler-utils sane-utils)
 if [ "$want_test_deps" = 1 ]; then
   # Real device peers: an IPP printer (ippeveprinter) with the private D-Bus and Avahi it
   # needs, and SANE's test backend (scanimage); avahi-publish announces the other devices and
-  # iproute2 makes the test LAN's network namespaces for discovery.
-  apt_packages+=(chromium sqlite3 cups-ipp-utils avahi-daemon avahi-utils dbus-daemon iproute2)
+  # iproute2 makes the test LAN's network namespaces for discovery; openssl makes the RSA device
+  # certificate an SBI signature test verifies.
+  apt_packages+=(chromium sqlite3 cups-ipp-utils avahi-daemon avahi-utils dbus-daemon iproute2 openssl)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -7,11 +7,13 @@
 //! verbs: [`verb::DISCOVER`] on `/device`, [`verb::INFO`] on `/info`, [`verb::RCAPTURE`] on
 //! `/capture` and [`verb::STREAM`] on `/stream` (a live preview, `multipart/x-mixed-replace`).
 //!
-//! Where the specification leans on MOSIP's certificate authority, Simpul is simpler: every
-//! signed block (the digital id, the device information, each capture's `data`) is a compact
-//! JWS with `alg` `EdDSA` (Ed25519) whose header carries the device's public key as an RFC 8037
-//! JWK (`{"kty":"OKP","crv":"Ed25519","x":...}`). The box pins that key when a device is
-//! configured, so a device that later claims another's identity is noticed. Signatures are
+//! Every signed block (the digital id, the device information, each capture's `data`) is a
+//! compact JWS: `RS256` (or `ES256`) with the device certificate in `x5c`, as MOSIP SBI devices
+//! sign, or `EdDSA` (Ed25519) whose header carries the device's public key as an RFC 8037 JWK
+//! (`{"kty":"OKP","crv":"Ed25519","x":...}`), as Simpul's simulator signs. Where the
+//! specification leans on MOSIP's certificate authority, Simpul is simpler: the box pins the
+//! device's key when the device is configured or first used, so a device that later claims
+//! another's identity is noticed; the certificate's chain is not judged. Signatures are
 //! checked by the driver, not here: this module stays pure.
 //!
 //! Signature pads are added "the same way": modality `Signature`, sub-type `UNKNOWN`.

@@ -2,8 +2,9 @@
 //! registration capture over the interface's custom HTTP verbs, for services plugged into the
 //! box itself, and the checks the box makes on captures a browser hands over.
 //!
-//! Every signed block is a compact JWS with `alg` `EdDSA` whose header carries the device's
-//! Ed25519 public key as a JWK (see `simpul_domain::sbi`). The driver verifies each signature,
+//! Every signed block is a compact JWS: `EdDSA` whose header carries the device's Ed25519 public
+//! key as a JWK (see `simpul_domain::sbi`), or `RS256` / `ES256` with the device certificate in
+//! `x5c`, as MOSIP SBI devices sign. The driver verifies each signature,
 //! that a capture's digital id is signed by the same key as its data, and, when pins are given,
 //! that the serial number and key are those configured: anything else is
 //! [`DeviceError::Identity`]. Answers are read with a bound (256 KiB for discovery and
@@ -486,7 +487,14 @@ struct Header {
     alg: String,
     #[serde(default)]
     jwk: Option<Jwk>,
+    /// The signer's certificate chain, leaf first, each DER in standard base64 (RFC 7515), as
+    /// MOSIP SBI devices send it with RS256.
+    #[serde(default)]
+    x5c: Option<Vec<String>>,
 }
+
+/// Largest certificate taken from an `x5c` header.
+const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
 #[derive(Deserialize)]
 struct Jwk {
@@ -495,8 +503,14 @@ struct Jwk {
     x: String,
 }
 
-/// Verifies a compact JWS signed with Ed25519 by the key its header carries.
+/// Verifies a compact JWS signed by the key its header carries: `EdDSA` with an Ed25519 `jwk`
+/// (Simpul's simulator and devices like it), or `RS256` / `ES256` with the device certificate
+/// first in `x5c` (MOSIP SBI devices). The key the block is known by (`Signed::key`, pinned by
+/// its fingerprint) is the raw Ed25519 key, or the certificate's SubjectPublicKeyInfo, so a
+/// device certificate renewed over the same key keeps its pin. The certificate's issuer and
+/// dates are not judged: the box trusts a device by its pinned key, not by a chain.
 fn verify_jws(jws: &str, what: &str) -> Result<Signed, DeviceError> {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
     let parts: Vec<&str> = jws.trim().split('.').collect();
     if parts.len() == 1 && !parts[0].is_empty() {
         return Err(DeviceError::Identity(format!("the {what} is not signed (an unregistered device)")));
@@ -506,26 +520,58 @@ fn verify_jws(jws: &str, what: &str) -> Result<Signed, DeviceError> {
     };
     let header_bytes = b64(header).ok_or_else(|| DeviceError::Protocol(format!("the {what}'s JWS header")))?;
     let header_json: Header = decode_json(&header_bytes, "JWS header")?;
-    if header_json.alg != "EdDSA" {
-        return Err(DeviceError::Unsupported(format!(
-            "the {what} is signed with {}; Simpul verifies EdDSA (Ed25519) only",
-            clip(&header_json.alg, 20)
-        )));
-    }
-    let jwk = header_json
-        .jwk
-        .filter(|k| k.kty == "OKP" && k.crv == "Ed25519")
-        .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s JWS header carries no Ed25519 key")))?;
-    let key = b64(&jwk.x)
-        .filter(|k| k.len() == 32)
-        .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s key is not 32 bytes of base64url")))?;
-    let signature = b64(signature)
-        .filter(|s| s.len() == 64)
-        .ok_or_else(|| DeviceError::Identity(format!("the {what}'s signature is not an Ed25519 signature")))?;
     let signed_part = &jws.trim()[..header.len() + 1 + payload.len()];
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key)
-        .verify(signed_part.as_bytes(), &signature)
-        .map_err(|_| DeviceError::Identity(format!("the {what}'s signature does not verify")))?;
+    let signature =
+        b64(signature).ok_or_else(|| DeviceError::Identity(format!("the {what}'s signature is not base64url")))?;
+    let does_not_verify = |_| DeviceError::Identity(format!("the {what}'s signature does not verify"));
+    let key = match header_json.alg.as_str() {
+        "EdDSA" => {
+            let jwk = header_json
+                .jwk
+                .filter(|k| k.kty == "OKP" && k.crv == "Ed25519")
+                .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s JWS header carries no Ed25519 key")))?;
+            let key = b64(&jwk.x)
+                .filter(|k| k.len() == 32)
+                .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s key is not 32 bytes of base64url")))?;
+            if signature.len() != 64 {
+                return Err(DeviceError::Identity(format!("the {what}'s signature is not an Ed25519 signature")));
+            }
+            UnparsedPublicKey::new(&ED25519, &key)
+                .verify(signed_part.as_bytes(), &signature)
+                .map_err(does_not_verify)?;
+            key
+        }
+        alg @ ("RS256" | "ES256") => {
+            let leaf = header_json
+                .x5c
+                .as_ref()
+                .and_then(|chain| chain.first())
+                .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s JWS header carries no certificate")))?;
+            let der = standard_b64(leaf)
+                .filter(|d| d.len() <= MAX_CERTIFICATE_BYTES)
+                .ok_or_else(|| DeviceError::Protocol(format!("the {what}'s certificate is not base64 DER")))?;
+            let (_, certificate) = x509_parser::parse_x509_certificate(&der)
+                .map_err(|_| DeviceError::Protocol(format!("the {what}'s certificate does not parse")))?;
+            let spki = certificate.public_key();
+            let public_key = spki.subject_public_key.data.as_ref();
+            if alg == "RS256" {
+                UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key)
+                    .verify(signed_part.as_bytes(), &signature)
+                    .map_err(does_not_verify)?;
+            } else {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
+                    .verify(signed_part.as_bytes(), &signature)
+                    .map_err(does_not_verify)?;
+            }
+            spki.raw.to_vec()
+        }
+        other => {
+            return Err(DeviceError::Unsupported(format!(
+                "the {what} is signed with {}; Simpul verifies EdDSA, RS256 and ES256",
+                clip(other, 20)
+            )));
+        }
+    };
     let payload = b64(payload).ok_or_else(|| DeviceError::Protocol(format!("the {what}'s JWS payload")))?;
     Ok(Signed { key, payload })
 }
@@ -611,6 +657,15 @@ const B64: GeneralPurpose = GeneralPurpose::new(
 
 fn b64(text: &str) -> Option<Vec<u8>> {
     B64.decode(text.trim()).ok()
+}
+
+/// Standard base64 (an `x5c` entry), padded or not.
+fn standard_b64(text: &str) -> Option<Vec<u8>> {
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    STANDARD.decode(text.trim()).ok()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -713,18 +768,31 @@ mod tests {
         out.into_inner()
     }
 
-    fn capture(id_key: &Ed25519KeyPair, data_key: &Ed25519KeyPair, image: &[u8], serial: &str) -> String {
-        let digital_id = sign(
-            id_key,
-            &serde_json::to_vec(&json!({"serialNo": serial, "make": "T", "model": "M", "type": "Finger",
-                "deviceSubType": "Slap", "deviceProvider": "T", "dateTime": "2026-01-01T00:00:00Z"}))
-            .unwrap(),
-        );
-        let data = json!({"digitalId": digital_id, "deviceCode": serial, "bioType": "Finger",
-            "bioSubType": "Right Thumb", "purpose": "Registration", "env": "Production",
+    /// The payload of a finger device's digital id.
+    fn digital_id_payload(serial: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({"serialNo": serial, "make": "T", "model": "M", "type": "Finger",
+            "deviceSubType": "Slap", "deviceProvider": "T", "dateTime": "2026-01-01T00:00:00Z"}))
+        .unwrap()
+    }
+
+    /// The payload of one capture's `data`.
+    fn data_payload(
+        digital_id: &str,
+        serial: &str,
+        image: &[u8],
+        sub_type: &str,
+        quality: serde_json::Value,
+    ) -> Vec<u8> {
+        serde_json::to_vec(&json!({"digitalId": digital_id, "deviceCode": serial, "bioType": "Finger",
+            "bioSubType": sub_type, "purpose": "Registration", "env": "Production",
             "bioValue": URL_SAFE_NO_PAD.encode(image), "transactionId": "T-9",
-            "timestamp": "2026-01-01T00:00:00Z", "requestedScore": "40", "qualityScore": 77.6});
-        sign(data_key, &serde_json::to_vec(&data).unwrap())
+            "timestamp": "2026-01-01T00:00:00Z", "requestedScore": "40", "qualityScore": quality}))
+        .unwrap()
+    }
+
+    fn capture(id_key: &Ed25519KeyPair, data_key: &Ed25519KeyPair, image: &[u8], serial: &str) -> String {
+        let digital_id = sign(id_key, &digital_id_payload(serial));
+        sign(data_key, &data_payload(&digital_id, serial, image, "Right Thumb", json!(77.6)))
     }
 
     #[test]
@@ -761,12 +829,130 @@ mod tests {
         // Digital id signed by another key than the data.
         let mixed = capture(&j, &k, &png(8, 8), "S1");
         assert!(matches!(verify_capture(&mixed, None), Err(DeviceError::Identity(_))));
-        // Algorithms other than EdDSA, unsigned blocks, garbage.
-        assert!(matches!(verify_jws(&sign_with("RS256", &k, &k, b"{}"), "x"), Err(DeviceError::Unsupported(_))));
+        // Algorithms Simpul does not verify; RS256 without the certificate it needs; unsigned
+        // blocks; garbage.
+        assert!(matches!(verify_jws(&sign_with("HS256", &k, &k, b"{}"), "x"), Err(DeviceError::Unsupported(_))));
+        assert!(matches!(verify_jws(&sign_with("RS256", &k, &k, b"{}"), "x"), Err(DeviceError::Protocol(_))));
         assert!(matches!(verify_jws("eyJ9", "x"), Err(DeviceError::Identity(_))));
         assert!(matches!(verify_jws("a.b", "x"), Err(DeviceError::Protocol(_))));
         assert!(matches!(verify_jws("!!.??.**", "x"), Err(DeviceError::Protocol(_))));
         assert!(matches!(verify_capture("", None), Err(DeviceError::Protocol(_))));
+    }
+
+    /// A device key and certificate as an SBI device provider issues them: `alg` and the
+    /// signing function.
+    type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
+    struct CertifiedSigner {
+        alg: &'static str,
+        certificate: Vec<u8>,
+        sign: SignFn,
+    }
+
+    impl CertifiedSigner {
+        /// An RSA-2048 key and self-signed certificate made by the openssl command.
+        fn rsa(dir: &std::path::Path) -> CertifiedSigner {
+            let (key_pem, cert_der, key_der) = (dir.join("k.pem"), dir.join("c.der"), dir.join("k.der"));
+            let run = |args: &[&str]| {
+                let out = std::process::Command::new("openssl").args(args).output().expect("the openssl command runs");
+                assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            };
+            let (kp, cd, kd) = (key_pem.to_str().unwrap(), cert_der.to_str().unwrap(), key_der.to_str().unwrap());
+            run(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=SIM RS256 DEVICE",
+                "-days",
+                "2",
+                "-keyout",
+                kp,
+                "-outform",
+                "DER",
+                "-out",
+                cd,
+            ]);
+            run(&["pkcs8", "-topk8", "-nocrypt", "-in", kp, "-outform", "DER", "-out", kd]);
+            let pair = ring::signature::RsaKeyPair::from_pkcs8(&std::fs::read(&key_der).unwrap()).unwrap();
+            CertifiedSigner {
+                alg: "RS256",
+                certificate: std::fs::read(&cert_der).unwrap(),
+                sign: Box::new(move |input| {
+                    let mut sig = vec![0; pair.public().modulus_len()];
+                    pair.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), input, &mut sig)
+                        .unwrap();
+                    sig
+                }),
+            }
+        }
+
+        /// A P-256 key and self-signed certificate.
+        fn p256() -> CertifiedSigner {
+            let made = rcgen::generate_simple_self_signed(vec!["sim-es256-device".to_string()]).unwrap();
+            let rng = ring::rand::SystemRandom::new();
+            let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &made.key_pair.serialize_der(),
+                &rng,
+            )
+            .unwrap();
+            CertifiedSigner {
+                alg: "ES256",
+                certificate: made.cert.der().to_vec(),
+                sign: Box::new(move |input| {
+                    pair.sign(&ring::rand::SystemRandom::new(), input).unwrap().as_ref().to_vec()
+                }),
+            }
+        }
+
+        fn jws(&self, payload: &[u8]) -> String {
+            use base64::engine::general_purpose::STANDARD;
+            let header = json!({"alg": self.alg, "typ": "JWT", "x5c": [STANDARD.encode(&self.certificate)]});
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap()),
+                URL_SAFE_NO_PAD.encode(payload)
+            );
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode((self.sign)(input.as_bytes())))
+        }
+
+        fn capture(&self, image: &[u8], serial: &str) -> String {
+            let digital_id = self.jws(&digital_id_payload(serial));
+            self.jws(&data_payload(&digital_id, serial, image, "Left Thumb", json!("61")))
+        }
+    }
+
+    #[test]
+    fn captures_signed_as_mosip_devices_sign_verify_by_their_certificate() {
+        let dir = std::env::temp_dir().join(format!("simpul-sbi-rsa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (rsa, p256) = (CertifiedSigner::rsa(&dir), CertifiedSigner::p256());
+        let _ = std::fs::remove_dir_all(&dir);
+        for signer in [&rsa, &p256] {
+            let jws = signer.capture(&png(16, 16), "SBI-CERT-0001");
+            let c = verify_capture(&jws, None).unwrap_or_else(|e| panic!("{}: {e}", signer.alg));
+            assert_eq!((c.sub_type, c.quality, c.serial.as_str()), (BioSubType::LeftThumb, 61, "SBI-CERT-0001"));
+            // Pinned by the certificate's key: the same key verifies, another is refused.
+            assert!(verify_capture(&jws, Some(&c.key_fingerprint)).is_ok());
+            let other = if signer.alg == "RS256" { &p256 } else { &rsa };
+            let foreign = verify_capture(&other.capture(&png(16, 16), "SBI-CERT-0001"), Some(&c.key_fingerprint));
+            assert_eq!(foreign.unwrap_err().code(), "identity", "{}", signer.alg);
+            // A payload changed after signing, or a certificate swapped in for another's.
+            let parts: Vec<&str> = jws.split('.').collect();
+            let changed = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(b"{\"x\":1}"), parts[2]);
+            assert!(matches!(verify_capture(&changed, None), Err(DeviceError::Identity(_))), "{}", signer.alg);
+            let swapped_header = other.jws(b"{}").split('.').next().unwrap().to_string();
+            let swapped = format!("{swapped_header}.{}.{}", parts[1], parts[2]);
+            assert!(verify_capture(&swapped, None).is_err(), "{}", signer.alg);
+        }
+        // A certificate that is not one, or none at all.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","x5c":["bm90IGEgY2VydGlmaWNhdGU="]}"#);
+        assert!(matches!(verify_jws(&format!("{header}.e30.AAAA"), "x"), Err(DeviceError::Protocol(_))));
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","x5c":[]}"#);
+        assert!(matches!(verify_jws(&format!("{header}.e30.AAAA"), "x"), Err(DeviceError::Protocol(_))));
     }
 
     #[test]
