@@ -105,6 +105,10 @@ pub struct SbiSimConfig {
     pub allowed_origins: Vec<String>,
     /// Keys, images and quality scores are functions of this.
     pub seed: u64,
+    /// Parts the simulated person presents poorly (a dry finger, a half-closed eye), by their
+    /// SBI sub-type (`Left IndexFinger`, `Right`): their captures score 20-34, below what a
+    /// registration asks for.
+    pub poorly_presented: Vec<String>,
 }
 
 impl SbiSimConfig {
@@ -129,6 +133,7 @@ impl SbiSimConfig {
             ],
             allowed_origins: Vec::new(),
             seed: 1,
+            poorly_presented: Vec::new(),
         }
     }
 }
@@ -500,7 +505,8 @@ fn capture(sim: &SbiSim, body: &[u8]) -> Response {
             } else {
                 draw(device.kind, sim.inner.config.seed, &device.serial, sub_type)
             };
-            let quality = quality(sim.inner.config.seed, &device.serial, sub_type);
+            let poor = sim.inner.config.poorly_presented.iter().any(|p| p == sub_type);
+            let quality = quality(sim.inner.config.seed, &device.serial, sub_type, poor);
             let data = json!({
                 "digitalId": sim.sign(i, &sim.digital_id(i)),
                 "deviceCode": device.serial,
@@ -545,7 +551,8 @@ fn stream(sim: &SbiSim, body: &[u8]) -> Response {
     }
     let timeout_ms = number(&request["timeout"]).unwrap_or(5000.0).max(0.0) as u64;
     let frames = (timeout_ms / FRAME_INTERVAL.as_millis() as u64).clamp(1, MAX_FRAMES);
-    let shade = (quality(sim.inner.config.seed, &sim.inner.config.devices[i].serial, "stream") as u8).wrapping_mul(2);
+    let shade =
+        (quality(sim.inner.config.seed, &sim.inner.config.devices[i].serial, "stream", false) as u8).wrapping_mul(2);
     let parts = futures::stream::unfold(0u64, move |n| async move {
         if n > frames {
             return None;
@@ -583,8 +590,10 @@ fn endless() -> Body {
     }))
 }
 
-fn quality(seed: u64, serial: &str, sub_type: &str) -> u32 {
-    60 + (hash_of(seed, serial, sub_type)[0] as u32) % 36
+/// The quality score of a capture: 60-95, or 20-34 for a part presented poorly.
+fn quality(seed: u64, serial: &str, sub_type: &str, poor: bool) -> u32 {
+    let spread = hash_of(seed, serial, sub_type)[0] as u32;
+    if poor { 20 + spread % 15 } else { 60 + spread % 36 }
 }
 
 fn hash_of(seed: u64, serial: &str, what: &str) -> [u8; 32] {
@@ -842,7 +851,8 @@ mod tests {
         assert_ne!(eye, draw(SimKind::Iris, 1, "S", "Right"));
         assert!(draw(SimKind::Signature, 1, "S", "UNKNOWN").starts_with(b"\x89PNG"));
         for s in ["Left Thumb", "Right IndexFinger", "Left"] {
-            assert!((60..=95).contains(&quality(7, "S", s)));
+            assert!((60..=95).contains(&quality(7, "S", s, false)));
+            assert!((20..=34).contains(&quality(7, "S", s, true)));
         }
     }
 

@@ -78,6 +78,8 @@ async function startDevsim(): Promise<Sims> {
       "--escl-tls", `127.0.0.1:${esclTls}`,
       "--escpos", `127.0.0.1:${escpos}`,
       "--tickets", tickets,
+      // The simulated applicant's left index finger is dry: its print scores low.
+      "--poorly-presented", "Left IndexFinger",
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -419,6 +421,9 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect(prints).toHaveAttribute("data-exceptions", "1");
   await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("Ibu jari kiri");
   await expect(prints.locator('[data-finger="left_thumb"]')).toContainText("luka / diperban");
+  // The dry finger's print is kept, and staff are told to capture again while the applicant
+  // is there.
+  await expect(prints.locator(".low-quality")).toContainText("kualitas rendah");
   await expect(iris.locator('[data-eye="right"]')).toContainText("tidak ada / diamputasi");
   await expect(iris).toHaveAttribute("data-exceptions", "1");
   await hydrated(counter);

@@ -110,6 +110,11 @@ pub struct DevsimArgs {
     /// Browser origins allowed to call the biometric service (repeatable); none: any origin.
     #[arg(long = "origin")]
     pub origins: Vec<String>,
+    /// A finger or eye the simulated person presents poorly, by its SBI name ("Left
+    /// IndexFinger", "Right" for the right eye; repeatable): its captures score below what a
+    /// registration asks for, as a dry finger or a half-closed eye would.
+    #[arg(long = "poorly-presented")]
+    pub poorly_presented: Vec<String>,
 }
 
 /// `receipt` subcommands.
@@ -767,6 +772,14 @@ fn devsim_command(args: DevsimArgs) -> Result<()> {
             tokio::net::TcpListener::bind(&args.escpos).await.with_context(|| format!("binding {}", args.escpos))?;
         let mut config = sbi::SbiSimConfig::standard();
         config.allowed_origins = args.origins.clone();
+        for name in &args.poorly_presented {
+            if simpul_domain::sbi::BioSubType::from_name(name).is_none_or(|p| p.modality().is_none()) {
+                anyhow::bail!(
+                    "--poorly-presented {name:?}: not a finger or eye (e.g. \"Left IndexFinger\", \"Right\")"
+                );
+            }
+        }
+        config.poorly_presented = args.poorly_presented.clone();
         let sbi_sim = sbi::SbiSim::new(config);
         let escl_sim = escl::EsclSim::new(escl::EsclSimConfig::default());
         let printer = escpos::EscPosSim::new(args.tickets.clone())
