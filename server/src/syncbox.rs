@@ -357,11 +357,21 @@ const MISSING_PAGES_PER_SESSION: usize = 20;
 /// round trip each time for nothing.
 fn resume_asking(mark: Option<&str>, asked: Option<&str>, waiting_files: u64) -> Option<String> {
     let mark = mark.filter(|_| waiting_files == 0)?;
+    if !marks_the_set(mark) {
+        // A hub from before marks says only that it lacks files: asked every time.
+        return Some(String::new());
+    }
     match asked.map(|a| a.split_once(' ').unwrap_or((a, ""))) {
         Some((m, "")) if m == mark => None,
         Some((m, after)) if m == mark && crate::store::blobs::valid_digest(after) => Some(after.to_string()),
         _ => Some(String::new()),
     }
+}
+
+/// Whether the hub's `x-simpul-files-missing` value marks the set (epoch.count.sequence), as
+/// hubs since marks do, rather than only saying that files are missing.
+fn marks_the_set(mark: &str) -> bool {
+    mark.contains('.')
 }
 
 /// When the hub said it lacks files of the office (a hub restored from a backup lost the ones
@@ -413,8 +423,10 @@ async fn resend_lost(
     }
     // Gone through this set: not again until it changes (files arrived, or others went
     // missing); read in part: on from where this session stopped.
-    let asked = if ended { mark } else { format!("{mark} {after}") };
-    core.db.call(move |c| crate::store::settings::put(c, FILES_MISSING_ASKED_SETTING, &asked)).await?;
+    if marks_the_set(&mark) {
+        let asked = if ended { mark } else { format!("{mark} {after}") };
+        core.db.call(move |c| crate::store::settings::put(c, FILES_MISSING_ASKED_SETTING, &asked)).await?;
+    }
     if again > 0 {
         tracing::warn!(files = again, "the hub lacks files it had taken (restored from a backup?): sending them again");
     }
@@ -896,5 +908,7 @@ mod tests {
         assert_eq!(resume_asking(Some("9.3.17"), Some(&partly), 0), Some(after));
         assert_eq!(resume_asking(Some("9.3.18"), Some(&partly), 0), from_start);
         assert_eq!(resume_asking(Some("9.3.17"), Some("9.3.17 ../x"), 0), from_start);
+        // A hub from before marks: asked each time it says files are missing.
+        assert_eq!(resume_asking(Some("1"), Some("1"), 0), from_start);
     }
 }
