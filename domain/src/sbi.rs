@@ -811,6 +811,12 @@ pub fn capture_plan(
     }
 }
 
+/// Whether every finger (or both eyes) of `modality` is among the `missing`: nothing is left
+/// to capture, only the exceptions to record. Always false for a face or a signature.
+pub fn nothing_to_capture(modality: Modality, missing: &[BioSubType]) -> bool {
+    modality.has_parts() && BioSubType::of_sub_device(modality, 0).iter().all(|p| missing.contains(p))
+}
+
 /// The finger exceptions for a person with `missing` fingers, in the order of
 /// [`BioSubType::FINGERS`] (for a one-shot ten-print request or a face exception photo).
 pub fn finger_exceptions(missing: &[BioSubType]) -> Vec<BioSubType> {
@@ -1284,6 +1290,8 @@ mod tests {
         );
         // Both missing: nothing to ask the camera.
         assert!(capture_plan(Modality::Iris, "3", &[1, 2, 3], "t", &[l, r]).is_empty());
+        assert!(nothing_to_capture(Modality::Iris, &[r, l]) && !nothing_to_capture(Modality::Iris, &[r]));
+        assert!(!nothing_to_capture(Modality::Finger, &[l, r]) && !nothing_to_capture(Modality::Face, &[]));
         // A camera with one sub-device per eye: one request per eye still wanted.
         assert_eq!(
             asked(&capture_plan(Modality::Iris, "3", &[1, 2], "t", &[])),

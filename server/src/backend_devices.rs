@@ -555,11 +555,11 @@ impl AppBackend {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::{BioSubType, DeviceStatus, Modality};
+        use simpul_domain::sbi::{DeviceStatus, Modality};
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         let skipped = parts(wanted, &missing)?;
-        if wanted.has_parts() && BioSubType::of_sub_device(wanted, 0).iter().all(|p| skipped.contains(p)) {
+        if simpul_domain::sbi::nothing_to_capture(wanted, &skipped) {
             return Err(ApiError::BadRequest(
                 "every part is left out: record the exceptions, there is nothing to capture".into(),
             ));

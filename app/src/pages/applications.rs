@@ -1174,8 +1174,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                 // The fingers (for fingerprints) or eyes (for the iris) left out of the capture
                 // and recorded as exceptions; when all are, there is nothing to capture.
                 let skipped: Vec<BioSubType> = missing.into_iter().filter(|p| p.modality() == Some(modality)).collect();
-                let nothing_left =
-                    modality.has_parts() && BioSubType::of_sub_device(modality, 0).iter().all(|p| skipped.contains(p));
+                let nothing_left = simpul_domain::sbi::nothing_to_capture(modality, &skipped);
                 let names: Vec<String> = skipped.iter().map(|p| p.position()).collect();
                 let mut recorded = 0;
                 if !nothing_left {
