@@ -74,28 +74,50 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Auth>
                     <Layout>
-                        <Routes fallback=pages::not_found::NotFound>
-                            <Route path=path!("/") view=pages::home::HomePage />
-                            <Route path=path!("/masuk") view=pages::login::LoginPage />
-                            <Route path=path!("/akun") view=pages::account::AccountPage />
-                            <Route path=path!("/katalog") view=pages::catalog::CatalogPage />
-                            <Route path=path!("/katalog/:id") view=pages::catalog::ServicePage />
-                            <Route path=path!("/pengguna") view=pages::staff::StaffPage />
-                            <Route path=path!("/sistem") view=pages::system::SystemPage />
-                            <Route path=path!("/perangkat") view=pages::devices::DevicesPage />
-                            <Route path=path!("/konflik") view=pages::sync::ConflictsPage />
-                            <Route path=path!("/kotak") view=pages::sync::BoxesPage />
-                            <Route path=path!("/kios") view=pages::kiosk::KioskPage />
-                            <Route path=path!("/layar") view=pages::display::DisplayPage />
-                            <Route path=path!("/loket") view=pages::counter::CounterPage />
-                            <Route path=path!("/permohonan") view=pages::applications::ApplicationsPage />
-                            <Route path=path!("/permohonan/baru") view=pages::applications::IntakePage />
-                            <Route path=path!("/permohonan/:id") view=pages::applications::ApplicationPage />
-                        </Routes>
+                        <Pages />
                     </Layout>
                 </Auth>
             </Router>
         </I18nContextProvider>
+    }
+}
+
+/// Every page and its address. Shared by [`App`] and [`RouteTable`], so the server's router
+/// and the app cannot disagree on which addresses exist.
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <Routes fallback=pages::not_found::NotFound>
+            <Route path=path!("/") view=pages::home::HomePage />
+            <Route path=path!("/masuk") view=pages::login::LoginPage />
+            <Route path=path!("/akun") view=pages::account::AccountPage />
+            <Route path=path!("/katalog") view=pages::catalog::CatalogPage />
+            <Route path=path!("/katalog/:id") view=pages::catalog::ServicePage />
+            <Route path=path!("/pengguna") view=pages::staff::StaffPage />
+            <Route path=path!("/sistem") view=pages::system::SystemPage />
+            <Route path=path!("/perangkat") view=pages::devices::DevicesPage />
+            <Route path=path!("/konflik") view=pages::sync::ConflictsPage />
+            <Route path=path!("/kotak") view=pages::sync::BoxesPage />
+            <Route path=path!("/kios") view=pages::kiosk::KioskPage />
+            <Route path=path!("/layar") view=pages::display::DisplayPage />
+            <Route path=path!("/loket") view=pages::counter::CounterPage />
+            <Route path=path!("/permohonan") view=pages::applications::ApplicationsPage />
+            <Route path=path!("/permohonan/baru") view=pages::applications::IntakePage />
+            <Route path=path!("/permohonan/:id") view=pages::applications::ApplicationPage />
+        </Routes>
+    }
+}
+
+/// The routes alone, for the server to build its router from at start. `App` wraps the same
+/// routes in the session, the layout and the hub-link banner, whose resources would be created
+/// and then thrown away with the listing's reactive owner: their background tasks could then
+/// read a disposed signal and panic a worker thread (seen at roughly one start in sixty).
+#[component]
+pub fn RouteTable() -> impl IntoView {
+    view! {
+        <Router>
+            <Pages />
+        </Router>
     }
 }
 

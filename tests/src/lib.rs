@@ -1,5 +1,7 @@
 //! Helpers for the cross-crate scenarios: the real `simpul` binary started as a process in its
-//! own directory, its console read for the address and the demo accounts, stopped on drop.
+//! own directory, its console read for the address and the demo accounts, stopped on drop. A
+//! server that panics fails the test when it is stopped, even when the panic stayed inside
+//! one request or task and the test's own checks passed.
 
 pub mod escpos;
 pub mod ipp;
@@ -10,7 +12,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// The `simpul` binary of the same build profile as the running test (or `SIMPUL_BIN`).
@@ -34,6 +36,8 @@ pub fn simpul_binary() -> PathBuf {
 /// A running `simpul serve`.
 pub struct Running {
     child: Child,
+    /// Panics the server printed on stderr, and the reader's end-of-stream signal.
+    stderr: StderrWatch,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// Demo passwords by username, when the demo was created.
@@ -55,12 +59,13 @@ impl Running {
             .env("RUST_LOG", "warn")
             .env_remove("SIMPUL_CONFIG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("simpul starts");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = StderrWatch::start(child.stderr.take().expect("stderr"));
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -90,7 +95,7 @@ impl Running {
                     .then(|| (cols[1].to_string(), cols[2].to_string()))
             })
             .collect();
-        Running { child, base, passwords, console }
+        Running { child, stderr, base, passwords, console }
     }
 
     /// The token of the demo device printed as `label: URL?token=...` ("kiosk", "display").
@@ -115,6 +120,7 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                self.stderr.assert_no_panic();
                 return status;
             }
             if Instant::now() > deadline {
@@ -129,6 +135,7 @@ impl Running {
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.stderr.assert_no_panic();
     }
 }
 
@@ -136,7 +143,53 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            self.stderr.assert_no_panic();
+        }
     }
+}
+
+/// Reads a server's stderr, passes every line on to the test's stderr, and keeps the lines
+/// that report a panic. Panics inside the automerge decoder are left out: the sync layer
+/// catches them on purpose (corrupt bytes from the network or the disk) and answers an error.
+struct StderrWatch {
+    panics: Arc<Mutex<Vec<String>>>,
+    ended: mpsc::Receiver<()>,
+    checked: bool,
+}
+
+impl StderrWatch {
+    fn start(stderr: std::process::ChildStderr) -> StderrWatch {
+        let panics = Arc::new(Mutex::new(Vec::new()));
+        let (done, ended) = mpsc::channel();
+        let seen = panics.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if is_unexpected_panic(&line) {
+                    seen.lock().expect("panic list").push(line);
+                }
+            }
+            let _ = done.send(());
+        });
+        StderrWatch { panics, ended, checked: false }
+    }
+
+    /// Once the process is gone: fails the test if it printed a panic. Waits briefly for the
+    /// reader to reach the end of the stream, so a panic printed just before the end counts.
+    fn assert_no_panic(&mut self) {
+        if std::mem::replace(&mut self.checked, true) {
+            return;
+        }
+        let _ = self.ended.recv_timeout(Duration::from_secs(2));
+        let panics = self.panics.lock().expect("panic list");
+        assert!(panics.is_empty(), "the server panicked: {panics:?}");
+    }
+}
+
+/// A line where Rust reports a panic, other than one the sync layer catches on purpose.
+fn is_unexpected_panic(line: &str) -> bool {
+    line.contains("panicked at") && !line.contains("/automerge-")
 }
 
 /// Polls `check` every 200 ms until it returns `Some` or `timeout` passes.
@@ -203,4 +256,18 @@ pub fn query(data: &Path, sql: &str) -> Vec<String> {
         .expect("sqlite3 is needed to read the databases (apt install sqlite3)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unexpected_panic;
+
+    #[test]
+    fn a_panic_line_is_told_from_the_decoder_panics_the_sync_layer_catches() {
+        let worker = "thread 'tokio-rt-worker' (8177) panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/reactive_graph-0.2.16/src/traits.rs:394:39:";
+        let decoder = "thread 'tokio-rt-worker' (12) panicked at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/automerge-0.7.1/src/storage/load.rs:10:5:";
+        assert!(is_unexpected_panic(worker));
+        assert!(!is_unexpected_panic(decoder));
+        assert!(!is_unexpected_panic("WARN simpul_server::backend: ticket printer failed"));
+    }
 }

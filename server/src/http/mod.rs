@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use simpul_app::backend::SharedBackend;
-use simpul_app::{App, SESSION_COOKIE, shell};
+use simpul_app::{RouteTable, SESSION_COOKIE, shell};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -41,7 +41,8 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
     let backend: SharedBackend = Arc::new(AppBackend::new(state.core.clone()));
     let context = move || provide_context(backend.clone());
     let options = state.leptos.clone();
-    let routes = generate_route_list(App);
+    // The routes alone: see `RouteTable`.
+    let routes = generate_route_list(RouteTable);
 
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
