@@ -127,9 +127,8 @@ pub async fn preview(
     base: &str,
     modality: Modality,
     seconds: u32,
-    mut show: impl FnMut(&str) -> bool,
+    show: impl FnMut(&str) -> bool,
 ) -> Result<u32, CaptureError> {
-    use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let base = base.trim().trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -159,7 +158,50 @@ pub async fn preview(
             None => "protocol".into(),
         });
     }
-    let mut frames = sbi::FrameSplitter::new(&content_type, PREVIEW_FRAME_BYTES).map_err(|_| "protocol")?;
+    show_frames(response, &content_type, show).await
+}
+
+/// Shows the live preview of the `modality` device plugged into the box, which the box relays
+/// from the device, for up to `seconds`, like [`preview`]. A refusal comes as the box's error.
+#[cfg(feature = "hydrate")]
+pub async fn preview_on_box(
+    modality: Modality,
+    seconds: u32,
+    show: impl FnMut(&str) -> bool,
+) -> Result<u32, crate::error::ApiError> {
+    use crate::error::{ApiError, Refusal};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let device = |code: &str| ApiError::Refused(Refusal::Device(code.to_string()));
+    let url = format!("{}/{}?detik={seconds}", crate::api::BOX_PREVIEW_PATH, modality.as_str());
+    let window = web_sys::window().ok_or_else(|| device("unreachable"))?;
+    let response =
+        JsFuture::from(window.fetch_with_str(&url)).await.map_err(|_| ApiError::Unavailable("box".into()))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| device("protocol"))?;
+    if !response.ok() {
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        return Err(serde_json::from_str::<ApiError>(&text)
+            .unwrap_or_else(|_| device(&format!("other:HTTP {}", response.status()))));
+    }
+    let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
+    show_frames(response, &content_type, show).await.map_err(|code| device(&code))
+}
+
+/// Reads a `multipart/x-mixed-replace` answer frame by frame: each frame is handed to `show`
+/// as an object URL, which is revoked when the next frame replaces it; `show` answers whether
+/// to go on. Answers how many frames were shown.
+#[cfg(feature = "hydrate")]
+async fn show_frames(
+    response: web_sys::Response,
+    content_type: &str,
+    mut show: impl FnMut(&str) -> bool,
+) -> Result<u32, CaptureError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let mut frames = sbi::FrameSplitter::new(content_type, PREVIEW_FRAME_BYTES).map_err(|_| "protocol")?;
     let reader: web_sys::ReadableStreamDefaultReader =
         response.body().ok_or("protocol")?.get_reader().dyn_into().map_err(|_| "protocol")?;
     let mut shown = 0u32;

@@ -109,6 +109,9 @@ pub struct SbiSimConfig {
     /// SBI sub-type (`Left IndexFinger`, `Right`): their captures score 20-34, below what a
     /// registration asks for.
     pub poorly_presented: Vec<String>,
+    /// Send fingerprints, faces and irises as ISO/IEC 19794 records (2011 editions, as MOSIP
+    /// devices do) around the same PNG or JPEG images, instead of the bare images.
+    pub iso_records: bool,
 }
 
 impl SbiSimConfig {
@@ -134,6 +137,7 @@ impl SbiSimConfig {
             allowed_origins: Vec::new(),
             seed: 1,
             poorly_presented: Vec::new(),
+            iso_records: false,
         }
     }
 }
@@ -507,6 +511,11 @@ fn capture(sim: &SbiSim, body: &[u8]) -> Response {
             };
             let poor = sim.inner.config.poorly_presented.iter().any(|p| p == sub_type);
             let quality = quality(sim.inner.config.seed, &device.serial, sub_type, poor);
+            let image = if sim.inner.config.iso_records {
+                iso_record(device.kind, sub_type, &image, quality).unwrap_or(image)
+            } else {
+                image
+            };
             let data = json!({
                 "digitalId": sim.sign(i, &sim.digital_id(i)),
                 "deviceCode": device.serial,
@@ -619,6 +628,82 @@ fn draw(kind: SimKind, seed: u64, serial: &str, sub_type: &str) -> Vec<u8> {
         SimKind::Iris => encode_rgb(&iris(&h, sub_type == "Right"), ImageFormat::Jpeg),
         SimKind::Signature => encode_gray(&signature(&h), ImageFormat::Png),
     }
+}
+
+/// `image` (a PNG or JPEG this simulator drew) as the ISO/IEC 19794 record a MOSIP device would
+/// send for it: part 4 for a finger, 5 for a face, 6 for an eye, 2011 editions, one
+/// representation with one quality block. `None` for a signature (no such standard) or an
+/// image whose size cannot be read.
+pub fn iso_record(kind: SimKind, sub_type: &str, image: &[u8], quality: u32) -> Option<Vec<u8>> {
+    let png = image.starts_with(b"\x89PNG");
+    let (width, height) =
+        image::ImageReader::new(Cursor::new(image)).with_guessed_format().ok()?.into_dimensions().ok()?;
+    let (width, height) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
+    let mut body = Vec::new();
+    // Capture date and time (a fixed one: the simulator is deterministic), the capture device
+    // technology, its vendor and type, one quality block (score, algorithm vendor and id).
+    body.extend_from_slice(&2026u16.to_be_bytes());
+    body.extend_from_slice(&[1, 1, 8, 0, 0, 0, 0]);
+    body.push(1);
+    body.extend_from_slice(&[0x53, 0x49, 0x00, 0x01]);
+    body.extend_from_slice(&[1, quality.min(100) as u8, 0x53, 0x49, 0x00, 0x01]);
+    let (magic, version, general): (&[u8], &[u8], Vec<u8>) = match kind {
+        SimKind::Finger => {
+            // ISO finger positions: right thumb 1 to right little 5, left thumb 6 to left little 10.
+            let order = [
+                "Right Thumb",
+                "Right IndexFinger",
+                "Right MiddleFinger",
+                "Right RingFinger",
+                "Right LittleFinger",
+                "Left Thumb",
+                "Left IndexFinger",
+                "Left MiddleFinger",
+                "Left RingFinger",
+                "Left LittleFinger",
+            ];
+            let position = order.iter().position(|n| *n == sub_type).map_or(0, |i| i as u8 + 1);
+            body.extend_from_slice(&[position, 0, 1]); // representation 0, pixels per inch
+            for _ in 0..4 {
+                body.extend_from_slice(&500u16.to_be_bytes()); // capture and image sampling rates
+            }
+            body.extend_from_slice(&[8, if png { 6 } else { 3 }, 0]); // bit depth, compression, live-scan plain
+            body.extend_from_slice(&width.to_be_bytes());
+            body.extend_from_slice(&height.to_be_bytes());
+            (b"FIR\0", b"020\0", vec![1]) // one finger
+        }
+        SimKind::Face => {
+            body.extend_from_slice(&[0, 0]); // no landmark points
+            body.extend_from_slice(&[0; 15]); // gender .. pose uncertainty: unspecified
+            body.extend_from_slice(&[1, if png { 3 } else { 0 }]); // full frontal; PNG or JPEG
+            body.extend_from_slice(&width.to_be_bytes());
+            body.extend_from_slice(&height.to_be_bytes());
+            body.extend_from_slice(&[0, 0, 0, 0, 1]); // sampling level, processing, cross ref, 24-bit RGB
+            (b"FAC\0", b"030\0", vec![0, 0]) // temporal semantics: one image
+        }
+        SimKind::Iris => {
+            body.extend_from_slice(&[0, 1, if sub_type == "Right" { 1 } else { 2 }, 3]); // representation, eye, cropped
+            body.extend_from_slice(&[if png { 0x10 } else { 0x08 }, 0b0100_0101]); // RGB PNG / JPEG; base orientation, lossless
+            body.extend_from_slice(&width.to_be_bytes());
+            body.extend_from_slice(&height.to_be_bytes());
+            body.extend_from_slice(&[8, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]); // bit depth, range, roll angle and uncertainty
+            body.extend_from_slice(&[0; 12]); // iris centre and diameter: unknown
+            (b"IIR\0", b"020\0", vec![1]) // one eye
+        }
+        SimKind::Signature => return None,
+    };
+    body.extend_from_slice(&(image.len() as u32).to_be_bytes());
+    body.extend_from_slice(image);
+    let representation_length = (body.len() + 4) as u32;
+    let header_length = 4 + 4 + 4 + 2 + 1 + general.len();
+    let mut out = magic.to_vec();
+    out.extend_from_slice(version);
+    out.extend_from_slice(&((header_length as u32) + representation_length).to_be_bytes());
+    out.extend_from_slice(&[0, 1, 0]); // one representation, not certified
+    out.extend_from_slice(&general);
+    out.extend_from_slice(&representation_length.to_be_bytes());
+    out.extend_from_slice(&body);
+    Some(out)
 }
 
 fn encode_rgb(img: &RgbImage, format: ImageFormat) -> Vec<u8> {

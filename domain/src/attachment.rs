@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::fold;
 
-/// File types accepted as attachments, recognised by their first bytes.
+/// Types of stored files, recognised by their first bytes: the attachments staff upload or
+/// scan (PDF, JPEG, PNG) and the biometric records devices capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
@@ -15,16 +16,34 @@ pub enum ContentType {
     Jpeg,
     /// image/png.
     Png,
+    /// An ISO/IEC 19794 biometric data interchange record (finger, face or iris image, 2011
+    /// editions), as a biometric device gives it. Never accepted as an upload.
+    BiometricRecord,
 }
 
 impl ContentType {
+    /// Every type.
+    pub const ALL: [ContentType; 4] =
+        [ContentType::Pdf, ContentType::Jpeg, ContentType::Png, ContentType::BiometricRecord];
+
     /// The MIME type.
     pub fn mime(self) -> &'static str {
         match self {
             ContentType::Pdf => "application/pdf",
             ContentType::Jpeg => "image/jpeg",
             ContentType::Png => "image/png",
+            ContentType::BiometricRecord => BIOMETRIC_RECORD_MIME,
         }
+    }
+
+    /// The type of a MIME type this crate names.
+    pub fn from_mime(mime: &str) -> Option<ContentType> {
+        ContentType::ALL.into_iter().find(|c| c.mime() == mime)
+    }
+
+    /// Whether staff may upload a file of this type (a document or a picture).
+    pub fn uploadable(self) -> bool {
+        !matches!(self, ContentType::BiometricRecord)
     }
 
     /// Recognises a file by its first bytes.
@@ -35,11 +54,16 @@ impl ContentType {
             Some(ContentType::Jpeg)
         } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
             Some(ContentType::Png)
+        } else if [b"FIR\0", b"FAC\0", b"IIR\0"].iter().any(|m| bytes.starts_with(*m)) {
+            Some(ContentType::BiometricRecord)
         } else {
             None
         }
     }
 }
+
+/// The MIME type Simpul gives an ISO/IEC 19794 record (none is registered).
+pub const BIOMETRIC_RECORD_MIME: &str = "application/x-iso-19794";
 
 /// Largest attachment accepted (a 300 dpi colour A4 scan as JPEG is 1-3 MB).
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -90,8 +114,24 @@ pub fn check_upload(name: &str, bytes: &[u8]) -> Result<CheckedUpload, UploadPro
     if bytes.len() > MAX_ATTACHMENT_BYTES {
         return Err(UploadProblem::TooLarge(bytes.len()));
     }
-    let content_type = ContentType::sniff(bytes).ok_or(UploadProblem::WrongType)?;
+    let content_type = ContentType::sniff(bytes).filter(|c| c.uploadable()).ok_or(UploadProblem::WrongType)?;
     Ok(CheckedUpload { content_type, name: name.to_string(), size: bytes.len() })
+}
+
+/// Checks what a biometric device captured before it is stored: a picture (JPEG, PNG) or an
+/// ISO/IEC 19794 record, not empty and within the attachment limit. (The device driver has
+/// already checked the image or the record's structure.)
+pub fn check_capture(bytes: &[u8]) -> Result<CheckedUpload, UploadProblem> {
+    if bytes.is_empty() {
+        return Err(UploadProblem::Empty);
+    }
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(UploadProblem::TooLarge(bytes.len()));
+    }
+    let content_type = ContentType::sniff(bytes)
+        .filter(|c| matches!(c, ContentType::Jpeg | ContentType::Png | ContentType::BiometricRecord))
+        .ok_or(UploadProblem::WrongType)?;
+    Ok(CheckedUpload { content_type, name: "capture".into(), size: bytes.len() })
 }
 
 /// What a requirement asks for.
@@ -221,6 +261,22 @@ mod tests {
         let big = vec![0xFFu8; MAX_ATTACHMENT_BYTES + 1];
         assert_eq!(check_upload("big.jpg", &big), Err(UploadProblem::TooLarge(MAX_ATTACHMENT_BYTES + 1)));
         assert_eq!(ContentType::sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]), Some(ContentType::Png));
+        // A biometric record is a device's, never an upload.
+        let record = b"FIR\x00020\x00\0\0\0\x10";
+        assert_eq!(ContentType::sniff(record), Some(ContentType::BiometricRecord));
+        assert_eq!(check_upload("sidik.iso", record), Err(UploadProblem::WrongType));
+    }
+
+    #[test]
+    fn a_capture_is_a_picture_or_a_biometric_record_and_nothing_else() {
+        let record = b"IIR\x00020\x00\0\0\0\x10";
+        assert_eq!(check_capture(record).unwrap().content_type, ContentType::BiometricRecord);
+        assert_eq!(check_capture(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap().content_type, ContentType::Jpeg);
+        assert_eq!(check_capture(b"%PDF-1.7"), Err(UploadProblem::WrongType));
+        assert_eq!(check_capture(b""), Err(UploadProblem::Empty));
+        for c in ContentType::ALL {
+            assert_eq!(ContentType::from_mime(c.mime()), Some(c));
+        }
     }
 
     #[test]

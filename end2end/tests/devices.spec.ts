@@ -80,6 +80,8 @@ async function startDevsim(): Promise<Sims> {
       "--tickets", tickets,
       // The simulated applicant's left index finger is dry: its print scores low.
       "--poorly-presented", "Left IndexFinger",
+      // Fingerprints, faces and irises come as ISO/IEC 19794 records, as from MOSIP devices.
+      "--iso-records",
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -115,6 +117,17 @@ async function startPrinter(): Promise<{ uri: string; spool: string }> {
   children.push(child);
   await waitForPort(port, "ippeveprinter");
   return { uri: `ipp://127.0.0.1:${port}/ipp/print`, spool: path.join(dir, "spool") };
+}
+
+/** Starts the face camera's live preview, sees frames drawn, and stops it. */
+async function previewFace(page: Page) {
+  await page.locator("#preview-face").click();
+  const preview = page.locator("#capture-preview");
+  await expect(preview).toHaveAttribute("src", /^blob:/, { timeout: 15_000 });
+  await expect.poll(async () => Number(await preview.getAttribute("data-frames")), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await page.locator("#preview-stop").click();
+  await expect(preview).toHaveCount(0);
 }
 
 async function loginAs(page: Page, box: Started, username: string) {
@@ -368,16 +381,21 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect(counter.locator("#sbi-found")).toContainText(sims.sbi, { timeout: 30_000 });
   await expect(counter.locator("#sbi-address")).toHaveValue(sims.sbi);
   // A live preview of the face camera (SBI STREAM): frames arrive and the page shows them.
-  await counter.locator("#preview-face").click();
-  const preview = counter.locator("#capture-preview");
-  await expect(preview).toHaveAttribute("src", /^blob:/, { timeout: 15_000 });
-  await expect.poll(async () => Number(await preview.getAttribute("data-frames")), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
-  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
-  await counter.locator("#preview-stop").click();
-  await expect(preview).toHaveCount(0);
+  await previewFace(counter);
   await counter.locator("#capture-face").click();
   await expect(counter.locator('[data-modality="photo"]')).toHaveAttribute("data-captured", "true", { timeout: 30_000 });
   await expect(counter.locator('[data-modality="photo"]')).toContainText("SIM");
+  // The camera sent an ISO/IEC 19794-5 record: kept as sent (downloaded, not shown), with the
+  // JPEG inside stored beside it for the page.
+  const photo = counter.locator('[data-modality="photo"]');
+  await expect(photo.locator(".record-format")).toHaveText("ISO/IEC 19794-5:2011, JPEG, 480 x 640");
+  const record = await counter.request.get(`${box.base}${await photo.locator("a").first().getAttribute("href")}`);
+  expect(record.headers()["content-type"]).toBe("application/x-iso-19794");
+  expect(record.headers()["content-disposition"]).toContain("attachment");
+  expect((await record.body()).subarray(0, 8).toString("latin1")).toBe("FAC\u0000030\u0000");
+  const picture = await counter.request.get(`${box.base}${await photo.locator("a.record-picture").getAttribute("href")}`);
+  expect(picture.headers()["content-type"]).toBe("image/jpeg");
+  expect([...(await picture.body()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
   await hydrated(counter);
   // An applicant without a right eye: the camera is asked for the left one only, and the right
   // is recorded as an exception with its reason (missing, the default).
@@ -424,6 +442,8 @@ test("biometrics from the device service on the counter PC: the browser captures
   // The dry finger's print is kept, and staff are told to capture again while the applicant
   // is there.
   await expect(prints.locator(".low-quality")).toContainText("kualitas rendah");
+  await expect(prints.locator(".record-format")).toContainText("ISO/IEC 19794-4:2011, PNG");
+  await expect(iris.locator('[data-eye="left"] .record-format')).toContainText("ISO/IEC 19794-6:2011, JPEG");
   await expect(iris.locator('[data-eye="right"]')).toContainText("tidak ada / diamputasi");
   await expect(iris).toHaveAttribute("data-exceptions", "1");
   await hydrated(counter);
@@ -439,6 +459,9 @@ test("biometrics from the device service on the counter PC: the browser captures
   // None is set up on the box yet: said plainly.
   await counter.locator("#capture-signature").click();
   await expect(counter.locator("#capture-error")).toContainText("belum ada perangkat biometrik di kotak Simpul");
+  await counter.locator("#preview-face").click();
+  await expect(counter.locator("#capture-error")).toContainText("belum ada perangkat biometrik di kotak Simpul");
+  await expect(counter.locator("#capture-preview")).toHaveCount(0);
   execFileSync(binary, ["device", "add", "--kind", "biometric", "--name", "Biometrik Kotak", "--address", sims.sbi, "--counter", "L1"], {
     env: { ...process.env, SIMPUL_DATA_DIR: path.join(work, "box", "data") },
     stdio: "ignore",
@@ -447,6 +470,11 @@ test("biometrics from the device service on the counter PC: the browser captures
   await expect(counter.locator('[data-modality="signature"]')).toHaveAttribute("data-captured", "true", { timeout: 30_000 });
   await expect(counter.locator('[data-modality="signature"]')).toContainText("SIM");
   await hydrated(counter);
+  // The box relays the live preview of the camera plugged into it, frame by frame.
+  await previewFace(counter);
+  // The relay is for staff who take applications only.
+  const anonymous = await (await browser.newContext()).request.get(`${box.base}/perangkat/pratinjau/Face`);
+  expect(anonymous.status()).toBe(401);
   // The choice is kept for this PC.
   await counter.reload();
   await hydrated(counter);

@@ -135,6 +135,9 @@ pub trait BiometricService: Device {
     /// Captures what `request` asks for; every capture is verified (signature, identity,
     /// transaction, what was asked for) before it is answered.
     fn capture<'a>(&'a self, request: &'a simpul_domain::sbi::CaptureRequest) -> Pending<'a, Vec<Captured>>;
+
+    /// Starts the live preview of sub-device `sub_id` of `device_id` for at most `seconds`.
+    fn preview<'a>(&'a self, device_id: &'a str, sub_id: u32, seconds: u32) -> Pending<'a, crate::sbi::Preview>;
 }
 
 /// Boxes a device's answer.

@@ -22,6 +22,7 @@ pub mod driver;
 pub mod escl;
 pub mod escpos;
 pub mod ipp;
+pub mod iso19794;
 mod limited;
 pub mod pwg;
 pub mod sane;

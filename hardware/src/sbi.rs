@@ -8,8 +8,11 @@
 //! that a capture's digital id is signed by the same key as its data, and, when pins are given,
 //! that the serial number and key are those configured: anything else is
 //! [`DeviceError::Identity`]. Answers are read with a bound (256 KiB for discovery and
-//! information, 16 MiB for a capture), images are checked to be JPEG or PNG of sane size, and an
-//! SBI `errorCode` becomes a [`DeviceError`] staff can act on.
+//! information, 16 MiB for a capture). A capture's `bioValue` is a JPEG or PNG of sane size or an
+//! ISO/IEC 19794 record (as MOSIP devices send; see [`crate::iso19794`]) of the capture's
+//! modality, whose JPEG or PNG image, if it has one, is checked the same way. An SBI
+//! `errorCode` becomes a [`DeviceError`] staff can act on. The live preview (`STREAM`) of a
+//! device plugged into the box is read frame by frame with the same bounds ([`Preview`]).
 
 use std::io::Cursor;
 use std::ops::RangeInclusive;
@@ -22,15 +25,21 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub use simpul_domain::sbi::PreviewFrame;
 pub use simpul_domain::sbi::{
     self as wire, BioSubType, CaptureRequest, DeviceDescription, DeviceStatus, DeviceType, DigitalId, Modality,
     SlapPlan, capture_request, finger_exceptions, finger_slaps,
 };
-use simpul_domain::sbi::{CapturePayload, CaptureResponse, DiscoverRequest, DiscoveryEntry, InfoEntry, SbiError};
+use simpul_domain::sbi::{
+    CapturePayload, CaptureResponse, DiscoverRequest, DiscoveryEntry, FrameSplitter, InfoEntry, SbiError,
+    StreamProblem, StreamRequest,
+};
 
 use crate::driver::{BiometricService, Device, Pending, Report, pending};
+use crate::iso19794::{self, ImageEncoding, RecordKind};
 use crate::limited::{body, request_error};
 use crate::{Attention, DeviceError};
+pub use simpul_domain::attachment::BIOMETRIC_RECORD_MIME;
 
 /// Largest discovery or device information answer read.
 pub const MAX_INFO_BYTES: usize = 256 * 1024;
@@ -40,6 +49,10 @@ pub const MAX_CAPTURE_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Largest width or height of a captured image, in pixels (a 500 dpi slap is about 1600).
 pub const MAX_IMAGE_SIDE: u32 = 4096;
+/// Largest preview frame passed on (a VGA JPEG is 30-80 KB).
+pub const MAX_PREVIEW_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// Longest preview asked of a device, in seconds.
+pub const MAX_PREVIEW_SECONDS: u32 = 120;
 /// Ports probed at once by [`scan_ports`].
 pub const SCAN_CONCURRENCY: usize = 16;
 
@@ -95,10 +108,14 @@ pub struct Captured {
     pub quality: u8,
     /// The quality asked for, 0-100.
     pub requested: u8,
-    /// The image (decoded `bioValue`).
+    /// What the device captured (decoded `bioValue`): a JPEG or PNG image, or an ISO/IEC 19794
+    /// record (see [`Captured::record`]).
     pub image: Vec<u8>,
-    /// `image/jpeg` or `image/png`, checked against the bytes.
+    /// `image/jpeg`, `image/png` or, for a record, [`BIOMETRIC_RECORD_MIME`], checked against
+    /// the bytes.
     pub content_type: &'static str,
+    /// What the ISO/IEC 19794 record holds, when the device sent one (as MOSIP devices do).
+    pub record: Option<RecordSummary>,
     /// The serial number of the device, from its signed digital id.
     pub serial: String,
     /// SHA-256 (lower-case hex) of the key that signed the capture.
@@ -124,10 +141,44 @@ impl std::fmt::Debug for Captured {
             .field("requested", &self.requested)
             .field("image", &self.image.len())
             .field("content_type", &self.content_type)
+            .field("record", &self.record)
             .field("serial", &self.serial)
             .field("key_fingerprint", &self.key_fingerprint)
             .field("exception", &self.exception)
             .field("transaction_id", &self.transaction_id)
+            .finish()
+    }
+}
+
+/// What a captured ISO/IEC 19794 record holds (its first representation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    /// Which part of the standard.
+    pub kind: RecordKind,
+    /// How its image is encoded.
+    pub encoding: ImageEncoding,
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels.
+    pub height: u16,
+    /// The image, with its MIME type, when a browser can show it (JPEG or PNG inside).
+    pub picture: Option<(Vec<u8>, &'static str)>,
+}
+
+impl RecordSummary {
+    /// "ISO/IEC 19794-4:2011, WSQ, 400 x 500".
+    pub fn describe(&self) -> String {
+        format!("{}, {}, {} x {}", self.kind.standard(), self.encoding.name(), self.width, self.height)
+    }
+}
+
+impl std::fmt::Debug for RecordSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordSummary")
+            .field("kind", &self.kind)
+            .field("encoding", &self.encoding)
+            .field("size", &(self.width, self.height))
+            .field("picture", &self.picture.as_ref().map(|(b, m)| (b.len(), *m)))
             .finish()
     }
 }
@@ -341,6 +392,121 @@ impl SbiService {
     }
 }
 
+impl SbiService {
+    /// Starts the live preview (`STREAM`) of sub-device `sub_id` of `device_id` for at most
+    /// `seconds` (capped at [`MAX_PREVIEW_SECONDS`]). The answer's headers must come within
+    /// the service's timeout; an SBI error instead of a stream (busy, no such device) is a
+    /// [`DeviceError`] like a capture's.
+    pub async fn preview(&self, device_id: &str, sub_id: u32, seconds: u32) -> Result<Preview, DeviceError> {
+        let seconds = seconds.clamp(1, MAX_PREVIEW_SECONDS);
+        let request = StreamRequest {
+            device_id: device_id.to_string(),
+            device_sub_id: sub_id,
+            timeout: u64::from(seconds) * 1000,
+        };
+        let payload = serde_json::to_vec(&request).map_err(|e| protocol("request", &e))?;
+        let method =
+            Method::from_bytes(wire::verb::STREAM.as_bytes()).map_err(|e| DeviceError::Protocol(e.to_string()))?;
+        let send = self
+            .client
+            .request(method, format!("{}{}", self.base, wire::path::STREAM))
+            .header("content-type", "application/json")
+            .body(payload)
+            .send();
+        let response = tokio::time::timeout(self.timeout, send)
+            .await
+            .map_err(|_| DeviceError::Timeout)?
+            .map_err(|e| request_error(&e))?;
+        if !response.status().is_success() {
+            return Err(DeviceError::Protocol(format!("STREAM: HTTP status {}", response.status().as_u16())));
+        }
+        let content_type =
+            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
+            let answer = tokio::time::timeout(self.timeout, body(response, MAX_INFO_BYTES))
+                .await
+                .map_err(|_| DeviceError::Timeout)??;
+            let refusal: StreamRefusal = decode_json(&answer, "preview answer")?;
+            return Err(match refusal.error.filter(|e| !e.is_success()) {
+                Some(e) => sbi_error(&e),
+                None => DeviceError::Protocol("the preview answer is neither a stream nor an error".into()),
+            });
+        }
+        let frames = FrameSplitter::new(content_type, MAX_PREVIEW_FRAME_BYTES).map_err(|e| stream_problem(&e))?;
+        Ok(Preview {
+            response,
+            frames,
+            ready: std::collections::VecDeque::new(),
+            until: tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds)),
+            done: false,
+        })
+    }
+}
+
+/// The answer of a device that refuses to stream.
+#[derive(Deserialize)]
+struct StreamRefusal {
+    error: Option<SbiError>,
+}
+
+fn stream_problem(p: &StreamProblem) -> DeviceError {
+    match p {
+        StreamProblem::TooLarge(n) => DeviceError::TooLarge(*n),
+        other => DeviceError::Protocol(other.to_string()),
+    }
+}
+
+/// A live preview being read: its frames as they come, each a JPEG or PNG of at most
+/// [`MAX_PREVIEW_FRAME_BYTES`], until the device ends the stream or the time asked for is up.
+/// Dropping it closes the connection, which stops the device streaming.
+pub struct Preview {
+    response: reqwest::Response,
+    frames: FrameSplitter,
+    ready: std::collections::VecDeque<PreviewFrame>,
+    until: tokio::time::Instant,
+    done: bool,
+}
+
+impl std::fmt::Debug for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preview").field("ready", &self.ready.len()).field("done", &self.done).finish()
+    }
+}
+
+impl Preview {
+    /// The next frame; `None` once the stream ended or the time is up. After an error the
+    /// preview is over.
+    pub async fn next(&mut self) -> Option<Result<PreviewFrame, DeviceError>> {
+        loop {
+            if let Some(frame) = self.ready.pop_front() {
+                return Some(Ok(frame));
+            }
+            if self.done || self.frames.ended() {
+                return None;
+            }
+            let chunk = match tokio::time::timeout_at(self.until, self.response.chunk()).await {
+                Err(_) | Ok(Ok(None)) => None,
+                Ok(Ok(Some(chunk))) => Some(Ok(chunk)),
+                Ok(Err(e)) => Some(Err(request_error(&e))),
+            };
+            let outcome = match chunk {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(chunk) => chunk.and_then(|c| self.frames.push(&c).map_err(|p| stream_problem(&p))),
+            };
+            match outcome {
+                Ok(frames) => self.ready.extend(frames),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
 /// Verifies a capture's `data` (a JWS) a browser hands to the box: the signature, the digital
 /// id signed by the same key, the key against `pinned_key_fingerprint` (when given; another key
 /// is [`DeviceError::Identity`]), a JPEG or PNG image of sane size. The caller compares
@@ -426,7 +592,10 @@ fn decode_capture(jws: &str) -> Result<Captured, DeviceError> {
         return Err(DeviceError::TooLarge(MAX_IMAGE_BYTES));
     }
     let image = b64(&payload.bio_value).ok_or_else(|| DeviceError::Protocol("bioValue is not base64url".into()))?;
-    let content_type = check_image(&image)?;
+    let (content_type, record) = match RecordKind::of(&image) {
+        Some(_) => (BIOMETRIC_RECORD_MIME, Some(check_record(&image, payload.bio_type)?)),
+        None => (check_image(&image)?, None),
+    };
     Ok(Captured {
         modality: payload.bio_type,
         sub_type: payload.bio_sub_type,
@@ -434,6 +603,7 @@ fn decode_capture(jws: &str) -> Result<Captured, DeviceError> {
         requested: score(payload.requested_score, "requestedScore")?,
         image,
         content_type,
+        record,
         serial: digital_id.serial_no,
         key_fingerprint: key_fingerprint(&signed.key),
         exception: false,
@@ -443,9 +613,27 @@ fn decode_capture(jws: &str) -> Result<Captured, DeviceError> {
     })
 }
 
+/// Reads an ISO/IEC 19794 record a device sent for a `modality` capture: the part of the
+/// standard must be that modality's, and a JPEG or PNG inside must be a sane image (it is
+/// what staff see). WSQ and JPEG 2000 images are kept as they are, not decoded.
+fn check_record(bytes: &[u8], modality: Modality) -> Result<RecordSummary, DeviceError> {
+    let record = iso19794::parse(bytes).map_err(|e| DeviceError::Protocol(e.to_string()))?;
+    if record.kind.modality() != modality {
+        return Err(DeviceError::Protocol(format!("a {} record in a {modality} capture", record.kind.standard())));
+    }
+    let first = &record.representations[0];
+    let picture = if first.encoding.displayable() {
+        let picture = bytes[first.image.clone()].to_vec();
+        let mime = check_image(&picture)?;
+        Some((picture, mime))
+    } else {
+        None
+    };
+    Ok(RecordSummary { kind: record.kind, encoding: first.encoding, width: first.width, height: first.height, picture })
+}
+
 /// The MIME type of a captured image, checked against its header: JPEG or PNG, at most
-/// [`MAX_IMAGE_SIDE`] a side. (SBI devices proper send ISO 19794 records; Simpul takes the
-/// plain images its devices and the simulator send.)
+/// [`MAX_IMAGE_SIDE`] a side.
 fn check_image(bytes: &[u8]) -> Result<&'static str, DeviceError> {
     let (format, content_type) = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         (ImageFormat::Jpeg, "image/jpeg")
@@ -731,6 +919,10 @@ impl BiometricService for SbiService {
     fn capture<'a>(&'a self, request: &'a CaptureRequest) -> Pending<'a, Vec<Captured>> {
         pending(SbiService::capture(self, request))
     }
+
+    fn preview<'a>(&'a self, device_id: &'a str, sub_id: u32, seconds: u32) -> Pending<'a, Preview> {
+        pending(SbiService::preview(self, device_id, sub_id, seconds))
+    }
 }
 
 #[cfg(test)]
@@ -813,6 +1005,34 @@ mod tests {
         let other = key_fingerprint(key(2).public_key().as_ref());
         let e = verify_capture(&jws, Some(&other)).unwrap_err();
         assert_eq!(e.code(), "identity", "{e}");
+    }
+
+    #[test]
+    fn an_iso_19794_record_is_taken_with_its_picture_when_one_can_be_shown() {
+        use crate::iso19794::tests::record;
+        let k = key(1);
+        let digital_id = sign(&k, &digital_id_payload("S1"));
+        let signed = |bytes: &[u8]| sign(&k, &data_payload(&digital_id, "S1", bytes, "Right Thumb", json!(80)));
+        // A finger record with a PNG inside: the record is kept, its picture shown.
+        let inner = png(40, 50);
+        let c = verify_capture(&signed(&record(RecordKind::Finger, 6, &inner, &[80], None)), None).unwrap();
+        assert_eq!(c.content_type, BIOMETRIC_RECORD_MIME);
+        assert!(c.image.starts_with(b"FIR\0"));
+        let summary = c.record.expect("a record");
+        assert_eq!((summary.kind, summary.encoding), (RecordKind::Finger, ImageEncoding::Png));
+        assert_eq!(summary.picture, Some((inner, "image/png")));
+        assert_eq!(summary.describe(), "ISO/IEC 19794-4:2011, PNG, 400 x 500");
+        // WSQ (as most fingerprint devices send): kept as it is, nothing to show.
+        let wsq = verify_capture(&signed(&record(RecordKind::Finger, 2, b"\xFF\xA0 wsq", &[80], None)), None).unwrap();
+        assert_eq!(wsq.record.as_ref().map(|r| (r.encoding, r.picture.is_none())), Some((ImageEncoding::Wsq, true)));
+        // A face record sent as a fingerprint, a broken record, a "PNG" inside that is not one.
+        let face = verify_capture(&signed(&record(RecordKind::Face, 3, &png(8, 8), &[80], None)), None);
+        assert!(matches!(face, Err(DeviceError::Protocol(ref m)) if m.contains("19794-5")), "{face:?}");
+        let mut broken = record(RecordKind::Finger, 6, &png(8, 8), &[80], None);
+        broken.truncate(broken.len() - 3);
+        assert!(matches!(verify_capture(&signed(&broken), None), Err(DeviceError::Protocol(_))));
+        let liar = record(RecordKind::Finger, 6, b"\x89PNG\r\n\x1a\n not really", &[80], None);
+        assert!(matches!(verify_capture(&signed(&liar), None), Err(DeviceError::Protocol(_))));
     }
 
     #[test]
@@ -958,8 +1178,11 @@ mod tests {
     #[test]
     fn images_are_checked() {
         let k = key(3);
-        let not_image = capture(&k, &k, b"FIR\0 an ISO 19794-4 record", "S1");
+        let not_image = capture(&k, &k, b"GIF89a a picture in a format devices do not send", "S1");
         assert!(matches!(verify_capture(&not_image, None), Err(DeviceError::Unsupported(_))));
+        // Something that begins like an ISO 19794-4 record and is not one.
+        let not_record = capture(&k, &k, b"FIR\0 an ISO 19794-4 record", "S1");
+        assert!(matches!(verify_capture(&not_record, None), Err(DeviceError::Protocol(_))));
         let too_wide = capture(&k, &k, &png(MAX_IMAGE_SIDE + 1, 1), "S1");
         assert!(matches!(verify_capture(&too_wide, None), Err(DeviceError::TooLarge(_))));
         let mut truncated = png(8, 8);

@@ -614,6 +614,8 @@ pub fn act(
                         modality: modality.into(),
                         position,
                         blob: None,
+                        picture: None,
+                        record_format: None,
                         quality: None,
                         device: format!("none ({})", who.staff),
                         exception: Some(NOT_CAPTURED.into()),

@@ -605,6 +605,30 @@ impl AppBackend {
         self.record_captures(user, id, captured).await
     }
 
+    /// Starts the live preview of the `modality` device plugged into the box (the caller's
+    /// counter's, else the office's): the ready device of that modality, its identity checked
+    /// against the pins as for a capture.
+    pub(crate) async fn preview_on_box(
+        &self,
+        user: &UserView,
+        modality: &str,
+        seconds: u32,
+    ) -> Result<simpul_hardware::sbi::Preview, ApiError> {
+        use simpul_domain::sbi::{DeviceStatus, Modality};
+        let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
+        let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
+        let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
+        let service = devices::biometric(&device).map_err(|e| refused(&e))?;
+        let infos = service.devices().await.map_err(|e| refused(&e))?;
+        let chosen = infos
+            .iter()
+            .filter(|i| i.modality == Some(wanted) && i.status == DeviceStatus::Ready)
+            .min_by_key(|i| i.device_id.clone())
+            .ok_or_else(|| ApiError::Refused(Refusal::Device("no_biometric_device".into())))?;
+        let sub_id = chosen.description.device_sub_id.first().copied().unwrap_or(0);
+        service.preview(&chosen.device_id, sub_id, seconds).await.map_err(|e| refused(&e))
+    }
+
     /// Records verified captures on application `id`: each image stored like an upload, each
     /// capture with its device, quality and time, in one transaction.
     async fn record_captures(
@@ -616,19 +640,31 @@ impl AppBackend {
         let who = self.who(user).await?;
         let mut records = Vec::with_capacity(captured.len());
         for c in captured {
-            let checked = simpul_domain::attachment::check_upload("capture", &c.image)
+            let checked = simpul_domain::attachment::check_capture(&c.image)
                 .map_err(|p| crate::http::files::upload_problem(&p))?;
             let sha = self.write_blob(c.image.clone()).await?;
+            // A record whose image can be shown: the image is stored beside it, for the page.
+            let picture = match c.record.as_ref().and_then(|r| r.picture.clone()) {
+                Some((bytes, _)) => {
+                    let checked = simpul_domain::attachment::check_capture(&bytes)
+                        .map_err(|p| crate::http::files::upload_problem(&p))?;
+                    Some((self.write_blob(bytes).await?, checked))
+                }
+                None => None,
+            };
             let position = if c.modality.has_parts() { c.sub_type.position() } else { String::new() };
             let kind = c.modality.record_kind();
             let key: String = c.key_fingerprint.chars().take(12).collect();
             records.push((
                 sha,
                 checked,
+                picture,
                 simpul_sync::records::CaptureDoc {
                     modality: kind.into(),
                     position,
                     blob: None,
+                    picture: None,
+                    record_format: c.record.as_ref().map(|r| r.describe()),
                     quality: Some(u64::from(c.quality)),
                     device: format!("{} (kunci {key})", c.serial),
                     exception: None,
@@ -639,9 +675,13 @@ impl AppBackend {
         let count = records.len() as u32;
         let id = id.to_string();
         self.app_tx(move |tx| {
-            for (sha, checked, mut capture) in records {
+            for (sha, checked, picture, mut capture) in records {
                 crate::store::blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
                 capture.blob = Some(sha);
+                if let Some((sha, checked)) = picture {
+                    crate::store::blobs::record(tx, &sha, checked.size, checked.content_type, who.at)?;
+                    capture.picture = Some(sha);
+                }
                 crate::applications::record_capture(tx, &who, &id, capture)?;
             }
             Ok(())
@@ -679,6 +719,8 @@ impl AppBackend {
                     modality: modality.record_kind().into(),
                     position: part.position(),
                     blob: None,
+                    picture: None,
+                    record_format: None,
                     quality: None,
                     device: by.clone(),
                     exception: Some(reason.code().into()),

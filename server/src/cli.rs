@@ -115,6 +115,10 @@ pub struct DevsimArgs {
     /// registration asks for, as a dry finger or a half-closed eye would.
     #[arg(long = "poorly-presented")]
     pub poorly_presented: Vec<String>,
+    /// Send fingerprints, faces and irises as ISO/IEC 19794 records (2011 editions), as MOSIP
+    /// devices do, instead of bare images.
+    #[arg(long = "iso-records")]
+    pub iso_records: bool,
 }
 
 /// `receipt` subcommands.
@@ -780,6 +784,7 @@ fn devsim_command(args: DevsimArgs) -> Result<()> {
             }
         }
         config.poorly_presented = args.poorly_presented.clone();
+        config.iso_records = args.iso_records;
         let sbi_sim = sbi::SbiSim::new(config);
         let escl_sim = escl::EsclSim::new(escl::EsclSimConfig::default());
         let printer = escpos::EscPosSim::new(args.tickets.clone())

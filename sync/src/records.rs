@@ -160,8 +160,15 @@ pub struct CaptureDoc {
     pub modality: String,
     /// Position for fingers and eyes ("left_thumb", "right_iris"), empty otherwise.
     pub position: String,
-    /// SHA-256 of the image, when captured.
+    /// SHA-256 of what was captured: an image, or the ISO/IEC 19794 record the device gave.
     pub blob: Option<String>,
+    /// For a record: SHA-256 of its image, when a browser can show it (JPEG or PNG inside).
+    #[autosurgeon(missing = "Option::default")]
+    pub picture: Option<String>,
+    /// For a record: its standard, image encoding and size ("ISO/IEC 19794-4:2011, WSQ,
+    /// 400 x 500").
+    #[autosurgeon(missing = "Option::default")]
+    pub record_format: Option<String>,
     /// Quality score 0-100 as reported by the device.
     pub quality: Option<u64>,
     /// Device that captured it ("upload" for a file).
@@ -521,7 +528,8 @@ impl ApplicationDoc {
     pub fn blobs(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let attached = self.checklist.iter().flat_map(|c| c.attachments.iter());
-        for sha in attached.chain(self.captures.iter().filter_map(|c| c.blob.as_ref())) {
+        let captured = self.captures.iter().flat_map(|c| c.blob.iter().chain(c.picture.iter()));
+        for sha in attached.chain(captured) {
             if !out.contains(sha) {
                 out.push(sha.clone());
             }

@@ -441,3 +441,137 @@ async fn a_port_scan_finds_the_service_and_nothing_elsewhere() {
     assert!(none.is_empty(), "{none:?}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
+
+/// A simulator sending ISO/IEC 19794 records (as MOSIP devices do) against one sending bare
+/// images, same seed: every record is read, is of its modality's part of the standard, and
+/// carries exactly the picture the other sent bare, with the same quality.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iso_19794_records_carry_the_same_pictures_as_bare_images() {
+    use simpul_hardware::iso19794::RecordKind;
+    use simpul_hardware::sbi::BIOMETRIC_RECORD_MIME;
+    let (_bare, bare_base) = start(SbiSimConfig::standard()).await;
+    let mut config = SbiSimConfig::standard();
+    config.iso_records = true;
+    let (_iso, iso_base) = start(config).await;
+    let (bare, iso) = (SbiService::new(&bare_base, STEP).unwrap(), SbiService::new(&iso_base, STEP).unwrap());
+    for (modality, count, sub_id, kind) in [
+        (Modality::Face, 1, 0, RecordKind::Face),
+        (Modality::Finger, 10, 0, RecordKind::Finger),
+        (Modality::Iris, 2, 3, RecordKind::Iris),
+    ] {
+        let id = device_id(&bare, modality).await;
+        let request = capture_request(modality, count, &[], "TX-iso", 40, &id, sub_id);
+        let plain = bounded(bare.capture(&request)).await.unwrap();
+        let records = bounded(iso.capture(&request)).await.unwrap();
+        assert_eq!(plain.len(), records.len(), "{modality}");
+        for (p, r) in plain.iter().zip(&records) {
+            assert_eq!((r.content_type, r.sub_type, r.quality), (BIOMETRIC_RECORD_MIME, p.sub_type, p.quality));
+            let summary = r.record.as_ref().expect("a record");
+            assert_eq!(summary.kind, kind);
+            assert_eq!(summary.picture.as_ref().map(|(bytes, mime)| (bytes, *mime)), Some((&p.image, p.content_type)));
+        }
+    }
+    // A signature pad has no ISO record: it sends its picture as before.
+    let pad = device_id(&iso, Modality::Signature).await;
+    let sig = bounded(iso.capture(&capture_request(Modality::Signature, 1, &[], "TX-s", 0, &pad, 0))).await.unwrap();
+    assert_eq!((sig[0].content_type, sig[0].record.is_none()), ("image/png", true));
+}
+
+/// A device service that answers every request with `head` and then `frame` over and over,
+/// `gap` apart, until the client goes away.
+async fn streaming_device(head: &'static str, frame: Vec<u8>, gap: Duration) -> String {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let frame = frame.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    if socket.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(gap).await;
+                }
+            });
+        }
+    });
+    base
+}
+
+/// The box's own preview driver (a device plugged into the box): frames as they come, ended by
+/// the device or by the time asked for, and every way a stream can go wrong a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_box_reads_a_preview_frame_by_frame_within_its_time_and_bounds() {
+    use simpul_hardware::sbi::MAX_PREVIEW_FRAME_BYTES;
+    let (sim, base) = start(SbiSimConfig::standard()).await;
+    let service = SbiService::new(&base, STEP).unwrap();
+    let face = device_id(&service, Modality::Face).await;
+
+    // Two seconds at five frames a second, then the device ends the stream itself.
+    let mut preview = bounded(service.preview(&face, 0, 2)).await.unwrap();
+    let mut frames = Vec::new();
+    while let Some(frame) = bounded(preview.next()).await {
+        frames.push(frame.unwrap());
+    }
+    assert_eq!(frames.len(), 10, "2 s at 5 frames a second");
+    assert!(frames.iter().all(|f| f.mime == "image/jpeg" && f.bytes.starts_with(&[0xFF, 0xD8, 0xFF])));
+
+    // A device that is busy, or no device by that id: the device's SBI error, not a stream.
+    sim.set_fault(Some(SbiFault::Busy));
+    assert_eq!(bounded(service.preview(&face, 0, 1)).await.unwrap_err(), DeviceError::Busy);
+    sim.set_fault(None);
+    let unknown = bounded(service.preview("42", 0, 1)).await.unwrap_err();
+    assert!(matches!(unknown, DeviceError::NeedsAttention(_)), "{unknown:?}");
+    let nobody = bounded(SbiService::new("http://127.0.0.1:9", STEP).unwrap().preview(&face, 0, 1)).await;
+    assert_eq!(nobody.unwrap_err(), DeviceError::Unreachable);
+
+    // A device that never stops: the preview ends when the time asked for is up.
+    let jpeg = frames[0].bytes.clone();
+    let mut part = format!("--f\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len()).into_bytes();
+    part.extend_from_slice(&jpeg);
+    part.extend_from_slice(b"\r\n");
+    let endless = streaming_device(
+        "HTTP/1.1 200 OK\r\ncontent-type: multipart/x-mixed-replace; boundary=f\r\n\r\n",
+        part,
+        Duration::from_millis(50),
+    )
+    .await;
+    let started = Instant::now();
+    let mut preview = bounded(SbiService::new(&endless, STEP).unwrap().preview("1", 0, 1)).await.unwrap();
+    let mut shown = 0;
+    while let Some(frame) = bounded(preview.next()).await {
+        frame.unwrap();
+        shown += 1;
+    }
+    assert!(shown >= 5, "frames came for a second ({shown})");
+    assert!(started.elapsed() < Duration::from_secs(10), "and then it stopped");
+
+    // A frame larger than the bound, a part that is not an image, an answer that is not a
+    // stream: each is an error, not memory filled or a broken page.
+    let huge = streaming_device(
+        "HTTP/1.1 200 OK\r\ncontent-type: multipart/x-mixed-replace; boundary=f\r\n\r\n",
+        format!("--f\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", MAX_PREVIEW_FRAME_BYTES + 1)
+            .into_bytes(),
+        Duration::from_millis(50),
+    )
+    .await;
+    let mut preview = bounded(SbiService::new(&huge, STEP).unwrap().preview("1", 0, 5)).await.unwrap();
+    assert_eq!(bounded(preview.next()).await.unwrap().unwrap_err(), DeviceError::TooLarge(MAX_PREVIEW_FRAME_BYTES));
+    assert!(bounded(preview.next()).await.is_none(), "the preview is over after an error");
+    let text = streaming_device(
+        "HTTP/1.1 200 OK\r\ncontent-type: multipart/x-mixed-replace; boundary=f\r\n\r\n",
+        b"--f\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n<b/>!\r\n".to_vec(),
+        Duration::from_millis(50),
+    )
+    .await;
+    let mut preview = bounded(SbiService::new(&text, STEP).unwrap().preview("1", 0, 5)).await.unwrap();
+    assert!(matches!(bounded(preview.next()).await.unwrap().unwrap_err(), DeviceError::Protocol(_)));
+    let plain = streaming_device("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n", b"hello ".to_vec(), STEP).await;
+    let refused = bounded(SbiService::new(&plain, STEP).unwrap().preview("1", 0, 5)).await.unwrap_err();
+    assert!(matches!(refused, DeviceError::Protocol(_)), "{refused:?}");
+}

@@ -171,8 +171,12 @@ pub struct CaptureView {
     pub modality: String,
     /// Finger or eye.
     pub position: String,
-    /// Image.
+    /// What was captured: an image, or an ISO/IEC 19794 record.
     pub blob: Option<String>,
+    /// For a record: its image, when a browser can show it.
+    pub picture: Option<String>,
+    /// For a record: its standard, image encoding and size.
+    pub record_format: Option<String>,
     /// Quality 0-100.
     pub quality: Option<u64>,
     /// Device ("upload" for a file).

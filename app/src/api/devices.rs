@@ -371,6 +371,10 @@ pub async fn begin_capture(csrf: String, id: String) -> Result<String, ApiError>
     .await
 }
 
+/// Where the page reads the live preview of a biometric device plugged into the box
+/// (`{BOX_PREVIEW_PATH}/{modality}?detik=N`, `multipart/x-mixed-replace`).
+pub const BOX_PREVIEW_PATH: &str = "/perangkat/pratinjau";
+
 /// Captures on the biometric device plugged into the box itself (not the counter PC): the box
 /// talks to it, checks what it gave and records it; answers how many captures were recorded.
 #[server(endpoint = "permohonan/biometrik-kotak", prefix = "/api", input = leptos::server_fn::codec::Json)]

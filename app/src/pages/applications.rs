@@ -870,7 +870,16 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
             </form>
         }
     };
-    let shown = |modality: &'static str, label: AnyView| {
+    // A device that sent an ISO/IEC 19794 record: its format, and its image when one can be
+    // shown (a WSQ or JPEG 2000 image is kept as sent, for the centre).
+    let record_bits = move |c: &crate::api::CaptureView| {
+        let format = c.record_format.clone().map(|f| view! { " · " <span class="record-format">{f}</span> });
+        let picture = c.picture.clone().map(|p| {
+            view! { " · " <a class="record-picture" href=format!("/berkas/{p}") target="_blank">{t!(i18n, app.record_picture)}</a> }
+        });
+        view! { {format}{picture} }
+    };
+    let shown = move |modality: &'static str, label: AnyView| {
         let c = capture(modality);
         let captured = c.as_ref().is_some_and(|c| c.blob.is_some()).to_string();
         view! {
@@ -881,6 +890,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                         let sha = c.blob.clone().unwrap_or_default();
                         view! {
                             <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
+                            {record_bits(&c)}
                             {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
                             {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
                                 " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
@@ -912,9 +922,11 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                     view! { <span class="muted">"—"</span> }.into_any()
                 } else {
                     let best = fingers.iter().filter_map(|c| c.quality).min();
+                    let format = fingers.iter().find_map(|c| c.record_format.clone());
                     view! {
                         {(captured > 0).then(|| view! {
                             <span>"✔ "{captured}" / 10"</span>
+                            {format.map(|f| view! { " · " <span class="record-format">{f}</span> })}
                             {best.map(|q| view! { " · "{t!(i18n, app.quality)}" ≥ "{q}})}
                             {best.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
                                 " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
@@ -957,6 +969,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                                 let state = match c.blob.clone() {
                                     Some(sha) => view! {
                                         <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
+                                        {record_bits(&c)}
                                         {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
                                         {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
                                             " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
@@ -1121,31 +1134,38 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     let preview_src = RwSignal::new(None::<String>);
     let preview_frames = RwSignal::new(0u32);
     let preview = leptos::prelude::Action::new(move |modality: &Modality| {
-        let (modality, base) = (*modality, address.get_untracked());
+        let (modality, base, to_box) = (*modality, address.get_untracked(), on_box.get_untracked());
         preview_run.update(|r| *r += 1);
         let run = preview_run.get_untracked();
         preview_frames.set(0);
         let work = async move {
             #[cfg(feature = "hydrate")]
             {
-                let outcome = crate::biometric_client::preview(&base, modality, PREVIEW_SECONDS, |url| {
+                let show = move |url: &str| {
                     if preview_run.try_get_untracked() != Some(run) {
                         return false;
                     }
                     preview_src.set(Some(url.to_string()));
                     preview_frames.update(|n| *n += 1);
                     true
-                })
-                .await;
+                };
+                // From the device on this PC, or relayed by the box from the device on it.
+                let outcome = if to_box {
+                    crate::biometric_client::preview_on_box(modality, PREVIEW_SECONDS, show).await
+                } else {
+                    crate::biometric_client::preview(&base, modality, PREVIEW_SECONDS, show)
+                        .await
+                        .map_err(|code| ApiError::Refused(Refusal::Device(code)))
+                };
                 // A preview stopped or replaced meanwhile has nothing to report.
                 if preview_run.try_get_untracked() != Some(run) {
                     return Ok(0);
                 }
-                outcome.map_err(|code| ApiError::Refused(Refusal::Device(code)))
+                outcome
             }
             #[cfg(not(feature = "hydrate"))]
             {
-                let _ = (modality, base, run);
+                let _ = (modality, base, run, to_box);
                 Err::<u32, ApiError>(ApiError::Unavailable("the preview runs in the browser".into()))
             }
         };
@@ -1282,7 +1302,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                 <legend>{t!(i18n, capture.where_label)}</legend>
                 <label class="check" for="capture-where-pc">
                     <input type="radio" name="capture-where" id="capture-where-pc"
-                        prop:checked=move || !on_box.get() on:change=move |_| set_where(false) />
+                        prop:checked=move || !on_box.get() on:change=move |_| { stop_preview(); set_where(false) } />
                     " "{t!(i18n, capture.where_pc)}
                 </label>
                 <label class="check" for="capture-where-box">
@@ -1338,7 +1358,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
             </div>
-            <p class="button-row" hidden=move || on_box.get()>
+            <p class="button-row">
                 {preview_button(Modality::Face, t!(i18n, app.photo).into_any())}
                 {preview_button(Modality::Iris, t!(i18n, app.iris).into_any())}
                 {move || preview_src.get().is_some().then(|| view! {

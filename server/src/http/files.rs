@@ -149,7 +149,15 @@ pub async fn download(State(state): State<AppState>, Path(sha): Path<String>, re
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(content_type.mime())),
                 (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable")),
-                (header::CONTENT_DISPOSITION, HeaderValue::from_static("inline")),
+                // A biometric record is saved, not shown: no browser displays one.
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static(if content_type.uploadable() {
+                        "inline"
+                    } else {
+                        "attachment; filename=\"rekaman-biometrik.iso\""
+                    }),
+                ),
             ],
             bytes,
         )

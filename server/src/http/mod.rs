@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod files;
+pub mod preview;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use simpul_app::backend::SharedBackend;
 use simpul_app::{RouteTable, SESSION_COOKIE, shell};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -60,6 +62,7 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
             move || shell(options.clone())
         })
         .route("/berkas/{sha}", get(files::download))
+        .route(&format!("{}/{{modality}}", simpul_app::api::BOX_PREVIEW_PATH), get(preview::preview))
         .route("/dokumen/permohonan/{id}/tanda-terima.pdf", get(files::receipt))
         .route("/dokumen/permohonan/{id}/pengembalian.pdf", get(files::return_slip))
         .fallback(not_found)
@@ -90,7 +93,11 @@ pub fn router(state: AppState, store: RusqliteStore) -> Router {
         .merge(uploads)
         .merge(ui)
         .layer(middleware::from_fn(refuse_cross_site))
-        .layer(CompressionLayer::new())
+        // Not the live preview: a compressor holds frames back until it has enough to emit.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("multipart/x-mixed-replace"))),
+        )
         .layer(CatchPanicLayer::custom(panicked))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

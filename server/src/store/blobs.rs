@@ -107,10 +107,7 @@ pub fn get(conn: &Connection, sha256: &str) -> Result<Option<Blob>, StoreError> 
         })
         .optional()?;
     let Some((size, mime)) = row else { return Ok(None) };
-    let content_type = [ContentType::Pdf, ContentType::Jpeg, ContentType::Png]
-        .into_iter()
-        .find(|c| c.mime() == mime)
-        .ok_or_else(|| StoreError::Corrupt(format!("blob type {mime}")))?;
+    let content_type = ContentType::from_mime(&mime).ok_or_else(|| StoreError::Corrupt(format!("blob type {mime}")))?;
     Ok(Some(Blob { sha256: sha256.to_string(), size: size as u64, content_type }))
 }
 
