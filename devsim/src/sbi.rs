@@ -8,8 +8,11 @@
 //! and a signature pad (Simpul's addition, `type` `Signature`, `bioSubType` `UNKNOWN`). Each
 //! device signs with its own Ed25519 key derived from the seed and its serial number; every
 //! signed block is a compact JWS (`alg` `EdDSA`, the public key as an RFC 8037 JWK in the
-//! header). Images are drawn, not stored: a face photo, one ridge pattern per finger, an iris
-//! per eye, a signature; everything but timestamps is a function of the seed.
+//! header). With [`SbiSigning::Es256`] each signs `ES256` with a P-256 key and its self-signed
+//! certificate in `x5c` instead, as MOSIP device providers issue them (keys made at start).
+//! Images are drawn, not stored: a face photo, one ridge pattern per finger, an iris per eye, a
+//! signature; everything but timestamps (and ES256 keys) is a function of the seed. On demand
+//! ([`SbiSimConfig::iso_records`]) fingers, faces and irises come as ISO/IEC 19794 records.
 //!
 //! Faults ([`SbiFault`]) are switched at run time so tests can watch the driver meet a busy
 //! device, garbage, an endless answer, an image claiming a huge size, a forged signature, a
@@ -30,7 +33,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 use ring::digest::{SHA256, digest};
-use ring::signature::{Ed25519KeyPair, KeyPair};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -112,6 +116,20 @@ pub struct SbiSimConfig {
     /// Send fingerprints, faces and irises as ISO/IEC 19794 records (2011 editions, as MOSIP
     /// devices do) around the same PNG or JPEG images, instead of the bare images.
     pub iso_records: bool,
+    /// How the devices sign their blocks.
+    pub signing: SbiSigning,
+}
+
+/// How the simulated devices sign.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SbiSigning {
+    /// `EdDSA` with the Ed25519 public key in the header as a JWK; keys derived from the seed,
+    /// so a restarted simulator is the same devices.
+    #[default]
+    EdDsa,
+    /// `ES256` with each device's self-signed certificate in `x5c`, as MOSIP device providers
+    /// issue them; P-256 keys made at start, so a restarted simulator is new devices.
+    Es256,
 }
 
 impl SbiSimConfig {
@@ -138,6 +156,7 @@ impl SbiSimConfig {
             seed: 1,
             poorly_presented: Vec::new(),
             iso_records: false,
+            signing: SbiSigning::EdDsa,
         }
     }
 }
@@ -170,26 +189,91 @@ pub struct SbiSim {
 
 struct Inner {
     config: SbiSimConfig,
-    keys: Vec<Ed25519KeyPair>,
-    impostors: Vec<Ed25519KeyPair>,
+    keys: Vec<DeviceKey>,
+    impostors: Vec<DeviceKey>,
     fault: Mutex<Option<SbiFault>>,
     capturing: AtomicBool,
 }
 
-fn derive_key(label: &str, seed: u64, serial: &str) -> Ed25519KeyPair {
+/// A device's signing key.
+enum DeviceKey {
+    Ed25519(Ed25519KeyPair),
+    /// A P-256 key with its self-signed certificate (DER) and SubjectPublicKeyInfo (DER).
+    P256 {
+        key: EcdsaKeyPair,
+        certificate: Vec<u8>,
+        spki: Vec<u8>,
+    },
+}
+
+impl DeviceKey {
+    /// The JWS header naming this key.
+    fn header(&self) -> Value {
+        match self {
+            DeviceKey::Ed25519(key) => json!({
+                "alg": "EdDSA",
+                "typ": "JWT",
+                "jwk": {"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.public_key().as_ref())},
+            }),
+            DeviceKey::P256 { certificate, .. } => json!({
+                "alg": "ES256",
+                "typ": "JWT",
+                "x5c": [base64::engine::general_purpose::STANDARD.encode(certificate)],
+            }),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            DeviceKey::Ed25519(key) => key.sign(message).as_ref().to_vec(),
+            // ECDSA signing fails only when the system's random source does.
+            DeviceKey::P256 { key, .. } => {
+                key.sign(&SystemRandom::new(), message).expect("the system random source").as_ref().to_vec()
+            }
+        }
+    }
+
+    /// The public key as a verifier identifies it: the raw Ed25519 key, or the certificate's
+    /// SubjectPublicKeyInfo.
+    fn public(&self) -> Vec<u8> {
+        match self {
+            DeviceKey::Ed25519(key) => key.public_key().as_ref().to_vec(),
+            DeviceKey::P256 { spki, .. } => spki.clone(),
+        }
+    }
+}
+
+fn derive_key(label: &str, seed: u64, serial: &str) -> DeviceKey {
     let mut input = format!("simpul-devsim-sbi/{label}/").into_bytes();
     input.extend_from_slice(&seed.to_le_bytes());
     input.extend_from_slice(serial.as_bytes());
     let seed32 = digest(&SHA256, &input);
     // A SHA-256 output is always a valid Ed25519 seed.
-    Ed25519KeyPair::from_seed_unchecked(seed32.as_ref()).expect("32-byte seed")
+    DeviceKey::Ed25519(Ed25519KeyPair::from_seed_unchecked(seed32.as_ref()).expect("32-byte seed"))
+}
+
+/// A new P-256 key and a self-signed certificate for the device `serial`.
+fn certified_key(serial: &str) -> DeviceKey {
+    // Making a key and a certificate in memory fails only when the random source does.
+    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a P-256 key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("certificate parameters");
+    params.distinguished_name.push(rcgen::DnType::CommonName, serial);
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Simpul Sim");
+    let certificate = params.self_signed(&pair).expect("a self-signed certificate");
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pair.serialize_der(), &SystemRandom::new())
+        .expect("the key just made");
+    DeviceKey::P256 { key, certificate: certificate.der().to_vec(), spki: pair.public_key_der() }
 }
 
 impl SbiSim {
     /// A simulator with these devices.
     pub fn new(config: SbiSimConfig) -> SbiSim {
-        let keys = config.devices.iter().map(|d| derive_key("device", config.seed, &d.serial)).collect();
-        let impostors = config.devices.iter().map(|d| derive_key("impostor", config.seed, &d.serial)).collect();
+        let make = |label: &str, serial: &str| match config.signing {
+            SbiSigning::EdDsa => derive_key(label, config.seed, serial),
+            SbiSigning::Es256 => certified_key(serial),
+        };
+        let keys = config.devices.iter().map(|d| make("device", &d.serial)).collect();
+        let impostors = config.devices.iter().map(|d| make("impostor", &d.serial)).collect();
         SbiSim {
             inner: Arc::new(Inner {
                 config,
@@ -210,11 +294,11 @@ impl SbiSim {
         *self.inner.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The raw Ed25519 public key of the device with this serial number (the key it signs with
-    /// when no fault is on).
+    /// The public key of the device with this serial number (the key it signs with when no
+    /// fault is on): the raw Ed25519 key, or the SubjectPublicKeyInfo of its certificate.
     pub fn public_key(&self, serial: &str) -> Option<Vec<u8>> {
         let i = self.inner.config.devices.iter().position(|d| d.serial == serial)?;
-        Some(self.inner.keys[i].public_key().as_ref().to_vec())
+        Some(self.inner.keys[i].public())
     }
 
     /// The devices offered.
@@ -236,15 +320,11 @@ impl SbiSim {
             Some(SbiFault::Impostor) => (impostor, impostor),
             _ => (genuine, genuine),
         };
-        let header = json!({
-            "alg": "EdDSA",
-            "typ": "JWT",
-            "jwk": {"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(named.public_key().as_ref())},
-        });
+        let header = named.header();
         let input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
         let signature = signer.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
     fn digital_id(&self, i: usize) -> Value {
@@ -954,10 +1034,15 @@ mod tests {
 
     #[test]
     fn keys_follow_seed_and_serial() {
-        let a = derive_key("device", 1, "X").public_key().as_ref().to_vec();
-        assert_eq!(a, derive_key("device", 1, "X").public_key().as_ref().to_vec());
-        assert_ne!(a, derive_key("device", 2, "X").public_key().as_ref().to_vec());
-        assert_ne!(a, derive_key("impostor", 1, "X").public_key().as_ref().to_vec());
+        let a = derive_key("device", 1, "X").public();
+        assert_eq!(a, derive_key("device", 1, "X").public());
+        assert_ne!(a, derive_key("device", 2, "X").public());
+        assert_ne!(a, derive_key("impostor", 1, "X").public());
+        // Certified keys are made afresh, each with a certificate naming the device.
+        let (b, c) = (certified_key("X"), certified_key("X"));
+        assert_ne!(b.public(), c.public());
+        assert!(matches!(&b, DeviceKey::P256 { certificate, .. } if certificate.len() > 100));
+        assert_eq!(b.header()["alg"], "ES256");
         assert_eq!(unhex("0aFF"), Some(vec![10, 255]));
         assert_eq!(unhex("0a F"), None);
         assert_eq!(iso_now().len(), 24);

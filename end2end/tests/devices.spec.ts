@@ -80,8 +80,10 @@ async function startDevsim(): Promise<Sims> {
       "--tickets", tickets,
       // The simulated applicant's left index finger is dry: its print scores low.
       "--poorly-presented", "Left IndexFinger",
-      // Fingerprints, faces and irises come as ISO/IEC 19794 records, as from MOSIP devices.
+      // As from MOSIP devices: fingerprints, faces and irises come as ISO/IEC 19794 records,
+      // and every block is signed ES256 with the device's certificate in x5c.
       "--iso-records",
+      "--sign", "es256",
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );

@@ -119,6 +119,11 @@ pub struct DevsimArgs {
     /// devices do, instead of bare images.
     #[arg(long = "iso-records")]
     pub iso_records: bool,
+    /// How the biometric devices sign: "eddsa" (Ed25519 keys from a fixed seed, the same on
+    /// every start) or "es256" (P-256 keys with self-signed device certificates in x5c, as
+    /// MOSIP device providers issue; new keys on every start).
+    #[arg(long = "sign", default_value = "eddsa", value_parser = ["eddsa", "es256"])]
+    pub sign: String,
 }
 
 /// `receipt` subcommands.
@@ -785,6 +790,7 @@ fn devsim_command(args: DevsimArgs) -> Result<()> {
         }
         config.poorly_presented = args.poorly_presented.clone();
         config.iso_records = args.iso_records;
+        config.signing = if args.sign == "es256" { sbi::SbiSigning::Es256 } else { sbi::SbiSigning::EdDsa };
         let sbi_sim = sbi::SbiSim::new(config);
         let escl_sim = escl::EsclSim::new(escl::EsclSimConfig::default());
         let printer = escpos::EscPosSim::new(args.tickets.clone())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use simpul_devsim::sbi::{SbiFault, SbiSim, SbiSimConfig, serve};
+use simpul_devsim::sbi::{SbiFault, SbiSigning, SbiSim, SbiSimConfig, serve};
 use simpul_hardware::DeviceError;
 use simpul_hardware::sbi::{
     BioSubType, DeviceStatus, DeviceType, MAX_CAPTURE_BYTES, MAX_INFO_BYTES, Modality, Pin, SbiService,
@@ -243,7 +243,38 @@ async fn browser_capture(base: &str, device_id: &str, transaction: &str) -> Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_handed_over_by_a_browser_is_checked_against_the_pinned_key() {
-    let (sim, base) = start(SbiSimConfig::standard()).await;
+    handed_over_and_pinned(SbiSigning::EdDsa).await;
+}
+
+/// The same with devices that sign ES256 with their certificate in `x5c`, as MOSIP device
+/// providers issue them: the key pinned is the certificate's, and a capture taken on the box
+/// is checked against it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_signing_with_certificates_are_checked_and_pinned_alike() {
+    let (sim, base) = handed_over_and_pinned(SbiSigning::Es256).await;
+    sim.set_fault(None);
+    let service = SbiService::new(&base, STEP).unwrap();
+    let infos = bounded(service.info()).await.unwrap();
+    for info in &infos {
+        assert_eq!(Some(info.key_fingerprint.clone()), sim.public_key(&info.serial).map(|k| key_fingerprint(&k)));
+    }
+    let pinned = service.clone().with_pins(pinned_pins(&infos));
+    let finger = device_id(&service, Modality::Finger).await;
+    let request = capture_request(Modality::Finger, 4, &[], "TX-es256", 40, &finger, 1);
+    let prints = bounded(pinned.capture(&request)).await.unwrap();
+    assert_eq!(prints.len(), 4);
+    sim.set_fault(Some(SbiFault::Impostor));
+    assert!(matches!(bounded(pinned.capture(&request)).await.unwrap_err(), DeviceError::Identity(_)));
+    sim.set_fault(Some(SbiFault::WrongSignature));
+    assert!(matches!(bounded(service.capture(&request)).await.unwrap_err(), DeviceError::Identity(_)));
+}
+
+/// A capture a browser hands over, checked against the pinned key: the genuine one passes, a
+/// changed one, an impostor's and a forgery do not. Answers the simulator and its address.
+async fn handed_over_and_pinned(signing: SbiSigning) -> (SbiSim, String) {
+    let mut config = SbiSimConfig::standard();
+    config.signing = signing;
+    let (sim, base) = start(config).await;
     let service = SbiService::new(&base, STEP).unwrap();
     let infos = bounded(service.info()).await.unwrap();
     let face = infos.iter().find(|i| i.modality == Some(Modality::Face)).unwrap();
@@ -278,6 +309,7 @@ async fn a_capture_handed_over_by_a_browser_is_checked_against_the_pinned_key() 
     let data = bounded(browser_capture(&base, &face.device_id, "TX-forged")).await;
     let e = verify_capture(&data, Some(&face.key_fingerprint)).unwrap_err();
     assert!(matches!(e, DeviceError::Identity(_)), "{e:?}");
+    (sim, base)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
