@@ -440,9 +440,16 @@ pub(crate) mod tests {
     fn lengths_that_lie_are_refused() {
         let good = record(RecordKind::Finger, 2, b"wsq bytes", &[70], None);
         assert!(parse(&good).is_ok());
-        // Truncated anywhere: an error naming where, never a panic.
+        // Truncated anywhere, with the record and representation lengths made to agree with
+        // the cut so that the reading goes on into the representation: an error naming where,
+        // never a panic.
         for cut in 0..good.len() {
-            assert!(parse(&good[..cut]).is_err(), "cut at {cut}");
+            let mut short = good[..cut].to_vec();
+            agree_lengths(&mut short, 16);
+            let e = parse(&short).expect_err("a truncated record");
+            if cut >= 40 {
+                assert!(matches!(e, RecordError::Truncated(_) | RecordError::Length("image")), "cut at {cut}: {e}");
+            }
         }
         // A record length of more (or less) than there is.
         let mut longer = good.clone();
@@ -468,12 +475,29 @@ pub(crate) mod tests {
         assert_eq!(parse(b"%PDF-1.7"), Err(RecordError::NotARecord));
     }
 
+    /// Sets the record length and the one representation's length to what `bytes` holds, for a
+    /// general header of `header` bytes.
+    fn agree_lengths(bytes: &mut [u8], header: usize) {
+        let total = bytes.len();
+        if total >= 12 {
+            bytes[8..12].copy_from_slice(&(total as u32).to_be_bytes());
+        }
+        if total >= header + 4 {
+            bytes[header..header + 4].copy_from_slice(&((total - header) as u32).to_be_bytes());
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn any_bytes_after_a_magic_are_an_answer_not_a_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-            for magic in [&b"FIR\x00020\x00"[..], b"FAC\x00030\x00", b"IIR\x00020\x00"] {
+            for (magic, header) in [(&b"FIR\x00020\x00"[..], 16), (b"FAC\x00030\x00", 17), (b"IIR\x00020\x00", 16)] {
                 let mut bytes = magic.to_vec();
                 bytes.extend_from_slice(&tail);
+                // One representation, lengths that agree: the reading goes into it.
+                if bytes.len() >= 15 {
+                    bytes[12..15].copy_from_slice(&[0, 1, 0]);
+                }
+                agree_lengths(&mut bytes, header);
                 if let Ok(record) = parse(&bytes) {
                     for rep in record.representations {
                         proptest::prop_assert!(rep.image.end <= bytes.len());

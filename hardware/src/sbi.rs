@@ -53,6 +53,8 @@ pub const MAX_IMAGE_SIDE: u32 = 4096;
 pub const MAX_PREVIEW_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// Longest preview asked of a device, in seconds.
 pub const MAX_PREVIEW_SECONDS: u32 = 120;
+/// How long after the time asked for the box still reads a preview (a device ending it late).
+pub const PREVIEW_GRACE: Duration = Duration::from_secs(2);
 /// Ports probed at once by [`scan_ports`].
 pub const SCAN_CONCURRENCY: usize = 16;
 
@@ -353,7 +355,8 @@ impl SbiService {
 
     /// Captures what `request` asks for and verifies every capture: signature, digital id
     /// signed by the same key, pins, the request's transaction id, a modality that was asked
-    /// for, no excepted finger or eye, a JPEG or PNG image of sane size. Any SBI error in the
+    /// for, no excepted finger or eye, a JPEG or PNG image of sane size or an ISO/IEC 19794
+    /// record of the capture's modality. Any SBI error in the
     /// answer fails the whole capture (staff capture again).
     pub async fn capture(&self, request: &CaptureRequest) -> Result<Vec<Captured>, DeviceError> {
         let payload = serde_json::to_vec(request).map_err(|e| protocol("request", &e))?;
@@ -437,7 +440,9 @@ impl SbiService {
             response,
             frames,
             ready: std::collections::VecDeque::new(),
-            until: tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds)),
+            // The device ends the stream itself after `seconds`; the grace lets its last frames
+            // and closing boundary arrive before the box stops reading.
+            until: tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds)) + PREVIEW_GRACE,
             done: false,
         })
     }
@@ -457,7 +462,8 @@ fn stream_problem(p: &StreamProblem) -> DeviceError {
 }
 
 /// A live preview being read: its frames as they come, each a JPEG or PNG of at most
-/// [`MAX_PREVIEW_FRAME_BYTES`], until the device ends the stream or the time asked for is up.
+/// [`MAX_PREVIEW_FRAME_BYTES`], until the device ends the stream or the time asked for (and
+/// [`PREVIEW_GRACE`]) is up.
 /// Dropping it closes the connection, which stops the device streaming.
 pub struct Preview {
     response: reqwest::Response,
@@ -509,7 +515,8 @@ impl Preview {
 
 /// Verifies a capture's `data` (a JWS) a browser hands to the box: the signature, the digital
 /// id signed by the same key, the key against `pinned_key_fingerprint` (when given; another key
-/// is [`DeviceError::Identity`]), a JPEG or PNG image of sane size. The caller compares
+/// is [`DeviceError::Identity`]), a JPEG or PNG image of sane size or an ISO/IEC 19794 record of
+/// the capture's modality. The caller compares
 /// [`Captured::transaction_id`] with the transaction it issued.
 pub fn verify_capture(jws: &str, pinned_key_fingerprint: Option<&str>) -> Result<Captured, DeviceError> {
     let captured = decode_capture(jws)?;

@@ -555,7 +555,7 @@ impl AppBackend {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::{DeviceStatus, Modality};
+        use simpul_domain::sbi::Modality;
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         let skipped = parts(wanted, &missing)?;
@@ -576,17 +576,7 @@ impl AppBackend {
         let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
         let service = devices::biometric(&device).map_err(|e| refused(&e))?;
         let infos = service.devices().await.map_err(|e| refused(&e))?;
-        let chosen = infos
-            .iter()
-            .filter(|i| i.modality == Some(wanted))
-            .min_by_key(|i| i.status != DeviceStatus::Ready)
-            .ok_or_else(|| ApiError::Refused(Refusal::Device("no_biometric_device".into())))?;
-        if chosen.status != DeviceStatus::Ready {
-            return Err(ApiError::Refused(Refusal::Device(format!(
-                "other:{} {:?}",
-                chosen.digital_id.model, chosen.status
-            ))));
-        }
+        let chosen = ready_device(&infos, wanted)?;
         let transaction = uuid::Uuid::new_v4().to_string();
         let plan = simpul_domain::sbi::capture_plan(
             wanted,
@@ -614,17 +604,13 @@ impl AppBackend {
         modality: &str,
         seconds: u32,
     ) -> Result<simpul_hardware::sbi::Preview, ApiError> {
-        use simpul_domain::sbi::{DeviceStatus, Modality};
+        use simpul_domain::sbi::Modality;
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
         let service = devices::biometric(&device).map_err(|e| refused(&e))?;
         let infos = service.devices().await.map_err(|e| refused(&e))?;
-        let chosen = infos
-            .iter()
-            .filter(|i| i.modality == Some(wanted) && i.status == DeviceStatus::Ready)
-            .min_by_key(|i| i.device_id.clone())
-            .ok_or_else(|| ApiError::Refused(Refusal::Device("no_biometric_device".into())))?;
+        let chosen = ready_device(&infos, wanted)?;
         let sub_id = chosen.description.device_sub_id.first().copied().unwrap_or(0);
         service.preview(&chosen.device_id, sub_id, seconds).await.map_err(|e| refused(&e))
     }
@@ -782,6 +768,27 @@ impl AppBackend {
             .await
             .map_err(store_refusal)?
     }
+}
+
+/// The device of `wanted` a capture or a preview on the box uses: a ready one, else the
+/// reason there is none (no such device, or the one there is not ready).
+fn ready_device(
+    infos: &[simpul_hardware::sbi::DeviceInfo],
+    wanted: simpul_domain::sbi::Modality,
+) -> Result<&simpul_hardware::sbi::DeviceInfo, ApiError> {
+    use simpul_domain::sbi::DeviceStatus;
+    let chosen = infos
+        .iter()
+        .filter(|i| i.modality == Some(wanted))
+        .min_by_key(|i| i.status != DeviceStatus::Ready)
+        .ok_or_else(|| ApiError::Refused(Refusal::Device("no_biometric_device".into())))?;
+    if chosen.status != DeviceStatus::Ready {
+        return Err(ApiError::Refused(Refusal::Device(format!(
+            "other:{} {:?}",
+            chosen.digital_id.model, chosen.status
+        ))));
+    }
+    Ok(chosen)
 }
 
 /// Fingers or eyes of `modality` named by their positions (`left_thumb`..., `left` and

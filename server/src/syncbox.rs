@@ -573,7 +573,9 @@ async fn download_blob(
             Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),
             Chunk::Complete(bytes) => {
                 let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else {
-                    return Err(SessionError::Refused("a fetched file is not a PDF, JPEG or PNG".into()));
+                    return Err(SessionError::Refused(
+                        "a fetched file is not a PDF, JPEG, PNG or biometric record".into(),
+                    ));
                 };
                 let len = bytes.len();
                 let d = dir.clone();

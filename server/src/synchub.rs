@@ -438,7 +438,10 @@ async fn blob_chunk(
         }
         Chunk::Complete(bytes) => {
             let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else {
-                return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the file is not a PDF, JPEG or PNG");
+                return plain(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "the file is not a PDF, JPEG, PNG or biometric record",
+                );
             };
             let size = bytes.len();
             let dir = data_dir.clone();

@@ -164,7 +164,13 @@ impl StderrWatch {
         let (done, ended) = mpsc::channel();
         let seen = panics.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Byte lines, so that output that is not UTF-8 neither stops the reading (and with
+            // it the server, once the pipe is full) nor hides a panic after it.
+            let mut reader = BufReader::new(stderr);
+            let mut raw = Vec::new();
+            while reader.read_until(b'\n', &mut raw).is_ok_and(|n| n > 0) {
+                let line = String::from_utf8_lossy(&raw).trim_end().to_string();
+                raw.clear();
                 eprintln!("{line}");
                 if is_unexpected_panic(&line) {
                     seen.lock().expect("panic list").push(line);

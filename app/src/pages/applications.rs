@@ -1185,7 +1185,8 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
     let capture = leptos::prelude::Action::new({
         let (csrf, id) = (csrf.clone(), id.clone());
         move |modality: &Modality| {
-            // A device streaming a preview may refuse to capture: the preview ends first.
+            // The preview is stopped: it lets go of the device at its next frame (a device that
+            // will not capture while streaming answers busy until then, and staff press again).
             stop_preview();
             let (modality, base, csrf, id) = (*modality, address.get_untracked(), csrf(), id.clone());
             let (missing, reason) = (missing.get_untracked(), reason.get_untracked());

@@ -46,8 +46,9 @@ pub async fn preview(
         Ok(preview) => preview,
         Err(e) => return refused(e),
     };
-    // Each step reads the device's next frame; the page going away drops the stream, and with
-    // it the preview, which closes the device's connection.
+    // Each step reads the device's next frame. A page that went away is noticed when the next
+    // frame is written to it (or when the preview's time is up): the stream is dropped, and
+    // with it the preview, which closes the device's connection.
     let frames = futures::stream::unfold(Some(preview), |state| async move {
         let mut preview = state?;
         let closing = Bytes::from(format!("--{BOUNDARY}--\r\n"));
