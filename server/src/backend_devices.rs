@@ -573,10 +573,7 @@ impl AppBackend {
             .await
             .map_err(internal)?
             .map_err(crate::backend_apps::app_error)?;
-        let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
-        let service = devices::biometric(&device).map_err(|e| refused(&e))?;
-        let infos = service.devices().await.map_err(|e| refused(&e))?;
-        let chosen = ready_device(&infos, wanted)?;
+        let (service, chosen) = self.box_biometric(user, wanted).await?;
         let transaction = uuid::Uuid::new_v4().to_string();
         let plan = simpul_domain::sbi::capture_plan(
             wanted,
@@ -605,14 +602,29 @@ impl AppBackend {
         seconds: u32,
     ) -> Result<simpul_hardware::sbi::Preview, ApiError> {
         use simpul_domain::sbi::Modality;
-        let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
+        let (service, chosen) = self.box_biometric(user, wanted).await?;
+        let sub_id = chosen.description.device_sub_id.first().copied().unwrap_or(0);
+        service
+            .preview(&chosen.device_id, sub_id, seconds)
+            .await
+            .map_err(|e| ApiError::Refused(Refusal::Device(e.code())))
+    }
+
+    /// The biometric service plugged into the box for the caller's counter (else the office's)
+    /// and its ready device of `wanted`, identities checked against the pins: what a capture and
+    /// a preview on the box both start from.
+    async fn box_biometric(
+        &self,
+        user: &UserView,
+        wanted: simpul_domain::sbi::Modality,
+    ) -> Result<(Box<dyn simpul_hardware::driver::BiometricService>, simpul_hardware::sbi::DeviceInfo), ApiError> {
+        let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
         let service = devices::biometric(&device).map_err(|e| refused(&e))?;
         let infos = service.devices().await.map_err(|e| refused(&e))?;
-        let chosen = ready_device(&infos, wanted)?;
-        let sub_id = chosen.description.device_sub_id.first().copied().unwrap_or(0);
-        service.preview(&chosen.device_id, sub_id, seconds).await.map_err(|e| refused(&e))
+        let chosen = ready_device(&infos, wanted)?.clone();
+        Ok((service, chosen))
     }
 
     /// Records verified captures on application `id`: each image stored like an upload, each
