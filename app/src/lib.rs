@@ -20,6 +20,7 @@ mod client;
 mod components;
 pub mod error;
 mod pages;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};

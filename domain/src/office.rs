@@ -85,3 +85,36 @@ mod tests {
         assert_eq!(Unit::for_role(BoxRole::Office, kec, "Mengwi".into()).unwrap().zone(), Zone::Wita);
     }
 }
+
+/// The kinds of device an office box drives (the drivers live in `simpul-hardware`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// A document printer reached over IPP (receipts, rejection slips, forms).
+    DocumentPrinter,
+    /// A thermal ticket printer reached over ESC/POS on TCP port 9100 (queue tickets).
+    TicketPrinter,
+    /// A scanner reached over eSCL or SANE (requirement documents).
+    Scanner,
+    /// A biometric device service (photo, fingerprints, iris, signature).
+    Biometric,
+}
+
+impl DeviceKind {
+    /// Stable code, as stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            DeviceKind::DocumentPrinter => "document_printer",
+            DeviceKind::TicketPrinter => "ticket_printer",
+            DeviceKind::Scanner => "scanner",
+            DeviceKind::Biometric => "biometric",
+        }
+    }
+
+    /// From the stored code.
+    pub fn from_code(code: &str) -> Option<DeviceKind> {
+        [DeviceKind::DocumentPrinter, DeviceKind::TicketPrinter, DeviceKind::Scanner, DeviceKind::Biometric]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}

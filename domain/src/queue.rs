@@ -140,7 +140,7 @@ pub fn ticket_id(office: RegionCode, date: Date, number: TicketNumber) -> String
 }
 
 /// Where a ticket stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {
     /// In the waiting room.

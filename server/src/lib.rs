@@ -6,34 +6,16 @@
 
 #![forbid(unsafe_code)]
 
-pub mod applications;
-pub mod auth;
 pub mod backend;
-pub mod backend_apps;
-pub mod backend_devices;
-pub mod backend_sync;
-pub mod backup;
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod demo;
 pub mod devices;
-pub mod holidays;
 pub mod http;
-pub mod hublink;
 pub mod logging;
-pub mod pki;
-pub mod printing;
-pub mod printouts;
-pub mod queue;
-pub mod receipts;
-pub mod replication;
-pub mod sameperson;
-pub mod scanning;
+pub mod office;
+pub mod ops;
 pub mod state;
-pub mod store;
-pub mod syncbox;
-pub mod synchub;
+pub mod sync;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -45,10 +27,12 @@ use time::OffsetDateTime;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_rusqlite_store::RusqliteStore;
 
+use simpul_installer::pki;
+use simpul_store::db::{Db, StoreError};
+
 use crate::config::Config;
-use crate::db::{Db, StoreError};
-use crate::hublink::{HubLink, Link};
 use crate::state::{AppState, Core};
+use crate::sync::link::{HubLink, Link};
 
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +44,14 @@ pub enum StartError {
         path: PathBuf,
         /// What went wrong, in plain words.
         reason: String,
+    },
+    /// Another process (a server or a restore) holds the data directory.
+    #[error("another simpul process uses the data directory {path}{holder}")]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+        /// " (process N)" when known.
+        holder: String,
     },
     /// The database cannot be opened or migrated.
     #[error(transparent)]
@@ -92,8 +84,53 @@ pub fn prepare_data_dir(path: &Path) -> Result<(), StartError> {
     Ok(())
 }
 
+/// An exclusive hold on a data directory, kept by a running server (and by a restore) until it
+/// ends; the kernel lets go when the process dies, however it dies. `simpul restore` asks for
+/// it, so it refuses exactly when a server of this data directory runs, on whatever port, and
+/// never because another program answers on the configured one.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// The lock file in a data directory.
+const LOCK_FILE: &str = "simpul.lock";
+
+impl DataDirLock {
+    /// Takes the lock, or says which process holds it.
+    pub fn acquire(data_dir: &Path) -> Result<DataDirLock, StartError> {
+        let path = data_dir.join(LOCK_FILE);
+        let fail = |reason: String| StartError::DataDir { path: data_dir.to_path_buf(), reason };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| fail(format!("cannot open its lock file: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let holder = if holder.is_empty() { String::new() } else { format!(" (process {holder})") };
+                return Err(StartError::InUse { path: data_dir.to_path_buf(), holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(format!("cannot lock it: {e}"))),
+        }
+        use std::io::{Seek, Write};
+        // The holder's process id, for the message another process shows.
+        let _ = file.set_len(0);
+        let _ = file.seek(std::io::SeekFrom::Start(0));
+        let _ = write!(file, "{}", std::process::id());
+        let _ = file.flush();
+        Ok(DataDirLock { _file: file })
+    }
+}
+
 /// A ready-to-serve appliance: database open and migrated, sessions ready.
 pub struct Appliance {
+    _lock: DataDirLock,
     state: AppState,
     sessions: RusqliteStore,
     sync_listener: Option<tokio::net::TcpListener>,
@@ -103,15 +140,16 @@ impl Appliance {
     /// Prepares the data directory, opens and migrates the database and the sessions table.
     pub async fn open(config: Config) -> Result<Appliance, StartError> {
         prepare_data_dir(&config.data_dir)?;
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let db = Db::open(&config.database_path()).await?;
         db.call(|c| {
-            store::documents::rotate_actor(c)?;
-            let interrupted = store::scans::fail_interrupted(c, OffsetDateTime::now_utc())?;
+            simpul_store::documents::rotate_actor(c)?;
+            let interrupted = simpul_store::scans::fail_interrupted(c, OffsetDateTime::now_utc())?;
             if interrupted > 0 {
                 tracing::warn!(scans = interrupted, "scans under way when the server stopped are marked failed");
             }
-            applications::index_blob_refs_once(c)?;
-            applications::index_passports_once(c).map(|_| ())
+            simpul_store::applications::index_blob_refs_once(c)?;
+            simpul_store::applications::index_passports_once(c).map(|_| ())
         })
         .await?;
         let sessions = RusqliteStore::new(db.connection());
@@ -137,9 +175,9 @@ impl Appliance {
             started: OffsetDateTime::now_utc(),
             queue_changed,
             stopping,
-            sync: Arc::new(syncbox::SyncHandle::default()),
+            sync: Arc::new(crate::sync::client::SyncHandle::default()),
         });
-        Ok(Appliance { state: AppState { leptos, core }, sessions, sync_listener: None })
+        Ok(Appliance { _lock: lock, state: AppState { leptos, core }, sessions, sync_listener: None })
     }
 
     /// Hub role: the listener for the mutual-TLS sync endpoint.
@@ -159,15 +197,15 @@ impl Appliance {
     }
 
     /// Seeds the demo if there are no accounts yet. Returns the demo accounts when it did.
-    pub async fn seed_demo_if_empty(&self) -> Result<Option<demo::Demo>, StartError> {
+    pub async fn seed_demo_if_empty(&self) -> Result<Option<crate::ops::demo::Demo>, StartError> {
         let role = self.state.core.config.role;
         let seeded = self
             .db()
             .call(move |c| {
-                if store::staff::count(c)? > 0 {
+                if simpul_store::staff::count(c)? > 0 {
                     return Ok(None);
                 }
-                demo::seed(c, role, OffsetDateTime::now_utc()).map(Some)
+                crate::ops::demo::seed(c, role, OffsetDateTime::now_utc()).map(Some)
             })
             .await?;
         Ok(seeded)
@@ -175,7 +213,7 @@ impl Appliance {
 
     /// How many staff accounts exist.
     pub async fn account_count(&self) -> Result<u64, StartError> {
-        Ok(self.db().call(|c| store::staff::count(c)).await?)
+        Ok(self.db().call(|c| simpul_store::staff::count(c)).await?)
     }
 
     /// Serves on `listener` until `shutdown` resolves; watches the hub link meanwhile.
@@ -192,12 +230,12 @@ impl Appliance {
         if let Some(listener) = self.sync_listener {
             let pki = pki::HubPki::ensure(&core.config.data_dir, &core.config.hub.tls_names, OffsetDateTime::now_utc())
                 .map_err(|e| StartError::DataDir { path: core.config.data_dir.join("tls"), reason: e.to_string() })?;
-            tokio::spawn(synchub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
+            tokio::spawn(crate::sync::hub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
         }
-        let print_queue = tokio::spawn(printing::run(core.clone(), stop_rx.clone()));
+        let print_queue = tokio::spawn(crate::devices::printing::run(core.clone(), stop_rx.clone()));
         tokio::spawn(devices::watch(core.clone(), stop_rx.clone()));
         if core.config.role == simpul_domain::office::BoxRole::Office {
-            let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await?;
+            let stored = core.db.call(|c| simpul_store::settings::get(c, simpul_store::settings::HUB_URL)).await?;
             let url = core.config.hub.url.clone().or(stored);
             let enrolled = pki::BoxIdentity::load(&core.config.data_dir).is_ok();
             // Until the box is enrolled (`simpul enroll` may run while the server does), the
@@ -206,11 +244,11 @@ impl Appliance {
             let (enrolled_tx, mut enrolled_rx) = tokio::sync::watch::channel(enrolled);
             match url.as_deref().map(reqwest::Url::parse) {
                 Some(Ok(url)) if enrolled => {
-                    tokio::spawn(syncbox::run(core.clone(), core.sync.clone(), url, stop_rx.clone()));
+                    tokio::spawn(crate::sync::client::run(core.clone(), core.sync.clone(), url, stop_rx.clone()));
                 }
                 Some(Ok(url)) => {
                     let mut rx = stop_rx.clone();
-                    tokio::spawn(hublink::watch(
+                    tokio::spawn(crate::sync::link::watch(
                         core.link.clone(),
                         url,
                         Duration::from_secs(core.config.hub.check_interval_secs),
@@ -241,7 +279,7 @@ impl Appliance {
         let result = http::serve(listener, router, shutdown).await;
         let _ = stop_tx.send(true);
         // A print try under way is recorded before the process ends (see `printing::run_on`).
-        let _ = tokio::time::timeout(printing::STOP_GRACE + Duration::from_secs(1), print_queue).await;
+        let _ = tokio::time::timeout(crate::devices::printing::STOP_GRACE + Duration::from_secs(1), print_queue).await;
         cleanup.abort();
         Ok(result?)
     }
@@ -285,13 +323,14 @@ async fn start_sync_once_enrolled(
         if pki::BoxIdentity::load(&core.config.data_dir).is_err() {
             continue;
         }
-        let stored = core.db.call(|c| store::settings::get(c, syncbox::HUB_URL_SETTING)).await.ok().flatten();
+        let stored =
+            core.db.call(|c| simpul_store::settings::get(c, simpul_store::settings::HUB_URL)).await.ok().flatten();
         let Some(Ok(url)) = core.config.hub.url.clone().or(stored).as_deref().map(reqwest::Url::parse) else {
             continue;
         };
         tracing::info!("enrolled with the hub: sync starts");
         let _ = enrolled.send(true);
-        tokio::spawn(syncbox::run(core.clone(), core.sync.clone(), url, stop.clone()));
+        tokio::spawn(crate::sync::client::run(core.clone(), core.sync.clone(), url, stop.clone()));
         return;
     }
 }

@@ -7,8 +7,8 @@ use leptos::config::LeptosOptions;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::db::Db;
-use crate::hublink::HubLink;
+use crate::sync::link::HubLink;
+use simpul_store::db::Db;
 
 /// The long-lived parts of the server.
 pub struct Core {
@@ -25,7 +25,7 @@ pub struct Core {
     /// Set when the server begins to stop, so that long-lived streams end and let it.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The office box's sync state (idle on a hub).
-    pub sync: Arc<crate::syncbox::SyncHandle>,
+    pub sync: Arc<crate::sync::client::SyncHandle>,
 }
 
 impl Core {

@@ -14,8 +14,8 @@ use simpul_domain::nik::Sex;
 use simpul_domain::office::BoxRole;
 use simpul_domain::wilayah::RegionCode;
 use simpul_domain::zone::Zone;
-use simpul_server::applications::{self, ActDetails, AppError, HandoverInput, Intake, Needed, ProxyInput, Who};
-use simpul_server::store::{catalog, regions};
+use simpul_server::office::applications::{self, ActDetails, AppError, HandoverInput, Intake, Needed, ProxyInput, Who};
+use simpul_store::{catalog, regions};
 use simpul_sync::records::CaptureDoc;
 use time::macros::{date, datetime};
 
@@ -27,8 +27,8 @@ struct Office {
 
 fn office() -> Office {
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = simpul_server::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
-    simpul_server::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
+    let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    simpul_server::ops::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
     let regions = regions::all_codes(&conn).unwrap();
     Office { _dir: dir, conn, regions }
 }
@@ -99,14 +99,14 @@ fn a_second_box_of_the_office_numbers_in_its_own_block() {
         Intake { service_id: service(&o, ServiceKind::Legalisation), applicant: citizen(), ticket: None, proxy: None };
     let (_, first) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
     // The hub made this box the office's second at enrollment.
-    simpul_server::store::settings::set_station(&o.conn, 2).unwrap();
+    simpul_store::settings::set_station(&o.conn, 2).unwrap();
     let (_, second) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("510302-20261123-0001", "510302-20261123-1002"));
 }
 
 #[test]
 fn staff_find_an_application_by_nik_number_or_name() {
-    use applications::Search;
+    use simpul_store::applications::Search;
     let o = office();
     let intake =
         Intake { service_id: service(&o, ServiceKind::Legalisation), applicant: citizen(), ticket: None, proxy: None };
@@ -117,7 +117,7 @@ fn staff_find_an_application_by_nik_number_or_name() {
     let one = vec![id.clone()];
     let ids = |q: &str| -> Vec<String> {
         let search = Search::parse(q).unwrap_or_else(|| panic!("{q} is searchable"));
-        applications::search(&o.conn, &search, 50).unwrap().into_iter().map(|r| r.id).collect()
+        simpul_store::applications::search(&o.conn, &search, 50).unwrap().into_iter().map(|r| r.id).collect()
     };
     assert_eq!(Search::parse(&citizen().nik), Some(Search::Nik(citizen().nik)));
     assert_eq!(ids(&citizen().nik), one);
@@ -207,7 +207,7 @@ fn legalisation_from_intake_to_hand_over() {
     assert_eq!(actions, ["submit", "verify", "produce", "hand_over"]);
     assert!(doc.steps.iter().all(|s| s.by == "staff-1" && s.office == "51.03.02" && s.at.ends_with("+08:00")));
     // The projection follows.
-    let rows = applications::list(&o.conn, &[Status::HandedOver], 10).unwrap();
+    let rows = simpul_store::applications::list(&o.conn, &[Status::HandedOver], 10).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].number, number);
 }
@@ -244,10 +244,10 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
     ));
     let reasons =
         ActDetails { reasons: vec![(2, "Paspor sudah tidak terbaca, bawa yang asli".into())], ..ActDetails::default() };
-    let due_before = applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone();
+    let due_before = simpul_store::applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone();
     assert!(due_before.is_some());
     assert_eq!(act(&o, &id, Action::Return, reasons).unwrap(), Status::Returned);
-    let rows = applications::list(&o.conn, &[Status::Returned], 10).unwrap();
+    let rows = simpul_store::applications::list(&o.conn, &[Status::Returned], 10).unwrap();
     assert_eq!(rows[0].due_at, None, "the clock stops while the file is back with the applicant");
     applications::attach(&o.conn, &who(MON), &id, 2, &"12".repeat(32)).unwrap();
     assert_eq!(act(&o, &id, Action::Resubmit, ActDetails::default()).unwrap(), Status::Submitted);
@@ -311,14 +311,14 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
     );
 
     act(&o, &id, Action::SendForIdentification, ActDetails::default()).unwrap();
-    let rows = applications::list(&o.conn, &[Status::SentForIdentification], 10).unwrap();
+    let rows = simpul_store::applications::list(&o.conn, &[Status::SentForIdentification], 10).unwrap();
     assert_eq!(rows[0].due_at, None, "the SLA is paused while the centre works");
     assert!(matches!(act(&o, &id, Action::IdentifiedDouble, ActDetails::default()), Err(AppError::Detail(_))));
     let double = ActDetails { other_reference: Some("5171010101800001".into()), ..ActDetails::default() };
     assert_eq!(act(&o, &id, Action::IdentifiedDouble, double).unwrap(), Status::Clarification);
     act(&o, &id, Action::ResolveClarification, ActDetails::default()).unwrap();
     assert_eq!(act(&o, &id, Action::IdentifiedSingle, ActDetails::default()).unwrap(), Status::ReadyToPrint);
-    let rows = applications::list(&o.conn, &[Status::ReadyToPrint], 10).unwrap();
+    let rows = simpul_store::applications::list(&o.conn, &[Status::ReadyToPrint], 10).unwrap();
     assert!(rows[0].due_at.is_some(), "the clock runs again");
     act(&o, &id, Action::Produce, ActDetails::default()).unwrap();
 
@@ -402,7 +402,7 @@ fn the_projection_carries_the_due_time_from_the_catalog() {
     let (id, _) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
     complete_checklist(&o, &id);
     act(&o, &id, Action::Submit, ActDetails::default()).unwrap();
-    let row = applications::list(&o.conn, &[], 10).unwrap().remove(0);
+    let row = simpul_store::applications::list(&o.conn, &[], 10).unwrap().remove(0);
     // "10 Menit" from Monday 09:00 local.
     assert_eq!(row.due_at.as_deref(), Some("2026-11-23 09:10"));
 }
@@ -423,11 +423,12 @@ fn due_times_move_when_a_holiday_is_declared_after_submission() {
     let (id, _) = applications::open(&o.conn, &who(MON), &intake, &o.regions).unwrap();
     complete_checklist(&o, &id);
     act(&o, &id, Action::Submit, ActDetails::default()).unwrap();
-    let due = || applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone().unwrap();
+    let due =
+        || simpul_store::applications::list(&o.conn, &[Status::Submitted], 10).unwrap()[0].due_at.clone().unwrap();
     let before = due();
     // The regency declares the Tuesday a holiday (cuti bersama): one working day fewer before
     // the deadline, so it moves a day on.
-    simpul_server::holidays::upsert(
+    simpul_store::holidays::upsert(
         &o.conn,
         date!(2026 - 11 - 24),
         "Cuti bersama",

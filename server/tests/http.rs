@@ -79,8 +79,8 @@ async fn wrong_and_unknown_credentials_get_the_same_answer() {
     assert_eq!(unknown.json(), wrong.json());
     // Both are in the audit trail, with the reason the client was not told.
     assert_eq!(b.login("petugas", &app.passwords["petugas"]).await.status, 200);
-    let conn = simpul_server::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
-    let entries = simpul_server::store::audit::recent(&conn, 3).unwrap();
+    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
+    let entries = simpul_store::audit::recent(&conn, 3).unwrap();
     let actions: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (e.action.as_str(), e.detail.as_deref())).collect();
     assert_eq!(
         actions,
@@ -163,7 +163,7 @@ async fn roles_are_checked_on_the_server() {
     assert_eq!(installer.login("installer", &app.passwords["installer"]).await.status, 200);
     let system = installer.get("/api/system").await;
     assert_eq!(system.status, 200);
-    assert_eq!(system.json()["schema_version"], simpul_server::db::SCHEMA_VERSION);
+    assert_eq!(system.json()["schema_version"], simpul_store::db::SCHEMA_VERSION);
     assert_eq!(installer.get("/api/staff").await.status, 403);
     app.stop().await;
 }
@@ -205,10 +205,10 @@ async fn a_password_change_ends_existing_sessions() {
     let b = app.browser();
     assert_eq!(b.login("petugas", &app.passwords["petugas"]).await.status, 200);
     assert_eq!(b.get("/api/catalog").await.status, 200);
-    let conn = simpul_server::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
-    let account = simpul_server::store::staff::by_username(&conn, "petugas").unwrap().unwrap();
-    let hash = simpul_server::auth::hash_password("a-new-password-1").unwrap();
-    simpul_server::store::staff::set_password(&conn, &account.id, &hash, time::OffsetDateTime::now_utc()).unwrap();
+    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
+    let account = simpul_store::staff::by_username(&conn, "petugas").unwrap().unwrap();
+    let hash = simpul_server::office::auth::hash_password("a-new-password-1").unwrap();
+    simpul_store::staff::set_password(&conn, &account.id, &hash, time::OffsetDateTime::now_utc()).unwrap();
     // The next page load sends the user to the login page with a notice.
     let page = b.get("/").await;
     assert_eq!(page.header("location"), Some("/masuk?next=/&sesi=habis"));
@@ -216,8 +216,8 @@ async fn a_password_change_ends_existing_sessions() {
 
     // The same for a server-function call made from a page that was already open.
     assert_eq!(b.login("kepala", &app.passwords["kepala"]).await.status, 200);
-    let account = simpul_server::store::staff::by_username(&conn, "kepala").unwrap().unwrap();
-    simpul_server::store::staff::set_active(&conn, &account.id, false, time::OffsetDateTime::now_utc()).unwrap();
+    let account = simpul_store::staff::by_username(&conn, "kepala").unwrap().unwrap();
+    simpul_store::staff::set_active(&conn, &account.id, false, time::OffsetDateTime::now_utc()).unwrap();
     let after = b.get("/api/catalog").await;
     assert_eq!((after.status, after.json()), (401, serde_json::json!("SessionExpired")));
     app.stop().await;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use simpul_domain::office::BoxRole;
 use simpul_domain::queue::{CallPolicy, Lane, PriorityReason, TicketAction};
 use simpul_domain::zone::Zone;
-use simpul_server::queue::{self, QueueError, Worker};
-use simpul_server::store::catalog;
+use simpul_server::office::queue::{self, QueueError, Worker};
+use simpul_store::catalog;
 use time::Duration;
 use time::macros::datetime;
 
@@ -15,19 +15,19 @@ const T0: time::OffsetDateTime = datetime!(2026-11-23 08:00 +08:00);
 /// The office head: may work any counter (the queue's policies are tested through them).
 const HEAD: Worker<'static> = Worker { id: "kepala", head: true };
 
-fn office() -> (tempfile::TempDir, rusqlite::Connection, Vec<String>) {
+fn office() -> (tempfile::TempDir, simpul_store::Connection, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = simpul_server::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
-    simpul_server::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
+    let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    simpul_server::ops::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
     let services: Vec<String> = catalog::list(&conn).unwrap().into_iter().map(|e| e.id).collect();
-    queue::set_counter(&conn, "L1", "Loket 1", &[]).unwrap();
-    queue::set_counter(&conn, "L2", "Loket 2", &[services[0].clone()]).unwrap();
+    simpul_store::queue::set_counter(&conn, "L1", "Loket 1", &[]).unwrap();
+    simpul_store::queue::set_counter(&conn, "L2", "Loket 2", &[services[0].clone()]).unwrap();
     queue::open_counter(&conn, "L1", Worker { id: "staff-1", head: false }, true, T0, Zone::Wita).unwrap();
     queue::open_counter(&conn, "L2", Worker { id: "staff-2", head: false }, true, T0, Zone::Wita).unwrap();
     (dir, conn, services)
 }
 
-fn issue(conn: &rusqlite::Connection, service: &str, lane: Lane, n: u32) -> queue::Ticket {
+fn issue(conn: &simpul_store::Connection, service: &str, lane: Lane, n: u32) -> simpul_store::queue::Ticket {
     let t = queue::issue(
         conn,
         "51.03.02".parse().unwrap(),
@@ -49,11 +49,11 @@ fn tickets_are_numbered_per_lane_and_only_printed_ones_wait() {
     let p1 = issue(&conn, &services[1], Lane::Priority(PriorityReason::Elderly), 3);
     let b1 = issue(&conn, &services[1], Lane::Normal, 4);
     assert_eq!(
-        [a1.number.as_str(), a2.number.as_str(), p1.number.as_str(), b1.number.as_str()],
+        [a1.number.to_string(), a2.number.to_string(), p1.number.to_string(), b1.number.to_string()],
         ["A-001", "A-002", "P-001", "B-001"]
     );
     assert_eq!(a1.id, "510302-20261123-A001");
-    assert_eq!(p1.lane, "lansia");
+    assert_eq!(simpul_store::queue::lane_code(p1.lane), "lansia");
 
     // A retry of the same kiosk request gets the same ticket, not a second one.
     let again =
@@ -65,9 +65,10 @@ fn tickets_are_numbered_per_lane_and_only_printed_ones_wait() {
     let failed =
         queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "client-x", T0, Zone::Wita)
             .unwrap();
-    assert_eq!(failed.state, "pending_print");
-    assert_eq!(queue::printed(&conn, &failed.id, false).unwrap().state, "void");
-    let waiting: Vec<String> = queue::waiting(&conn, T0, Zone::Wita).unwrap().into_iter().map(|t| t.number).collect();
+    assert_eq!(failed.stage.code(), "pending_print");
+    assert_eq!(queue::printed(&conn, &failed.id, false).unwrap().stage.code(), "void");
+    let waiting: Vec<String> =
+        queue::waiting(&conn, T0, Zone::Wita).unwrap().into_iter().map(|t| t.number.to_string()).collect();
     assert_eq!(waiting, ["P-001", "A-001", "A-002", "B-001"]);
     assert_eq!(queue::stats(&conn, T0, Zone::Wita).unwrap().total.issued, 4);
 }
@@ -82,17 +83,17 @@ fn counters_call_priority_first_but_not_forever_and_never_the_same_ticket() {
     let policy = CallPolicy { max_priority_in_row: 1 };
     let at = T0 + Duration::minutes(10);
     let first = queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap();
-    assert_eq!(first.number, "P-001");
+    assert_eq!(first.number.to_string(), "P-001");
     // The counter is busy until it finishes, skips or transfers.
     assert!(matches!(queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita), Err(QueueError::Busy)));
     queue::act(&conn, &first.id, HEAD, TicketAction::Start, None, at, Zone::Wita).unwrap();
     queue::act(&conn, &first.id, HEAD, TicketAction::Finish, None, at + Duration::minutes(5), Zone::Wita).unwrap();
     // One priority call in a row is the limit while a normal ticket waits.
     let second = queue::call_next(&conn, "L1", HEAD, policy, at, Zone::Wita).unwrap();
-    assert_eq!(second.number, "A-001");
+    assert_eq!(second.number.to_string(), "A-001");
     // The other counter gets the other ticket.
     let third = queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita).unwrap();
-    assert_eq!(third.number, "P-002");
+    assert_eq!(third.number.to_string(), "P-002");
     assert!(matches!(queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita), Err(QueueError::Busy)));
     queue::act(&conn, &third.id, HEAD, TicketAction::Skip, None, at, Zone::Wita).unwrap();
     assert!(matches!(queue::call_next(&conn, "L2", HEAD, policy, at, Zone::Wita), Err(QueueError::Empty)));
@@ -192,15 +193,18 @@ fn transfers_keep_the_place_and_the_display_and_stats_follow() {
     let moved =
         queue::act(&conn, &t.id, HEAD, TicketAction::Transfer, Some(("L2", Some(&services[0]))), at, Zone::Wita)
             .unwrap();
-    assert_eq!(moved.state, "waiting");
+    assert_eq!(moved.stage.code(), "waiting");
     let at_l2 = queue::call_next(&conn, "L2", HEAD, CallPolicy::default(), at, Zone::Wita).unwrap();
     assert_eq!(at_l2.id, a1.id);
     let display = queue::display(&conn, at, Zone::Wita).unwrap();
     assert_eq!(
-        display.serving,
+        display.serving.iter().map(|(c, n)| (c.clone(), n.map(|n| n.to_string()))).collect::<Vec<_>>(),
         vec![("Loket 1".to_string(), None), ("Loket 2".to_string(), Some("B-001".to_string()))]
     );
-    assert_eq!(display.last_called[0], ("B-001".to_string(), "Loket 2".to_string()));
+    assert_eq!(
+        (display.last_called[0].0.to_string(), display.last_called[0].1.clone()),
+        ("B-001".to_string(), "Loket 2".to_string())
+    );
     assert_eq!(display.waiting, (1, 0));
     assert_eq!(display.call_seq, 3, "call, recall, call");
     queue::act(&conn, &at_l2.id, HEAD, TicketAction::Start, None, at + Duration::minutes(1), Zone::Wita).unwrap();
@@ -227,7 +231,7 @@ fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_
     // Its holder turns up: another counter calls it again, and the display sees a new call.
     let before = queue::display(&conn, at, Zone::Wita).unwrap().call_seq;
     let again = queue::call_again(&conn, &t.id, "L2", HEAD, at + Duration::minutes(20), Zone::Wita).unwrap();
-    assert_eq!((again.state.as_str(), again.counter.as_deref()), ("called", Some("L2")));
+    assert_eq!((again.stage.code(), again.counter.as_deref()), ("called", Some("L2")));
     assert!(queue::display(&conn, at, Zone::Wita).unwrap().call_seq > before);
     assert!(queue::no_shows(&conn, at, Zone::Wita).unwrap().is_empty());
     // A busy counter calls nobody else; yesterday's no-show is not called today.
@@ -241,17 +245,17 @@ fn a_skipped_ticket_is_called_again_the_same_day_only_and_a_silent_kiosk_ticket_
     // A kiosk that never says whether its ticket printed: the ticket lapses after the window.
     let silent =
         queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "silent", at, Zone::Wita).unwrap();
-    assert_eq!(silent.state, "pending_print");
+    assert_eq!(silent.stage.code(), "pending_print");
     let later = at + queue::PRINT_CONFIRM_WINDOW + Duration::minutes(1);
     queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "next", later, Zone::Wita).unwrap();
-    assert_eq!(queue::ticket(&conn, &silent.id).unwrap().state, "void");
+    assert_eq!(queue::ticket(&conn, &silent.id).unwrap().stage.code(), "void");
     // Its kiosk speaks at last: it did print, so the applicant holding it is in the queue.
-    assert_eq!(queue::printed(&conn, &silent.id, true).unwrap().state, "waiting");
+    assert_eq!(queue::printed(&conn, &silent.id, true).unwrap().stage.code(), "waiting");
     let fresh =
         queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "fresh", later, Zone::Wita)
             .unwrap();
     queue::issue(&conn, "51.03.02".parse().unwrap(), &services[0], Lane::Normal, "after", later, Zone::Wita).unwrap();
-    assert_eq!(queue::ticket(&conn, &fresh.id).unwrap().state, "pending_print", "within the window it waits");
+    assert_eq!(queue::ticket(&conn, &fresh.id).unwrap().stage.code(), "pending_print", "within the window it waits");
 }
 
 #[test]
@@ -266,13 +270,13 @@ fn after_a_restore_the_day_numbers_above_every_ticket_handed_out_before_it() {
     // every lane above them.
     let floor = queue::skip_ahead_after_restore(&conn, T0.date(), None).unwrap();
     assert_eq!(floor, 200);
-    assert_eq!(issue(&conn, &services[0], Lane::Normal, 21).number, "A-201");
-    assert_eq!(issue(&conn, &services[0], priority, 22).number, "P-201");
-    assert_eq!(issue(&conn, &services[1], Lane::Normal, 23).number, "B-201");
+    assert_eq!(issue(&conn, &services[0], Lane::Normal, 21).number.to_string(), "A-201");
+    assert_eq!(issue(&conn, &services[0], priority, 22).number.to_string(), "P-201");
+    assert_eq!(issue(&conn, &services[1], Lane::Normal, 23).number.to_string(), "B-201");
     // A second restore the same day climbs again, never back, and above what the database it
     // replaced had handed out (A-201 here).
     assert_eq!(queue::skip_ahead_after_restore(&conn, T0.date(), Some(201)).unwrap(), 400);
-    assert_eq!(issue(&conn, &services[0], Lane::Normal, 24).number, "A-401");
+    assert_eq!(issue(&conn, &services[0], Lane::Normal, 24).number.to_string(), "A-401");
     // The next day starts at 1.
     let t = queue::issue(
         &conn,
@@ -284,7 +288,7 @@ fn after_a_restore_the_day_numbers_above_every_ticket_handed_out_before_it() {
         Zone::Wita,
     )
     .unwrap();
-    assert_eq!(t.number, "A-001");
+    assert_eq!(t.number.to_string(), "A-001");
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod protocol;
 pub mod records;
 pub mod reference;
 pub mod session;
+pub mod wire;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -106,48 +107,5 @@ pub fn apply_changes(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), LoadError
         }
         Ok(Err(e)) => Err(LoadError::Invalid(e.to_string())),
         Err(_) => Err(LoadError::Corrupt),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    #[test]
-    fn a_saved_document_loads_and_garbage_does_not() {
-        let mut doc = AutoCommit::new();
-        autosurgeon::reconcile(&mut doc, records::tests_support::application()).unwrap();
-        let bytes = doc.save();
-        assert!(load_document(&bytes).is_ok());
-        assert!(load_document(&[0u8; 48]).is_err());
-        let mut corrupt = bytes.clone();
-        let n = corrupt.len();
-        corrupt[n / 2] ^= 0xFF;
-        assert!(load_document(&corrupt).is_err());
-        let mut target = AutoCommit::new();
-        assert!(apply_changes(&mut target, &bytes).is_ok());
-        assert!(apply_changes(&mut target, b"definitely not automerge").is_err());
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
-        #[test]
-        fn arbitrary_bytes_never_escape_as_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = load_document(&bytes);
-        }
-
-        #[test]
-        fn damaged_documents_never_escape_as_a_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
-            let mut doc = AutoCommit::new();
-            autosurgeon::reconcile(&mut doc, records::tests_support::application()).unwrap();
-            let mut bytes = doc.save();
-            for (i, b) in flips {
-                let at = i.index(bytes.len());
-                bytes[at] ^= b | 1;
-            }
-            let _ = load_document(&bytes);
-        }
     }
 }

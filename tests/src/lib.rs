@@ -7,6 +7,7 @@ pub mod escpos;
 pub mod ipp;
 pub mod lan;
 pub mod pwg;
+pub mod samples;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

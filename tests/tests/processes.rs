@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use simpul_tests::{Running, eventually, simpul_binary};
+use simpul_tests::{Running, eventually, simpul_binary, simpul_cli};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -186,4 +186,44 @@ fn logs_can_be_json_lines_without_personal_data() {
     let line: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
     assert_eq!(line["level"], "INFO");
     assert!(line["message"].is_string());
+}
+
+#[tokio::test]
+async fn a_restore_waits_for_the_server_of_its_own_data_directory_only() {
+    let (this, other, backups) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let server = Running::start(&simpul_binary(), this.path(), &[], &[]);
+    let backup = backups.path().join("box");
+    let out = simpul_cli(this.path(), &[], &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+
+    // Refused under the running server of this directory, though it listens on another port than
+    // the configured one.
+    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap()]);
+    assert!(!out.status.success(), "no restore under a running server");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("stop it") && said.contains(&format!("process {}", server.pid())), "{said}");
+
+    // A server of another data directory answering on the configured address stops nothing.
+    let address = server.base.trim_start_matches("http://").to_string();
+    let out = simpul_cli(other.path(), &[("SIMPUL_LISTEN", address.as_str())], &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "restore beside another server: {}", String::from_utf8_lossy(&out.stderr));
+
+    // Once the server is gone (killed: the kernel lets go of its lock), the restore goes ahead.
+    server.kill();
+    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
+
+    // And a second server on the same directory is refused while the first runs.
+    let first = Running::start(&simpul_binary(), this.path(), &[], &[]);
+    let second = std::process::Command::new(simpul_binary())
+        .args(["serve"])
+        .env("SIMPUL_DATA_DIR", this.path().join("data"))
+        .env("SIMPUL_LISTEN", "127.0.0.1:0")
+        .env_remove("SIMPUL_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second server on one data directory");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another simpul process uses the data directory"));
+    drop(first);
 }

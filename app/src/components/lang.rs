@@ -267,7 +267,6 @@ pub fn device_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "no_device" => t_string!(i18n, device.no_device).to_string(),
         "not_a_printer" => t_string!(i18n, device.not_a_printer).to_string(),
         "not_checked" => t_string!(i18n, device.not_checked).to_string(),
-        "not_built" => t_string!(i18n, device.not_built).to_string(),
         "duplicate" => t_string!(i18n, device.duplicate).to_string(),
         "paper_low" => t_string!(i18n, device.paper_low).to_string(),
         "discovery" => t_string!(i18n, device.discovery).to_string(),

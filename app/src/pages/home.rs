@@ -53,10 +53,6 @@ fn Home() -> impl IntoView {
             </p>
         </section>
         <Dashboard />
-        <section class="panel muted-panel" aria-labelledby="coming">
-            <h2 id="coming">{t!(i18n, home.coming_title)}</h2>
-            <p>{t!(i18n, home.coming_body)}</p>
-        </section>
     }
 }
 

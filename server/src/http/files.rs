@@ -7,13 +7,13 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use simpul_app::backend::Backend;
+use simpul_app::backend::SessionBackend;
 use simpul_app::error::{ApiError, Refusal};
 use simpul_domain::attachment::{MAX_ATTACHMENT_BYTES, UploadProblem, check_upload};
 use simpul_domain::auth::Permission;
 
 use crate::backend::AppBackend;
-use crate::backend_apps::UploadTarget;
+use crate::backend::applications::UploadTarget;
 use crate::state::AppState;
 
 /// Body limit of an upload request: the largest file plus room for the form around it.
@@ -133,7 +133,7 @@ fn refusal(e: ApiError) -> Response {
     (status, e.to_string()).into_response()
 }
 
-async fn caller(backend: &AppBackend, parts: &Parts) -> Result<simpul_app::api::UserView, ApiError> {
+async fn caller(backend: &AppBackend, parts: &Parts) -> Result<simpul_app::wire::UserView, ApiError> {
     backend.authorize(parts, Permission::ViewApplications).await
 }
 

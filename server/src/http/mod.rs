@@ -30,8 +30,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_rusqlite_store::RusqliteStore;
 
-use crate::auth;
 use crate::backend::{AppBackend, SessionMarker};
+use crate::office::auth;
 use crate::state::AppState;
 
 /// Largest request body accepted (server-function arguments are small; uploads come later with
@@ -149,7 +149,7 @@ async fn display_stream(
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let backend = AppBackend::new(state.core.clone());
-    if backend.device(crate::store::tokens::Purpose::Display, &q.token).await.is_err() {
+    if backend.device(simpul_store::tokens::Purpose::Display, &q.token).await.is_err() {
         return (StatusCode::FORBIDDEN, "unknown display token").into_response();
     }
     let changes = state.core.queue_changed.subscribe();
@@ -178,7 +178,7 @@ async fn display_stream(
 
 /// `/healthz`: what this box is, for its peers and for monitoring.
 async fn health(State(state): State<AppState>) -> Response {
-    let db_ok = state.core.db.call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.is_ok();
+    let db_ok = state.core.db.call(|c| Ok(simpul_store::db::answers(c))).await.unwrap_or(false);
     let body = serde_json::json!({
         "service": "simpul",
         "role": state.core.config.role.code(),

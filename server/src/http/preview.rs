@@ -6,7 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use simpul_app::backend::Backend;
+use simpul_app::backend::SessionBackend;
 use simpul_app::error::ApiError;
 use simpul_domain::auth::Permission;
 
