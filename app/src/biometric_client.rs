@@ -4,9 +4,9 @@
 //! CORS) and hands the signed capture blocks to the box, which checks every signature itself.
 //! Nothing here is trusted by the box.
 
-use simpul_domain::sbi::{self, BioSubType, DeviceType, DiscoveryEntry, Modality};
+use simpul_sbi::{self as sbi, BioSubType, DeviceType, DiscoveryEntry, Modality};
 #[cfg(feature = "hydrate")]
-use simpul_domain::sbi::{CaptureResponse, DiscoverRequest};
+use simpul_sbi::{CaptureResponse, DiscoverRequest};
 
 /// What a capture in the browser gave: the signed blocks for the box and the transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,6 @@ pub mod catalog;
 pub mod nik;
 pub mod office;
 pub mod queue;
-pub mod sbi;
 pub mod text;
 pub mod wilayah;
 pub mod zone;

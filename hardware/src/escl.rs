@@ -14,7 +14,6 @@
 use std::time::{Duration, Instant};
 
 use roxmltree::{Document, Node, ParsingOptions};
-use serde::{Deserialize, Serialize};
 
 use crate::driver::{Device, Pending, Report, Scanner, pending};
 use crate::limited::body;
@@ -22,6 +21,7 @@ use crate::scan::{clip, sniff};
 use crate::tls::DeviceHttp;
 use crate::{Attention, DeviceError};
 
+pub use crate::driver::{A4_HEIGHT, A4_WIDTH, ScanFormat, ScanRequest, ScanSource};
 pub use crate::scan::{ColorMode, ScannedPage};
 
 /// The eSCL namespace (`scan:`).
@@ -37,77 +37,6 @@ pub const MAX_PAGES: usize = 200;
 /// Largest whole job, all pages together: a feeder of pages that each stay under
 /// [`MAX_PAGE_BYTES`] must still not fill the box's memory.
 pub const MAX_JOB_BYTES: usize = 512 * 1024 * 1024;
-/// Width of an A4 page in 1/300 inch.
-pub const A4_WIDTH: u32 = 2480;
-/// Height of an A4 page in 1/300 inch.
-pub const A4_HEIGHT: u32 = 3508;
-
-/// Where the pages come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScanSource {
-    /// The feeder when the scanner has one and it holds paper, the glass otherwise.
-    Auto,
-    /// The glass: one page per job.
-    Platen,
-    /// The automatic document feeder: every page it holds.
-    Adf,
-}
-
-/// The file format asked of the scanner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScanFormat {
-    /// One JPEG per page (every eSCL scanner offers it).
-    Jpeg,
-    /// One PDF per page.
-    Pdf,
-    /// One PNG per page (few scanners offer it).
-    Png,
-}
-
-impl ScanFormat {
-    /// The MIME type.
-    pub fn mime(self) -> &'static str {
-        match self {
-            ScanFormat::Jpeg => "image/jpeg",
-            ScanFormat::Pdf => "application/pdf",
-            ScanFormat::Png => "image/png",
-        }
-    }
-}
-
-/// What to scan. Sizes are in 1/300 inch, as eSCL counts them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScanRequest {
-    /// Glass, feeder, or whichever holds the paper.
-    pub source: ScanSource,
-    /// Colour mode; one the scanner lacks is replaced by the nearest it offers.
-    pub color: ColorMode,
-    /// Resolution; one the scanner lacks is replaced by the nearest it offers.
-    pub dpi: u32,
-    /// File format; one the scanner lacks is `Unsupported`.
-    pub format: ScanFormat,
-    /// Width of the region from the top left corner, clamped to the scanner's range.
-    pub width: u32,
-    /// Height of the region, clamped to the scanner's range.
-    pub height: u32,
-}
-
-impl Default for ScanRequest {
-    /// An A4 page in colour at 300 dpi as JPEG, from the feeder when it holds paper.
-    fn default() -> ScanRequest {
-        ScanRequest {
-            source: ScanSource::Auto,
-            color: ColorMode::Rgb24,
-            dpi: 300,
-            format: ScanFormat::Jpeg,
-            width: A4_WIDTH,
-            height: A4_HEIGHT,
-        }
-    }
-}
-
 /// What one input (glass or feeder) can do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InputCaps {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub use crate::driver::Ticket;
 use crate::driver::{Device, Pending, PrintJob, Printer, Progress, Report, Submitted, TicketPrinter, pending};
 use crate::{Attention, DeviceError};
 
@@ -19,25 +20,6 @@ const ESC: u8 = 0x1B;
 const GS: u8 = 0x1D;
 const DLE: u8 = 0x10;
 const EOT: u8 = 0x04;
-
-/// A queue ticket as printed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ticket {
-    /// Office name, on top.
-    pub office: String,
-    /// Service title.
-    pub service: String,
-    /// Ticket number, e.g. "A-014".
-    pub number: String,
-    /// Lane, in words ("Prioritas: lansia").
-    pub lane: String,
-    /// Issue time as printed ("22-11-2026 08:15 WITA").
-    pub time: String,
-    /// Text of the QR code (the ticket's reference).
-    pub qr: String,
-    /// Closing line ("Mohon menunggu panggilan").
-    pub footer: String,
-}
 
 /// Text as the printer's ASCII subset: letters with accents lose them, anything else that is
 /// not printable ASCII becomes '?'; control bytes never reach the printer from text.

@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use simpul_domain::sbi::Modality;
+use simpul_sbi::Modality;
 
 /// Most representations taken from one record (MOSIP devices send one).
 pub const MAX_REPRESENTATIONS: u16 = 16;

@@ -13,8 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use crate::driver::{Device, Pending, Report, Scanner, pending};
-use crate::escl::{ScanFormat, ScanRequest, ScanSource};
+use crate::driver::{Device, Pending, Report, ScanFormat, ScanRequest, ScanSource, Scanner, pending};
 use crate::scan::{ColorMode, ScannedPage, clip, sniff};
 use crate::{Attention, DeviceError};
 

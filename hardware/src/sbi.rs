@@ -3,7 +3,7 @@
 //! box itself, and the checks the box makes on captures a browser hands over.
 //!
 //! Every signed block is a compact JWS: `EdDSA` whose header carries the device's Ed25519 public
-//! key as a JWK (see `simpul_domain::sbi`), or `RS256` / `ES256` with the device certificate in
+//! key as a JWK (see `simpul_sbi`), or `RS256` / `ES256` with the device certificate in
 //! `x5c`, as MOSIP SBI devices sign. The driver verifies each signature,
 //! that a capture's digital id is signed by the same key as its data, and, when pins are given,
 //! that the serial number and key are those configured: anything else is
@@ -25,18 +25,18 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub use simpul_domain::sbi::PreviewFrame;
-pub use simpul_domain::sbi::{
+pub use simpul_sbi::PreviewFrame;
+pub use simpul_sbi::{
     self as wire, BioSubType, CaptureRequest, DeviceDescription, DeviceStatus, DeviceType, DigitalId, Modality,
     SlapPlan, capture_request, finger_exceptions, finger_slaps,
 };
-use simpul_domain::sbi::{
-    CapturePayload, CaptureResponse, DiscoverRequest, DiscoveryEntry, FrameSplitter, InfoEntry, SbiError,
-    StreamProblem, StreamRequest,
+use simpul_sbi::{
+    CapturePayload, CaptureResponse, DiscoverRequest, DiscoveryEntry, FrameSplitter, InfoEntry, SbiError, StreamRequest,
 };
 
-use crate::driver::{BiometricService, Device, Pending, Report, pending};
-use crate::iso19794::{self, ImageEncoding, RecordKind};
+use crate::driver::{BiometricService, Device, Pending, PreviewSource, Report, pending, stream_problem};
+pub use crate::driver::{Captured, DeviceInfo, Preview, RecordSummary};
+use crate::iso19794::{self, RecordKind};
 use crate::limited::{body, request_error};
 use crate::{Attention, DeviceError};
 pub use simpul_domain::attachment::BIOMETRIC_RECORD_MIME;
@@ -78,111 +78,6 @@ pub struct DiscoveredDevice {
     pub purpose: String,
     /// The base URL it names for itself.
     pub callback: String,
-}
-
-/// A device as its signed information describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceInfo {
-    /// The device's id within its service.
-    pub device_id: String,
-    /// Its state.
-    pub status: DeviceStatus,
-    /// What it captures, if Simpul knows the type it names.
-    pub modality: Option<Modality>,
-    /// Its serial number, from the signed digital id.
-    pub serial: String,
-    /// SHA-256 (lower-case hex) of the public key that signed it: the identity the box pins.
-    pub key_fingerprint: String,
-    /// Its verified digital id.
-    pub digital_id: DigitalId,
-    /// The whole signed description.
-    pub description: DeviceDescription,
-}
-
-/// One verified capture.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Captured {
-    /// What was captured.
-    pub modality: Modality,
-    /// Which finger or eye ([`BioSubType::Unknown`] for a face or a signature).
-    pub sub_type: BioSubType,
-    /// The quality reached, 0-100.
-    pub quality: u8,
-    /// The quality asked for, 0-100.
-    pub requested: u8,
-    /// What the device captured (decoded `bioValue`): a JPEG or PNG image, or an ISO/IEC 19794
-    /// record (see [`Captured::record`]).
-    pub image: Vec<u8>,
-    /// `image/jpeg`, `image/png` or, for a record, [`BIOMETRIC_RECORD_MIME`], checked against
-    /// the bytes.
-    pub content_type: &'static str,
-    /// What the ISO/IEC 19794 record holds, when the device sent one (as MOSIP devices do).
-    pub record: Option<RecordSummary>,
-    /// The serial number of the device, from its signed digital id.
-    pub serial: String,
-    /// SHA-256 (lower-case hex) of the key that signed the capture.
-    pub key_fingerprint: String,
-    /// A face photographed as the exception photo (the request named fingers or eyes that
-    /// could not be captured). Always `false` from [`verify_capture`], which sees no request.
-    pub exception: bool,
-    /// The transaction the device says it captured for.
-    pub transaction_id: String,
-    /// When the device says it captured (its clock, ISO 8601).
-    pub timestamp: String,
-    /// The capture's `hash`, to chain the next request with [`CaptureRequest::after`] (not
-    /// part of the signed data; `None` from [`verify_capture`]).
-    pub hash: Option<String>,
-}
-
-impl std::fmt::Debug for Captured {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Captured")
-            .field("modality", &self.modality)
-            .field("sub_type", &self.sub_type)
-            .field("quality", &self.quality)
-            .field("requested", &self.requested)
-            .field("image", &self.image.len())
-            .field("content_type", &self.content_type)
-            .field("record", &self.record)
-            .field("serial", &self.serial)
-            .field("key_fingerprint", &self.key_fingerprint)
-            .field("exception", &self.exception)
-            .field("transaction_id", &self.transaction_id)
-            .finish()
-    }
-}
-
-/// What a captured ISO/IEC 19794 record holds (its first representation).
-#[derive(Clone, PartialEq, Eq)]
-pub struct RecordSummary {
-    /// Which part of the standard.
-    pub kind: RecordKind,
-    /// How its image is encoded.
-    pub encoding: ImageEncoding,
-    /// Width in pixels.
-    pub width: u16,
-    /// Height in pixels.
-    pub height: u16,
-    /// The image, with its MIME type, when a browser can show it (JPEG or PNG inside).
-    pub picture: Option<(Vec<u8>, &'static str)>,
-}
-
-impl RecordSummary {
-    /// "ISO/IEC 19794-4:2011, WSQ, 400 x 500".
-    pub fn describe(&self) -> String {
-        format!("{}, {}, {} x {}", self.kind.standard(), self.encoding.name(), self.width, self.height)
-    }
-}
-
-impl std::fmt::Debug for RecordSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordSummary")
-            .field("kind", &self.kind)
-            .field("encoding", &self.encoding)
-            .field("size", &(self.width, self.height))
-            .field("picture", &self.picture.as_ref().map(|(b, m)| (b.len(), *m)))
-            .finish()
-    }
 }
 
 /// An identity the box accepted for a device: its serial number with the key it signs with.
@@ -436,14 +331,23 @@ impl SbiService {
             });
         }
         let frames = FrameSplitter::new(content_type, MAX_PREVIEW_FRAME_BYTES).map_err(|e| stream_problem(&e))?;
-        Ok(Preview {
-            response,
-            frames,
-            ready: std::collections::VecDeque::new(),
-            // The device ends the stream itself after `seconds`; the grace lets its last frames
-            // and closing boundary arrive before the box stops reading.
-            until: tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds)) + PREVIEW_GRACE,
-            done: false,
+        // The device ends the stream itself after `seconds`; the grace lets its last frames
+        // and closing boundary arrive before the box stops reading.
+        let until = tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds)) + PREVIEW_GRACE;
+        Ok(Preview::new(Box::new(StreamBody(response)), frames, until))
+    }
+}
+
+/// A preview's bytes as the device sends them.
+struct StreamBody(reqwest::Response);
+
+impl PreviewSource for StreamBody {
+    fn chunk(&mut self) -> Pending<'_, Option<Vec<u8>>> {
+        pending(async move {
+            match self.0.chunk().await {
+                Ok(chunk) => Ok(chunk.map(|c| c.to_vec())),
+                Err(e) => Err(request_error(&e)),
+            }
         })
     }
 }
@@ -452,65 +356,6 @@ impl SbiService {
 #[derive(Deserialize)]
 struct StreamRefusal {
     error: Option<SbiError>,
-}
-
-fn stream_problem(p: &StreamProblem) -> DeviceError {
-    match p {
-        StreamProblem::TooLarge(n) => DeviceError::TooLarge(*n),
-        other => DeviceError::Protocol(other.to_string()),
-    }
-}
-
-/// A live preview being read: its frames as they come, each a JPEG or PNG of at most
-/// [`MAX_PREVIEW_FRAME_BYTES`], until the device ends the stream or the time asked for (and
-/// [`PREVIEW_GRACE`]) is up.
-/// Dropping it closes the connection, which stops the device streaming.
-pub struct Preview {
-    response: reqwest::Response,
-    frames: FrameSplitter,
-    ready: std::collections::VecDeque<PreviewFrame>,
-    until: tokio::time::Instant,
-    done: bool,
-}
-
-impl std::fmt::Debug for Preview {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Preview").field("ready", &self.ready.len()).field("done", &self.done).finish()
-    }
-}
-
-impl Preview {
-    /// The next frame; `None` once the stream ended or the time is up. After an error the
-    /// preview is over.
-    pub async fn next(&mut self) -> Option<Result<PreviewFrame, DeviceError>> {
-        loop {
-            if let Some(frame) = self.ready.pop_front() {
-                return Some(Ok(frame));
-            }
-            if self.done || self.frames.ended() {
-                return None;
-            }
-            let chunk = match tokio::time::timeout_at(self.until, self.response.chunk()).await {
-                Err(_) | Ok(Ok(None)) => None,
-                Ok(Ok(Some(chunk))) => Some(Ok(chunk)),
-                Ok(Err(e)) => Some(Err(request_error(&e))),
-            };
-            let outcome = match chunk {
-                None => {
-                    self.done = true;
-                    return None;
-                }
-                Some(chunk) => chunk.and_then(|c| self.frames.push(&c).map_err(|p| stream_problem(&p))),
-            };
-            match outcome {
-                Ok(frames) => self.ready.extend(frames),
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-    }
 }
 
 /// Verifies a capture's `data` (a JWS) a browser hands to the box: the signature, the digital
@@ -939,6 +784,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::iso19794::ImageEncoding;
 
     fn key(n: u8) -> Ed25519KeyPair {
         Ed25519KeyPair::from_seed_unchecked(&[n; 32]).unwrap()

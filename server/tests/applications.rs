@@ -271,7 +271,7 @@ fn a_foreign_resident_ktp_is_returned_resubmitted_and_goes_through_the_centre() 
     }
     // One print of ten is not a set of fingerprints: every finger needs a print or a declared
     // exception before the step closes.
-    use simpul_domain::sbi::BioSubType;
+    use simpul_sbi::BioSubType;
     let capture = |modality: &str, position: String, blob: Option<String>, exception: Option<&str>| CaptureDoc {
         modality: modality.into(),
         position,

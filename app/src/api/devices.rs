@@ -151,7 +151,7 @@ pub async fn record_capture_exceptions(
     id: String,
     modality: String,
     parts: Vec<String>,
-    reason: simpul_domain::sbi::ExceptionReason,
+    reason: simpul_sbi::ExceptionReason,
 ) -> Result<u32, ApiError> {
     use simpul_domain::auth::Permission;
     crate::backend::guarded_csrf(Permission::TakeApplications, csrf, |backend, user| async move {

@@ -63,6 +63,6 @@ pub trait DeviceBackend: Send + Sync + 'static {
         id: &str,
         modality: &str,
         parts: Vec<String>,
-        reason: simpul_domain::sbi::ExceptionReason,
+        reason: simpul_sbi::ExceptionReason,
     ) -> Result<u32, ApiError>;
 }

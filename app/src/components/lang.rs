@@ -330,8 +330,8 @@ pub fn settled_field_text(i18n: I18nContext<Locale>, field: &str) -> String {
 }
 
 /// A finger's name.
-pub fn finger_text(i18n: I18nContext<Locale>, finger: simpul_domain::sbi::BioSubType) -> String {
-    use simpul_domain::sbi::BioSubType::*;
+pub fn finger_text(i18n: I18nContext<Locale>, finger: simpul_sbi::BioSubType) -> String {
+    use simpul_sbi::BioSubType::*;
     match finger {
         LeftThumb => t_string!(i18n, finger.left_thumb),
         LeftIndex => t_string!(i18n, finger.left_index),

@@ -892,7 +892,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                             <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
                             {record_bits(&c)}
                             {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
-                            {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                            {c.quality.filter(|q| simpul_sbi::low_quality(*q)).map(|_| view! {
                                 " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
                             })}
                         }.into_any()
@@ -905,7 +905,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
     };
     // Fingerprints are ten records: how many were captured, and each finger's exception.
     let prints = {
-        use simpul_domain::sbi::BioSubType;
+        use simpul_sbi::BioSubType;
         let fingers: Vec<_> = app.captures.iter().filter(|c| c.modality == "fingerprint").cloned().collect();
         let captured = fingers.iter().filter(|c| c.blob.is_some()).count();
         let excepted: Vec<(String, String)> = fingers
@@ -928,7 +928,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                             <span>"✔ "{captured}" / 10"</span>
                             {format.map(|f| view! { " · " <span class="record-format">{f}</span> })}
                             {best.map(|q| view! { " · "{t!(i18n, app.quality)}" ≥ "{q}})}
-                            {best.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                            {best.filter(|q| simpul_sbi::low_quality(*q)).map(|_| view! {
                                 " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
                             })}
                         })}
@@ -950,7 +950,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
     };
     // The iris is two records, one per eye: each eye's capture or exception.
     let eyes = {
-        use simpul_domain::sbi::BioSubType;
+        use simpul_sbi::BioSubType;
         let records: Vec<_> = app.captures.iter().filter(|c| c.modality == "iris").cloned().collect();
         let captured = records.iter().filter(|c| c.blob.is_some()).count();
         let excepted = records.iter().filter(|c| c.blob.is_none()).count();
@@ -971,7 +971,7 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
                                         <a href=format!("/berkas/{sha}") target="_blank">"✔ "{c.device.clone()}</a>
                                         {record_bits(&c)}
                                         {c.quality.map(|q| view! { " · "{t!(i18n, app.quality)}" "{q}})}
-                                        {c.quality.filter(|q| simpul_domain::sbi::low_quality(*q)).map(|_| view! {
+                                        {c.quality.filter(|q| simpul_sbi::low_quality(*q)).map(|_| view! {
                                             " " <span class="warning low-quality">{t!(i18n, app.low_quality)}</span>
                                         })}
                                     }.into_any(),
@@ -1012,8 +1012,8 @@ fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
 /// transaction the box names. Answers how many the box recorded.
 async fn capture_here(
     base: &str,
-    modality: simpul_domain::sbi::Modality,
-    skipped: &[simpul_domain::sbi::BioSubType],
+    modality: simpul_sbi::Modality,
+    skipped: &[simpul_sbi::BioSubType],
     csrf: String,
     id: String,
 ) -> Result<u32, ApiError> {
@@ -1056,8 +1056,8 @@ const SBI_ADDRESS_KEY: &str = "simpul.sbi";
 #[derive(Clone, Copy)]
 struct CaptureChoices {
     for_id: RwSignal<String>,
-    missing: RwSignal<Vec<simpul_domain::sbi::BioSubType>>,
-    reason: RwSignal<simpul_domain::sbi::ExceptionReason>,
+    missing: RwSignal<Vec<simpul_sbi::BioSubType>>,
+    reason: RwSignal<simpul_sbi::ExceptionReason>,
     shown: RwSignal<bool>,
 }
 
@@ -1066,7 +1066,7 @@ impl Default for CaptureChoices {
         CaptureChoices {
             for_id: RwSignal::new(String::new()),
             missing: RwSignal::new(Vec::new()),
-            reason: RwSignal::new(simpul_domain::sbi::ExceptionReason::Missing),
+            reason: RwSignal::new(simpul_sbi::ExceptionReason::Missing),
             shown: RwSignal::new(false),
         }
     }
@@ -1079,7 +1079,7 @@ impl CaptureChoices {
         if choices.for_id.get_untracked() != id {
             choices.for_id.set(id.to_string());
             choices.missing.set(Vec::new());
-            choices.reason.set(simpul_domain::sbi::ExceptionReason::Missing);
+            choices.reason.set(simpul_sbi::ExceptionReason::Missing);
             choices.shown.set(false);
         }
         choices
@@ -1095,7 +1095,7 @@ const PREVIEW_SECONDS: u32 = 20;
 /// the capture and recorded as exceptions with their reason.
 #[component]
 fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
-    use simpul_domain::sbi::{BioSubType, ExceptionReason, Modality};
+    use simpul_sbi::{BioSubType, ExceptionReason, Modality};
     let i18n = use_i18n();
     let csrf = csrf_getter();
     #[cfg(feature = "hydrate")]
@@ -1195,7 +1195,7 @@ fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView {
                 // The fingers (for fingerprints) or eyes (for the iris) left out of the capture
                 // and recorded as exceptions; when all are, there is nothing to capture.
                 let skipped: Vec<BioSubType> = missing.into_iter().filter(|p| p.modality() == Some(modality)).collect();
-                let nothing_left = simpul_domain::sbi::nothing_to_capture(modality, &skipped);
+                let nothing_left = simpul_sbi::nothing_to_capture(modality, &skipped);
                 let names: Vec<String> = skipped.iter().map(|p| p.position()).collect();
                 let mut recorded = 0;
                 if !nothing_left {

@@ -211,7 +211,7 @@ impl AppBackend {
         modality: &str,
         seconds: u32,
     ) -> Result<simpul_hardware::sbi::Preview, ApiError> {
-        use simpul_domain::sbi::Modality;
+        use simpul_sbi::Modality;
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         let (service, chosen) = self.box_biometric(user, wanted).await?;
         let sub_id = chosen.description.device_sub_id.first().copied().unwrap_or(0);
@@ -227,7 +227,7 @@ impl AppBackend {
     async fn box_biometric(
         &self,
         user: &UserView,
-        wanted: simpul_domain::sbi::Modality,
+        wanted: simpul_sbi::Modality,
     ) -> Result<(Box<dyn simpul_hardware::driver::BiometricService>, simpul_hardware::sbi::DeviceInfo), ApiError> {
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let device = self.counter_device(user, DeviceKind::Biometric, "no_biometric").await?;
@@ -303,9 +303,9 @@ impl AppBackend {
 /// reason there is none (no such device, or the one there is not ready).
 fn ready_device(
     infos: &[simpul_hardware::sbi::DeviceInfo],
-    wanted: simpul_domain::sbi::Modality,
+    wanted: simpul_sbi::Modality,
 ) -> Result<&simpul_hardware::sbi::DeviceInfo, ApiError> {
-    use simpul_domain::sbi::DeviceStatus;
+    use simpul_sbi::DeviceStatus;
     let chosen = infos
         .iter()
         .filter(|i| i.modality == Some(wanted))
@@ -323,11 +323,8 @@ fn ready_device(
 /// Fingers or eyes of `modality` named by their positions (`left_thumb`..., `left` and
 /// `right` for the eyes), each once; anything else, or any part of a modality without parts,
 /// is refused.
-fn parts(
-    modality: simpul_domain::sbi::Modality,
-    names: &[String],
-) -> Result<Vec<simpul_domain::sbi::BioSubType>, ApiError> {
-    use simpul_domain::sbi::BioSubType;
+fn parts(modality: simpul_sbi::Modality, names: &[String]) -> Result<Vec<simpul_sbi::BioSubType>, ApiError> {
+    use simpul_sbi::BioSubType;
     let mut out: Vec<BioSubType> = Vec::new();
     for name in names {
         let part = BioSubType::from_position(name)
@@ -668,7 +665,7 @@ impl DeviceBackend for AppBackend {
         transaction: &str,
         blocks: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::Modality;
+        use simpul_sbi::Modality;
         let refused = |code: &str| ApiError::Refused(Refusal::Device(code.to_string()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         if blocks.is_empty() || blocks.len() > 12 || transaction.is_empty() || transaction.len() > 64 {
@@ -743,11 +740,11 @@ impl DeviceBackend for AppBackend {
         modality: &str,
         missing: Vec<String>,
     ) -> Result<u32, ApiError> {
-        use simpul_domain::sbi::Modality;
+        use simpul_sbi::Modality;
         let refused = |e: &DeviceError| ApiError::Refused(Refusal::Device(e.code()));
         let wanted = Modality::from_name(modality).ok_or_else(|| ApiError::BadRequest("unknown modality".into()))?;
         let skipped = parts(wanted, &missing)?;
-        if simpul_domain::sbi::nothing_to_capture(wanted, &skipped) {
+        if simpul_sbi::nothing_to_capture(wanted, &skipped) {
             return Err(ApiError::BadRequest(
                 "every part is left out: record the exceptions, there is nothing to capture".into(),
             ));
@@ -763,7 +760,7 @@ impl DeviceBackend for AppBackend {
             .map_err(crate::backend::applications::app_error)?;
         let (service, chosen) = self.box_biometric(user, wanted).await?;
         let transaction = uuid::Uuid::new_v4().to_string();
-        let plan = simpul_domain::sbi::capture_plan(
+        let plan = simpul_sbi::capture_plan(
             wanted,
             &chosen.device_id,
             &chosen.description.device_sub_id,
@@ -789,9 +786,9 @@ impl DeviceBackend for AppBackend {
         id: &str,
         modality: &str,
         names: Vec<String>,
-        reason: simpul_domain::sbi::ExceptionReason,
+        reason: simpul_sbi::ExceptionReason,
     ) -> Result<u32, ApiError> {
-        let modality = simpul_domain::sbi::Modality::from_name(modality)
+        let modality = simpul_sbi::Modality::from_name(modality)
             .filter(|m| m.has_parts())
             .ok_or_else(|| ApiError::BadRequest("exceptions are for fingers and eyes".into()))?;
         let positions = parts(modality, &names)?;

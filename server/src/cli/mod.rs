@@ -802,7 +802,7 @@ fn devsim_command(args: DevsimArgs) -> Result<()> {
         let mut config = sbi::SbiSimConfig::standard();
         config.allowed_origins = args.origins.clone();
         for name in &args.poorly_presented {
-            if simpul_domain::sbi::BioSubType::from_name(name).is_none_or(|p| p.modality().is_none()) {
+            if simpul_sbi::BioSubType::from_name(name).is_none_or(|p| p.modality().is_none()) {
                 anyhow::bail!(
                     "--poorly-presented {name:?}: not a finger or eye (e.g. \"Left IndexFinger\", \"Right\")"
                 );

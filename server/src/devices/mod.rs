@@ -145,7 +145,7 @@ pub async fn discover(configured: &[String], window: std::time::Duration) -> Dis
     let mdns = tokio::task::spawn_blocking(move || discovery::browse(&ServiceType::ALL, window));
     let sbi = simpul_hardware::sbi::scan_ports(
         "127.0.0.1",
-        *simpul_domain::sbi::PORTS.start()..=*simpul_domain::sbi::PORTS.end(),
+        *simpul_sbi::PORTS.start()..=*simpul_sbi::PORTS.end(),
         std::time::Duration::from_millis(800),
     );
     let sane_runner = simpul_hardware::sane::Sane::new(DEVICE_TIMEOUT);
@@ -424,16 +424,16 @@ pub async fn test_capture(device: &Device) -> Result<String, DeviceError> {
         .iter()
         .find(|i| i.modality.is_some())
         .ok_or_else(|| DeviceError::Unsupported("no biometric device at this service".into()))?;
-    let modality = first.modality.unwrap_or(simpul_domain::sbi::Modality::Face);
-    let count = if modality == simpul_domain::sbi::Modality::Finger { 4 } else { 1 };
+    let modality = first.modality.unwrap_or(simpul_sbi::Modality::Face);
+    let count = if modality == simpul_sbi::Modality::Finger { 4 } else { 1 };
     let sub_id = first.description.device_sub_id.first().copied().unwrap_or(0);
     let transaction = uuid::Uuid::new_v4().to_string();
-    let request = simpul_domain::sbi::capture_request(
+    let request = simpul_sbi::capture_request(
         modality,
         count,
         &[],
         &transaction,
-        simpul_domain::sbi::REQUESTED_QUALITY,
+        simpul_sbi::REQUESTED_QUALITY,
         &first.device_id,
         sub_id,
     );

@@ -534,7 +534,7 @@ pub fn act(
                 }
                 // Once fingerprints were started, every finger needs a print or a declared
                 // exception (missing, injured): one print of ten is not a set of fingerprints.
-                use simpul_domain::sbi::BioSubType;
+                use simpul_sbi::BioSubType;
                 let covered = |m: &str, p: BioSubType| {
                     doc.captures.iter().any(|c| {
                         c.modality == m && c.position == p.position() && (c.blob.is_some() || c.exception.is_some())
