@@ -224,7 +224,7 @@ impl TicketState {
             (S::Called | S::Serving, A::Transfer) => S::Waiting,
             // A no-show who turns up late can be called again.
             (S::NoShow, A::Call) => S::Called,
-            _ => return Err(IllegalTicketAction { state: self.clone(), action }),
+            _ => return Err(IllegalTicketAction { state: *self, action }),
         };
         Ok(next)
     }

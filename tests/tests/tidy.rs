@@ -1,7 +1,21 @@
-//! Repository rules that reviews would otherwise have to catch: every Rust source file opens
-//! with a `//!` line saying what it is for, and no `todo!()` or `unimplemented!()` ships.
+//! Repository rules that reviews would otherwise have to catch, read from the source tree:
+//! every Rust file opens with a `//!` line saying what it is for; no `todo!()` or
+//! `unimplemented!()` ships; SQL and `rusqlite` only in the store crate; no tokio, file system,
+//! network or clock in the pure crates (`domain`, `sync`, the SBI crate); no HTTP framework in
+//! the office use-cases; no source file over 1,000 lines outside tests; and the crates depend
+//! on one another only downwards, as ARCHITECTURE.md draws them.
+//!
+//! Test code is left out of the content rules (a test may stage a database state with SQL): the
+//! `tests/` folders, `tests.rs` files and what follows a top-level `#[cfg(test)]`.
 
 use std::path::{Path, PathBuf};
+
+/// Longest source file allowed outside tests.
+const MAX_LINES: usize = 1000;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -17,25 +31,228 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn every_source_file_says_what_it_is_for_and_nothing_is_left_unfinished() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+/// A source file as the rules see it: its path from the repository root, with `/`.
+struct Source {
+    path: String,
+    text: String,
+}
+
+fn sources() -> Vec<Source> {
+    let root = root();
     let mut files = Vec::new();
     rust_files(&root, &mut files);
-    assert!(files.len() > 30, "found only {} files", files.len());
-    let mut problems = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        if !first.starts_with("//!") {
-            problems.push(format!("{}: does not open with a //! line", file.display()));
+    files
+        .into_iter()
+        .map(|file| Source {
+            path: file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/"),
+            text: std::fs::read_to_string(&file).unwrap(),
+        })
+        .collect()
+}
+
+/// Whether a path is test code as a whole.
+fn is_test_file(path: &str) -> bool {
+    path.starts_with("tests/") || path.contains("/tests/") || path.ends_with("/tests.rs") || path.contains("/fuzz/")
+}
+
+/// The lines of non-test code: everything before a top-level `#[cfg(test)]`, comments removed.
+fn code_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("#[cfg(test)]") {
+            break;
         }
-        for (i, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or_default();
-            if code.contains(concat!("todo", "!(")) || code.contains(concat!("unimplemented", "!(")) {
-                problems.push(format!("{}:{}: unfinished code", file.display(), i + 1));
+        let code = match line.find("//") {
+            // A `//` inside a string ("https://...") is not a comment.
+            Some(at) if line[..at].matches('"').count() % 2 == 0 => &line[..at],
+            _ => line,
+        };
+        out.push((i + 1, code.to_string()));
+    }
+    out
+}
+
+/// SQL a line of code carries (as statement text in a string).
+fn sql_in(code: &str) -> Option<&'static str> {
+    const STATEMENTS: [&str; 9] = [
+        "SELECT ",
+        "INSERT INTO",
+        "INSERT OR ",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+        "CREATE INDEX",
+        "PRAGMA ",
+        "VACUUM",
+    ];
+    if !code.contains('"') {
+        return None;
+    }
+    let quoted: String = code.split('"').skip(1).step_by(2).collect::<Vec<_>>().join(" ");
+    STATEMENTS.into_iter().find(|s| quoted.contains(s))
+}
+
+/// What a file in the pure crates must not name.
+const IMPURE: [&str; 10] = [
+    "tokio",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "SystemTime",
+    "Instant::now",
+    "now_utc",
+    "OffsetDateTime::now",
+    "reqwest",
+    "rusqlite",
+];
+
+/// The rules a file's content breaks, one line each.
+fn content_problems(path: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    if !first.starts_with("//!") {
+        problems.push(format!("{path}: does not open with a //! line"));
+    }
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        if code.contains(concat!("todo", "!(")) || code.contains(concat!("unimplemented", "!(")) {
+            problems.push(format!("{path}:{}: unfinished code", n + 1));
+        }
+    }
+    if is_test_file(path) {
+        return problems;
+    }
+    let lines = text.lines().count();
+    if lines > MAX_LINES {
+        problems.push(format!("{path}: {lines} lines, more than {MAX_LINES}: give it rooms"));
+    }
+    let in_store = path.starts_with("server/store/");
+    let pure = ["domain/src/", "sync/src/", "hardware/sbi/src/"].iter().any(|p| path.starts_with(p));
+    let office = path.starts_with("server/src/office/");
+    for (n, code) in code_lines(text) {
+        if !in_store {
+            if code.contains("rusqlite") && !code.contains("tower_sessions_rusqlite_store") {
+                problems.push(format!("{path}:{n}: names rusqlite outside the store crate"));
+            }
+            if let Some(statement) = sql_in(&code) {
+                problems.push(format!("{path}:{n}: SQL ({}) outside the store crate", statement.trim()));
+            }
+        }
+        if pure && let Some(word) = IMPURE.iter().find(|w| code.contains(**w)) {
+            problems.push(format!("{path}:{n}: `{word}` in a pure crate (no I/O, no clock)"));
+        }
+        if office && code.contains("axum") {
+            problems.push(format!("{path}:{n}: axum in the office use-cases"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_source_file_keeps_the_repository_rules() {
+    let sources = sources();
+    assert!(sources.len() > 100, "found only {} files", sources.len());
+    let problems: Vec<String> = sources.iter().flat_map(|s| content_problems(&s.path, &s.text)).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The workspace crates each crate may depend on (normal dependencies), from ARCHITECTURE.md.
+const ALLOWED: [(&str, &[&str]); 10] = [
+    ("domain", &[]),
+    ("hardware/sbi", &[]),
+    ("sync", &["simpul-domain"]),
+    ("hardware", &["simpul-domain", "simpul-sbi"]),
+    ("devsim", &["simpul-domain"]),
+    ("server/store", &["simpul-domain", "simpul-sync"]),
+    ("installer", &["simpul-domain", "simpul-sync", "simpul-store"]),
+    ("app", &["simpul-domain", "simpul-sbi"]),
+    ("app/wasm", &["simpul-app"]),
+    (
+        "server",
+        &[
+            "simpul-domain",
+            "simpul-sbi",
+            "simpul-sync",
+            "simpul-store",
+            "simpul-hardware",
+            "simpul-devsim",
+            "simpul-installer",
+            "simpul-app",
+        ],
+    ),
+];
+
+/// The workspace crates a manifest lists under `[dependencies]` (dev-dependencies are free).
+fn workspace_dependencies(manifest: &str) -> Vec<String> {
+    let mut deps = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && line.starts_with("simpul-") {
+            let name = line.split(['.', ' ', '=']).next().unwrap_or_default();
+            deps.push(name.to_string());
+        }
+    }
+    deps
+}
+
+#[test]
+fn crates_depend_only_downwards() {
+    let mut problems = Vec::new();
+    for (dir, allowed) in ALLOWED {
+        let manifest = std::fs::read_to_string(root().join(dir).join("Cargo.toml")).unwrap();
+        for dep in workspace_dependencies(&manifest) {
+            if !allowed.contains(&dep.as_str()) {
+                problems.push(format!("{dir} depends on {dep}, which ARCHITECTURE.md does not let it"));
             }
         }
     }
+    // Every crate of the workspace is in the table.
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let members = workspace.lines().find(|l| l.starts_with("members")).unwrap();
+    for member in members.split('"').skip(1).step_by(2) {
+        if member != "tests" && !ALLOWED.iter().any(|(dir, _)| *dir == member) {
+            problems.push(format!("{member} is a workspace crate missing from the dependency rules"));
+        }
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// The rules themselves, on made-up files: each catches what it names and passes what it allows.
+
+#[test]
+fn the_rules_catch_what_they_name() {
+    let ok = "//! A file.\n\nfn f() {}\n";
+    assert!(content_problems("server/src/office/x.rs", ok).is_empty());
+    assert_eq!(content_problems("server/src/x.rs", "fn f() {}\n").len(), 1, "no //! line");
+    let sql = "//! A file.\nfn f(c: &C) { c.execute(\"UPDATE t SET a = 1\", []); }\n";
+    assert!(content_problems("server/src/office/x.rs", sql)[0].contains("SQL (UPDATE)"));
+    assert!(content_problems("server/store/src/x.rs", sql).is_empty(), "the store may");
+    assert!(content_problems("server/tests/x.rs", sql).is_empty(), "a test may");
+    let staged = format!("{ok}#[cfg(test)]\nmod tests {{ const Q: &str = \"SELECT 1\"; }}\n");
+    assert!(content_problems("server/src/x.rs", &staged).is_empty(), "a unit test may");
+    let named = "//! A file.\nuse rusqlite::Connection;\n";
+    assert!(content_problems("app/src/x.rs", named)[0].contains("rusqlite"));
+    let clock = "//! A file.\nfn now() -> T { OffsetDateTime::now_utc() }\n";
+    assert!(content_problems("sync/src/x.rs", clock)[0].contains("pure crate"));
+    assert!(content_problems("server/src/x.rs", clock).is_empty());
+    let web = "//! A file.\nuse axum::Router;\n";
+    assert!(content_problems("server/src/office/x.rs", web)[0].contains("axum"));
+    let comment = "//! A file.\n// SELECT in a comment, https://example.org\nfn f() {}\n";
+    assert!(content_problems("server/src/office/x.rs", comment).is_empty());
+    let long = format!("//! A file.\n{}", "fn f() {}\n".repeat(MAX_LINES));
+    assert!(content_problems("server/src/x.rs", &long)[0].contains("more than"));
+    assert!(content_problems("tests/tests/x.rs", &long).is_empty());
+    let unfinished = format!("//! A file.\nfn f() {{ {}) }}\n", concat!("todo", "!("));
+    assert!(content_problems("server/src/x.rs", &unfinished)[0].contains("unfinished"));
+}
+
+#[test]
+fn dependencies_are_read_from_the_dependencies_table_only() {
+    let manifest = "[package]\nname = \"x\"\n[dependencies]\nsimpul-domain.workspace = true\nsimpul-sync = { workspace = true }\nserde = \"1\"\n[dev-dependencies]\nsimpul-tests.workspace = true\n";
+    assert_eq!(workspace_dependencies(manifest), ["simpul-domain", "simpul-sync"]);
 }
