@@ -13,4 +13,7 @@ if command -v mold >/dev/null 2>&1; then
 fi
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="$host_flags"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components"
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Every message carries the time since the first script of this run started, so CI logs show
+# what each phase costs.
+export SIMPUL_T0="${SIMPUL_T0:-$(date +%s)}"
+log() { printf '\033[1m==> [%4ss] %s\033[0m\n' "$(( $(date +%s) - SIMPUL_T0 ))" "$*" >&2; }

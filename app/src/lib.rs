@@ -2,8 +2,9 @@
 //! `ssr`) and hydrated in the browser (feature `hydrate`).
 //!
 //! Architecture invariant: no business rule and no storage here. Server functions are declared
-//! in [`api`] and delegate to the [`backend::Backend`] the server provides; every one checks the
-//! caller's permission on the server before doing anything.
+//! in [`api`], carry the types of [`wire`] and call the method of their own name on the
+//! `backend` the server provides (one trait per area); every one checks the caller's permission
+//! on the server before doing anything.
 
 #![forbid(unsafe_code)]
 // `load_locales!` is deprecated upstream in favour of a build-script generator whose ICU data
