@@ -10,9 +10,12 @@ site="$ROOT/target/site"
 pkg="$site/pkg"
 mkdir -p "$pkg"
 
+# SIMPUL_SITE_TARGET_DIR gives the wasm build a target directory of its own, so that it can run
+# beside a native build (cargo locks its target directory for the whole build).
+site_target="${SIMPUL_SITE_TARGET_DIR:-$CARGO_TARGET_DIR}"
 log "building the hydrate bundle (wasm32, profile wasm-release)"
-cargo build -p simpul-wasm --lib --target wasm32-unknown-unknown --profile wasm-release
-wasm_in="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/simpul_wasm.wasm"
+CARGO_TARGET_DIR="$site_target" cargo build -p simpul-wasm --lib --target wasm32-unknown-unknown --profile wasm-release
+wasm_in="$site_target/wasm32-unknown-unknown/wasm-release/simpul_wasm.wasm"
 
 stamp="$pkg/.source-hash"
 hash=$(sha256sum "$wasm_in" | cut -d' ' -f1)

@@ -7,6 +7,6 @@ cd "$ROOT"
 bash scripts/setup.sh
 bash scripts/build-site.sh
 log "building the simpul binary (release)"
-cargo build --release -p simpul-server --bin simpul
+cargo build --release -p simpul --bin simpul
 log "starting simpul (Ctrl-C to stop)"
 exec "$CARGO_TARGET_DIR/release/simpul" serve "$@"

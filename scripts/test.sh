@@ -9,9 +9,26 @@ start=$(date +%s)
 bash scripts/setup.sh --with-test-deps
 log "rustfmt"
 cargo fmt --all -- --check
-bash scripts/build-site.sh
-log "building the simpul binary (release)"
-cargo build --release -p simpul-server --bin simpul
+# The browser bundle (wasm) builds in its own target directory beside the native build: only
+# the binary embeds it (server/assets), so everything else compiles meanwhile, and each build's
+# single-threaded stretches (linking, the bundle's LTO, wasm-opt) leave the other core to the
+# other build.
+log "building the browser bundle, beside the native build"
+SIMPUL_SITE_TARGET_DIR="$CARGO_TARGET_DIR/site-build" bash scripts/build-site.sh > "$CARGO_TARGET_DIR/site-build.log" 2>&1 &
+site=$!
+log "building every crate and test (release profile)"
+if ! cargo test --release --no-run; then
+  wait "$site" || true
+  exit 1
+fi
+if ! wait "$site"; then
+  cat "$CARGO_TARGET_DIR/site-build.log" >&2
+  log "the browser bundle did not build"
+  exit 1
+fi
+grep '==>' "$CARGO_TARGET_DIR/site-build.log" >&2 || true
+log "embedding the browser bundle in the simpul binary"
+cargo build --release -p simpul --bin simpul
 log "cargo test (every crate but the wasm entry point, release profile)"
 cargo test --release
 log "Playwright (Chromium) against target/release/simpul"

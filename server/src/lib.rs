@@ -177,7 +177,19 @@ impl Appliance {
             stopping,
             sync: Arc::new(crate::sync::client::SyncHandle::default()),
         });
-        Ok(Appliance { _lock: lock, state: AppState { leptos, core }, sessions, sync_listener: None })
+        Ok(Appliance {
+            _lock: lock,
+            state: AppState { leptos, core, bundle: Arc::new(http::assets::NoBundle) },
+            sessions,
+            sync_listener: None,
+        })
+    }
+
+    /// The UI bundle to serve (the binary's embedded one); without it pages are served without
+    /// their interactive part.
+    pub fn with_bundle(mut self, bundle: Arc<dyn http::assets::Bundle>) -> Self {
+        self.state.bundle = bundle;
+        self
     }
 
     /// Hub role: the listener for the mutual-TLS sync endpoint.
@@ -222,7 +234,7 @@ impl Appliance {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        if !http::assets::bundle_present() {
+        if !http::assets::bundle_present(&*self.state.bundle) {
             tracing::warn!("the UI bundle is not embedded: pages work but are not interactive");
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -42,6 +42,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// The core.
     pub core: Arc<Core>,
+    /// The UI bundle served at `/pkg/`.
+    pub bundle: Arc<dyn crate::http::assets::Bundle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

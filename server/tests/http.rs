@@ -261,26 +261,6 @@ async fn bad_input_gets_clear_errors_and_the_server_stays_up() {
 }
 
 #[tokio::test]
-async fn the_ui_bundle_is_embedded_and_served_compressed() {
-    let app = TestApp::start().await;
-    let b = app.browser();
-    if !simpul_server::http::assets::bundle_present() {
-        panic!("the UI bundle is not embedded: run scripts/build-site.sh before the tests");
-    }
-    let js = b.client.get(app.url("/pkg/simpul.js")).header("accept-encoding", "identity").send().await.unwrap();
-    assert_eq!(js.status().as_u16(), 200);
-    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
-    let wasm = b.client.get(app.url("/pkg/simpul_bg.wasm")).header("accept-encoding", "gzip").send().await.unwrap();
-    assert_eq!(wasm.headers()["content-type"], "application/wasm");
-    assert_eq!(wasm.headers()["content-encoding"], "gzip");
-    let etag = wasm.headers()["etag"].to_str().unwrap().to_string();
-    let again = b.client.get(app.url("/pkg/simpul_bg.wasm")).header("if-none-match", &etag).send().await.unwrap();
-    assert_eq!(again.status().as_u16(), 304);
-    assert_eq!(b.get("/pkg/../Cargo.toml").await.status, 404);
-    app.stop().await;
-}
-
-#[tokio::test]
 async fn the_queue_from_kiosk_to_counter_to_the_live_display() {
     let app = TestApp::start().await;
     let kiosk = app.browser();

@@ -55,6 +55,24 @@ async fn the_binary_runs_from_an_empty_directory_with_everything_embedded() {
 }
 
 #[tokio::test]
+async fn the_ui_bundle_is_embedded_and_served_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let c = reqwest::Client::builder().no_gzip().build().unwrap();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let js = c.get(url("/pkg/simpul.js")).header("accept-encoding", "identity").send().await.unwrap();
+    assert_eq!(js.status().as_u16(), 200, "the UI bundle is not embedded: run scripts/build-site.sh first");
+    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    let wasm = c.get(url("/pkg/simpul_bg.wasm")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert_eq!(wasm.headers()["content-encoding"], "gzip");
+    let etag = wasm.headers()["etag"].to_str().unwrap().to_string();
+    let again = c.get(url("/pkg/simpul_bg.wasm")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(c.get(url("/pkg/../Cargo.toml")).send().await.unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
 async fn a_real_deployment_starts_without_demo_data() {
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(&simpul_binary(), dir.path(), &[], &["--no-demo"]);

@@ -114,8 +114,8 @@ pub enum ConfigCommand {
     Show,
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs the parsed command line; `serve` serves `bundle` as the UI.
+pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) -> Result<()> {
     let load = || Config::load(cli.config.as_deref());
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         // The example needs no configuration, so that it also helps when the configuration is broken.
@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", toml::to_string_pretty(&load()?)?);
             Ok(())
         }
-        Command::Serve(args) => serve(load()?, args),
+        Command::Serve(args) => serve(load()?, args, bundle),
         Command::User(cmd) => user(&load()?, cmd),
         Command::Wilayah(WilayahCommand::Import { file }) => wilayah_import(&load()?, &file),
         Command::Catalog(CatalogCommand::Import { files }) => catalog_import(&load()?, &files),

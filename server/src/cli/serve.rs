@@ -10,7 +10,11 @@ pub struct ServeArgs {
     pub no_demo: bool,
 }
 
-pub(super) fn serve(config: Config, args: ServeArgs) -> Result<()> {
+pub(super) fn serve(
+    config: Config,
+    args: ServeArgs,
+    bundle: std::sync::Arc<dyn crate::http::assets::Bundle>,
+) -> Result<()> {
     crate::logging::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -19,7 +23,7 @@ pub(super) fn serve(config: Config, args: ServeArgs) -> Result<()> {
         let role = config.role;
         let sync_listen = config.hub.sync_listen;
         let tls_names = config.hub.tls_names.clone();
-        let mut appliance = Appliance::open(config).await?;
+        let mut appliance = Appliance::open(config).await?.with_bundle(bundle);
         if role == simpul_domain::office::BoxRole::Hub {
             // The CA and TLS certificate exist before the hub says it is listening.
             simpul_installer::pki::HubPki::ensure(&data_dir, &tls_names, OffsetDateTime::now_utc())?;

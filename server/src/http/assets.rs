@@ -1,30 +1,58 @@
-//! The WASM, JavaScript, CSS and icons of the UI, embedded in the binary at build time so that
-//! `simpul` runs from any directory with no site folder beside it.
+//! The UI bundle (WASM, JavaScript, CSS, icons) as the server serves it. The files come from a
+//! [`Bundle`] the caller hands over: the `simpul` binary embeds them (`simpul-assets`), so the
+//! library compiles without them; a server given none serves pages that work without
+//! JavaScript.
+
+use std::borrow::Cow;
 
 use axum::body::Body;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rust_embed::RustEmbed;
 
-/// The site built by `scripts/build-site.sh` (`target/site`).
-#[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site/"]
-pub struct Site;
+use crate::state::AppState;
 
-/// True when the hydration bundle was embedded (a build without it serves pages that work
-/// without JavaScript only).
-pub fn bundle_present() -> bool {
-    Site::get("pkg/simpul.js").is_some() && Site::get("pkg/simpul_bg.wasm").is_some()
+/// One file of the bundle.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    /// Its bytes.
+    pub data: Cow<'static, [u8]>,
+    /// SHA-256 of the bytes.
+    pub sha256: [u8; 32],
+    /// Its MIME type.
+    pub mime: String,
+}
+
+/// Where the bundle's files come from, by their path in the site (`pkg/simpul.js`).
+pub trait Bundle: Send + Sync + 'static {
+    /// One file, if the bundle has it.
+    fn get(&self, name: &str) -> Option<Asset>;
+}
+
+/// No bundle: pages are served without their interactive part.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBundle;
+
+impl Bundle for NoBundle {
+    fn get(&self, _name: &str) -> Option<Asset> {
+        None
+    }
+}
+
+/// True when `bundle` holds the hydration bundle (without it pages work without JavaScript
+/// only).
+pub fn bundle_present(bundle: &dyn Bundle) -> bool {
+    bundle.get("pkg/simpul.js").is_some() && bundle.get("pkg/simpul_bg.wasm").is_some()
 }
 
 /// Serves `/pkg/{path}`: the gzip variant when the browser takes it, ETag revalidation.
-pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub async fn serve(State(state): State<AppState>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let bundle = &state.bundle;
     let name = format!("pkg/{path}");
-    let Some(file) = Site::get(&name) else {
+    let Some(file) = bundle.get(&name) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+    let etag = format!("\"{}\"", hex(&file.sha256[..16]));
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag) {
         return StatusCode::NOT_MODIFIED.into_response();
     }
@@ -32,8 +60,7 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let gzipped = if accepts_gzip { Site::get(&format!("{name}.gz")) } else { None };
-    let mime = file.metadata.mimetype().to_string();
+    let gzipped = if accepts_gzip { bundle.get(&format!("{name}.gz")) } else { None };
     let mut response = match &gzipped {
         Some(gz) => Response::new(Body::from(gz.data.clone().into_owned())),
         None => Response::new(Body::from(file.data.clone().into_owned())),
@@ -41,7 +68,7 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&file.mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

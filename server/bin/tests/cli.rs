@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 fn fixtures() -> PathBuf {
     std::env::var("SIMPUL_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
 }
 
 struct Box {
