@@ -14,6 +14,7 @@ cargo fmt --all -- --check
 # single-threaded stretches (linking, the bundle's LTO, wasm-opt) leave the other core to the
 # other build.
 log "building the browser bundle, beside the native build"
+mkdir -p "$CARGO_TARGET_DIR"
 SIMPUL_SITE_TARGET_DIR="$CARGO_TARGET_DIR/site-build" bash scripts/build-site.sh > "$CARGO_TARGET_DIR/site-build.log" 2>&1 &
 site=$!
 log "building every crate and test (release profile)"
