@@ -175,7 +175,7 @@ impl Appliance {
             started: OffsetDateTime::now_utc(),
             queue_changed,
             stopping,
-            sync: Arc::new(crate::sync::client::SyncHandle::default()),
+            sync: Arc::new(crate::sync::status::SyncHandle::default()),
         });
         Ok(Appliance {
             _lock: lock,

@@ -1,5 +1,7 @@
-//! What every request handler can reach: configuration, database, hub link.
+//! What every request handler can reach: configuration, database, hub link, sync state, and the
+//! UI bundle to serve.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -25,7 +27,7 @@ pub struct Core {
     /// Set when the server begins to stop, so that long-lived streams end and let it.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The office box's sync state (idle on a hub).
-    pub sync: Arc<crate::sync::client::SyncHandle>,
+    pub sync: Arc<crate::sync::status::SyncHandle>,
 }
 
 impl Core {
@@ -43,11 +45,44 @@ pub struct AppState {
     /// The core.
     pub core: Arc<Core>,
     /// The UI bundle served at `/pkg/`.
-    pub bundle: Arc<dyn crate::http::assets::Bundle>,
+    pub bundle: Arc<dyn Bundle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
     }
+}
+
+/// One file of the bundle.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    /// Its bytes.
+    pub data: Cow<'static, [u8]>,
+    /// SHA-256 of the bytes.
+    pub sha256: [u8; 32],
+    /// Its MIME type.
+    pub mime: String,
+}
+
+/// Where the bundle's files come from, by their path in the site (`pkg/simpul.js`).
+pub trait Bundle: Send + Sync + 'static {
+    /// One file, if the bundle has it.
+    fn get(&self, name: &str) -> Option<Asset>;
+}
+
+/// No bundle: pages are served without their interactive part.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBundle;
+
+impl Bundle for NoBundle {
+    fn get(&self, _name: &str) -> Option<Asset> {
+        None
+    }
+}
+
+/// True when `bundle` holds the hydration bundle (without it pages work without JavaScript
+/// only).
+pub fn bundle_present(bundle: &dyn Bundle) -> bool {
+    bundle.get("pkg/simpul.js").is_some() && bundle.get("pkg/simpul_bg.wasm").is_some()
 }

@@ -16,6 +16,7 @@ pub mod reference;
 pub mod session;
 pub mod wire;
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -75,16 +76,36 @@ pub enum LoadError {
     Corrupt,
 }
 
+thread_local! {
+    /// Set while this thread runs automerge's decoder inside [`contained`].
+    static CONTAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside one of the two sites that contain automerge's decoder panics
+/// ([`load_document`], [`apply_changes`]). A process's panic hook asks, so that a panic caught
+/// there is reported as the refusal of damaged bytes it is, and any other panic as a defect.
+pub fn containing_decoder_panic() -> bool {
+    CONTAINING.with(Cell::get)
+}
+
+/// Runs automerge's decoder with its panics caught (and marked as such for the panic hook).
+fn contained<T>(decode: impl FnOnce() -> T) -> Option<T> {
+    let was = CONTAINING.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(decode));
+    CONTAINING.with(|c| c.set(was));
+    result.ok()
+}
+
 /// Opens document bytes from disk or the network without letting a decoder panic escape:
 /// automerge 0.12 unwraps inside its decoder on some corrupt input.
 pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, LoadError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(LoadError::TooLarge(bytes.len()));
     }
-    match catch_unwind(AssertUnwindSafe(|| AutoCommit::load(bytes))) {
-        Ok(Ok(doc)) => Ok(doc),
-        Ok(Err(e)) => Err(LoadError::Invalid(e.to_string())),
-        Err(_) => Err(LoadError::Corrupt),
+    match contained(|| AutoCommit::load(bytes)) {
+        Some(Ok(doc)) => Ok(doc),
+        Some(Err(e)) => Err(LoadError::Invalid(e.to_string())),
+        None => Err(LoadError::Corrupt),
     }
 }
 
@@ -100,12 +121,12 @@ pub fn apply_changes(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), LoadError
     }
     // Work on a fork so that a failure half-way leaves the document as it was.
     let mut fork = doc.fork();
-    match catch_unwind(AssertUnwindSafe(|| fork.load_incremental(bytes))) {
-        Ok(Ok(_)) => {
+    match contained(|| fork.load_incremental(bytes)) {
+        Some(Ok(_)) => {
             *doc = fork;
             Ok(())
         }
-        Ok(Err(e)) => Err(LoadError::Invalid(e.to_string())),
-        Err(_) => Err(LoadError::Corrupt),
+        Some(Err(e)) => Err(LoadError::Invalid(e.to_string())),
+        None => Err(LoadError::Corrupt),
     }
 }

@@ -55,3 +55,35 @@ pub fn application() -> ApplicationDoc {
         resolutions: vec![],
     }
 }
+
+/// A copy of `saved` (an Automerge document as `save` writes it) damaged so that automerge's
+/// decoder panics on it: one byte of the chunk's contents changed and the chunk's checksum made
+/// to match again (plain damage is refused by the checksum before the decoder sees it). `None`
+/// when no such single change makes it panic (a decoder that no longer panics).
+pub fn panicking_document(saved: &[u8]) -> Option<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    // magic (4) | checksum (4) | chunk type (1) | length (LEB128) | contents
+    let mut at = 9;
+    while saved.get(at)? & 0x80 != 0 {
+        at += 1;
+    }
+    let contents = at + 1;
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut found = None;
+    'search: for i in contents..saved.len() {
+        for flip in [0x01u8, 0x02, 0x10, 0x80, 0xFF] {
+            let mut bytes = saved.to_vec();
+            bytes[i] ^= flip;
+            let checksum = Sha256::digest(&bytes[8..]);
+            bytes[4..8].copy_from_slice(&checksum[..4]);
+            let panicked = std::panic::catch_unwind(|| automerge::AutoCommit::load(&bytes)).is_err();
+            if panicked {
+                found = Some(bytes);
+                break 'search;
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    found
+}

@@ -29,7 +29,7 @@ pub trait DeviceBackend: Send + Sync + 'static {
     /// The print jobs of an application.
     async fn print_jobs(&self, id: &str) -> Result<Vec<PrintJobView>, ApiError>;
     /// The scans of an application.
-    async fn scan_jobs(&self, id: &str) -> Result<Vec<crate::api::ScanJobView>, ApiError>;
+    async fn scan_jobs(&self, id: &str) -> Result<Vec<ScanJobView>, ApiError>;
     /// Prints a job's document again.
     async fn reprint(&self, user: &UserView, job: &str) -> Result<String, ApiError>;
     /// Scans a checklist line's document on the caller's counter scanner.

@@ -39,6 +39,12 @@ pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
 
+/// Reads the session's CSRF token when called (for forms that change state), without tracking.
+pub fn csrf_getter() -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let auth = use_auth();
+    move || auth.session.get_untracked().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default()
+}
+
 /// Header, navigation and the page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {

@@ -6,6 +6,7 @@
 mod admin;
 pub mod applications;
 pub mod devices;
+mod forms;
 mod queue;
 mod session;
 pub mod sync;

@@ -1,6 +1,11 @@
 //! `simpul backup` and `simpul restore`.
 
-use super::*;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use time::OffsetDateTime;
+
+use crate::config::Config;
 
 pub(super) fn backup_command(config: &Config, to: &Path) -> Result<()> {
     crate::prepare_data_dir(&config.data_dir)?;

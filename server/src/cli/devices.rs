@@ -1,7 +1,17 @@
 //! `simpul device` (devices of the office: add, list, check, test, discover) and `simpul devsim`
 //! (the device simulators for demos).
 
-use super::*;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use simpul_store::audit;
+use simpul_store::audit::Actor;
+use time::OffsetDateTime;
+
+use super::common::open_db;
+use crate::config::Config;
 
 /// Options of `devsim`.
 #[derive(Debug, Args)]

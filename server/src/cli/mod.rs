@@ -2,6 +2,7 @@
 //! English (installers and admins read them in a terminal); failures end with a non-zero exit.
 
 mod backup;
+mod common;
 mod devices;
 mod queue;
 mod receipts;
@@ -18,24 +19,12 @@ use self::reference::*;
 use self::serve::*;
 use self::sync::*;
 use self::users::*;
-use std::collections::HashSet;
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
-use simpul_domain::auth::{Role, Username, check_new_password};
-use simpul_domain::catalog::{ImportWarning, import_standard};
-use simpul_domain::office::{BoxRole, Unit};
-use simpul_domain::wilayah::{RegionCode, RegionDirectory, RegionLevel, parse_region_list};
-use time::OffsetDateTime;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
 
-use crate::Appliance;
 use crate::config::{self, Config};
-use crate::office::auth::{hash_password, random_password};
-use simpul_store::audit::{self, Actor};
-use simpul_store::db;
-use simpul_store::{catalog, regions, settings, staff, throttle};
 
 /// Simpul: the offline-first civil-registry appliance for kecamatan offices.
 #[derive(Debug, Parser)]
@@ -116,6 +105,7 @@ pub enum ConfigCommand {
 
 /// Runs the parsed command line; `serve` serves `bundle` as the UI.
 pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) -> Result<()> {
+    crate::logging::install_panic_hook();
     let load = || Config::load(cli.config.as_deref());
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         // The example needs no configuration, so that it also helps when the configuration is broken.
@@ -152,16 +142,4 @@ pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) ->
         }
         Command::Devsim(args) => devsim_command(args),
     }
-}
-
-fn open_db(config: &Config) -> Result<simpul_store::Connection> {
-    crate::prepare_data_dir(&config.data_dir)?;
-    db::open_sync(&config.database_path()).with_context(|| format!("opening {}", config.database_path().display()))
-}
-
-/// A transaction that takes the write lock at its start. The server may be running on the same
-/// file: a deferred transaction that read first would fail at its first write if the server
-/// wrote in between, where this one waits its turn (busy timeout) instead.
-fn write_transaction(conn: &mut simpul_store::Connection) -> Result<simpul_store::Transaction<'_>> {
-    Ok(db::write_transaction(conn)?)
 }

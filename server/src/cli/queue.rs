@@ -1,6 +1,13 @@
 //! `simpul queue`: counters and the kiosk and display tokens.
 
-use super::*;
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use simpul_store::audit::Actor;
+use simpul_store::{audit, catalog};
+use time::OffsetDateTime;
+
+use super::common::open_db;
+use crate::config::Config;
 
 /// `queue` subcommands.
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,11 @@
 //! `simpul receipt verify`: whether a hand-over receipt's signed reference is genuine.
 
-use super::*;
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use simpul_domain::office::BoxRole;
+
+use super::common::open_db;
+use crate::config::Config;
 
 /// `receipt` subcommands.
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,19 @@
 //! Reference data: `simpul wilayah`, `simpul catalog`, `simpul holidays` and `simpul unit`.
 
-use super::*;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use simpul_domain::catalog::{ImportWarning, import_standard};
+use simpul_domain::office::Unit;
+use simpul_domain::wilayah::{RegionCode, RegionDirectory, RegionLevel, parse_region_list};
+use simpul_store::audit::Actor;
+use simpul_store::{audit, catalog, regions, settings};
+use time::OffsetDateTime;
+
+use super::common::{open_db, write_transaction};
+use crate::config::Config;
 
 /// `holidays` subcommands.
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,12 @@
 //! `simpul serve`: the appliance itself, with the demo office on an empty database.
 
-use super::*;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::Write;
+use time::OffsetDateTime;
+
+use crate::Appliance;
+use crate::config::Config;
 
 /// Options of `serve`.
 #[derive(Debug, Default, Args)]

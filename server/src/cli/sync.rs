@@ -1,7 +1,16 @@
 //! `simpul enroll`, `simpul sync` and `simpul hub`: enrollment with the hub (tokens on the hub,
 //! the request on a box), sync now or its state, and the hub's view of the centre's steps.
 
-use super::*;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use simpul_domain::office::BoxRole;
+use simpul_domain::wilayah::{RegionCode, RegionLevel};
+use simpul_store::audit::Actor;
+use simpul_store::{audit, regions, settings};
+use time::OffsetDateTime;
+
+use super::common::{open_db, write_transaction};
+use crate::config::Config;
 
 /// `hub` subcommands.
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,18 @@
 //! `simpul user`: staff accounts (add, password, disable, enable, list, unlock).
 
-use super::*;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use simpul_domain::auth::{Role, Username, check_new_password};
+use simpul_domain::office::BoxRole;
+use simpul_domain::wilayah::{RegionCode, RegionLevel};
+use simpul_store::audit::Actor;
+use simpul_store::{audit, settings, staff, throttle};
+use std::io::BufRead;
+use time::OffsetDateTime;
+
+use super::common::open_db;
+use crate::config::Config;
+use crate::office::auth::{hash_password, random_password};
 
 /// `user` subcommands.
 #[derive(Debug, Subcommand)]

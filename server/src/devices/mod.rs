@@ -5,6 +5,8 @@
 pub mod printing;
 pub mod scanning;
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use simpul_hardware::driver::{BiometricService, Printer, Scanner, TicketPrinter};
 use simpul_hardware::escl::{EsclScanner, ScanRequest, ScanSource};
@@ -15,8 +17,12 @@ use simpul_hardware::sbi::{SbiService, pins_of};
 use simpul_hardware::{DeviceError, DeviceKind};
 use time::OffsetDateTime;
 
-use self::printing::DEVICE_TIMEOUT;
 use simpul_store::devices::Device;
+
+/// Longest a device may take for one step.
+pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(8);
+/// Longest a scanner may take to deliver one page.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The ESC/POS job format, as stored in a print job.
 pub use simpul_hardware::escpos::FORMAT as ESCPOS;
@@ -450,7 +456,7 @@ pub async fn test_scan(device: &Device) -> Result<String, DeviceError> {
         source: ScanSource::Auto,
         ..ScanRequest::default()
     };
-    let pages = scanner(device, crate::devices::scanning::PAGE_TIMEOUT)?.scan(&request).await?;
+    let pages = scanner(device, PAGE_TIMEOUT)?.scan(&request).await?;
     let size = pages
         .first()
         .and_then(|p| simpul_hardware::document::jpeg_frame(&p.bytes))
@@ -565,7 +571,7 @@ mod tests {
             id: "d".into(),
             kind: DeviceKind::TicketPrinter,
             name: "Tiket".into(),
-            address: "127.0.0.1:1".into(),
+            address: format!("127.0.0.1:{}", simpul_tests::closed_port()),
             counter: None,
             state: None,
             checked_at: None,

@@ -16,8 +16,6 @@ use time::OffsetDateTime;
 use simpul_store::db::Db;
 use simpul_store::devices::{self, Device, Job, JobStatus, Outcome};
 
-/// Longest a device may take for one step.
-pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(8);
 /// Tries before a job is given up.
 pub const MAX_ATTEMPTS: u32 = 30;
 

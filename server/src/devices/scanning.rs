@@ -3,7 +3,7 @@
 //! scanned, on this box only, and a grey 200 dpi JPEG copy (a PDF of such pages for a
 //! multi-page scan), which is what the record points to and what travels to the hub.
 
-use std::time::Duration;
+use crate::devices::PAGE_TIMEOUT;
 
 use simpul_domain::attachment::ContentType;
 use simpul_hardware::DeviceError;
@@ -11,9 +11,6 @@ use simpul_hardware::document::{JpegPage, jpeg_frame, scans_pdf};
 use simpul_hardware::escl::ScanRequest;
 
 use simpul_store::devices::Device;
-
-/// Longest a scanner may take to deliver one page.
-pub const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A file made from a scan.
 pub struct ScanFile {

@@ -1,9 +1,7 @@
-//! The UI bundle (WASM, JavaScript, CSS, icons) as the server serves it. The files come from a
-//! [`Bundle`] the caller hands over: the `simpul` binary embeds them (`simpul-assets`), so the
-//! library compiles without them; a server given none serves pages that work without
-//! JavaScript.
-
-use std::borrow::Cow;
+//! Serving the UI bundle (WASM, JavaScript, CSS, icons) at `/pkg/`. The files come from the
+//! [`Bundle`] in the router's state, which the caller hands over: the `simpul` binary embeds them
+//! (`simpul-assets`), so this library compiles without them; a server given none serves pages
+//! that work without JavaScript.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -11,39 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
-
-/// One file of the bundle.
-#[derive(Clone, Debug)]
-pub struct Asset {
-    /// Its bytes.
-    pub data: Cow<'static, [u8]>,
-    /// SHA-256 of the bytes.
-    pub sha256: [u8; 32],
-    /// Its MIME type.
-    pub mime: String,
-}
-
-/// Where the bundle's files come from, by their path in the site (`pkg/simpul.js`).
-pub trait Bundle: Send + Sync + 'static {
-    /// One file, if the bundle has it.
-    fn get(&self, name: &str) -> Option<Asset>;
-}
-
-/// No bundle: pages are served without their interactive part.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoBundle;
-
-impl Bundle for NoBundle {
-    fn get(&self, _name: &str) -> Option<Asset> {
-        None
-    }
-}
-
-/// True when `bundle` holds the hydration bundle (without it pages work without JavaScript
-/// only).
-pub fn bundle_present(bundle: &dyn Bundle) -> bool {
-    bundle.get("pkg/simpul.js").is_some() && bundle.get("pkg/simpul_bg.wasm").is_some()
-}
+pub use crate::state::{Asset, Bundle, NoBundle, bundle_present};
 
 /// Serves `/pkg/{path}`: the gzip variant when the browser takes it, ETag revalidation.
 pub async fn serve(State(state): State<AppState>, Path(path): Path<String>, headers: HeaderMap) -> Response {

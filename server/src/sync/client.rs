@@ -1,138 +1,23 @@
 //! The office box's side of sync: enrollment with a hub, and the loop that runs a session when
 //! the link is up, backs off while it is down, and runs at once on demand.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use simpul_sync::Cursor;
-use simpul_sync::protocol::{BATCH_BUDGET, MAX_FRAME_BYTES, MIN_BATCH_BUDGET};
+use simpul_sync::protocol::MAX_FRAME_BYTES;
 use time::OffsetDateTime;
 
 use crate::state::Core;
 use crate::sync::exchange::{self, ExchangeError};
 use crate::sync::link::{LinkProblem, describe};
+pub use crate::sync::status::{Pace, SyncHandle, SyncStatus};
 use simpul_installer::pki::{self, BoxIdentity};
 use simpul_sync::wire::{self, header, path};
 
 /// Settings key holding the hub address written at enrollment.
 /// Setting: the end of the last successful session (kept across restarts).
 const LAST_SUCCESS_SETTING: &str = "sync.last_success";
-
-/// What the UI shows about sync.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SyncStatus {
-    /// Enrolled with a hub.
-    pub enrolled: bool,
-    /// A session is running.
-    pub running: bool,
-    /// Exchanges done in the running (or last) session.
-    pub exchanges: u64,
-    /// Bytes sent and received in the running (or last) session.
-    pub bytes: u64,
-    /// Bytes waiting to go when the running (or last) session started: what `bytes` is
-    /// measured against for the progress bar.
-    pub planned: u64,
-    /// Records (documents) with changes waiting to go.
-    pub waiting_records: u64,
-    /// Bytes of those changes.
-    pub waiting_bytes: u64,
-    /// Files (scans, photos) waiting to go.
-    pub waiting_blobs: u64,
-    /// Bytes of those files.
-    pub waiting_blob_bytes: u64,
-    /// End of the last successful session.
-    pub last_success: Option<OffsetDateTime>,
-    /// The last failure in plain words (cleared by a success).
-    pub last_error: Option<String>,
-    /// Its stable code, for the UI's translation.
-    pub last_error_code: Option<&'static str>,
-    /// Sessions completed since start.
-    pub sessions: u64,
-    /// When this box's certificate ends (the hub refuses it after that).
-    pub certificate_expires: Option<OffsetDateTime>,
-}
-
-/// Shared between the loop and the UI.
-#[derive(Default)]
-pub struct SyncHandle {
-    status: RwLock<SyncStatus>,
-    wake: tokio::sync::Notify,
-    pace: Pace,
-    /// The hub said in the last exchange that it lacks files of this office: its mark of
-    /// that set.
-    hub_lacks_files: std::sync::Mutex<Option<String>>,
-}
-
-/// How many bytes one request to the hub carries (a batch of changes, a chunk of a file). A
-/// slow link (a weak mobile signal) cannot move a megabyte within the request timeout, and a
-/// box that kept trying would never get anything across. A request that timed out takes a
-/// quarter of the step; one that carried a full step in under a quarter of the timeout doubles
-/// it; between the protocol's smallest batch and its largest.
-#[derive(Debug)]
-pub struct Pace {
-    step: AtomicUsize,
-    timeout_ms: AtomicU64,
-}
-
-impl Default for Pace {
-    fn default() -> Self {
-        Pace { step: AtomicUsize::new(BATCH_BUDGET), timeout_ms: AtomicU64::new(30_000) }
-    }
-}
-
-impl Pace {
-    /// Bytes per request now.
-    pub fn bytes(&self) -> usize {
-        self.step.load(Ordering::Relaxed)
-    }
-
-    fn set_timeout(&self, timeout: Duration) {
-        self.timeout_ms.store(timeout.as_millis().try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
-    }
-
-    /// Learns from one request that carried `bytes` (sent and received) in `took`, or timed out.
-    fn observe(&self, bytes: usize, took: Duration, timed_out: bool) {
-        let before = self.bytes();
-        let quick = took.as_millis() < u128::from(self.timeout_ms.load(Ordering::Relaxed) / 4);
-        let next = if timed_out {
-            before / 4
-        } else if quick && bytes >= before / 2 {
-            before.saturating_mul(2)
-        } else {
-            before
-        }
-        .clamp(MIN_BATCH_BUDGET, BATCH_BUDGET);
-        if next != before {
-            self.step.store(next, Ordering::Relaxed);
-            tracing::info!(bytes = next, "sync step size changed with the link's speed");
-        }
-    }
-}
-
-impl SyncHandle {
-    /// A copy of the status.
-    pub fn status(&self) -> SyncStatus {
-        self.status.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
-        f(&mut self.status.write().unwrap_or_else(|e| e.into_inner()));
-    }
-
-    /// The bytes one request carries, when a slow link made the box send less than a full
-    /// batch.
-    pub fn step_bytes(&self) -> Option<u64> {
-        let bytes = self.pace.bytes();
-        (bytes < BATCH_BUDGET).then_some(bytes as u64)
-    }
-
-    /// Asks the loop to sync now.
-    pub fn sync_now(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// The hub's answer to one request, read whole (bounded).
 struct Answer {
@@ -767,6 +652,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use simpul_sync::protocol::{BATCH_BUDGET, MIN_BATCH_BUDGET};
 
     #[test]
     fn the_step_shrinks_on_a_timeout_and_grows_back_only_on_quick_full_requests() {

@@ -8,3 +8,4 @@ pub mod exchange;
 pub mod hub;
 pub mod link;
 pub mod sameperson;
+pub mod status;

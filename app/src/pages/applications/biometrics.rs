@@ -1,6 +1,14 @@
 //! The biometric step: photo, signature, fingerprints and iris, with their exceptions.
 
-use super::*;
+use leptos::prelude::*;
+use simpul_domain::application::Status;
+
+use super::capture::DeviceCapture;
+use crate::api::ApplicationView;
+use crate::components::lang::{exception_text, finger_text};
+use crate::components::layout::use_auth;
+
+use crate::i18n::*;
 
 #[component]
 pub(super) fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
@@ -154,45 +162,5 @@ pub(super) fn Biometrics(app: ApplicationView, version: RwSignal<u32>) -> impl I
                 {upload("tanda-tangan", t!(i18n, app.signature).into_any())}
             })}
         </section>
-    }
-}
-
-/// Captures `modality` on the biometric device service of this counter PC at `base`, leaving
-/// out the `skipped` fingers or eyes, and hands the signed captures to the box under a
-/// transaction the box names. Answers how many the box recorded.
-pub(super) async fn capture_here(
-    base: &str,
-    modality: simpul_sbi::Modality,
-    skipped: &[simpul_sbi::BioSubType],
-    csrf: String,
-    id: String,
-) -> Result<u32, ApiError> {
-    #[cfg(feature = "hydrate")]
-    {
-        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = storage.set_item(SBI_ADDRESS_KEY, base);
-        }
-        let transaction = crate::api::begin_capture(csrf.clone(), id.clone()).await?;
-        let got = crate::biometric_client::capture(base, modality, skipped, &transaction)
-            .await
-            .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
-        let mut recorded = 0;
-        // A few blocks per request keeps each under the server's body limit.
-        for blocks in got.blocks.chunks(3) {
-            recorded += crate::api::hand_captures(
-                csrf.clone(),
-                id.clone(),
-                modality.as_str().to_string(),
-                got.transaction.clone(),
-                blocks.to_vec(),
-            )
-            .await?;
-        }
-        Ok(recorded)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (base, modality, skipped, csrf, id);
-        Err(ApiError::Unavailable("capture runs in the browser".into()))
     }
 }

@@ -1,7 +1,15 @@
 //! Capture on a biometric device: on the counter PC (the browser speaks SBI to it) or on the box,
 //! with live preview, and the fingers or eyes that cannot be captured.
 
-use super::*;
+use crate::components::errors::message;
+use crate::components::lang::{exception_text, finger_text};
+use crate::components::layout::csrf_getter;
+use crate::error::ApiError;
+#[cfg(feature = "hydrate")]
+use crate::error::Refusal;
+use leptos::prelude::*;
+
+use crate::i18n::*;
 
 /// Where this counter PC keeps the address of its biometric device service.
 #[cfg(feature = "hydrate")]
@@ -340,5 +348,45 @@ pub(super) fn DeviceCapture(id: String, version: RwSignal<u32>) -> impl IntoView
             {move || busy().then(|| view! { <p class="muted" role="status">{t!(i18n, capture.capturing)}</p> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" id="capture-error">{message(i18n, e)}</p> })}
         </div>
+    }
+}
+
+/// Captures `modality` on the biometric device service of this counter PC at `base`, leaving
+/// out the `skipped` fingers or eyes, and hands the signed captures to the box under a
+/// transaction the box names. Answers how many the box recorded.
+pub(super) async fn capture_here(
+    base: &str,
+    modality: simpul_sbi::Modality,
+    skipped: &[simpul_sbi::BioSubType],
+    csrf: String,
+    id: String,
+) -> Result<u32, ApiError> {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(SBI_ADDRESS_KEY, base);
+        }
+        let transaction = crate::api::begin_capture(csrf.clone(), id.clone()).await?;
+        let got = crate::biometric_client::capture(base, modality, skipped, &transaction)
+            .await
+            .map_err(|code| ApiError::Refused(Refusal::Device(code)))?;
+        let mut recorded = 0;
+        // A few blocks per request keeps each under the server's body limit.
+        for blocks in got.blocks.chunks(3) {
+            recorded += crate::api::hand_captures(
+                csrf.clone(),
+                id.clone(),
+                modality.as_str().to_string(),
+                got.transaction.clone(),
+                blocks.to_vec(),
+            )
+            .await?;
+        }
+        Ok(recorded)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (base, modality, skipped, csrf, id);
+        Err(ApiError::Unavailable("capture runs in the browser".into()))
     }
 }

@@ -1,7 +1,25 @@
 //! The file of one application: its data, checklist with uploads, scans and confirmations,
 //! printouts, and the panels of its current step.
 
-use super::*;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use simpul_domain::attachment::RequirementKind;
+use simpul_domain::auth::Permission;
+
+use super::biometrics::Biometrics;
+use super::capture::CaptureChoices;
+use super::form::{ApplicantFields, Problems, problems_of};
+use super::steps::Steps;
+use crate::api::{ApplicantForm, ApplicationView, confirm_requirement, get_application, update_applicant};
+use crate::components::errors::{ErrorPanel, message};
+use crate::components::lang::{
+    action_text, field_text, settled_field_text, sla_class, sla_text, status_text, upload_text,
+};
+use crate::components::layout::{csrf_getter, use_auth};
+use crate::error::ApiError;
+use crate::pages::Guard;
+
+use crate::i18n::*;
 
 /// "/permohonan/:id".
 #[component]

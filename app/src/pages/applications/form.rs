@@ -1,6 +1,11 @@
 //! The applicant form, shared by intake and corrections, and the problems the server found in it.
 
-use super::*;
+use crate::api::ApplicantForm;
+use crate::components::lang::{field_text, problem_text};
+use crate::error::{ApiError, Refusal};
+use leptos::prelude::*;
+
+use crate::i18n::*;
 
 pub(super) type Problems = RwSignal<Vec<(String, String, String)>>;
 

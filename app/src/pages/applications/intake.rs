@@ -1,6 +1,17 @@
 //! Intake: opening an application from a called ticket or directly, with a proxy when one applies.
 
-use super::*;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use simpul_domain::auth::Permission;
+
+use super::form::{ApplicantFields, Problems, problems_of};
+use crate::api::{ApplicantForm, IntakeForm, ProxyForm, get_intake, open_application};
+use crate::components::errors::{ErrorPanel, message};
+use crate::components::layout::csrf_getter;
+use crate::error::ApiError;
+use crate::pages::Guard;
+
+use crate::i18n::*;
 
 /// "Permohonan baru".
 #[component]

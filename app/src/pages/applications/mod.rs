@@ -3,9 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use simpul_domain::application::{Action, Status};
-use simpul_domain::attachment::RequirementKind;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use simpul_domain::auth::Permission;
 
 mod biometrics;
@@ -15,31 +13,16 @@ mod form;
 mod intake;
 mod steps;
 
-use self::biometrics::*;
-use self::capture::*;
 pub use self::file::ApplicationPage;
-use self::form::*;
 pub use self::intake::IntakePage;
-use self::steps::*;
 use super::Guard;
-use crate::api::{
-    ApplicantForm, ApplicationRow, ApplicationView, IntakeForm, ProxyForm, StepForm, application_step,
-    confirm_requirement, get_application, get_intake, list_applications, open_application, search_applications,
-    update_applicant,
-};
-use crate::components::errors::{ErrorPanel, message};
-use crate::components::lang::{
-    action_text, exception_text, field_text, finger_text, kind_label, problem_text, settled_field_text, sla_class,
-    sla_text, status_text, upload_text,
-};
-use crate::components::layout::use_auth;
-use crate::error::{ApiError, Refusal};
-use crate::i18n::*;
 
-pub(super) fn csrf_getter() -> impl Fn() -> String + Clone + Send + Sync + 'static {
-    let auth = use_auth();
-    move || auth.session.get_untracked().and_then(Result::ok).map(|s| s.csrf).unwrap_or_default()
-}
+use crate::api::{ApplicationRow, list_applications, search_applications};
+use crate::components::errors::ErrorPanel;
+
+use crate::components::lang::{kind_label, sla_class, sla_text, status_text};
+
+use crate::i18n::*;
 
 /// "Permohonan": lists by state.
 #[component]

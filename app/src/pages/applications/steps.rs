@@ -1,6 +1,15 @@
 //! The lifecycle steps the caller may take on an application, each with what it needs.
 
-use super::*;
+use leptos::prelude::*;
+use simpul_domain::application::{Action, Status};
+
+use crate::api::{ApplicationView, StepForm, application_step};
+use crate::components::errors::message;
+use crate::components::lang::{action_text, status_text};
+use crate::components::layout::csrf_getter;
+use crate::error::ApiError;
+
+use crate::i18n::*;
 
 #[component]
 pub(super) fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
