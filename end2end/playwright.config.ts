@@ -1,5 +1,5 @@
-// Playwright runs the real simpul release binary (started by global-setup.ts) in Debian's
-// Chromium. Never `npx playwright install`: the browser comes from apt.
+// Playwright runs the real simpul release binary in Debian's Chromium; each spec file starts its
+// own server (tests/state.ts). Never `npx playwright install`: the browser comes from apt.
 import { defineConfig } from "@playwright/test";
 
 export default defineConfig({
@@ -11,7 +11,6 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   globalSetup: "./global-setup.ts",
-  globalTeardown: "./global-teardown.ts",
   use: {
     viewport: { width: 1366, height: 768 },
     locale: "en-US",

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Page } from "@playwright/test";
-import { startSimpul, Started } from "./simpul";
+import { cleanEnv, Started, startSimpul, stopSimpul } from "./simpul";
 import { expect, hydrated, test } from "./state";
 
 const binary = process.env.SIMPUL_BIN ?? path.resolve(__dirname, "../../target/release/simpul");
@@ -14,15 +14,15 @@ let box: Started;
 
 test.beforeAll(async () => {
   box = await startSimpul(binary, work, {
-    ...process.env,
+    ...cleanEnv(),
     SIMPUL_LISTEN: "127.0.0.1:0",
     SIMPUL_DATA_DIR: path.join(work, "data"),
     RUST_LOG: "warn",
   } as Record<string, string>);
 });
 
-test.afterAll(() => {
-  box.child.kill("SIGKILL");
+test.afterAll(async () => {
+  await stopSimpul(box);
 });
 
 async function logIn(page: Page, username: string, password: string) {

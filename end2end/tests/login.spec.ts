@@ -1,5 +1,7 @@
 // Logging in and out as every role, with navigation by role, in Indonesian first.
-import { expect, hydrated, login, server, test } from "./state";
+import { expect, hydrated, login, ownServer, server, test } from "./state";
+
+ownServer();
 
 const roles: Array<{ user: string; label: string; nav: string[]; hidden: string[] }> = [
   { user: "petugas", label: "Petugas Loket", nav: ["Beranda", "Katalog Layanan"], hidden: ["Pengguna", "Sistem"] },

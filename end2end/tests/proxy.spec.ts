@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Browser, Page } from "@playwright/test";
-import { expect, hydrated, login, server, test } from "./state";
+import { expect, hydrated, login, ownServer, server, test } from "./state";
+
+ownServer();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "simpul-proxy-"));
 const pdfFile = path.join(work, "ktp.pdf");

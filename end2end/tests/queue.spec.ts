@@ -1,6 +1,8 @@
 // The queue in three browsers at once: tickets from the kiosk (normal and priority), calls
 // from two counters, and the waiting-room display updating live without a reload.
-import { addStaff, expect, hydrated, login, markDocument, server, stillSameDocument, test } from "./state";
+import { addStaff, expect, hydrated, login, markDocument, ownServer, server, stillSameDocument, test } from "./state";
+
+ownServer();
 
 test("kiosk tickets are called at two counters and the display follows live", async ({ browser }) => {
   const s = server();

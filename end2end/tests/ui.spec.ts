@@ -1,6 +1,8 @@
 // The hydrated UI: language switch and catalog search change the page without a reload; the
 // catalog pages; the not-found page.
-import { expect, hydrated, login, markDocument, server, stillSameDocument, test } from "./state";
+import { expect, hydrated, login, markDocument, ownServer, server, stillSameDocument, test } from "./state";
+
+ownServer();
 
 test("the language switches to English and back without a reload, and is remembered", async ({ page }) => {
   await page.goto(`${server().base}/masuk`);

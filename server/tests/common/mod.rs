@@ -29,6 +29,7 @@ impl TestApp {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        simpul_tests::panics::watch();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data_dir: dir.path().join("data"), ..Config::default() };
         adjust(&mut config);
@@ -66,7 +67,17 @@ impl TestApp {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            task.await.expect("the server's task ended with a panic");
+        }
+        simpul_tests::panics::assert_none();
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that ends without `stop` still fails on a product panic.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            simpul_tests::panics::assert_none();
         }
     }
 }
