@@ -180,7 +180,8 @@ mod tests {
 
     #[test]
     fn statuses_keep_their_fixed_bits() {
-        let sim = EscPosSim::new(std::env::temp_dir().join("simpul-devsim-escpos-test")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let sim = EscPosSim::new(dir.path().join("tickets")).unwrap();
         for paper_out in [false, true] {
             sim.set_paper_out(paper_out);
             for n in [1, 2, 4] {

@@ -298,8 +298,10 @@ proptest! {
                 _ => { lines[i] = lines[i].to_uppercase(); }
             }
         }
-        if let Ok(imported) = import_standard(lines.join("\n").as_bytes()) {
-            prop_assert!(!imported.standard.title.is_empty());
+        // Either branch is checked: a standard read has a title, a refusal says where or what.
+        match import_standard(lines.join("\n").as_bytes()) {
+            Ok(imported) => prop_assert!(!imported.standard.title.is_empty()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
 }

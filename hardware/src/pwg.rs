@@ -540,10 +540,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_receipt_rasterises_to_a4_and_garbage_is_refused() {
-        if std::process::Command::new("pdftoppm").arg("-v").output().is_err() {
-            eprintln!("pdftoppm missing: skipped");
-            return;
-        }
+        assert!(
+            std::process::Command::new("pdftoppm").arg("-v").output().is_ok(),
+            "pdftoppm is needed (poppler-utils, a runtime dependency of the box): apt install poppler-utils"
+        );
         let pdf = crate::document::render(&crate::document::Document {
             title: "Uji".into(),
             letterhead: vec!["DINAS KEPENDUDUKAN".into()],
@@ -560,7 +560,9 @@ mod tests {
         assert!(!e.retryable());
         let e = rasterise_pdf(&pdf, 5000, Duration::from_secs(30)).await.unwrap_err();
         assert!(matches!(e, DeviceError::Unsupported(_)), "{e:?}");
-        let e = rasterise_pdf(&pdf, 300, Duration::from_millis(1)).await.unwrap_err();
+        // A rasteriser that takes longer than allowed is a timeout: a page at 1200 dpi is far
+        // more work than a budget of a millisecond, on any machine.
+        let e = rasterise_pdf(&pdf, 1200, Duration::from_millis(1)).await.unwrap_err();
         assert_eq!(e, DeviceError::Timeout);
     }
 }

@@ -74,6 +74,11 @@ async fn bad_uploads_are_refused_with_a_reason_and_store_nothing() {
     let blobs = app.dir.path().join("data/blobs");
     let stored = walk(&blobs);
     assert!(stored.is_empty(), "nothing stored, found {stored:?}");
+    // The place looked at is where files go: an accepted upload lands there, alone.
+    let (status, location) = upload(&b, &id, item, Some(&csrf), "ktp.pdf", pdf.clone()).await;
+    assert_eq!(status, 303);
+    assert!(!location.contains("galat="), "{location}");
+    assert_eq!(walk(&blobs).len(), 1, "the accepted file is the only one stored");
 
     // A role without intake may not upload; nobody logged in is sent to the login page.
     let verifier = app.browser();

@@ -10,6 +10,7 @@ use simpul_hardware::escpos::{EscPosPrinter, Ticket, ticket_bytes};
 use simpul_hardware::ipp::{IppPrinter, JobState};
 use simpul_hardware::{Attention, DeviceError};
 use simpul_tests::escpos::{EscPosPeer, Mode};
+use simpul_tests::eventually;
 use simpul_tests::ipp::{IppPeer, job_script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -157,6 +158,17 @@ async fn an_ipps_printer_is_pinned_by_its_certificate_and_a_new_one_gets_no_docu
     }
     std::fs::remove_dir_all(&keys).unwrap();
     std::fs::create_dir_all(&keys).unwrap();
+    // The new printer keeps what it receives in a folder of its own (its job numbers start
+    // again at 1, so its files would take the first printer's names).
+    let second = dir.path().join("second");
+    let out = second.join("received");
+    std::fs::create_dir_all(&out).unwrap();
+    let keep = job_script(&second, &out, false);
+    let args = ["-c", keep.as_str(), "-f", PDF_AND_RASTER, "-K", keys_arg.as_str(), "-n", "localhost"];
+    let received = || {
+        let files = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path());
+        files.filter(|p| p.extension().is_none_or(|x| x != "env")).count()
+    };
     let peer = IppPeer::start_on(&dir.path().join("tls2"), port, "Simpul TLS", &args);
     // A client per use, as the box makes them (a kept-alive connection to the printer that was
     // switched off would fail as dropped, before any handshake).
@@ -165,13 +177,18 @@ async fn an_ipps_printer_is_pinned_by_its_certificate_and_a_new_one_gets_no_docu
     assert!(matches!(refused, DeviceError::Identity(_)), "{refused:?}");
     assert_eq!(refused.code(), "identity");
     assert!(matches!(pinned.info().await, Err(DeviceError::Identity(_))));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(received(), 1, "nothing reached the printer with the new certificate");
     // Without the pin, the new certificate is what the printer presents now.
     let fresh = IppPrinter::new(&uri, STEP).unwrap();
     fresh.info().await.unwrap();
     assert_eq!(fresh.certificate(), Some(openssl_fingerprint(&keys.join("localhost.crt"))));
     assert_ne!(fresh.certificate(), Some(pin));
+    // A job sent without the pin arrives, so the refused one would have been kept by now:
+    // exactly one job at the new printer, this one.
+    let job = fresh.print(&pdf, "application/pdf", "Tanda terima", "petugas").await.unwrap();
+    assert_eq!(until_final(&fresh, job).await, JobState::Completed, "{}", peer.log());
+    let arrived = eventually(Duration::from_secs(10), || async { (received() >= 1).then_some(()) }).await;
+    assert!(arrived.is_some(), "the job without the pin reaches the printer");
+    assert_eq!(received(), 1, "nothing reached the printer with the new certificate");
     drop(peer);
 }
 
@@ -244,7 +261,8 @@ async fn a_ticket_printer_prints_the_ticket_and_refuses_when_it_cannot() {
     let peer = EscPosPeer::start(Mode::Ready).await;
     let printer = EscPosPrinter::new(peer.address.clone(), STEP);
     printer.print(&ticket_bytes(&ticket())).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The fake printer records a job once the connection closes, in its own task.
+    assert!(eventually(Duration::from_secs(10), || async { (!peer.jobs().is_empty()).then_some(()) }).await.is_some());
     let jobs = peer.jobs();
     assert_eq!(jobs.len(), 1);
     let printed = &jobs[0];
@@ -301,15 +319,13 @@ async fn take_ticket(base: &str, token: &str, service: &str, n: u32) -> serde_js
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_printer_is_back() {
     let _printers = simpul_tests::ipp::exclusive().await;
-    use simpul_tests::{Running, eventually, simpul_binary, simpul_cli};
+    use simpul_tests::{Running, simpul_binary, simpul_cli};
     let dir = tempfile::tempdir().unwrap();
     // An office whose link to the regency goes through an HTTP proxy (here one that is not
     // there): printers on the LAN are reached directly, never through it.
-    let proxy = [
-        ("HTTP_PROXY", "http://127.0.0.1:9"),
-        ("http_proxy", "http://127.0.0.1:9"),
-        ("SIMPUL_DEVICES__WATCH_SECS", "2"),
-    ];
+    let nowhere = format!("http://127.0.0.1:{}", simpul_tests::closed_port());
+    let proxy =
+        [("HTTP_PROXY", nowhere.as_str()), ("http_proxy", nowhere.as_str()), ("SIMPUL_DEVICES__WATCH_SECS", "2")];
     let office = Running::start(&simpul_binary(), dir.path(), &proxy, &[]);
     let token = office.device_token("kiosk").expect("the demo prints a kiosk address");
     let kiosk: serde_json::Value =
@@ -326,7 +342,8 @@ async fn the_box_prints_tickets_and_queued_pages_and_keeps_a_job_until_the_print
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ticket = take_ticket(&office.base, &token, &service, 1).await;
     assert_eq!(ticket["state"], "waiting", "{ticket}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The fake printer records a job once the connection closes, in its own task.
+    assert!(eventually(Duration::from_secs(10), || async { (!peer.jobs().is_empty()).then_some(()) }).await.is_some());
     let printed = peer.jobs();
     assert_eq!(printed.len(), 1);
     let text = printed[0].text();

@@ -13,15 +13,6 @@ use rand::Rng;
 use serde_json::{Value, json};
 use simpul_tests::{Running, simpul_binary};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
 /// What the client was told about one application.
 #[derive(Debug, Clone, Default)]
 struct Acked {
@@ -137,21 +128,6 @@ impl Client {
     }
 }
 
-async fn logged_in(base: &str, username: &str, password: &str) -> (reqwest::Client, String) {
-    let http = client();
-    let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
-    let csrf = session["csrf"].as_str().unwrap().to_string();
-    let login = http
-        .post(format!("{base}/api/login"))
-        .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert!(login.status().is_success() || login.status().is_redirection(), "login: {}", login.status());
-    let session: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
-    (http, session["csrf"].as_str().unwrap().to_string())
-}
-
 /// The steps an application takes after its requirements are met: cancelled, or submitted and
 /// verified, and every third one produced too.
 fn path(n: u64) -> &'static [(&'static str, &'static str)] {
@@ -191,8 +167,8 @@ async fn work(c: &Client, counter: &mut u64, acked: &mut HashMap<String, Acked>)
 
 /// A client logged in as the counter and as the verifier.
 async fn client_for(base: &str, passwords: &(String, String), service: &str, checklist: &Checklist) -> Client {
-    let (http, csrf) = logged_in(base, "petugas", &passwords.0).await;
-    let verifier = logged_in(base, "verifikator", &passwords.1).await;
+    let (http, csrf) = simpul_tests::log_in(base, "petugas", &passwords.0).await;
+    let verifier = simpul_tests::log_in(base, "verifikator", &passwords.1).await;
     Client { http, base: base.to_string(), csrf, verifier, service: service.to_string(), checklist: checklist.clone() }
 }
 
@@ -204,7 +180,7 @@ async fn every_acknowledged_action_survives_sigkill_at_random_moments() {
     let passwords = (first.passwords["petugas"].clone(), first.passwords["verifikator"].clone());
     // The IKD activation: no biometric step, so an application goes from submission to
     // production at the office.
-    let (http, _) = logged_in(&first.base, "petugas", &passwords.0).await;
+    let (http, _) = simpul_tests::log_in(&first.base, "petugas", &passwords.0).await;
     let intake: Value =
         http.get(format!("{}/api/permohonan/intake", first.base)).send().await.unwrap().json().await.unwrap();
     let service = intake["services"]

@@ -5,6 +5,23 @@ use std::time::Duration;
 
 use simpul_tests::{Running, eventually, simpul_binary, simpul_cli};
 
+/// Opens an application of service `kind` for `applicant` (JSON as the intake form sends it).
+async fn open_application(
+    http: &reqwest::Client,
+    base: &str,
+    csrf: &str,
+    kind: &str,
+    client_id: &str,
+    applicant: serde_json::Value,
+) -> reqwest::Response {
+    let intake: serde_json::Value =
+        http.get(format!("{base}/api/permohonan/intake")).send().await.unwrap().json().await.unwrap();
+    let service = intake["services"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["id"].clone();
+    let form = serde_json::json!({"service_id": service, "ticket": null, "proxy": null, "applicant": applicant});
+    let body = serde_json::json!({"csrf": csrf, "client_id": client_id, "form": form});
+    http.post(format!("{base}/api/permohonan/buka")).json(&body).send().await.unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
@@ -182,28 +199,113 @@ async fn sigterm_ends_open_display_streams_and_the_server_exits_cleanly() {
     }
 }
 
-#[test]
-fn logs_can_be_json_lines_without_personal_data() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_can_be_json_lines_without_personal_data() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(simpul_binary())
+    let mut command = std::process::Command::new(simpul_binary());
+    simpul_tests::clean_environment(&mut command);
+    let mut child = command
         .current_dir(dir.path())
         .args(["serve"])
         .env("SIMPUL_LISTEN", "127.0.0.1:0")
         .env("SIMPUL_DATA_DIR", dir.path().join("data"))
         .env("SIMPUL_LOG__FORMAT", "json")
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
+        // As much as the product logs: its own debug lines and every request and response.
+        .env("RUST_LOG", "info,tower_http=debug,simpul_server=debug,simpul_store=debug,simpul_installer=debug")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first).unwrap();
-    let _ = child.kill();
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all).unwrap();
+        all
+    });
+    let mut console = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let base = loop {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "the server ended: {console}");
+        console.push_str(&line);
+        if let Some(address) = line.trim().strip_prefix("Simpul is listening on ") {
+            break address.to_string();
+        }
+    };
+    let password = |user: &str| {
+        console
+            .lines()
+            .find_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() == 3 && cols[1] == user).then(|| cols[2].to_string())
+            })
+            .expect("the demo password is printed")
+    };
+
+    // A day's work with the personal data of three people: a citizen, a foreign resident and a
+    // proxy; refusals and searches too, which are where data leaks into messages.
+    let (nik, name) = ("5103021205900001", "I Wayan Sekarwana");
+    let (foreign_nik, foreign_name, passport) = ("5103025205900002", "Jane Citizen-Smythe", "PA7654321");
+    let refuses = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let session: serde_json::Value =
+        refuses.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let wrong = refuses
+        .post(format!("{base}/api/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "petugas"), ("password", name)])
+        .send()
+        .await
+        .unwrap();
+    assert!(!wrong.status().is_success(), "a wrong password is refused");
+    let (http, csrf) = simpul_tests::log_in(&base, "petugas", &password("petugas")).await;
+    let applicant = |nik: &str, name: &str, foreign: bool| {
+        serde_json::json!({
+            "nik": nik, "name": name, "sex": if foreign { "female" } else { "male" }, "birth_place": "Badung",
+            "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Mengwi 1",
+            "region": "51.03.02", "kk_number": "5103021234567890", "foreign": foreign,
+            "country": if foreign { "AUS" } else { "" },
+            "passport_number": if foreign { passport } else { "" },
+            "passport_expires": if foreign { simpul_tests::years_from_today(5) } else { String::new() },
+            "permit_kind": if foreign { "itap" } else { "" },
+            "permit_number": if foreign { "2C11AB1234" } else { "" },
+            "permit_expires": if foreign { simpul_tests::years_from_today(4) } else { String::new() },
+            "phone": "081234567890", "email": "pemohon@example.org"
+        })
+    };
+    let open = |kind: &'static str, client: &'static str, who: serde_json::Value| {
+        let (http, base, csrf) = (http.clone(), base.clone(), csrf.clone());
+        async move { open_application(&http, &base, &csrf, kind, client, who).await }
+    };
+    let ok = open("ikd_activation", "log-1", applicant(nik, name, false)).await;
+    assert!(ok.status().is_success(), "open: {}", ok.status());
+    let ok = open("ktp_el_foreign_new", "log-2", applicant(foreign_nik, foreign_name, true)).await;
+    assert!(ok.status().is_success(), "open a foreign resident's: {}", ok.status());
+    // A NIK that does not fit the birth date, and a foreign resident without a permit: refused
+    // with reasons.
+    let refused = open("ikd_activation", "log-3", applicant("5103021305900099", name, false)).await;
+    assert!(!refused.status().is_success(), "a NIK that does not fit the birth date is refused");
+    let mut without_permit = applicant(foreign_nik, foreign_name, true);
+    without_permit["permit_number"] = serde_json::json!("");
+    let refused = open("ktp_el_foreign_new", "log-4", without_permit).await;
+    assert!(!refused.status().is_success(), "a foreign resident without a permit is refused");
+    for typed in [nik, "Sekarwana", passport] {
+        let r = http.get(format!("{base}/api/permohonan/cari")).query(&[("q", typed)]).send().await.unwrap();
+        assert!(r.status().is_success(), "search: {}", r.status());
+    }
+
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
-    let line: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
-    assert_eq!(line["level"], "INFO");
-    assert!(line["message"].is_string());
+    let log = log.join().unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "the server logged its start and its stop: {log}");
+    for line in &lines {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(json["level"].is_string() && json["message"].is_string(), "{line}");
+        for secret in [nik, name, foreign_nik, foreign_name, passport, "5103021305900099", "Sekarwana", "Smythe"] {
+            assert!(!line.contains(secret), "personal data in a log line: {line}");
+        }
+    }
+    assert!(lines.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines were on and read");
 }
 
 #[tokio::test]
@@ -234,14 +336,63 @@ async fn a_restore_waits_for_the_server_of_its_own_data_directory_only() {
 
     // And a second server on the same directory is refused while the first runs.
     let first = Running::start(&simpul_binary(), this.path(), &[], &[]);
-    let second = std::process::Command::new(simpul_binary())
+    let mut second = std::process::Command::new(simpul_binary());
+    simpul_tests::clean_environment(&mut second);
+    let second = second
         .args(["serve"])
         .env("SIMPUL_DATA_DIR", this.path().join("data"))
         .env("SIMPUL_LISTEN", "127.0.0.1:0")
-        .env_remove("SIMPUL_CONFIG")
         .output()
         .unwrap();
     assert!(!second.status.success(), "a second server on one data directory");
     assert!(String::from_utf8_lossy(&second.stderr).contains("another simpul process uses the data directory"));
     drop(first);
+}
+
+/// The one panic the product expects: automerge's decoder on damaged bytes, here a record
+/// damaged on disk. The server refuses the record, keeps serving, reports a warning and prints
+/// no panic (the harness fails the test on any `panicked at`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_damaged_on_disk_is_refused_and_the_decoders_panic_is_contained() {
+    use simpul_sync::{LoadError, load_document};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let (http, csrf) = simpul_tests::log_in(&server.base, "petugas", &server.passwords["petugas"]).await;
+    let applicant = serde_json::json!({
+        "nik": "5103021205900001", "name": "Pemohon Uji", "sex": "male", "birth_place": "Badung",
+        "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Mengwi 1",
+        "region": "51.03.02", "kk_number": "5103021234567890", "foreign": false, "country": "",
+        "passport_number": "", "passport_expires": "", "permit_kind": "", "permit_number": "",
+        "permit_expires": "", "phone": "081234567890", "email": ""
+    });
+    let opened = open_application(&http, &server.base, &csrf, "ikd_activation", "damaged-1", applicant).await;
+    assert!(opened.status().is_success(), "open: {}", opened.status());
+    let id = opened.json::<serde_json::Value>().await.unwrap().as_str().unwrap().to_string();
+
+    // Bytes the decoder panics on: the stored document with one byte damaged.
+    let data = dir.path().join("data");
+    let state = simpul_tests::query(&data, &format!("SELECT hex(state) FROM documents WHERE id = '{id}'"));
+    let stored: Vec<u8> =
+        (0..state[0].len()).step_by(2).map(|i| u8::from_str_radix(&state[0][i..i + 2], 16).unwrap()).collect();
+    let damaged = simpul_tests::samples::panicking_document(&stored).expect("a damaged copy the decoder panics on");
+    assert!(matches!(load_document(&damaged), Err(LoadError::Corrupt)));
+    let hex: String = damaged.iter().map(|b| format!("{b:02X}")).collect();
+    let out = std::process::Command::new("sqlite3")
+        .arg(data.join("simpul.sqlite3"))
+        .arg(format!("UPDATE documents SET state = X'{hex}' WHERE id = '{id}'"))
+        .output()
+        .expect("sqlite3 is needed (apt install sqlite3)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let detail = http.get(format!("{}/api/permohonan/detail", server.base)).query(&[("id", &id)]).send().await.unwrap();
+    assert!(detail.status().is_server_error(), "the damaged record is refused: {}", detail.status());
+    let health = http.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200, "and the server keeps serving");
+    let warned = eventually(Duration::from_secs(10), || async {
+        server.stderr_lines().iter().any(|l| l.contains("damaged document bytes refused")).then_some(())
+    })
+    .await;
+    assert!(warned.is_some(), "the contained panic is reported as a warning: {:?}", server.stderr_lines());
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
 }

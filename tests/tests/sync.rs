@@ -19,6 +19,8 @@ struct Proxy {
     up: Arc<AtomicBool>,
     cut_after: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
+    /// Connections dropped while the link was cut.
+    refused: Arc<AtomicUsize>,
     generation: tokio::sync::watch::Sender<u64>,
     /// Bytes per second each way (0: as fast as loopback).
     rate: Arc<AtomicUsize>,
@@ -58,13 +60,15 @@ impl Proxy {
         let cut_after = Arc::new(AtomicUsize::new(0));
         let (generation, _) = tokio::sync::watch::channel(0u64);
         let connections = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(AtomicUsize::new(0));
         let rate = Arc::new(AtomicUsize::new(0));
-        let (up2, cut2, gen2, conns2, rate2) =
-            (up.clone(), cut_after.clone(), generation.clone(), connections.clone(), rate.clone());
+        let (up2, cut2, gen2, conns2, rate2, refused2) =
+            (up.clone(), cut_after.clone(), generation.clone(), connections.clone(), rate.clone(), refused.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else { continue };
                 if !up2.load(Ordering::SeqCst) {
+                    refused2.fetch_add(1, Ordering::SeqCst);
                     drop(client);
                     continue;
                 }
@@ -84,7 +88,7 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, up, cut_after, connections, generation, rate }
+        Proxy { addr, up, cut_after, connections, refused, generation, rate }
     }
 
     fn cut(&self) {
@@ -357,7 +361,14 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
         counter_b.open(n, "5103021205900002").await;
         opened += 2;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Both boxes try to sync meanwhile (each attempt meets the cut): only then does "nothing
+    // arrived" say something.
+    let tried_before = proxy.refused.load(Ordering::SeqCst);
+    let tried = eventually(Duration::from_secs(30), || async {
+        (proxy.refused.load(Ordering::SeqCst) >= tried_before + 4).then_some(())
+    })
+    .await;
+    assert!(tried.is_some(), "the boxes tried to sync through the cut link");
     assert!(documents(&hub_dir.path().join("data")).is_empty(), "nothing reached the hub through a cut link");
 
     // Heal: everything arrives, record by record.
@@ -669,8 +680,7 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     let out =
         simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["holidays", "import", holidays.to_str().unwrap()]);
     assert!(out.status.success(), "holidays: {}", String::from_utf8_lossy(&out.stderr));
-    let standard =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/standar-pelayanan/000_a200f9219f51d82a.txt");
+    let standard = simpul_tests::fixtures().join("standar-pelayanan/000_a200f9219f51d82a.txt");
     let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["catalog", "import", standard.to_str().unwrap()]);
     assert!(out.status.success(), "catalog: {}", String::from_utf8_lossy(&out.stderr));
 
@@ -722,7 +732,18 @@ async fn the_hub_hands_down_accounts_catalog_regions_and_holidays() {
     .await;
     assert!(reached.is_some(), "the new password reached the hub and left the box's outbox");
     assert_eq!(query(&hub_data, "SELECT COUNT(*) FROM audit_log WHERE action = 'password_changed_at_office'"), ["1"]);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Two more sessions complete (their end is kept in the box's settings) before the check.
+    let last_success = || query(&data, "SELECT value FROM settings WHERE key = 'sync.last_success'");
+    let mut seen = last_success();
+    for _ in 0..2 {
+        let before = seen.clone();
+        let next = eventually(Duration::from_secs(30), || async {
+            let now = last_success();
+            (now != before).then_some(now)
+        })
+        .await;
+        seen = next.expect("the box keeps syncing");
+    }
     assert!(can_log_in(&office.base, "sari", "kopi-bali-pagi-9").await, "still the new one after more syncs");
 
     // Disabled at the hub: refused at the box after its next sync.
@@ -756,12 +777,14 @@ const PNG: &[u8] = &[
 /// ready for the hub to send to the centre: (id, number).
 async fn through_biometrics(counter: &Counter, verifier: &Counter, client_id: &str) -> (String, String) {
     let service = counter.service_of("ktp_el_foreign_new").await;
+    // Documents valid whenever the test runs.
+    let (passport_expires, permit_expires) = (simpul_tests::years_from_today(5), simpul_tests::years_from_today(4));
     let applicant = json!({
         "nik": "5103025205900002", "name": "Jane Citizen", "sex": "female", "birth_place": "Perth",
         "birth_date": "1990-05-12", "marital": "married", "address": "Jl. Raya Kapal No. 7",
         "region": "51.03.02", "kk_number": "5103021234567891", "foreign": true, "country": "AUS",
-        "passport_number": "PA1234567", "passport_expires": "2031-01-01", "permit_kind": "itap",
-        "permit_number": "2C11AB1234", "permit_expires": "2030-06-30", "phone": "081234567890", "email": ""
+        "passport_number": "PA1234567", "passport_expires": passport_expires, "permit_kind": "itap",
+        "permit_number": "2C11AB1234", "permit_expires": permit_expires, "phone": "081234567890", "email": ""
     });
     let id = counter.open_with(&service, client_id, applicant).await;
     counter.complete_checklist(&id).await;

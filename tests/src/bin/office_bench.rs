@@ -37,19 +37,8 @@ struct Staff {
 }
 
 async fn login(base: &str, user: &str, password: &str) -> Staff {
-    let http =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let s: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
-    let csrf = s["csrf"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base}/api/login"))
-        .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success() || r.status().is_redirection(), "{user}: {}", r.status());
-    let s: Value = http.get(format!("{base}/api/session")).send().await.unwrap().json().await.unwrap();
-    Staff { http, csrf: s["csrf"].as_str().unwrap().to_string() }
+    let (http, csrf) = simpul_tests::log_in(base, user, password).await;
+    Staff { http, csrf }
 }
 
 fn ok(r: reqwest::Response, what: &str) -> reqwest::Response {
