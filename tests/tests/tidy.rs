@@ -2,8 +2,9 @@
 //! every Rust file opens with a `//!` line saying what it is for; no `todo!()` or
 //! `unimplemented!()` ships; SQL and `rusqlite` only in the store crate; no tokio, file system,
 //! network or clock in the pure crates (`domain`, `sync`, the SBI crate); no HTTP framework in
-//! the office use-cases; no source file over 1,000 lines outside tests; and the crates depend
-//! on one another only downwards, as ARCHITECTURE.md draws them.
+//! the office use-cases; no source file over 1,000 lines outside tests; the crates depend on
+//! one another only downwards, as ARCHITECTURE.md draws them; and no module imports another
+//! that imports it back.
 //!
 //! Test code is left out of the content rules (a test may stage a database state with SQL): the
 //! `tests/` folders, `tests.rs` files and what follows a top-level `#[cfg(test)]`.
@@ -224,6 +225,143 @@ fn crates_depend_only_downwards() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The source folders whose modules must not import one another in a circle.
+const CRATE_SOURCES: [&str; 11] = [
+    "domain/src",
+    "sync/src",
+    "hardware/src",
+    "hardware/sbi/src",
+    "devsim/src",
+    "installer/src",
+    "app/src",
+    "server/store/src",
+    "server/src",
+    "server/assets/src",
+    "tests/src",
+];
+
+/// A module's path (`sync::client`) from its file under a crate's source folder; `None` for test
+/// files.
+fn module_of(relative: &str) -> Option<Vec<String>> {
+    let mut parts: Vec<String> = relative.trim_end_matches(".rs").split('/').map(str::to_string).collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        parts.pop();
+    }
+    if parts.last().is_some_and(|p| p == "tests") || parts.first().is_some_and(|p| p == "bin") {
+        return None;
+    }
+    Some(parts)
+}
+
+/// The modules each module of one crate imports: `crate::`, `super::` and `self::` paths (the
+/// longest prefix that is a module), a `use super::*`, and a `mod.rs` importing its children.
+fn module_imports(files: &[(Vec<String>, bool, String)]) -> Vec<(String, Vec<String>)> {
+    let known: Vec<Vec<String>> = files.iter().map(|(m, _, _)| m.clone()).collect();
+    let resolve = |path: Vec<String>| -> Option<String> {
+        (1..=path.len()).rev().map(|n| &path[..n]).find(|p| known.iter().any(|k| k == p)).map(|p| p.join("::"))
+    };
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for (module, is_mod_file, text) in files {
+        let name = module.join("::");
+        let code: String = code_lines(text).into_iter().map(|(_, l)| l + "\n").collect();
+        let mut deps = Vec::new();
+        for (prefix, base) in [
+            ("crate::", Vec::new()),
+            ("super::", module[..module.len().saturating_sub(1)].to_vec()),
+            ("self::", module.clone()),
+        ] {
+            for (at, _) in code.match_indices(prefix) {
+                if at > 0 && code[..at].ends_with(|c: char| word(c) || c == ':') {
+                    continue;
+                }
+                let rest = &code[at + prefix.len()..];
+                let path: Vec<String> = rest
+                    .split(|c: char| !(word(c) || c == ':'))
+                    .next()
+                    .unwrap_or_default()
+                    .split("::")
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if prefix == "super::" && rest.starts_with('*') && !module.is_empty() {
+                    deps.push(base.join("::"));
+                }
+                if let Some(d) = resolve([base.clone(), path].concat()) {
+                    deps.push(d);
+                }
+            }
+        }
+        if *is_mod_file {
+            for line in code.lines() {
+                let line = line.trim_start().trim_start_matches("pub ");
+                if let Some(rest) = line.strip_prefix("use ") {
+                    let child = rest.split("::").next().unwrap_or_default();
+                    if let Some(d) = resolve([module.clone(), vec![child.to_string()]].concat()) {
+                        deps.push(d);
+                    }
+                }
+            }
+        }
+        deps.retain(|d| *d != name && !d.is_empty());
+        deps.sort();
+        deps.dedup();
+        out.push((name, deps));
+    }
+    out
+}
+
+/// A circle in an import graph, if there is one.
+fn circle(graph: &[(String, Vec<String>)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &[(String, Vec<String>)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == node) {
+            return Some(path[at..].to_vec());
+        }
+        if done.iter().any(|d| d == node) {
+            return None;
+        }
+        path.push(node.to_string());
+        let next = graph.iter().find(|(n, _)| n == node).map(|(_, d)| d.clone()).unwrap_or_default();
+        for d in next {
+            if let Some(found) = visit(&d, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.push(node.to_string());
+        None
+    }
+    let mut done = Vec::new();
+    graph.iter().find_map(|(n, _)| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_module_imports_another_in_a_circle() {
+    let mut problems = Vec::new();
+    for dir in CRATE_SOURCES {
+        let root = root().join(dir);
+        let mut paths = Vec::new();
+        rust_files(&root, &mut paths);
+        let files: Vec<(Vec<String>, bool, String)> = paths
+            .iter()
+            .filter_map(|p| {
+                let relative = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                let is_mod_file = ["mod.rs", "lib.rs", "main.rs"].iter().any(|f| relative.ends_with(f));
+                Some((module_of(&relative)?, is_mod_file, std::fs::read_to_string(p).unwrap()))
+            })
+            .collect();
+        if let Some(found) = circle(&module_imports(&files)) {
+            problems.push(format!("{dir}: {}", found.join(" -> ")));
+        }
+    }
+    assert!(problems.is_empty(), "modules that import one another in a circle:\n{}", problems.join("\n"));
+}
+
 // The rules themselves, on made-up files: each catches what it names and passes what it allows.
 
 #[test]
@@ -251,6 +389,35 @@ fn the_rules_catch_what_they_name() {
     assert!(content_problems("tests/tests/x.rs", &long).is_empty());
     let unfinished = format!("//! A file.\nfn f() {{ {}) }}\n", concat!("todo", "!("));
     assert!(content_problems("server/src/x.rs", &unfinished)[0].contains("unfinished"));
+}
+
+#[test]
+fn a_circle_of_imports_is_found() {
+    let file = |m: &str, is_mod: bool, text: &str| {
+        (m.split("::").filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>(), is_mod, text.to_string())
+    };
+    let calm = [
+        file("", true, "//! Root.\nmod a;\nmod b;\n"),
+        file("a", false, "//! A.\nuse crate::b::thing;\n"),
+        file("b", false, "//! B.\npub fn thing() {}\n"),
+    ];
+    assert_eq!(circle(&module_imports(&calm)), None);
+    let circular = [calm[0].clone(), calm[1].clone(), file("b", false, "//! B.\nuse crate::a::other;\n")];
+    assert!(circle(&module_imports(&circular)).is_some());
+    // A parent that imports its child, which globs the parent back.
+    let glob = [
+        file("", true, "//! Root.\nmod a;\n"),
+        file("a", true, "//! A.\nmod child;\nuse child::f;\n"),
+        file("a::child", false, "//! Child.\nuse super::*;\n"),
+    ];
+    assert!(circle(&module_imports(&glob)).is_some());
+    // A use in a test module does not count.
+    let tested = [
+        calm[0].clone(),
+        calm[1].clone(),
+        file("b", false, "//! B.\n#[cfg(test)]\nmod tests {\n    use crate::a::x;\n}\n"),
+    ];
+    assert_eq!(circle(&module_imports(&tested)), None);
 }
 
 #[test]

@@ -18,13 +18,14 @@
 //! device, garbage, an endless answer, an image claiming a huge size, a forged signature, a
 //! device claiming another's identity, and silence.
 
+mod kind;
 mod pictures;
 
+pub use kind::SimKind;
 pub use pictures::iso_record;
 use pictures::*;
 
 use std::convert::Infallible;
-use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,7 +37,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 use ring::digest::{SHA256, digest};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
@@ -60,31 +60,6 @@ const BOUNDARY: &str = "simpulframe";
 const BUSY: &str = "503";
 /// Verbs answered, as listed in a CORS preflight.
 const VERBS: &str = "SBIDISC, MOSIPDISC, MOSIPDINFO, SBIDINFO, RCAPTURE, CAPTURE, STREAM";
-
-/// What a simulated device captures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimKind {
-    /// A camera for the face photo.
-    Face,
-    /// A fingerprint slap scanner.
-    Finger,
-    /// An iris camera.
-    Iris,
-    /// A signature pad.
-    Signature,
-}
-
-impl SimKind {
-    /// The SBI `type`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SimKind::Face => "Face",
-            SimKind::Finger => "Finger",
-            SimKind::Iris => "Iris",
-            SimKind::Signature => "Signature",
-        }
-    }
-}
 
 /// One simulated device.
 #[derive(Clone, Debug)]

@@ -2,7 +2,12 @@
 //! faces, fingerprints, irises and signatures, preview frames, ISO/IEC 19794 records and an
 //! oversized PNG for the fault that sends one.
 
-use super::*;
+use std::io::Cursor;
+
+use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
+use ring::digest::{SHA256, digest};
+
+use super::kind::SimKind;
 
 /// The quality score of a capture: 60-95, or 20-34 for a part presented poorly.
 pub(super) fn quality(seed: u64, serial: &str, sub_type: &str, poor: bool) -> u32 {

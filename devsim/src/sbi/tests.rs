@@ -1,5 +1,9 @@
 //! Tests of the SBI simulator.
 
+use std::io::Cursor;
+
+use image::ImageFormat;
+
 use super::*;
 
 #[test]

@@ -8,10 +8,8 @@ pub mod applications;
 pub mod devices;
 mod forms;
 mod queue;
-mod session;
+pub mod session;
 pub mod sync;
-
-pub use session::SessionMarker;
 
 use std::sync::Arc;
 

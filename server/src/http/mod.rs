@@ -30,7 +30,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_rusqlite_store::RusqliteStore;
 
-use crate::backend::{AppBackend, SessionMarker};
+use crate::backend::AppBackend;
+use crate::backend::session::SessionMarker;
 use crate::office::auth;
 use crate::state::AppState;
 

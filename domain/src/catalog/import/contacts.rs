@@ -1,7 +1,9 @@
 //! Who issued a standard and how to reach them: the issuing office from the letterhead, and the
 //! complaint channels with the emails, websites and phone numbers found in their text.
 
-use super::*;
+use super::text::{Item, Line};
+use crate::catalog::model::{ComplaintChannel, ContactKind, IssuingOffice};
+use crate::text::{fold, squash};
 
 /// Reads the issuing office from the letterhead lines.
 pub(super) fn parse_issuer(letterhead: &[Line]) -> IssuingOffice {

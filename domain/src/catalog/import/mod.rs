@@ -13,16 +13,15 @@
 //! interpret each section. Errors name the line and the section; warnings say what was guessed.
 
 mod contacts;
+mod text;
 
 use contacts::*;
+use text::{Item, Line, MarkerKind};
 
 use std::fmt;
 
 use super::completion::{Completion, parse_completion_time};
-use super::model::{
-    ComplaintChannel, ContactKind, Fee, FeeKind, IssuingOffice, ProcedureStep, Requirement, Section, ServiceKind,
-    ServiceStandard,
-};
+use super::model::{Fee, FeeKind, ProcedureStep, Requirement, Section, ServiceKind, ServiceStandard};
 use crate::text::{fold, is_shouting, squash, word_similarity};
 
 /// Largest file accepted. Published standards are a few kilobytes.
@@ -113,25 +112,6 @@ pub enum ImportErrorKind {
 
 fn error(line: Option<usize>, section: Option<Section>, kind: ImportErrorKind) -> ImportError {
     ImportError { line, section, kind }
-}
-
-/// One cleaned line of the input.
-#[derive(Clone, Debug)]
-struct Line {
-    /// 1-based line number in the file.
-    no: usize,
-    /// Text without Markdown decoration, trimmed.
-    text: String,
-    /// Markdown heading level (number of leading `#`), 0 for none.
-    level: usize,
-    /// The raw line ended with two spaces: a Markdown hard break, the next line continues it.
-    hard_break: bool,
-}
-
-impl Line {
-    fn is_blank(&self) -> bool {
-        self.text.is_empty()
-    }
 }
 
 /// Reads one published standard. `source` is only used in messages.
@@ -260,17 +240,6 @@ fn find_link_end(chars: &[char], from: usize) -> Option<usize> {
     None
 }
 
-/// The kind of a list marker. Different kinds nest inside each other in the order they appear.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MarkerKind {
-    NumberDot,
-    NumberParen,
-    LowerDot,
-    LowerParen,
-    UpperDot,
-    Bullet,
-}
-
 /// Splits a list marker off the start of a line: kind, ordinal, the rest.
 fn split_marker(text: &str) -> Option<(MarkerKind, u32, &str)> {
     let bytes = text.as_bytes();
@@ -335,33 +304,6 @@ fn heading_of(line: &Line) -> Option<Section> {
         || (head.len() == 1 && head.chars().all(|c| c.is_ascii_alphabetic()))
         || roman.contains(&head.as_str());
     if is_marker { Section::from_heading(&fold(rest)) } else { None }
-}
-
-/// One list item with its nested items.
-#[derive(Clone, Debug)]
-struct Item {
-    line: usize,
-    kind: MarkerKind,
-    ordinal: u32,
-    text: String,
-    children: Vec<Item>,
-}
-
-impl Item {
-    /// The item's text followed by all nested texts, for classification.
-    fn all_text(&self) -> String {
-        let mut s = self.text.clone();
-        for c in &self.children {
-            s.push(' ');
-            s.push_str(&c.all_text());
-        }
-        s
-    }
-
-    /// The item's children, each flattened to one string.
-    fn child_texts(&self) -> Vec<String> {
-        self.children.iter().map(Item::all_text).collect()
-    }
 }
 
 /// A section's content: paragraphs before the first item, the items, notes after them.
