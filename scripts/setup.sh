@@ -23,14 +23,16 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version\$"; then
 fi
 
 # The appliance itself: poppler's pdftoppm rasterises documents for printers without PDF,
-# sane-utils' scanimage drives USB scanners.
-apt_packages=(mold gzip poppler-utils sane-utils)
+# sane-utils' scanimage drives USB scanners, systemd's systemd-creds seals the data key.
+apt_packages=(mold gzip poppler-utils sane-utils systemd)
 if [ "$want_test_deps" = 1 ]; then
   # Real device peers: an IPP printer (ippeveprinter) with the private D-Bus and Avahi it
   # needs, and SANE's test backend (scanimage); avahi-publish announces the other devices and
   # iproute2 makes the test LAN's network namespaces for discovery; openssl makes the RSA device
-  # certificate an SBI signature test verifies.
+  # certificate an SBI signature test verifies; swtpm and tpm2-tools seal the data key in a
+  # software TPM (this machine has no TPM driver).
   apt_packages+=(chromium sqlite3 cups-ipp-utils avahi-daemon avahi-utils dbus-daemon iproute2 openssl)
+  apt_packages+=(swtpm swtpm-tools tpm2-tools)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -586,10 +586,11 @@ test("a scanner over HTTPS: the certificate it made itself is pinned at the firs
   await expect(row.locator(".device-certificate")).toHaveAttribute("title", sims.esclCertificate);
   await row.getByRole("button", { name: "Pindai uji" }).click();
   await expect(head.locator("#device-note")).toContainText(/Uji berhasil: \d+ halaman/, { timeout: 60_000 });
-  // The certificate sits in the box's database, pinned.
-  const pinned = execFileSync("sqlite3", [path.join(work, "box", "data", "simpul.sqlite3"), "SELECT certificate FROM devices WHERE name = 'Pemindai HTTPS'"])
-    .toString()
-    .trim();
+  // The certificate sits in the box's (encrypted) database, pinned: the command line reads it.
+  const boxEnv = { ...cleanEnv(), SIMPUL_DATA_DIR: path.join(work, "box", "data") };
+  const listed = execFileSync(binary, ["device", "list"], { env: boxEnv }).toString();
+  const line = listed.split("\n").find((l) => l.includes("Pemindai HTTPS")) ?? "";
+  const pinned = (line.match(/TLS SHA-256 (\S+)/) ?? [])[1];
   expect(pinned).toBe(sims.esclCertificate);
   await head.context().close();
 });

@@ -33,6 +33,20 @@ pub struct Config {
     pub queue: QueueConfig,
     /// Printers and scanners.
     pub devices: DevicesConfig,
+    /// Where the key of the box's encrypted data is kept.
+    pub key: KeyConfig,
+}
+
+/// Where the key that encrypts the database and the files is kept (see `simpul key init`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Folder of the key in its stored form (`SIMPUL_KEY__DIR`; default `DATA_DIR/keys`). Never
+    /// part of a backup.
+    pub dir: Option<PathBuf>,
+    /// How `tpm2-tools` reach the TPM, e.g. `device:/dev/tpmrm0` (`SIMPUL_KEY__TPM_TCTI`); unset,
+    /// a TPM is used only through `systemd-creds`.
+    pub tpm_tcti: Option<String>,
 }
 
 /// How the box looks after its devices.
@@ -129,6 +143,7 @@ impl Default for Config {
             log: LogConfig::default(),
             queue: QueueConfig::default(),
             devices: DevicesConfig::default(),
+            key: KeyConfig::default(),
         }
     }
 }
@@ -172,7 +187,7 @@ pub enum ConfigError {
 
 /// Top-level keys, so that other `SIMPUL_*` variables (such as `SIMPUL_CONFIG`) are not taken
 /// for configuration.
-const KEYS: [&str; 8] = ["listen", "data_dir", "role", "hub", "session", "log", "queue", "devices"];
+const KEYS: [&str; 9] = ["listen", "data_dir", "role", "hub", "session", "log", "queue", "devices", "key"];
 
 impl Config {
     /// Loads defaults, then the file, then the environment, and checks the result.
@@ -228,6 +243,11 @@ impl Config {
     /// Path of the SQLite database inside the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("simpul.sqlite3")
+    }
+
+    /// The folder of the box's key (`key.dir`, default `DATA_DIR/keys`).
+    pub fn key_dir(&self) -> PathBuf {
+        self.key.dir.clone().unwrap_or_else(|| self.data_dir.join("keys"))
     }
 }
 

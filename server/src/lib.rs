@@ -11,9 +11,11 @@ pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod http;
+pub mod keys;
 pub mod logging;
 pub mod office;
 pub mod ops;
+pub mod reads;
 pub mod state;
 pub mod sync;
 
@@ -56,6 +58,9 @@ pub enum StartError {
     /// The database cannot be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The key of the encrypted data cannot be had.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
     /// The sessions table cannot be prepared.
     #[error("session store: {0}")]
     Sessions(String),
@@ -134,14 +139,32 @@ pub struct Appliance {
     state: AppState,
     sessions: RusqliteStore,
     sync_listener: Option<tokio::net::TcpListener>,
+    reads: Option<reads::ReadQueue>,
 }
 
 impl Appliance {
-    /// Prepares the data directory, opens and migrates the database and the sessions table.
+    /// Prepares the data directory, takes the box's key (making one on a box that has none
+    /// and nothing encrypted yet), opens and migrates the database and the sessions table.
     pub async fn open(config: Config) -> Result<Appliance, StartError> {
         prepare_data_dir(&config.data_dir)?;
+        let key = keys::for_start(&config, None)?;
+        Appliance::open_with_key(config, key).await
+    }
+
+    /// As [`Appliance::open`], with the key already taken (a passphrase typed at start).
+    /// Encrypts in place what an older version left in clear: the database, then the files.
+    pub async fn open_with_key(config: Config, key: simpul_store::crypt::MasterKey) -> Result<Appliance, StartError> {
+        prepare_data_dir(&config.data_dir)?;
         let lock = DataDirLock::acquire(&config.data_dir)?;
-        let db = Db::open(&config.database_path()).await?;
+        let db = Db::open(&config.database_path(), key.database_key()).await?;
+        let files = simpul_store::blobs::Files::new(&config.data_dir, key.file_key());
+        let sealing = files.clone();
+        let sealed = tokio::task::spawn_blocking(move || sealing.seal_clear_files())
+            .await
+            .map_err(|e| StartError::Io(std::io::Error::other(e)))??;
+        if sealed > 0 {
+            tracing::warn!(files = sealed, "stored files were in clear; they are encrypted now");
+        }
         db.call(|c| {
             simpul_store::documents::rotate_actor(c)?;
             let interrupted = simpul_store::scans::fail_interrupted(c, OffsetDateTime::now_utc())?;
@@ -168,9 +191,12 @@ impl Appliance {
             .build();
         let (queue_changed, _) = tokio::sync::watch::channel(0);
         let (stopping, _) = tokio::sync::watch::channel(false);
+        let (read_log, read_queue) = reads::ReadLog::new();
         let core = Arc::new(Core {
             config,
             db,
+            files,
+            reads: read_log,
             link: HubLink::new(initial),
             started: OffsetDateTime::now_utc(),
             queue_changed,
@@ -182,6 +208,7 @@ impl Appliance {
             state: AppState { leptos, core, bundle: Arc::new(http::assets::NoBundle) },
             sessions,
             sync_listener: None,
+            reads: Some(read_queue),
         })
     }
 
@@ -245,6 +272,7 @@ impl Appliance {
             tokio::spawn(crate::sync::hub::serve(listener, core.clone(), Arc::new(pki), stop_rx.clone()));
         }
         let print_queue = tokio::spawn(crate::devices::printing::run(core.clone(), stop_rx.clone()));
+        let reads = self.reads.map(|queue| tokio::spawn(reads::write(core.db.clone(), queue, stop_rx.clone())));
         tokio::spawn(devices::watch(core.clone(), stop_rx.clone()));
         if core.config.role == simpul_domain::office::BoxRole::Office {
             let stored = core.db.call(|c| simpul_store::settings::get(c, simpul_store::settings::HUB_URL)).await?;
@@ -292,6 +320,10 @@ impl Appliance {
         let _ = stop_tx.send(true);
         // A print try under way is recorded before the process ends (see `printing::run_on`).
         let _ = tokio::time::timeout(crate::devices::printing::STOP_GRACE + Duration::from_secs(1), print_queue).await;
+        // The reads noted last reach the audit trail before the process ends.
+        if let Some(reads) = reads {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reads).await;
+        }
         cleanup.abort();
         Ok(result?)
     }

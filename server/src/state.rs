@@ -18,6 +18,10 @@ pub struct Core {
     pub config: Config,
     /// The database.
     pub db: Db,
+    /// The stored files (scans, photos, biometric records), sealed with the box's key.
+    pub files: simpul_store::blobs::Files,
+    /// Reads of personal data, on their way to the audit trail.
+    pub reads: crate::reads::ReadLog,
     /// The hub link watcher's state.
     pub link: Arc<HubLink>,
     /// When the server started.

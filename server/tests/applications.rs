@@ -27,7 +27,11 @@ struct Office {
 
 fn office() -> Office {
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    let mut conn = simpul_store::db::open_sync(
+        &dir.path().join("t.sqlite3"),
+        &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+    )
+    .unwrap();
     simpul_server::ops::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
     let regions = regions::all_codes(&conn).unwrap();
     Office { _dir: dir, conn, regions }

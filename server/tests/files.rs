@@ -114,11 +114,15 @@ async fn a_good_upload_is_stored_by_content_and_served_only_to_staff() {
     let sha = attachments[0]["sha256"].as_str().unwrap().to_string();
     assert_eq!(attachments[0]["content_type"], "image/png", "typed by its bytes");
     let file = app.dir.path().join("data/blobs").join(&sha[..2]).join(&sha);
-    assert_eq!(std::fs::read(file).unwrap(), png, "stored under its SHA-256");
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(!sealed.windows(png.len()).any(|w| w == png), "stored sealed, not in clear");
+    let files = simpul_store::blobs::Files::new(&app.dir.path().join("data"), app.master_key().file_key());
+    assert_eq!(files.read(&sha).unwrap(), png, "stored under the SHA-256 of its bytes");
 
     let got = b.client.get(format!("{}/berkas/{sha}", b.base)).send().await.unwrap();
     assert_eq!(got.status().as_u16(), 200);
     assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.headers()["cache-control"], "no-store", "never kept in the counter PC's cache");
     assert_eq!(got.bytes().await.unwrap().to_vec(), png);
     assert_eq!(b.get(&format!("/berkas/{}", "0".repeat(64))).await.status, 404);
     assert_eq!(b.get("/berkas/..%2F..%2Fsimpul.sqlite3").await.status, 404);

@@ -79,7 +79,7 @@ async fn wrong_and_unknown_credentials_get_the_same_answer() {
     assert_eq!(unknown.json(), wrong.json());
     // Both are in the audit trail, with the reason the client was not told.
     assert_eq!(b.login("petugas", &app.passwords["petugas"]).await.status, 200);
-    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
+    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3"), &app.database_key()).unwrap();
     let entries = simpul_store::audit::recent(&conn, 3).unwrap();
     let actions: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (e.action.as_str(), e.detail.as_deref())).collect();
     assert_eq!(
@@ -205,7 +205,7 @@ async fn a_password_change_ends_existing_sessions() {
     let b = app.browser();
     assert_eq!(b.login("petugas", &app.passwords["petugas"]).await.status, 200);
     assert_eq!(b.get("/api/catalog").await.status, 200);
-    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3")).unwrap();
+    let conn = simpul_store::db::open_sync(&app.dir.path().join("data/simpul.sqlite3"), &app.database_key()).unwrap();
     let account = simpul_store::staff::by_username(&conn, "petugas").unwrap().unwrap();
     let hash = simpul_server::office::auth::hash_password("a-new-password-1").unwrap();
     simpul_store::staff::set_password(&conn, &account.id, &hash, time::OffsetDateTime::now_utc()).unwrap();

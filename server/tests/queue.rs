@@ -17,7 +17,11 @@ const HEAD: Worker<'static> = Worker { id: "kepala", head: true };
 
 fn office() -> (tempfile::TempDir, simpul_store::Connection, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    let mut conn = simpul_store::db::open_sync(
+        &dir.path().join("t.sqlite3"),
+        &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+    )
+    .unwrap();
     simpul_server::ops::demo::seed(&mut conn, BoxRole::Office, time::OffsetDateTime::now_utc()).unwrap();
     let services: Vec<String> = catalog::list(&conn).unwrap().into_iter().map(|e| e.id).collect();
     simpul_store::queue::set_counter(&conn, "L1", "Loket 1", &[]).unwrap();

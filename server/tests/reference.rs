@@ -13,7 +13,11 @@ use time::OffsetDateTime;
 
 fn db(role: BoxRole) -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
-    let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+    let mut conn = simpul_store::db::open_sync(
+        &dir.path().join("t.sqlite3"),
+        &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+    )
+    .unwrap();
     simpul_server::ops::demo::seed(&mut conn, role, OffsetDateTime::now_utc()).unwrap();
     (dir, conn)
 }

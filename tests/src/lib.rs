@@ -327,14 +327,52 @@ pub fn enrollment_token(hub_dir: &Path, office: &str) -> String {
 
 /// Rows of a query on the database in the data directory `data`, one string per row.
 pub fn query(data: &Path, sql: &str) -> Vec<String> {
-    let out = Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(data.join("simpul.sqlite3"))
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is needed to read the databases (apt install sqlite3)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    let conn = database(data);
+    let mut statement = conn.prepare(sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+    let columns = statement.column_count();
+    let rows = statement
+        .query_map([], |row| {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| match row.get_ref(i) {
+                    Ok(rusqlite::types::ValueRef::Null) | Err(_) => String::new(),
+                    Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
+                    Ok(rusqlite::types::ValueRef::Real(x)) => x.to_string(),
+                    Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+                    Ok(rusqlite::types::ValueRef::Blob(b)) => String::from_utf8_lossy(b).into_owned(),
+                })
+                .collect();
+            Ok(cells.join("|"))
+        })
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    rows.map(|r| r.unwrap()).collect()
+}
+
+/// Runs a statement on the database of the data directory `data` (beside a running server:
+/// it waits for the write lock), as a test that stages a state no use-case reaches does.
+pub fn execute(data: &Path, sql: &str) {
+    database(data).execute_batch(sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
+/// The encrypted database of the data directory `data`, opened with the box's key file (the
+/// form a server keeps its key in when nothing else is set up).
+pub fn database(data: &Path) -> rusqlite::Connection {
+    let key = box_key(data);
+    let conn = rusqlite::Connection::open(data.join("simpul.sqlite3")).unwrap();
+    simpul_store::db::unlock(&conn, &key.database_key()).expect("the database opens with the box's key");
+    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    conn
+}
+
+/// A stored file of the data directory `data`, opened with the box's key (None when it is not
+/// there or does not open).
+pub fn read_blob(data: &Path, sha256: &str) -> Option<Vec<u8>> {
+    simpul_store::blobs::Files::new(data, box_key(data).file_key()).read(sha256).ok()
+}
+
+/// The master key of the data directory `data`, from its key file.
+pub fn box_key(data: &Path) -> simpul_store::crypt::MasterKey {
+    let hex = std::fs::read_to_string(data.join("keys/simpul.key")).expect("the box's key file");
+    simpul_store::crypt::MasterKey::from_hex(&hex).expect("a key in the key file")
 }
 
 #[cfg(test)]

@@ -323,13 +323,7 @@ async fn a_hand_over_a_crash_cut_short_is_not_printed_twice() {
     assert_eq!(jobs.len(), 2);
     let (arrived, _) = jobs[0].split_once('|').unwrap();
     let title = jobs[0].split_once('|').unwrap().1;
-    let out = std::process::Command::new("sqlite3")
-        .args(["-cmd", ".timeout 10000"])
-        .arg(data.join("simpul.sqlite3"))
-        .arg("UPDATE print_jobs SET handed_at = '2026-11-22T10:00:00Z'")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    simpul_tests::execute(&data, "UPDATE print_jobs SET handed_at = '2026-11-22T10:00:00Z'");
     let name = format!("{title} [{}]", &arrived[arrived.len() - 12..]);
     let printer = IppPrinter::new(&peer.uri, Duration::from_secs(3)).unwrap();
     let page = b"%PDF-1.4\n% the page that arrived before the cut\n%%EOF\n";

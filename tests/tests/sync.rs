@@ -399,15 +399,12 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     let bad_dir = dir_a.path().join("data/blobs/ab");
     std::fs::create_dir_all(&bad_dir).unwrap();
     std::fs::write(bad_dir.join(&bad), b"\xff\xd8 not the bytes this name promises").unwrap();
-    let out = std::process::Command::new("sqlite3")
-        .args(["-cmd", ".timeout 10000"])
-        .arg(dir_a.path().join("data/simpul.sqlite3"))
-        .arg(format!(
+    simpul_tests::execute(
+        &dir_a.path().join("data"),
+        &format!(
             "INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ('{bad}', 42, 'image/jpeg', '2000-01-01T00:00:00Z')"
-        ))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        ),
+    );
     counter_a.attach(&legal, scan).await;
 
     // Sessions cut at random points, again and again: nothing lost, nothing doubled.
@@ -458,7 +455,7 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     );
     assert!(noted[0].starts_with("1|") && noted[0].contains("cannot be read"), "{noted:?}");
     let sha = &box_blobs[0];
-    let stored = std::fs::read(hub_dir.path().join("data/blobs").join(&sha[..2]).join(sha)).unwrap();
+    let stored = simpul_tests::read_blob(&hub_dir.path().join("data"), sha).expect("the scan at the hub");
     assert_eq!(stored.len(), 2_500_000 + 16);
     drop((box_a, box_b, hub));
 }
@@ -950,8 +947,7 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     assert_eq!(counter.detail(&lost).await["number"], lost_number.as_str());
     // The scan the box lost comes back from the hub, checked against its digest.
     let box_holds_scan = |data: &Path| {
-        let path = data.join("blobs").join(&scan_sha[..2]).join(&scan_sha);
-        std::fs::read(path).ok().as_deref() == Some(scan.as_slice())
+        simpul_tests::read_blob(data, &scan_sha).as_deref() == Some(scan.as_slice())
             && query(data, &format!("SELECT synced_at IS NOT NULL FROM blobs WHERE sha256 = '{scan_sha}'")) == ["1"]
     };
     assert!(
@@ -1049,7 +1045,7 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
         eventually(Duration::from_secs(30), || async { hub_holds_late().then_some(()) }).await.is_some(),
         "the scan the hub lost in its restore came back from the box"
     );
-    let stored = std::fs::read(hub_data.join("blobs").join(&late_sha[..2]).join(&late_sha)).unwrap();
+    let stored = simpul_tests::read_blob(&hub_data, &late_sha).expect("the late scan at the hub");
     assert_eq!(stored, late_scan);
     drop((office, hub));
 }
@@ -1085,7 +1081,7 @@ async fn a_slow_link_still_gets_the_files_across_in_smaller_steps() {
     })
     .await;
     assert!(arrived.is_some(), "the scan reached the hub through the slow link");
-    let stored = std::fs::read(hub_data.join("blobs").join(&sha[..2]).join(&sha)).unwrap();
+    let stored = simpul_tests::read_blob(&hub_data, &sha).expect("the scan at the hub");
     assert_eq!(sha256_hex(&stored), sha);
     // The office head sees why it went slowly.
     let head = Counter::login_as(&office, "kepala").await;

@@ -19,12 +19,13 @@ pub async fn list_applications(list: String) -> Result<Vec<ApplicationRow>, ApiE
     .await
 }
 
-/// Applications found by NIK, application number or part of the applicant's name.
-#[server(endpoint = "permohonan/cari", prefix = "/api", input = GetUrl)]
+/// Applications found by NIK, application number or part of the applicant's name. A POST: what
+/// is typed is personal data and never goes into a URL.
+#[server(endpoint = "permohonan/cari", prefix = "/api")]
 pub async fn search_applications(q: String) -> Result<Vec<ApplicationRow>, ApiError> {
     use simpul_domain::auth::Permission;
-    crate::backend::guarded(Permission::ViewApplications, |backend, _user| async move {
-        backend.search_applications(&q).await
+    crate::backend::guarded(Permission::ViewApplications, |backend, user| async move {
+        backend.search_applications(&user, &q).await
     })
     .await
 }

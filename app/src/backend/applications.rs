@@ -9,7 +9,7 @@ pub trait ApplicationBackend: Send + Sync + 'static {
     /// Applications by list name.
     async fn list_applications(&self, user: &UserView, list: &str) -> Result<Vec<ApplicationRow>, ApiError>;
     /// Applications found by NIK, application number or part of the applicant's name.
-    async fn search_applications(&self, typed: &str) -> Result<Vec<ApplicationRow>, ApiError>;
+    async fn search_applications(&self, user: &UserView, typed: &str) -> Result<Vec<ApplicationRow>, ApiError>;
     /// One application, with the steps `user` may take.
     async fn get_application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError>;
     /// The intake page.

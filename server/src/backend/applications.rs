@@ -357,35 +357,34 @@ impl AppBackend {
         .await
     }
 
-    /// Writes a file's bytes to disk (synced, content-addressed) off the async threads; its
+    /// Writes a file's bytes to disk (sealed, synced, content-addressed) off the async threads; its
     /// row is the caller's, in the caller's transaction.
     pub(crate) async fn write_blob(&self, bytes: Vec<u8>) -> Result<String, ApiError> {
-        let data_dir = self.core.config.data_dir.clone();
-        tokio::task::spawn_blocking(move || blobs::write(&data_dir, &bytes))
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store a file");
-                ApiError::Internal
-            })
+        let files = self.core.files.clone();
+        tokio::task::spawn_blocking(move || files.write(&bytes)).await.map_err(|_| ApiError::Internal)?.map_err(|e| {
+            tracing::error!(error = %e, "cannot store a file");
+            ApiError::Internal
+        })
     }
 
     /// The bytes of a stored file, when it belongs to an application this box keeps.
-    pub(crate) async fn blob(&self, sha: &str) -> Result<(ContentType, Vec<u8>), ApiError> {
+    pub(crate) async fn blob(&self, user: &UserView, sha: &str) -> Result<(ContentType, Vec<u8>), ApiError> {
         if !blobs::valid_digest(sha) {
             return Err(ApiError::NotFound);
         }
         let key = sha.to_string();
         let row = self.core.db.call(move |c| blobs::get(c, &key)).await.map_err(internal)?.ok_or(ApiError::NotFound)?;
-        let data_dir = self.core.config.data_dir.clone();
+        let sha_read = sha.to_string();
+        let files = self.core.files.clone();
         let sha = sha.to_string();
-        let bytes = tokio::task::spawn_blocking(move || blobs::read(&data_dir, &sha))
+        let bytes = tokio::task::spawn_blocking(move || files.read(&sha))
             .await
             .map_err(|_| ApiError::Internal)?
             .map_err(|e| {
                 tracing::error!(error = %e, "a stored file cannot be read");
                 ApiError::Internal
             })?;
+        self.core.reads.note(&user.id, "file_viewed", Some(&sha_read), None);
         Ok((row.content_type, bytes))
     }
 
@@ -397,6 +396,8 @@ impl AppBackend {
         receipt: bool,
     ) -> Result<(String, Vec<u8>), ApiError> {
         let (unit, zone) = self.office().await?;
+        let kind = if receipt { "receipt" } else { "rejection" };
+        self.core.reads.note(&user.id, "printout_viewed", Some(id), Some(kind.to_string()));
         let id = id.to_string();
         let printer = user.display_name.clone();
         let document = self
@@ -526,12 +527,13 @@ impl ApplicationBackend for AppBackend {
     }
 
     /// Applications by NIK, number or name (at most 50, newest first).
-    async fn search_applications(&self, typed: &str) -> Result<Vec<ApplicationRow>, ApiError> {
+    async fn search_applications(&self, user: &UserView, typed: &str) -> Result<Vec<ApplicationRow>, ApiError> {
         let Some(search) = simpul_store::applications::Search::parse(typed) else {
             return Err(ApiError::BadRequest("ketik minimal 3 huruf atau angka / type at least 3 characters".into()));
         };
         let (_, zone) = self.office().await?;
-        self.core
+        let rows: Vec<ApplicationRow> = self
+            .core
             .db
             .call(move |c| {
                 let ctx = Context::load(c, zone)?;
@@ -539,11 +541,17 @@ impl ApplicationBackend for AppBackend {
                 Ok(rows.iter().map(|r| row_view(&ctx, r)).collect())
             })
             .await
-            .map_err(internal)
+            .map_err(internal)?;
+        // What was typed is personal data and stays out of the trail; which records it showed
+        // (their ids) goes in.
+        let found: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        self.core.reads.note(&user.id, "applications_searched", None, Some(format!("found: {}", found.join(","))));
+        Ok(rows)
     }
 
     async fn get_application(&self, user: &UserView, id: &str) -> Result<ApplicationView, ApiError> {
         let (_, zone) = self.office().await?;
+        let (user_id, id_read) = (user.id.clone(), id.to_string());
         let (user, id) = (user.clone(), id.to_string());
         self.core
             .db
@@ -559,6 +567,7 @@ impl ApplicationBackend for AppBackend {
             .await
             .map_err(internal)?
             .map_err(app_error)
+            .inspect(|_| self.core.reads.note(&user_id, "application_viewed", Some(&id_read), None))
     }
 
     async fn get_intake(&self, ticket: Option<&str>) -> Result<IntakeView, ApiError> {

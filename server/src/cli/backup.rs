@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 use crate::config::Config;
 
 pub(super) fn backup_command(config: &Config, to: &Path) -> Result<()> {
-    crate::prepare_data_dir(&config.data_dir)?;
-    let made = crate::ops::backup::backup(&config.data_dir, &config.database_path(), to, OffsetDateTime::now_utc())?;
+    let key = super::common::box_key(config)?;
+    let made =
+        crate::ops::backup::backup(&config.data_dir, &config.database_path(), to, &key, OffsetDateTime::now_utc())?;
     println!(
         "Backup written to {}: database {} KB, {} attachment files.",
         to.display(),
@@ -29,7 +30,9 @@ pub(super) fn restore_command(config: &Config, from: &Path) -> Result<()> {
         }
         other => other?,
     };
-    let done = crate::ops::backup::restore(&config.data_dir, &config.database_path(), from, OffsetDateTime::now_utc())?;
+    let key = super::common::box_key(config)?;
+    let done =
+        crate::ops::backup::restore(&config.data_dir, &config.database_path(), from, &key, OffsetDateTime::now_utc())?;
     println!("Restored from {} ({} attachment files brought back).", from.display(), done.blobs);
     if let Some(kept) = done.kept {
         println!("The database it replaced is kept at {}.", kept.display());

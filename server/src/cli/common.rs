@@ -8,8 +8,15 @@ use crate::config::Config;
 
 /// Opens (creating and migrating it if needed) the database of the data directory in `config`.
 pub(super) fn open_db(config: &Config) -> Result<simpul_store::Connection> {
+    let key = box_key(config)?;
+    db::open_sync(&config.database_path(), &key.database_key())
+        .with_context(|| format!("opening {}", config.database_path().display()))
+}
+
+/// The box's key, as the server takes it at start (a passphrase asked in the terminal).
+pub(super) fn box_key(config: &Config) -> Result<simpul_store::crypt::MasterKey> {
     crate::prepare_data_dir(&config.data_dir)?;
-    db::open_sync(&config.database_path()).with_context(|| format!("opening {}", config.database_path().display()))
+    Ok(crate::keys::for_start(config, Some(&crate::keys::terminal_prompt))?)
 }
 
 /// A transaction that takes the write lock at its start. The server may be running on the same

@@ -172,8 +172,9 @@ pub(super) fn device_command(config: &Config, cmd: DeviceCommand) -> Result<()> 
         }
         DeviceCommand::List => {
             for d in devices::list(&conn)? {
+                let pinned = d.certificate.as_deref().map(|c| format!("  TLS SHA-256 {c}")).unwrap_or_default();
                 println!(
-                    "{}  {:<16}  {:<24}  {}  {}",
+                    "{}  {:<16}  {:<24}  {}  {}{pinned}",
                     d.id,
                     d.kind.code(),
                     d.name,

@@ -1,9 +1,12 @@
 //! The command line: `simpul serve`, `user`, `wilayah`, `catalog`, `config`. Messages are in
 //! English (installers and admins read them in a terminal); failures end with a non-zero exit.
 
+mod audit;
 mod backup;
 mod common;
 mod devices;
+mod doctor;
+mod keys;
 mod queue;
 mod receipts;
 mod reference;
@@ -11,8 +14,11 @@ mod serve;
 mod sync;
 mod users;
 
+use self::audit::*;
 use self::backup::*;
 use self::devices::*;
+use self::doctor::*;
+use self::keys::*;
 use self::queue::*;
 use self::receipts::*;
 use self::reference::*;
@@ -77,6 +83,15 @@ pub enum Command {
     /// Hand-over receipts: check the signed reference in a receipt's QR code.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// The key that encrypts this box's database and files.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The audit trail: check its hash chain, list who touched a record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Check this box: where its key is kept, whether its data is encrypted, disk space, and
+    /// what is not protected yet. Exits non-zero when something must be fixed.
+    Doctor,
     /// Copy the database, attachments and TLS identity into a new folder (the server may run).
     Backup {
         /// The new folder.
@@ -129,6 +144,9 @@ pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) ->
         Command::Enroll(args) => enroll_command(&load()?, args),
         Command::Sync(cmd) => sync_command(&load()?, cmd),
         Command::Receipt(ReceiptCommand::Verify { text }) => receipt_verify(&load()?, &text),
+        Command::Key(cmd) => key_command(&load()?, cmd),
+        Command::Doctor => doctor(&load()?),
+        Command::Audit(cmd) => audit_command(&load()?, cmd),
         Command::Backup { to } => backup_command(&load()?, &to),
         Command::Restore { from } => restore_command(&load()?, &from),
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),

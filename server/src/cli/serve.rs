@@ -22,6 +22,8 @@ pub(super) fn serve(
     bundle: std::sync::Arc<dyn crate::http::assets::Bundle>,
 ) -> Result<()> {
     crate::logging::init(&config.log);
+    // Taken before the server starts, so that a passphrase is asked in the terminal first.
+    let key = super::common::box_key(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listen = config.listen;
@@ -29,7 +31,7 @@ pub(super) fn serve(
         let role = config.role;
         let sync_listen = config.hub.sync_listen;
         let tls_names = config.hub.tls_names.clone();
-        let mut appliance = Appliance::open(config).await?.with_bundle(bundle);
+        let mut appliance = Appliance::open_with_key(config, key).await?.with_bundle(bundle);
         if role == simpul_domain::office::BoxRole::Hub {
             // The CA and TLS certificate exist before the hub says it is listening.
             simpul_installer::pki::HubPki::ensure(&data_dir, &tls_names, OffsetDateTime::now_utc())?;

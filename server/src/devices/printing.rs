@@ -433,7 +433,10 @@ mod tests {
     #[tokio::test]
     async fn a_printer_that_does_not_answer_delays_no_other_printer() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("simpul.db")).await.unwrap();
+        let db =
+            Db::open(&dir.path().join("simpul.db"), simpul_store::crypt::MasterKey::generate().unwrap().database_key())
+                .await
+                .unwrap();
         // A: accepts connections and never answers, as a printer hung on the network does.
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let silent_address = silent.local_addr().unwrap().to_string();

@@ -141,14 +141,17 @@ async fn caller(backend: &AppBackend, parts: &Parts) -> Result<simpul_app::wire:
 pub async fn download(State(state): State<AppState>, Path(sha): Path<String>, req: Request) -> Response {
     let backend = AppBackend::new(state.core.clone());
     let (parts, _) = req.into_parts();
-    if let Err(e) = caller(&backend, &parts).await {
-        return refusal(e);
-    }
-    match backend.blob(&sha).await {
+    let user = match caller(&backend, &parts).await {
+        Ok(user) => user,
+        Err(e) => return refusal(e),
+    };
+    match backend.blob(&user, &sha).await {
         Ok((content_type, bytes)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(content_type.mime())),
-                (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable")),
+                // Scans of ID cards and biometric records are personal data: no copy is kept in
+                // the counter PC's browser cache, where the next user of the PC could find it.
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 // A biometric record is saved, not shown: no browser displays one.
                 (
                     header::CONTENT_DISPOSITION,

@@ -1,7 +1,9 @@
 //! Backup and restore of a box's (or hub's) data directory.
 //!
 //! A backup is a folder: a consistent copy of the database taken while the server runs
-//! (`VACUUM INTO`), the attachment blobs and the TLS identity. A restore takes a box back in
+//! (encrypted with the box's database key), the attachment blobs (sealed with its file key)
+//! and the TLS identity. It restores onto the box whose key made it; encrypting backups to the
+//! regency's recovery key, so that another box can restore them, is still to come (issue #7). A restore takes a box back in
 //! time, so it does what a plain file copy would not:
 //! - the database it replaces is kept beside it, never deleted;
 //! - the box makes its next changes under a new Automerge actor (see
@@ -16,6 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
+use simpul_store::crypt::MasterKey;
 use simpul_store::db::{self, FileCheck, StoreError};
 use simpul_store::{Connection, audit, stamp};
 use time::OffsetDateTime;
@@ -82,14 +85,20 @@ pub struct Summary {
 
 /// Backs up the data directory `data_dir` (database at `database`) into the new folder `to`,
 /// while the server may be running.
-pub fn backup(data_dir: &Path, database: &Path, to: &Path, now: OffsetDateTime) -> Result<Summary, BackupError> {
+pub fn backup(
+    data_dir: &Path,
+    database: &Path,
+    to: &Path,
+    key: &MasterKey,
+    now: OffsetDateTime,
+) -> Result<Summary, BackupError> {
     if to.exists() && std::fs::read_dir(to).map_err(io(to))?.next().is_some() {
         return Err(BackupError::TargetNotEmpty(to.to_path_buf()));
     }
     std::fs::create_dir_all(to).map_err(io(to))?;
-    let conn = db::open_sync(database)?;
+    let conn = db::open_sync(database, &key.database_key())?;
     let copy = to.join(DATABASE);
-    let schema = db::copy_into(&conn, &copy)?;
+    let schema = db::copy_into(&conn, &copy, &key.database_key())?;
     audit::record(&conn, now, &audit::Actor::Cli, "backup_made", None, None)?;
     drop(conn);
     let blobs = copy_tree(&data_dir.join("blobs"), &to.join("blobs"), &|p| !p.ends_with("partial"))?;
@@ -102,12 +111,32 @@ pub fn backup(data_dir: &Path, database: &Path, to: &Path, now: OffsetDateTime) 
 
 /// Restores the backup in `from` into `data_dir` (database at `database`). The server must be
 /// stopped. The database it replaces is kept beside it.
-pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTime) -> Result<Summary, BackupError> {
+pub fn restore(
+    data_dir: &Path,
+    database: &Path,
+    from: &Path,
+    key: &MasterKey,
+    now: OffsetDateTime,
+) -> Result<Summary, BackupError> {
     let source = from.join(DATABASE);
     if !source.is_file() || !from.join(MANIFEST).is_file() {
         return Err(BackupError::NotABackup(from.to_path_buf()));
     }
-    check(&source)?;
+    let ready = database.with_extension("restoring");
+    for stale in [ready.clone(), with_suffix(&ready, "-wal"), with_suffix(&ready, "-shm")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(io(&stale))?;
+        }
+    }
+    std::fs::copy(&source, &ready).map_err(io(&ready))?;
+    // A backup made before encryption holds its database in clear: the copy is encrypted here
+    // (its files, in clear too, are sealed at the next start).
+    let checked =
+        db::encrypt_in_place(&ready, &key.database_key()).map_err(BackupError::from).and_then(|_| check(&ready, key));
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&ready);
+        return Err(e);
+    }
     // Everything that takes long or can fail happens before the live database is touched: the
     // files first (named by their content, so adding them early is harmless), then a copy of
     // the backup's database made ready beside it, which only then takes its place.
@@ -117,16 +146,9 @@ pub fn restore(data_dir: &Path, database: &Path, from: &Path, now: OffsetDateTim
     if !tls.join("box.pem").exists() && !tls.join("hub-ca.key").exists() {
         copy_tree(&from.join(TLS), &tls, &|_| true)?;
     }
-    let ready = database.with_extension("restoring");
-    for stale in [ready.clone(), with_suffix(&ready, "-wal"), with_suffix(&ready, "-shm")] {
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(io(&stale))?;
-        }
-    }
-    std::fs::copy(&source, &ready).map_err(io(&ready))?;
-    prepare(&ready, data_dir, database, now)?;
+    prepare(&ready, data_dir, database, key, now)?;
     std::fs::File::open(&ready).and_then(|f| f.sync_all()).map_err(io(&ready))?;
-    let kept = if database.exists() { Some(set_aside(database, now)?) } else { None };
+    let kept = if database.exists() { Some(set_aside(database, key, now)?) } else { None };
     std::fs::rename(&ready, database).map_err(io(database))?;
     if let Some(dir) = database.parent() {
         std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
@@ -144,8 +166,8 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// Makes the copy of a backup's database ready to be the live one: migrated, a new log
 /// timeline and actor, today's numbers in the upper block, files on disk the backup does not
 /// list recorded; left as a single file (no WAL beside it).
-fn prepare(copy: &Path, data_dir: &Path, live: &Path, now: OffsetDateTime) -> Result<(), BackupError> {
-    let mut conn = db::open_sync(copy)?;
+fn prepare(copy: &Path, data_dir: &Path, live: &Path, key: &MasterKey, now: OffsetDateTime) -> Result<(), BackupError> {
+    let mut conn = db::open_sync(copy, &key.database_key())?;
     let tx = conn.transaction().map_err(StoreError::from)?;
     simpul_store::documents::rotate_actor(&tx)?;
     simpul_store::replica::fork_epoch(&tx)?;
@@ -154,9 +176,10 @@ fn prepare(copy: &Path, data_dir: &Path, live: &Path, now: OffsetDateTime) -> Re
     let today = now.to_offset(zone.offset()).date();
     simpul_store::applications::raise_daily_count(&tx, today, FIRST_AFTER_RESTORE)?;
     // Tickets handed out after the backup are held by people in the waiting room.
-    let floor = crate::office::queue::skip_ahead_after_restore(&tx, today, highest_ticket(live, today))?;
+    let floor = crate::office::queue::skip_ahead_after_restore(&tx, today, highest_ticket(live, key, today))?;
     tracing::info!(floor, "queue tickets today continue above the restored ones");
-    let listed = record_unlisted_files(&tx, data_dir, now)?;
+    let files = simpul_store::blobs::Files::new(data_dir, key.file_key());
+    let listed = record_unlisted_files(&tx, data_dir, &files, now)?;
     if listed > 0 {
         tracing::info!(files = listed, "files made after the backup are listed again");
     }
@@ -170,8 +193,8 @@ fn prepare(copy: &Path, data_dir: &Path, live: &Path, now: OffsetDateTime) -> Re
 /// The highest queue ticket number of `day` in the database a restore replaces, when it can
 /// still be read (it may be the damaged one the restore is for): tickets it knows of are held
 /// by people in the waiting room too.
-fn highest_ticket(live: &Path, day: time::Date) -> Option<u16> {
-    let conn = db::open_read_only(live).ok()?;
+fn highest_ticket(live: &Path, key: &MasterKey, day: time::Date) -> Option<u16> {
+    let conn = db::open_read_only(live, &key.database_key()).ok()?;
     // A database from before ticket floors has issued numbers only.
     let (today, issued) = (simpul_store::queue::highest_today, simpul_store::queue::highest_issued);
     today(&conn, day).or_else(|_| issued(&conn, day)).ok()?
@@ -180,7 +203,12 @@ fn highest_ticket(live: &Path, day: time::Date) -> Option<u16> {
 /// Files in the data directory the restored database does not list (made after the backup,
 /// and kept by the restore) are listed again, each checked against its name: a hub hands them
 /// to boxes again, a box sends them up again (the hub answers at once for what it holds).
-fn record_unlisted_files(conn: &Connection, data_dir: &Path, now: OffsetDateTime) -> Result<usize, BackupError> {
+fn record_unlisted_files(
+    conn: &Connection,
+    data_dir: &Path,
+    files: &simpul_store::blobs::Files,
+    now: OffsetDateTime,
+) -> Result<usize, BackupError> {
     use simpul_store::blobs;
     let root = data_dir.join("blobs");
     let Ok(shards) = std::fs::read_dir(&root) else { return Ok(0) };
@@ -194,12 +222,10 @@ fn record_unlisted_files(conn: &Connection, data_dir: &Path, now: OffsetDateTime
             if !blobs::valid_digest(&name) || blobs::get(conn, &name)?.is_some() {
                 continue;
             }
-            let bytes = std::fs::read(file.path()).map_err(io(&file.path()))?;
-            // A file whose bytes do not match its name, or of a type never taken, stays unlisted.
+            // A file that does not open with this box's key or match its name, or of a type
+            // never taken, stays unlisted.
+            let Ok(bytes) = files.read(&name) else { continue };
             let Some(content_type) = simpul_domain::attachment::ContentType::sniff(&bytes) else { continue };
-            if blobs::digest(&bytes) != name {
-                continue;
-            }
             blobs::record(conn, &name, bytes.len(), content_type, now)?;
             listed += 1;
         }
@@ -208,8 +234,8 @@ fn record_unlisted_files(conn: &Connection, data_dir: &Path, now: OffsetDateTime
 }
 
 /// The backup's database opens, is intact and not newer than this binary.
-fn check(path: &Path) -> Result<(), BackupError> {
-    match db::check_file(path) {
+fn check(path: &Path, key: &MasterKey) -> Result<(), BackupError> {
+    match db::check_file(path, &key.database_key()) {
         FileCheck::Intact(0) => Err(BackupError::Damaged("it holds no Simpul data".into())),
         FileCheck::Intact(_) => Ok(()),
         FileCheck::Damaged(why) => Err(BackupError::Damaged(why)),
@@ -218,10 +244,10 @@ fn check(path: &Path) -> Result<(), BackupError> {
 }
 
 /// Moves the database and its WAL files aside under one new name; returns it.
-fn set_aside(database: &Path, now: OffsetDateTime) -> Result<PathBuf, BackupError> {
+fn set_aside(database: &Path, key: &MasterKey, now: OffsetDateTime) -> Result<PathBuf, BackupError> {
     // Folds the WAL into the file first when it still opens, so the kept copy stands alone;
     // a program still using the database is found here and nothing is moved.
-    if !db::checkpoint_file(database) {
+    if !db::checkpoint_file(database, &key.database_key()) {
         return Err(BackupError::InUse);
     }
     let suffix = format!("before-restore-{}", now.unix_timestamp());
@@ -276,20 +302,21 @@ mod tests {
     #[test]
     fn a_restore_keeps_what_it_replaces_and_numbers_in_the_upper_block() {
         let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("blobs/ab")).unwrap();
         std::fs::write(data.join("blobs/ab/abcd"), b"scan").unwrap();
         let database = data.join(DATABASE);
         let now = OffsetDateTime::now_utc();
-        let conn = db::open_sync(&database).unwrap();
+        let conn = db::open_sync(&database, &key.database_key()).unwrap();
         simpul_store::settings::put(&conn, "marker", "before").unwrap();
         drop(conn);
         let to = dir.path().join("backup");
-        let made = backup(&data, &database, &to, now).unwrap();
+        let made = backup(&data, &database, &to, &key, now).unwrap();
         assert_eq!(made.blobs, 1);
-        assert!(matches!(backup(&data, &database, &to, now), Err(BackupError::TargetNotEmpty(_))));
+        assert!(matches!(backup(&data, &database, &to, &key, now), Err(BackupError::TargetNotEmpty(_))));
 
-        let conn = db::open_sync(&database).unwrap();
+        let conn = db::open_sync(&database, &key.database_key()).unwrap();
         simpul_store::settings::put(&conn, "marker", "after").unwrap();
         // The box had handed out tickets up to 350 today when it failed.
         let today = now.to_offset(simpul_domain::zone::Zone::Wib.offset()).date();
@@ -300,9 +327,9 @@ mod tests {
         .unwrap();
         drop(conn);
         std::fs::remove_dir_all(data.join("blobs")).unwrap();
-        let restored = restore(&data, &database, &to, now).unwrap();
+        let restored = restore(&data, &database, &to, &key, now).unwrap();
         assert_eq!(restored.blobs, 1, "the blob comes back");
-        let conn = db::open_sync(&database).unwrap();
+        let conn = db::open_sync(&database, &key.database_key()).unwrap();
         assert_eq!(simpul_store::settings::get(&conn, "marker").unwrap().as_deref(), Some("before"));
         let last: u32 =
             conn.query_row("SELECT last FROM daily_sequences WHERE scope = 'application'", [], |r| r.get(0)).unwrap();
@@ -310,26 +337,27 @@ mod tests {
         // Queue tickets of the day go on above any handed out between backup and restore.
         let floor: u16 = conn.query_row("SELECT floor FROM queue_floors", [], |r| r.get(0)).unwrap();
         assert_eq!(floor, 500, "above what the replaced database had handed out");
-        let kept = db::open_sync(&restored.kept.unwrap()).unwrap();
+        let kept = db::open_sync(&restored.kept.unwrap(), &key.database_key()).unwrap();
         assert_eq!(simpul_store::settings::get(&kept, "marker").unwrap().as_deref(), Some("after"), "kept, not lost");
     }
 
     #[test]
     fn a_damaged_or_foreign_backup_is_refused_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
         let database = data.join(DATABASE);
-        drop(db::open_sync(&database).unwrap());
+        drop(db::open_sync(&database, &key.database_key()).unwrap());
         let now = OffsetDateTime::now_utc();
         let empty = dir.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();
-        assert!(matches!(restore(&data, &database, &empty, now), Err(BackupError::NotABackup(_))));
+        assert!(matches!(restore(&data, &database, &empty, &key, now), Err(BackupError::NotABackup(_))));
         let bad = dir.path().join("bad");
         std::fs::create_dir_all(&bad).unwrap();
         std::fs::write(bad.join(MANIFEST), b"simpul backup\n").unwrap();
         std::fs::write(bad.join(DATABASE), vec![0x5a; 8192]).unwrap();
-        assert!(matches!(restore(&data, &database, &bad, now), Err(BackupError::Damaged(_))));
+        assert!(matches!(restore(&data, &database, &bad, &key, now), Err(BackupError::Damaged(_))));
         assert!(database.exists(), "the database in place was not touched");
         assert_eq!(
             std::fs::read_dir(&data)
@@ -339,5 +367,6 @@ mod tests {
                 .count(),
             0
         );
+        assert!(!database.with_extension("restoring").exists(), "nothing left behind");
     }
 }

@@ -166,7 +166,11 @@ mod tests {
     #[test]
     fn seeds_every_role_and_the_catalog() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let mut conn = simpul_store::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let demo = seed(&mut conn, BoxRole::Office, OffsetDateTime::now_utc()).unwrap();
         let accounts = demo.accounts;
         assert_eq!(accounts.len(), 5);
@@ -184,7 +188,11 @@ mod tests {
     #[test]
     fn a_demo_hub_holds_regency_accounts_only() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = simpul_store::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let mut conn = simpul_store::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let demo = seed(&mut conn, BoxRole::Hub, OffsetDateTime::now_utc()).unwrap();
         let roles: Vec<Role> = demo.accounts.iter().map(|a| a.role).collect();
         assert_eq!(roles, [Role::AdminKabupaten, Role::Installer]);

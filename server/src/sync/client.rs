@@ -412,12 +412,12 @@ async fn download_blob(
 ) -> Result<Option<u64>, SessionError> {
     use simpul_store::blobs::{self, Chunk};
     let url = endpoint(base, &path::blob_content(sha))?;
-    let dir = core.config.data_dir.clone();
+    let dir = core.files.clone();
     let mut received = 0u64;
     // Each round either moves forward or stops; the bound only guards against a hub that
     // keeps answering nonsense.
     for _ in 0..64 {
-        let offset = blobs::partial_len(&dir, sha);
+        let offset = dir.partial_len(sha);
         let mut get = url.clone();
         get.set_query(Some(&format!("offset={offset}&len={}", handle.pace.bytes())));
         let r = request(handle, client.get(get), 0).await?;
@@ -429,7 +429,7 @@ async fn download_blob(
             // was written): start again from nothing.
             416 => {
                 let (d, key) = (dir.clone(), sha.to_string());
-                on_disk("a partial file cannot be dropped", move || blobs::drop_partial(&d, &key)).await?;
+                on_disk("a partial file cannot be dropped", move || d.drop_partial(&key)).await?;
                 continue;
             }
             _ => return Err(SessionError::Refused(r.text())),
@@ -445,14 +445,13 @@ async fn download_blob(
         received += body.len() as u64;
         handle.update(|s| s.bytes += body.len() as u64);
         let (d, key) = (dir.clone(), sha.to_string());
-        let chunk =
-            on_disk("a file cannot be stored", move || blobs::append_partial(&d, &key, offset, size, &body)).await?;
+        let chunk = on_disk("a file cannot be stored", move || d.append_partial(&key, offset, size, &body)).await?;
         match chunk {
             Chunk::Held(_) => continue,
             Chunk::WrongOffset(_) => {
                 // Started again from nothing at the next session.
                 let (d, key) = (dir.clone(), sha.to_string());
-                on_disk("a partial file cannot be dropped", move || blobs::drop_partial(&d, &key)).await?;
+                on_disk("a partial file cannot be dropped", move || d.drop_partial(&key)).await?;
                 return Err(SessionError::Refused("a fetched file's chunks do not line up".into()));
             }
             Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),
@@ -464,7 +463,7 @@ async fn download_blob(
                 };
                 let len = bytes.len();
                 let d = dir.clone();
-                on_disk("a file cannot be stored", move || blobs::write(&d, &bytes)).await?;
+                on_disk("a file cannot be stored", move || d.write(&bytes)).await?;
                 let (key, now) = (sha.to_string(), OffsetDateTime::now_utc());
                 core.db.call(move |c| blobs::record_held(c, &key, len, content_type, now)).await?;
                 return Ok(Some(received));
@@ -494,9 +493,9 @@ async fn upload_blob(
     if offset >= size {
         return Ok(0);
     }
-    let dir = core.config.data_dir.clone();
+    let files = core.files.clone();
     let key = sha.to_string();
-    let bytes = on_disk("a stored file cannot be read", move || simpul_store::blobs::read(&dir, &key)).await?;
+    let bytes = on_disk("a stored file cannot be read", move || files.read(&key)).await?;
     while offset < size {
         let end = (offset as usize + handle.pace.bytes()).min(bytes.len());
         let chunk = bytes[offset as usize..end].to_vec();

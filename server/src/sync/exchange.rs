@@ -483,7 +483,11 @@ mod tests {
     /// merged: returns the hub's connection and the open cases.
     fn hub_with(a: impl Fn(&mut ApplicationDoc), b: impl Fn(&mut ApplicationDoc)) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let conn = simpul_store::db::open_sync(&dir.path().join("hub.sqlite")).unwrap();
+        let conn = simpul_store::db::open_sync(
+            &dir.path().join("hub.sqlite"),
+            &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let regions: Vec<Region> = ["51", "51.03", "51.03.02"]
             .iter()

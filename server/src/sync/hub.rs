@@ -187,9 +187,7 @@ async fn blob_held(
     let key = sha.clone();
     match state.core.db.call(move |c| simpul_store::blobs::get(c, &key)).await {
         Ok(Some(_)) => plain(StatusCode::OK, "complete"),
-        Ok(None) => {
-            plain(StatusCode::OK, simpul_store::blobs::partial_len(&state.core.config.data_dir, &sha).to_string())
-        }
+        Ok(None) => plain(StatusCode::OK, state.core.files.partial_len(&sha).to_string()),
         Err(e) => {
             tracing::error!(error = %e, "blob lookup failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up")
@@ -267,10 +265,10 @@ async fn blob_content(
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up");
         }
     }
-    let dir = state.core.config.data_dir.clone();
+    let dir = state.core.files.clone();
     let read = tokio::task::spawn_blocking(move || {
         let len = q.len.unwrap_or(DOWNLOAD_CHUNK_BYTES).clamp(MIN_CHUNK_BYTES, DOWNLOAD_CHUNK_BYTES);
-        simpul_store::blobs::read_range(&dir, &sha, q.offset, len)
+        dir.read_range(&sha, q.offset, len)
     })
     .await;
     let Ok(Ok((chunk, total))) = read else {
@@ -311,10 +309,9 @@ async fn blob_chunk(
     if q.size == 0 || q.size > MAX_BLOB_BYTES {
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "the file is larger than accepted");
     }
-    let data_dir = state.core.config.data_dir.clone();
+    let data_dir = state.core.files.clone();
     let (key, dir) = (sha.clone(), data_dir.clone());
-    let appended =
-        tokio::task::spawn_blocking(move || blobs::append_partial(&dir, &key, q.offset, q.size, &body)).await;
+    let appended = tokio::task::spawn_blocking(move || dir.append_partial(&key, q.offset, q.size, &body)).await;
     let chunk = match appended {
         Ok(Ok(chunk)) => chunk,
         Ok(Err(e)) => {
@@ -345,7 +342,7 @@ async fn blob_chunk(
             };
             let size = bytes.len();
             let dir = data_dir.clone();
-            if !matches!(tokio::task::spawn_blocking(move || blobs::write(&dir, &bytes)).await, Ok(Ok(_))) {
+            if !matches!(tokio::task::spawn_blocking(move || dir.write(&bytes)).await, Ok(Ok(_))) {
                 return plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not store the file");
             }
             let now = OffsetDateTime::now_utc();

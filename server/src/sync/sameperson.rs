@@ -181,7 +181,11 @@ mod tests {
 
     fn hub() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let conn = simpul_store::db::open_sync(&dir.path().join("hub.sqlite")).unwrap();
+        let conn = simpul_store::db::open_sync(
+            &dir.path().join("hub.sqlite"),
+            &simpul_store::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         (dir, conn)
     }
 

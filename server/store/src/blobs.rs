@@ -1,5 +1,7 @@
-//! Content-addressed files (scans, photos, signatures): the bytes live under
-//! `DATA_DIR/blobs/ab/abcdef…` named by their SHA-256, the `blobs` table says what they are.
+//! Content-addressed files (scans, photos, signatures, biometric records): the bytes live
+//! sealed with the box's file key (see [`crate::crypt`]) under `DATA_DIR/blobs/ab/abcdef…`,
+//! named by the SHA-256 of their plaintext so that the same file is stored once and syncs by
+//! the same name everywhere; the `blobs` table says what they are.
 //!
 //! A file is written and synced to disk (file, then directory) before its row is inserted, so a
 //! row never points at missing bytes; bytes without a row (a crash in between) are harmless and
@@ -16,6 +18,7 @@ use sha2::{Digest, Sha256};
 use simpul_domain::attachment::ContentType;
 use time::OffsetDateTime;
 
+use crate::crypt::{self, FileKey};
 use crate::db::StoreError;
 use crate::stamp;
 
@@ -41,25 +44,251 @@ pub fn valid_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Where a blob's bytes live.
-pub fn path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
-    valid_digest(sha256).then(|| data_dir.join("blobs").join(&sha256[..2]).join(sha256))
+/// The blob folder of a data directory and the key its files are sealed with. Every file is
+/// sealed before it touches the disk: nothing readable is written, not even a temporary file.
+#[derive(Debug, Clone)]
+pub struct Files {
+    root: PathBuf,
+    key: FileKey,
 }
 
-/// Writes the bytes to disk durably (no database access). Returns the digest. Call before
-/// [`record`], outside any transaction: it does file I/O.
-pub fn write(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
-    let sha = digest(bytes);
-    let target = path(data_dir, &sha).expect("a digest is valid");
-    if let Ok(meta) = std::fs::metadata(&target)
-        && meta.len() == bytes.len() as u64
-    {
-        return Ok(sha);
+impl Files {
+    /// The blob folder `DATA_DIR/blobs`, sealed with `key`.
+    pub fn new(data_dir: &Path, key: FileKey) -> Files {
+        Files { root: data_dir.join("blobs"), key }
     }
+
+    /// Where a blob's sealed bytes live.
+    pub fn path(&self, sha256: &str) -> Option<PathBuf> {
+        valid_digest(sha256).then(|| self.root.join(&sha256[..2]).join(sha256))
+    }
+
+    fn partial_path(&self, sha256: &str) -> Option<PathBuf> {
+        valid_digest(sha256).then(|| self.root.join("partial").join(format!("{sha256}.part")))
+    }
+
+    /// Seals and writes the bytes durably (no database access). Returns the digest. Call before
+    /// [`record`], outside any transaction: it does file I/O.
+    pub fn write(&self, bytes: &[u8]) -> std::io::Result<String> {
+        let sha = digest(bytes);
+        let target = self.path(&sha).expect("a digest is valid");
+        if let Ok(meta) = std::fs::metadata(&target)
+            && meta.len() == bytes.len() as u64 + crypt::FILE_OVERHEAD
+            && self.read(&sha).is_ok()
+        {
+            return Ok(sha);
+        }
+        let sealed = self.key.seal_file(&sha, bytes).map_err(std::io::Error::other)?;
+        replace_durably(&target, &sha, &sealed)?;
+        Ok(sha)
+    }
+
+    /// Reads a blob's bytes, opened with the box's key and checked against their name.
+    pub fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
+        let path = self.path(sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+        let sealed = std::fs::read(path)?;
+        let bytes = self.key.open_file(sha256, &sealed).map_err(std::io::Error::other)?;
+        if digest(&bytes) != sha256 {
+            return Err(std::io::Error::other("blob content does not match its digest"));
+        }
+        Ok(bytes)
+    }
+
+    /// Up to `max` bytes of a stored file from `offset`, and the file's whole size.
+    pub fn read_range(&self, sha256: &str, offset: u64, max: usize) -> std::io::Result<(Vec<u8>, u64)> {
+        let bytes = self.read(sha256)?;
+        let total = bytes.len() as u64;
+        if offset >= total {
+            return Ok((Vec::new(), total));
+        }
+        let end = (offset + max as u64).min(total);
+        Ok((bytes[offset as usize..end as usize].to_vec(), total))
+    }
+
+    /// Hub side of a resumable upload: bytes of `sha256` received so far (kept sealed, chunk by
+    /// chunk, in `DATA_DIR/blobs/partial/`).
+    pub fn partial_len(&self, sha256: &str) -> u64 {
+        self.partial_path(sha256).map_or(0, |p| held_chunks(&p).held)
+    }
+
+    /// Drops what is held of a file being received (it is fetched again from the start).
+    pub fn drop_partial(&self, sha256: &str) -> std::io::Result<()> {
+        match self.partial_path(sha256) {
+            Some(p) if p.exists() => std::fs::remove_file(p),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends a chunk at `offset` of a blob of `size` bytes, sealed and durably. When the blob
+    /// is complete, checks it against its digest and returns its bytes (the caller writes and
+    /// records it).
+    pub fn append_partial(&self, sha256: &str, offset: u64, size: u64, bytes: &[u8]) -> std::io::Result<Chunk> {
+        let path = self.partial_path(sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+        // One append at a time: two sessions sending the same blob (a retry racing the session
+        // it replaces, or two boxes with the same scan) must not both append at the same offset.
+        static APPENDING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = APPENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = held_chunks(&path);
+        if offset != held.held || held.held + bytes.len() as u64 > size {
+            return Ok(Chunk::WrongOffset(held.held));
+        }
+        std::fs::create_dir_all(path.parent().expect("partial paths have a parent"))?;
+        let sealed = self.key.seal_chunk(sha256, offset, bytes).map_err(std::io::Error::other)?;
+        {
+            let mut file = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
+            // A chunk torn by a power cut is cut off before the next one is appended.
+            file.set_len(held.end)?;
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(held.end))?;
+            file.write_all(&sealed)?;
+            file.sync_all()?;
+        }
+        let now_held = held.held + bytes.len() as u64;
+        if now_held < size {
+            return Ok(Chunk::Held(now_held));
+        }
+        let all = self.open_partial(&path, sha256);
+        std::fs::remove_file(&path)?;
+        match all {
+            Ok(all) if digest(&all) == sha256 => Ok(Chunk::Complete(all)),
+            _ => Ok(Chunk::Mismatch),
+        }
+    }
+
+    fn open_partial(&self, path: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
+        let sealed = std::fs::read(path)?;
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        while at < sealed.len() {
+            let len = chunk_len(&sealed[at..]).ok_or_else(|| std::io::Error::other("a torn chunk"))?;
+            let end = at + len as usize + crypt::CHUNK_OVERHEAD as usize;
+            let chunk = sealed.get(at..end).ok_or_else(|| std::io::Error::other("a torn chunk"))?;
+            out.extend(self.key.open_chunk(sha256, out.len() as u64, chunk).map_err(std::io::Error::other)?);
+            at = end;
+        }
+        Ok(out)
+    }
+
+    /// Seals, in place, every file of the folder still in clear (written by a version before
+    /// files were sealed): each is checked against its name, sealed into a temporary file,
+    /// synced and renamed over the clear one, so a power cut at any point leaves either file
+    /// whole and the next start goes on. Partial downloads in clear are dropped (they are
+    /// fetched again). Returns how many files were sealed.
+    pub fn seal_clear_files(&self) -> std::io::Result<usize> {
+        let mut sealed = 0;
+        let Ok(shards) = std::fs::read_dir(&self.root) else { return Ok(0) };
+        for shard in shards {
+            let shard = shard?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            let partial = shard.file_name().is_some_and(|n| n == "partial");
+            for entry in std::fs::read_dir(&shard)? {
+                let path = entry?.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+                if partial {
+                    if name.ends_with(".part") && !self.partial_is_sealed(&path, name.trim_end_matches(".part")) {
+                        std::fs::remove_file(&path)?;
+                    }
+                    continue;
+                }
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    // A temporary file left by a crash: never renamed, so never acknowledged.
+                    std::fs::remove_file(&path)?;
+                    continue;
+                }
+                if !valid_digest(&name) {
+                    continue;
+                }
+                let bytes = std::fs::read(&path)?;
+                if bytes.starts_with(crypt::FILE_MAGIC) || digest(&bytes) != name {
+                    continue;
+                }
+                let out = self.key.seal_file(&name, &bytes).map_err(std::io::Error::other)?;
+                replace_durably(&path, &name, &out)?;
+                sealed += 1;
+            }
+        }
+        Ok(sealed)
+    }
+
+    fn partial_is_sealed(&self, path: &Path, sha256: &str) -> bool {
+        let Ok(sealed) = std::fs::read(path) else { return false };
+        let Some(len) = chunk_len(&sealed) else { return false };
+        let end = (len as usize + crypt::CHUNK_OVERHEAD as usize).min(sealed.len());
+        self.key.open_chunk(sha256, 0, &sealed[..end]).is_ok()
+    }
+
+    /// Every blob file in the folder, with whether it is sealed (`doctor` and the tests look).
+    pub fn survey(&self) -> std::io::Result<Survey> {
+        let mut survey = Survey::default();
+        let Ok(shards) = std::fs::read_dir(&self.root) else { return Ok(survey) };
+        for shard in shards {
+            let shard = shard?.path();
+            if !shard.is_dir() || shard.file_name().is_some_and(|n| n == "partial") {
+                continue;
+            }
+            for entry in std::fs::read_dir(&shard)? {
+                let path = entry?.path();
+                if !path.file_name().and_then(|n| n.to_str()).is_some_and(valid_digest) {
+                    continue;
+                }
+                let mut head = [0u8; 8];
+                let sealed = std::fs::File::open(&path)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                    .is_ok_and(|()| &head == crypt::FILE_MAGIC);
+                if sealed { survey.sealed += 1 } else { survey.clear += 1 }
+            }
+        }
+        Ok(survey)
+    }
+}
+
+/// How many blob files are sealed and how many are not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// Sealed with a key (this box's or another's).
+    pub sealed: usize,
+    /// Not sealed.
+    pub clear: usize,
+}
+
+/// Where the complete chunks of a partial file end, and the plaintext bytes they hold.
+struct Held {
+    held: u64,
+    end: u64,
+}
+
+fn held_chunks(path: &Path) -> Held {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut held = Held { held: 0, end: 0 };
+    let Ok(mut file) = std::fs::File::open(path) else { return held };
+    let total = file.metadata().map_or(0, |m| m.len());
+    loop {
+        let mut prefix = [0u8; 4];
+        if file.seek(SeekFrom::Start(held.end)).is_err() || file.read_exact(&mut prefix).is_err() {
+            return held;
+        }
+        let len = u32::from_le_bytes(prefix) as u64;
+        let end = held.end + len + crypt::CHUNK_OVERHEAD;
+        if end > total {
+            return held;
+        }
+        held = Held { held: held.held + len, end };
+    }
+}
+
+fn chunk_len(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?))
+}
+
+/// Writes `bytes` to `target` through a temporary file beside it: synced, renamed, and the
+/// folder synced, so `target` is either its old self or whole.
+fn replace_durably(target: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
     let dir = target.parent().expect("blob paths have a parent");
     std::fs::create_dir_all(dir)?;
     // Two uploads of the same file at once each write their own temporary file: the rename that
-    // comes second replaces identical bytes, and neither sees the other's half-written file.
+    // comes second replaces an equally good file, and neither sees the other's half-written one.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(".{sha}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     {
@@ -67,9 +296,9 @@ pub fn write(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
         file.write_all(bytes)?;
         file.sync_all()?;
     }
-    std::fs::rename(&tmp, &target)?;
+    std::fs::rename(&tmp, target)?;
     std::fs::File::open(dir)?.sync_all()?;
-    Ok(sha)
+    Ok(())
 }
 
 /// Records a written blob (inside the caller's transaction).
@@ -109,16 +338,6 @@ pub fn get(conn: &Connection, sha256: &str) -> Result<Option<Blob>, StoreError> 
     let Some((size, mime)) = row else { return Ok(None) };
     let content_type = ContentType::from_mime(&mime).ok_or_else(|| StoreError::Corrupt(format!("blob type {mime}")))?;
     Ok(Some(Blob { sha256: sha256.to_string(), size: size as u64, content_type }))
-}
-
-/// Reads a blob's bytes and checks them against their name.
-pub fn read(data_dir: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
-    let path = path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
-    let bytes = std::fs::read(path)?;
-    if digest(&bytes) != sha256 {
-        return Err(std::io::Error::other("blob content does not match its digest"));
-    }
-    Ok(bytes)
 }
 
 /// Keeps a blob on this box only (an original scan whose smaller copy goes to the hub).
@@ -179,16 +398,6 @@ pub fn mark_synced(conn: &Connection, sha256: &str, at: OffsetDateTime) -> Resul
         params![sha256, stamp(at)],
     )?;
     Ok(())
-}
-
-/// Hub side of a resumable upload: bytes of `sha256` received so far (kept in
-/// `DATA_DIR/blobs/partial/`).
-pub fn partial_len(data_dir: &Path, sha256: &str) -> u64 {
-    partial_path(data_dir, sha256).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())
-}
-
-fn partial_path(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
-    valid_digest(sha256).then(|| data_dir.join("blobs").join("partial").join(format!("{sha256}.part")))
 }
 
 /// Whether a record of `office` points at the file (the hub hands files by this).
@@ -276,29 +485,6 @@ pub fn fetched(conn: &Connection, sha256: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Up to `max` bytes of a stored file from `offset`, and the file's whole size.
-pub fn read_range(data_dir: &Path, sha256: &str, offset: u64, max: usize) -> std::io::Result<(Vec<u8>, u64)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let path = path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
-    let mut file = std::fs::File::open(path)?;
-    let total = file.metadata()?.len();
-    if offset >= total {
-        return Ok((Vec::new(), total));
-    }
-    file.seek(SeekFrom::Start(offset))?;
-    let mut out = Vec::with_capacity(max.min((total - offset) as usize));
-    file.take(max as u64).read_to_end(&mut out)?;
-    Ok((out, total))
-}
-
-/// Drops what is held of a file being received (it is fetched again from the start).
-pub fn drop_partial(data_dir: &Path, sha256: &str) -> std::io::Result<()> {
-    match partial_path(data_dir, sha256) {
-        Some(p) if p.exists() => std::fs::remove_file(p),
-        _ => Ok(()),
-    }
-}
-
 /// What became of a received chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
@@ -312,44 +498,22 @@ pub enum Chunk {
     Mismatch,
 }
 
-/// Appends a chunk at `offset` of a blob of `size` bytes, durably. When the blob is complete,
-/// checks it against its digest and returns its bytes (the caller writes and records it).
-pub fn append_partial(data_dir: &Path, sha256: &str, offset: u64, size: u64, bytes: &[u8]) -> std::io::Result<Chunk> {
-    let path = partial_path(data_dir, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
-    // One append at a time: two sessions sending the same blob (a retry racing the session it
-    // replaces, or two boxes with the same scan) must not both append at the same offset.
-    static APPENDING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = APPENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let held = partial_len(data_dir, sha256);
-    if offset != held || held + bytes.len() as u64 > size {
-        return Ok(Chunk::WrongOffset(held));
-    }
-    std::fs::create_dir_all(path.parent().expect("partial paths have a parent"))?;
-    {
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    let now_held = held + bytes.len() as u64;
-    if now_held < size {
-        return Ok(Chunk::Held(now_held));
-    }
-    let all = std::fs::read(&path)?;
-    std::fs::remove_file(&path)?;
-    if digest(&all) != sha256 {
-        return Ok(Chunk::Mismatch);
-    }
-    Ok(Chunk::Complete(all))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn files(dir: &Path) -> Files {
+        Files::new(dir, crate::crypt::MasterKey::generate().unwrap().file_key())
+    }
+
     #[test]
     fn an_original_kept_on_the_box_never_waits_for_the_hub_and_its_copy_does() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         record(&conn, "a", 1000, ContentType::Jpeg, now).unwrap();
         keep_local(&conn, "a").unwrap();
@@ -364,7 +528,11 @@ mod tests {
     #[test]
     fn a_file_that_failed_goes_behind_the_others_until_it_is_sent() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let t0 = OffsetDateTime::now_utc();
         for (i, sha) in ["a", "b", "c"].iter().enumerate() {
             record(&conn, sha, 10, ContentType::Jpeg, t0 + time::Duration::seconds(i as i64)).unwrap();
@@ -383,7 +551,11 @@ mod tests {
     #[test]
     fn files_lacking_are_kept_as_references_and_files_arrive_and_listed_in_pages() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let shas: Vec<String> = (0..5u8).map(|i| digest(&[i])).collect();
         let mut sorted = shas.clone();
@@ -431,66 +603,112 @@ mod tests {
     #[test]
     fn same_bytes_same_place_and_paths_only_from_digests() {
         let dir = tempfile::tempdir().unwrap();
-        let a = write(dir.path(), b"%PDF-1.4 hello").unwrap();
-        let b = write(dir.path(), b"%PDF-1.4 hello").unwrap();
+        let files = files(dir.path());
+        let a = files.write(b"%PDF-1.4 hello").unwrap();
+        let b = files.write(b"%PDF-1.4 hello").unwrap();
         assert_eq!(a, b);
-        assert_eq!(read(dir.path(), &a).unwrap(), b"%PDF-1.4 hello");
-        assert!(path(dir.path(), "../../etc/passwd").is_none());
-        assert!(path(dir.path(), &"A".repeat(64)).is_none());
-        std::fs::write(path(dir.path(), &a).unwrap(), b"tampered").unwrap();
-        assert!(read(dir.path(), &a).is_err());
+        assert_eq!(files.read(&a).unwrap(), b"%PDF-1.4 hello");
+        let on_disk = std::fs::read(files.path(&a).unwrap()).unwrap();
+        assert!(on_disk.starts_with(crypt::FILE_MAGIC) && !on_disk.windows(8).any(|w| w == b"PDF-1.4 "));
+        assert!(files.path("../../etc/passwd").is_none());
+        assert!(files.path(&"A".repeat(64)).is_none());
+        // Another box's key does not open it.
+        assert!(self::files(dir.path()).read(&a).is_err());
+        std::fs::write(files.path(&a).unwrap(), b"tampered").unwrap();
+        assert!(files.read(&a).is_err());
+        // A damaged file is written again whole by the next upload of the same bytes.
+        assert_eq!(files.write(b"%PDF-1.4 hello").unwrap(), a);
+        assert_eq!(files.read(&a).unwrap(), b"%PDF-1.4 hello");
+        assert_eq!(files.survey().unwrap(), Survey { sealed: 1, clear: 0 });
     }
 
     #[test]
     fn a_resumable_upload_checks_offsets_and_the_digest() {
         let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path());
         let bytes = b"%PDF-1.4 a scanned requirement".to_vec();
         let sha = digest(&bytes);
         let size = bytes.len() as u64;
-        assert_eq!(append_partial(dir.path(), &sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
         // A repeated or skipped chunk is refused with what is held.
-        assert_eq!(append_partial(dir.path(), &sha, 0, size, &bytes[..10]).unwrap(), Chunk::WrongOffset(10));
-        assert_eq!(append_partial(dir.path(), &sha, 20, size, &bytes[20..]).unwrap(), Chunk::WrongOffset(10));
-        assert_eq!(partial_len(dir.path(), &sha), 10);
-        assert_eq!(append_partial(dir.path(), &sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
-        assert_eq!(partial_len(dir.path(), &sha), 0);
+        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(files.append_partial(&sha, 20, size, &bytes[20..]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(files.partial_len(&sha), 10);
+        assert_eq!(files.append_partial(&sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
+        assert_eq!(files.partial_len(&sha), 0);
         // Bytes that do not match the name are dropped.
         let wrong = digest(b"something else entirely");
-        assert_eq!(append_partial(dir.path(), &wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
-        assert_eq!(partial_len(dir.path(), &wrong), 0);
-        assert!(append_partial(dir.path(), "../x", 0, 1, b"x").is_err());
+        assert_eq!(files.append_partial(&wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
+        assert_eq!(files.partial_len(&wrong), 0);
+        assert!(files.append_partial("../x", 0, 1, b"x").is_err());
+        // A chunk torn by a power cut counts for nothing and is cut off by the next append.
+        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        let part = files.partial_path(&sha).unwrap();
+        let whole = std::fs::read(&part).unwrap();
+        let torn = files.key.seal_chunk(&sha, 10, &bytes[10..20]).unwrap();
+        std::fs::write(&part, [whole.as_slice(), &torn[..torn.len() - 3]].concat()).unwrap();
+        assert_eq!(files.partial_len(&sha), 10);
+        assert!(!std::fs::read(&part).unwrap().windows(8).any(|w| w == b"PDF-1.4 "), "held in clear");
+        assert_eq!(files.append_partial(&sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
     }
 
     #[test]
     fn the_same_file_uploaded_at_once_by_many_is_stored_whole_and_every_upload_succeeds() {
         let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path());
         let bytes: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
         let results: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| write(dir.path(), &bytes))).collect();
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| files.write(&bytes))).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         for r in &results {
             assert_eq!(r.as_ref().unwrap(), &digest(&bytes));
         }
-        assert_eq!(read(dir.path(), &digest(&bytes)).unwrap(), bytes);
+        assert_eq!(files.read(&digest(&bytes)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn files_in_clear_from_an_older_version_are_sealed_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path());
+        let clear = b"\x89PNG a photo in clear".to_vec();
+        let sha = digest(&clear);
+        let at = files.path(&sha).unwrap();
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::fs::write(&at, &clear).unwrap();
+        let sealed_already = files.write(b"sealed already").unwrap();
+        // A temporary file and a partial download in clear, both left by a crash.
+        let tmp = at.parent().unwrap().join(format!(".{sha}.1.1.tmp"));
+        std::fs::write(&tmp, &clear).unwrap();
+        let part = files.partial_path(&digest(b"x")).unwrap();
+        std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+        std::fs::write(&part, b"clear partial").unwrap();
+        assert_eq!(files.survey().unwrap(), Survey { sealed: 1, clear: 1 });
+        assert_eq!(files.seal_clear_files().unwrap(), 1);
+        assert_eq!(files.survey().unwrap(), Survey { sealed: 2, clear: 0 });
+        assert_eq!(files.read(&sha).unwrap(), clear);
+        assert_eq!(files.read(&sealed_already).unwrap(), b"sealed already");
+        assert!(!tmp.exists() && !part.exists());
+        assert_eq!(files.seal_clear_files().unwrap(), 0, "done once");
     }
 
     #[test]
     fn two_sessions_sending_the_same_chunk_at_once_append_it_once() {
         let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path());
         let bytes: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
         let sha = digest(&bytes);
         let size = bytes.len() as u64;
         for _ in 0..20 {
             let outcomes: Vec<Chunk> = std::thread::scope(|s| {
                 let handles: Vec<_> =
-                    (0..4).map(|_| s.spawn(|| append_partial(dir.path(), &sha, 0, size, &bytes[..200_000]))).collect();
+                    (0..4).map(|_| s.spawn(|| files.append_partial(&sha, 0, size, &bytes[..200_000]))).collect();
                 handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
             });
             assert_eq!(outcomes.iter().filter(|c| **c == Chunk::Held(200_000)).count(), 1, "{outcomes:?}");
-            assert_eq!(partial_len(dir.path(), &sha), 200_000);
+            assert_eq!(files.partial_len(&sha), 200_000);
             assert_eq!(
-                append_partial(dir.path(), &sha, 200_000, size, &bytes[200_000..]).unwrap(),
+                files.append_partial(&sha, 200_000, size, &bytes[200_000..]).unwrap(),
                 Chunk::Complete(bytes.clone())
             );
         }

@@ -52,7 +52,11 @@ mod tests {
     #[test]
     fn a_transaction_is_good_for_its_application_its_staff_and_a_while_only() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let t = issue(&conn, "app-1", "staff-1", now).unwrap();
         assert!(valid(&conn, &t, "app-1", "staff-1", now + time::Duration::minutes(5)).unwrap());

@@ -1,5 +1,9 @@
-//! The SQLite database: opening it with the pragmas the appliance relies on, forward-only
-//! migrations, and the async handle the server uses.
+//! The SQLite database: opening it with the box's key and the pragmas the appliance relies
+//! on, forward-only migrations, and the async handle the server uses.
+//!
+//! The file is encrypted with SQLCipher (AES-256, each page authenticated). Every connection is
+//! unlocked with [`DbKey`] as its first statement; a file in clear from an older version is
+//! encrypted in place by [`encrypt_in_place`] before anything else opens it.
 //!
 //! `synchronous=FULL` is deliberate: with `NORMAL`, a simulated power cut lost acknowledged
 //! commits on this hardware; with `FULL` none were lost.
@@ -8,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
+
+use crate::crypt::DbKey;
+
+/// The first 16 bytes of an SQLite file in clear.
+const CLEAR_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +44,12 @@ pub enum StoreError {
     /// A uniqueness rule was broken (e.g. a username taken).
     #[error("{0}")]
     Conflict(String),
+    /// The file does not open with this key (another box's key, or not a database at all).
+    #[error("the database does not open with this box's key (a lost or wrong key, or a damaged file)")]
+    WrongKey,
+    /// Encrypting a database in clear failed before it was finished (the clear file is intact).
+    #[error("encrypting the database failed: {0}")]
+    Encrypting(String),
 }
 
 impl From<tokio_rusqlite::Error<StoreError>> for StoreError {
@@ -95,10 +110,98 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_applications_by_passport.sql"),
     include_str!("../migrations/0023_print_handover.sql"),
     include_str!("../migrations/0024_blob_lacks.sql"),
+    include_str!("../migrations/0025_audit_chain.sql"),
 ];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Unlocks a connection with the key: the first statement on a new connection. Fails with
+/// [`StoreError::WrongKey`] when the file does not open with it.
+pub fn unlock(conn: &Connection, key: &DbKey) -> Result<(), StoreError> {
+    // A wrong key is reported as an error here; SQLCipher need not also print it to stderr.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.sql_literal().as_str()));
+    conn.execute_batch(&pragma)?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            Err(StoreError::WrongKey)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the file at `path` is an SQLite database in clear (not encrypted).
+pub fn is_clear(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == CLEAR_HEADER
+}
+
+/// Encrypts, in place, a database file left in clear by a version before encryption. The clear
+/// file is folded out of WAL mode, exported into `PATH.encrypting` under the key, synced, and
+/// renamed over the clear file (folder synced): a power cut at any point leaves either the whole
+/// clear file or the whole encrypted one, and the next start begins again. Returns whether it
+/// encrypted anything.
+pub fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<bool, StoreError> {
+    if !is_clear(path) {
+        return Ok(false);
+    }
+    let fail = |e: &dyn std::fmt::Display| StoreError::Encrypting(e.to_string());
+    let partial = sibling(path, ".encrypting");
+    for stale in [partial.clone(), sibling(&partial, "-journal")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| fail(&e))?;
+        }
+    }
+    {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        let version = schema_version(&conn)?;
+        export(&conn, &partial, key, version)?;
+    }
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| fail(&e))?;
+    std::fs::rename(&partial, path).map_err(|e| fail(&e))?;
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| fail(&e))?;
+    }
+    for gone in [sibling(path, "-wal"), sibling(path, "-shm")] {
+        let _ = std::fs::remove_file(gone);
+    }
+    Ok(true)
+}
+
+/// `PATH` with `suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Writes every table of `conn`'s main database into the new file `to`, encrypted with `key`,
+/// with schema version `version`, in one read transaction (a consistent copy while others write).
+fn export(conn: &Connection, to: &Path, key: &DbKey, version: u32) -> Result<(), StoreError> {
+    let attach = zeroize::Zeroizing::new(format!("ATTACH DATABASE ?1 AS sealed KEY {}", key.sql_literal().as_str()));
+    conn.execute(&attach, [to.to_string_lossy()])?;
+    let copied = (|| {
+        conn.execute_batch("BEGIN")?;
+        let done = conn
+            .query_row("SELECT sqlcipher_export('sealed')", [], |_| Ok(()))
+            .and_then(|()| conn.pragma_update(Some("sealed"), "user_version", version));
+        match done {
+            Ok(()) => conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })();
+    conn.execute("DETACH DATABASE sealed", [])?;
+    Ok(copied?)
+}
 
 /// Sets the pragmas every connection needs.
 pub fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -129,29 +232,40 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
     Ok(SCHEMA_VERSION)
 }
 
+/// The SQLCipher version of a connection's library (`None` when SQLite was built without it).
+pub fn cipher_version(conn: &Connection) -> Option<String> {
+    conn.query_row("PRAGMA cipher_version", [], |r| r.get(0)).ok()
+}
+
 /// The schema version of an open database.
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Opens (creating if needed) and migrates the database for command-line use.
-pub fn open_sync(path: &Path) -> Result<Connection, StoreError> {
+/// Opens (creating if needed, encrypting a file in clear) and migrates the database for
+/// command-line use.
+pub fn open_sync(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
+    encrypt_in_place(path, key)?;
     let mut conn = Connection::open(path)?;
+    unlock(&conn, key)?;
     configure(&conn)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
 
 /// Opens a database file to read it only (no pragmas, no migration).
-pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    Ok(Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?)
+pub fn open_read_only(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    unlock(&conn, key)?;
+    Ok(conn)
 }
 
-/// Writes a consistent copy of the database into the new file `to`, while others may be
-/// writing to it (`VACUUM INTO`). Returns the copy's schema version.
-pub fn copy_into(conn: &Connection, to: &Path) -> Result<u32, StoreError> {
-    conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
-    schema_version(conn)
+/// Writes a consistent copy of the database, encrypted with `key`, into the new file `to`
+/// while others may be writing to it. Returns the copy's schema version.
+pub fn copy_into(conn: &Connection, to: &Path, key: &DbKey) -> Result<u32, StoreError> {
+    let version = schema_version(conn)?;
+    export(conn, to, key, version)?;
+    Ok(version)
 }
 
 /// What a check of a database file found.
@@ -166,8 +280,8 @@ pub enum FileCheck {
 }
 
 /// Opens a database file read-only and checks that it is intact and not newer than this binary.
-pub fn check_file(path: &Path) -> FileCheck {
-    let conn = match open_read_only(path) {
+pub fn check_file(path: &Path, key: &DbKey) -> FileCheck {
+    let conn = match open_read_only(path, key) {
         Ok(conn) => conn,
         Err(e) => return FileCheck::Damaged(e.to_string()),
     };
@@ -186,8 +300,11 @@ pub fn check_file(path: &Path) -> FileCheck {
 
 /// Folds the write-ahead log of the database at `path` into the file, when it opens. False
 /// when another connection keeps it from finishing (the database is in use).
-pub fn checkpoint_file(path: &Path) -> bool {
+pub fn checkpoint_file(path: &Path, key: &DbKey) -> bool {
     let Ok(conn) = Connection::open(path) else { return true };
+    if unlock(&conn, key).is_err() {
+        return true;
+    }
     let busy: Result<i64, _> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
     !busy.is_ok_and(|b| b != 0)
 }
@@ -218,11 +335,21 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens, configures and migrates the database.
-    pub async fn open(path: &Path) -> Result<Db, StoreError> {
+    /// Opens (encrypting a file in clear first), configures and migrates the database.
+    pub async fn open(path: &Path, key: DbKey) -> Result<Db, StoreError> {
+        let at = path.to_path_buf();
+        let key = std::sync::Arc::new(key);
+        let for_encrypt = key.clone();
+        let encrypted = tokio::task::spawn_blocking(move || encrypt_in_place(&at, &for_encrypt))
+            .await
+            .map_err(|e| StoreError::Encrypting(e.to_string()))??;
+        if encrypted {
+            tracing::warn!("the database was in clear; it is encrypted now and the clear file is gone");
+        }
         let conn = tokio_rusqlite::Connection::open(path).await?;
         let db = Db { conn, path: path.to_path_buf() };
-        db.call(|c| {
+        db.call(move |c| {
+            unlock(c, &key)?;
             configure(c)?;
             migrate(c)?;
             Ok(())
@@ -255,6 +382,60 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypt::MasterKey;
+
+    fn key() -> DbKey {
+        MasterKey::generate().unwrap().database_key()
+    }
+
+    #[test]
+    fn the_file_is_encrypted_and_opens_with_its_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let key = key();
+        let conn = open_sync(&path, &key).unwrap();
+        conn.execute("INSERT INTO audit_log (at, actor, action) VALUES ('t', 'Ni Luh Putu Sari', 'x')", []).unwrap();
+        drop(conn);
+        assert!(!is_clear(&path));
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(8).any(|w| w == b"Ni Luh P"), "a name in clear in the file");
+        assert!(matches!(open_sync(&path, &self::key()), Err(StoreError::WrongKey)));
+        assert!(matches!(check_file(&path, &self::key()), FileCheck::Damaged(_)));
+        assert_eq!(check_file(&path, &key), FileCheck::Intact(SCHEMA_VERSION));
+        // Without any key, SQLite sees no database at all.
+        let bare = Connection::open(&path).unwrap();
+        assert!(bare.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err());
+    }
+
+    #[test]
+    fn a_clear_file_is_encrypted_in_place_and_a_crash_halfway_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        {
+            // A database as an older version left it: in clear, in WAL mode, a row in the log.
+            let mut conn = Connection::open(&path).unwrap();
+            configure(&conn).unwrap();
+            migrate(&mut conn).unwrap();
+            conn.execute("INSERT INTO audit_log (at, actor, action) VALUES ('t', 'Ni Luh Putu Sari', 'x')", [])
+                .unwrap();
+        }
+        assert!(is_clear(&path));
+        // A crash in the middle of an earlier attempt left a half-written copy: it is redone.
+        std::fs::write(sibling(&path, ".encrypting"), b"half a file").unwrap();
+        let key = key();
+        assert!(encrypt_in_place(&path, &key).unwrap());
+        assert!(!is_clear(&path));
+        assert!(!sibling(&path, ".encrypting").exists());
+        assert!(!encrypt_in_place(&path, &key).unwrap(), "done once");
+        let conn = open_sync(&path, &key).unwrap();
+        let actor: String = conn.query_row("SELECT actor FROM audit_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(actor, "Ni Luh Putu Sari");
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        let copy = dir.path().join("copy.sqlite3");
+        assert_eq!(copy_into(&conn, &copy, &key).unwrap(), SCHEMA_VERSION);
+        assert!(!is_clear(&copy));
+        assert_eq!(check_file(&copy, &key), FileCheck::Intact(SCHEMA_VERSION));
+    }
 
     #[test]
     fn every_migration_file_is_applied() {
@@ -270,7 +451,8 @@ mod tests {
     fn migrates_once_and_refuses_newer_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
-        let conn = open_sync(&path).unwrap();
+        let key = key();
+        let conn = open_sync(&path, &key).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
         assert_eq!(sync, 2, "synchronous must be FULL");
@@ -278,16 +460,16 @@ mod tests {
         assert_eq!(fk, 1);
         drop(conn);
         // Opening again applies nothing.
-        let conn = open_sync(&path).unwrap();
+        let conn = open_sync(&path, &key).unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(conn);
-        assert!(matches!(open_sync(&path), Err(StoreError::TooNew { .. })));
+        assert!(matches!(open_sync(&path, &key), Err(StoreError::TooNew { .. })));
     }
 
     #[test]
     fn the_audit_log_is_append_only() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = open_sync(&dir.path().join("t.sqlite3"), &key()).unwrap();
         conn.execute("INSERT INTO audit_log (at, actor, action) VALUES ('t', 'a', 'x')", []).unwrap();
         assert!(conn.execute("UPDATE audit_log SET action = 'y'", []).is_err());
         assert!(conn.execute("DELETE FROM audit_log", []).is_err());

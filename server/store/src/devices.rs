@@ -494,7 +494,11 @@ mod tests {
     #[test]
     fn a_hand_over_stays_uncertain_until_the_printer_answers() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let printer = add(&conn, DeviceKind::DocumentPrinter, "P", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
         let id = enqueue(&conn, &new_job(&printer, b"%PDF-1.7"), now).unwrap();
@@ -518,7 +522,11 @@ mod tests {
     #[test]
     fn a_removed_printer_stops_its_jobs_keeps_their_documents_and_hands_reprints_to_its_successor() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let old = add(&conn, DeviceKind::DocumentPrinter, "Lama", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
         let waiting = enqueue(&conn, &new_job(&old, b"%PDF-1.7 tanda terima"), now).unwrap();
@@ -564,7 +572,11 @@ mod tests {
     #[test]
     fn an_attempt_that_ends_after_its_device_was_removed_leaves_the_stopped_job_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let printer = add(&conn, DeviceKind::DocumentPrinter, "P", "ipp://10.0.0.9/ipp/print", None, now).unwrap();
         let id = enqueue(&conn, &new_job(&printer, b"%PDF-1.7"), now).unwrap();

@@ -205,7 +205,11 @@ mod tests {
     #[test]
     fn writes_append_changes_that_rebuild_the_document() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         create(&conn, DocKind::Application, "d1", &Note { text: "a".into(), count: 0 }, now, "staff-1").unwrap();
         let updated: Note = update(&conn, "d1", now, "staff-1", |n: &mut Note| -> Result<(), ()> {
@@ -236,7 +240,11 @@ mod tests {
     #[test]
     fn a_corrupt_stored_document_is_an_error_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         conn.execute(
             "INSERT INTO documents (id, kind, state, heads, created_at, updated_at) VALUES ('bad', 'application', ?1, '[]', 't', 't')",
             [vec![0u8; 48]],

@@ -230,7 +230,11 @@ mod tests {
     #[test]
     fn one_box_is_revoked_by_its_listed_fingerprint_and_its_office_mates_go_on() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("hub.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("hub.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let (lost, kept) = ("aa11".repeat(16), "aa11aa11aa11aa11bb".to_string() + &"0".repeat(46));
         for print in [&lost, &kept] {
@@ -252,7 +256,11 @@ mod tests {
     #[test]
     fn a_new_box_takes_the_lowest_station_no_box_in_service_holds() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("hub.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("hub.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let enroll = |print: &str| {
             conn.execute(

@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod captures;
 pub mod catalog;
 pub mod conflicts;
+pub mod crypt;
 pub mod db;
 pub mod devices;
 pub mod documents;

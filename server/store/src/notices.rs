@@ -106,7 +106,11 @@ mod tests {
     #[test]
     fn everyone_who_worked_on_a_settled_record_is_told_once_until_they_open_it() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let mut doc = application();
         assert_eq!(note_settlements(&conn, "doc-1", &doc, now).unwrap(), 0, "nothing settled, nothing told");

@@ -140,7 +140,11 @@ mod tests {
     #[test]
     fn a_scan_is_done_or_failed_and_a_restart_fails_what_was_under_way() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let a = start(&conn, "scanner-1", "app-1", 0, "staff", now).unwrap();
         let b = start(&conn, "scanner-1", "app-1", 1, "staff", now).unwrap();

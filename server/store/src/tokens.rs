@@ -77,7 +77,11 @@ mod tests {
     #[test]
     fn tokens_open_only_their_purpose_until_revoked() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open_sync(&dir.path().join("t.sqlite3")).unwrap();
+        let conn = crate::db::open_sync(
+            &dir.path().join("t.sqlite3"),
+            &crate::crypt::MasterKey::generate().unwrap().database_key(),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc();
         let kiosk = "t0k3n-kios-depan-acak".to_string();
         create(&conn, Purpose::Kiosk, "kios depan", &kiosk, now).unwrap();

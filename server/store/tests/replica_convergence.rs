@@ -67,6 +67,11 @@ fn at(t: i64) -> OffsetDateTime {
 }
 
 /// One replica: its database file and an open connection.
+/// Every node of the test shares one key, as a box keeps its own across restarts and restores.
+fn key() -> simpul_store::crypt::DbKey {
+    simpul_store::crypt::MasterKey::from_bytes(&[7; 32]).unwrap().database_key()
+}
+
 struct Node {
     path: PathBuf,
     conn: Connection,
@@ -74,7 +79,7 @@ struct Node {
 
 impl Node {
     fn open(path: PathBuf) -> Node {
-        let conn = db::open_sync(&path).unwrap();
+        let conn = db::open_sync(&path, &key()).unwrap();
         // A new actor at every start, as the server makes one.
         documents::rotate_actor(&conn).unwrap();
         Node { path, conn }
@@ -141,10 +146,10 @@ impl Node {
             .collect()
     }
 
-    /// A backup into `to`, taken while the replica is in use (`VACUUM INTO`).
+    /// A backup into `to`, taken while the replica is in use (an encrypted export).
     fn backup(&self, to: &Path) {
         let _ = std::fs::remove_file(to);
-        db::copy_into(&self.conn, to).unwrap();
+        db::copy_into(&self.conn, to, &key()).unwrap();
     }
 
     /// Restores the backup at `from` in place of this replica.

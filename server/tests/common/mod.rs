@@ -51,6 +51,17 @@ impl TestApp {
         TestApp { addr, dir, passwords, kiosk_token, display_token, stop: Some(tx), task: Some(task) }
     }
 
+    /// The database key of the server's data directory (its key file, made at first start).
+    pub fn database_key(&self) -> simpul_store::crypt::DbKey {
+        self.master_key().database_key()
+    }
+
+    /// The master key of the server's data directory (its key file, made at first start).
+    pub fn master_key(&self) -> simpul_store::crypt::MasterKey {
+        let hex = std::fs::read_to_string(self.dir.path().join("data/keys/simpul.key")).expect("the box's key file");
+        simpul_store::crypt::MasterKey::from_hex(&hex).unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use simpul_domain::auth::Permission;
 
 mod biometrics;
@@ -43,22 +43,29 @@ fn Lists() -> impl IntoView {
     let user = super::use_user();
     let list = move || query.read().get("daftar").filter(|l| LISTS.contains(&l.as_str())).unwrap_or("open".into());
     let rows = Resource::new(list, list_applications);
-    // A search (by NIK, number or name) replaces the list while `cari` is in the address.
-    let searched = move || query.read().get("cari").map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
-    let found = Resource::new(searched, |q| async move {
-        match q {
-            Some(q) => Some(search_applications(q).await),
-            None => None,
-        }
+    // A search (by NIK, number or name) replaces the list until another list is chosen. What
+    // was typed is personal data: it stays in the page and the request body, never in an
+    // address (the browser's history, a proxy's log).
+    let searched = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        list();
+        searched.set(None);
     });
+    let found = Resource::new(
+        move || searched.get(),
+        |q| async move {
+            match q {
+                Some(q) => Some(search_applications(q).await),
+                None => None,
+            }
+        },
+    );
     let typed = RwSignal::new(String::new());
-    let navigate = use_navigate();
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let q = typed.get_untracked();
-        let q = q.trim();
+        let q = typed.get_untracked().trim().to_string();
         if !q.is_empty() {
-            navigate(&format!("/permohonan?cari={}", super::urlencode(q)), Default::default());
+            searched.set(Some(q));
         }
     };
     let label = move |l: &str| match l {
@@ -99,7 +106,7 @@ fn Lists() -> impl IntoView {
             <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || match found.get() {
                     Some(Some(result)) => {
-                        let q = searched().unwrap_or_default();
+                        let q = searched.get_untracked().unwrap_or_default();
                         let shown_q = q.clone();
                         let shown = match result {
                             Ok(rows) => view! { <RowsTable rows /> }.into_any(),
