@@ -133,6 +133,9 @@ impl DataDirLock {
     }
 }
 
+/// How long a partial upload or download may lie untouched before a start drops it.
+const ABANDONED_UPLOAD: Duration = Duration::from_secs(14 * 24 * 3600);
+
 /// A ready-to-serve appliance: database open and migrated, sessions ready.
 pub struct Appliance {
     _lock: DataDirLock,
@@ -164,6 +167,13 @@ impl Appliance {
             .map_err(|e| StartError::Io(std::io::Error::other(e)))??;
         if sealed > 0 {
             tracing::warn!(files = sealed, "stored files were in clear; they are encrypted now");
+        }
+        let cleaning = files.clone();
+        match tokio::task::spawn_blocking(move || cleaning.drop_stale_partials(ABANDONED_UPLOAD)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(dropped)) => tracing::info!(files = dropped, "abandoned partial uploads dropped"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "abandoned partial uploads could not be dropped"),
+            Err(e) => tracing::warn!(error = %e, "abandoned partial uploads could not be dropped"),
         }
         db.call(|c| {
             simpul_store::documents::rotate_actor(c)?;

@@ -973,6 +973,30 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     };
     assert_eq!(fetch(foreign.path()).await, 404, "another office's box is told the file is not there");
     assert_eq!(fetch(second.path()).await, 200);
+    // Nor can it learn that the hub holds the file, nor see or add to another office's upload.
+    let client_of = |dir: &Path| {
+        let tls = dir.join("data/tls");
+        tls_client(&tls.join("hub-ca.pem"), Some((&tls.join("box.pem"), &tls.join("box.key"))))
+    };
+    let held = |dir: &Path, sha: String| {
+        let client = client_of(dir);
+        let url = format!("{sync_url}/sync/v1/blob/{sha}");
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(held(second.path(), scan_sha.clone()).await, "complete");
+    assert_eq!(held(foreign.path(), scan_sha.clone()).await, "0", "the hub's holdings stay the office's");
+    let upload = b"%PDF-1.4 a scan half sent by the office".to_vec();
+    let upload_sha = sha256_hex(&upload);
+    let put = |dir: &Path, offset: usize, part: &[u8]| {
+        let client = client_of(dir);
+        let url = format!("{sync_url}/sync/v1/blob/{upload_sha}?offset={offset}&size={}", upload.len());
+        let body = part.to_vec();
+        async move { client.put(url).body(body).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(put(second.path(), 0, &upload[..10]).await, 202);
+    assert_eq!(held(second.path(), upload_sha.clone()).await, "10");
+    assert_eq!(held(foreign.path(), upload_sha.clone()).await, "0", "another office's partial upload is not seen");
+    assert_eq!(put(foreign.path(), 10, &upload[10..]).await, 409, "nor finished by another office");
     // Numbers given out after the lost work came back continue past it.
     let later = counter.open(4, "5103021205900004").await;
     let later_number = counter.detail(&later).await["number"].as_str().unwrap().to_string();

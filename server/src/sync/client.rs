@@ -417,7 +417,7 @@ async fn download_blob(
     // Each round either moves forward or stops; the bound only guards against a hub that
     // keeps answering nonsense.
     for _ in 0..64 {
-        let offset = dir.partial_len(sha);
+        let offset = dir.partial_len(blobs::FROM_HUB, sha);
         let mut get = url.clone();
         get.set_query(Some(&format!("offset={offset}&len={}", handle.pace.bytes())));
         let r = request(handle, client.get(get), 0).await?;
@@ -429,7 +429,7 @@ async fn download_blob(
             // was written): start again from nothing.
             416 => {
                 let (d, key) = (dir.clone(), sha.to_string());
-                on_disk("a partial file cannot be dropped", move || d.drop_partial(&key)).await?;
+                on_disk("a partial file cannot be dropped", move || d.drop_partial(blobs::FROM_HUB, &key)).await?;
                 continue;
             }
             _ => return Err(SessionError::Refused(r.text())),
@@ -445,13 +445,15 @@ async fn download_blob(
         received += body.len() as u64;
         handle.update(|s| s.bytes += body.len() as u64);
         let (d, key) = (dir.clone(), sha.to_string());
-        let chunk = on_disk("a file cannot be stored", move || d.append_partial(&key, offset, size, &body)).await?;
+        let chunk =
+            on_disk("a file cannot be stored", move || d.append_partial(blobs::FROM_HUB, &key, offset, size, &body))
+                .await?;
         match chunk {
             Chunk::Held(_) => continue,
             Chunk::WrongOffset(_) => {
                 // Started again from nothing at the next session.
                 let (d, key) = (dir.clone(), sha.to_string());
-                on_disk("a partial file cannot be dropped", move || d.drop_partial(&key)).await?;
+                on_disk("a partial file cannot be dropped", move || d.drop_partial(blobs::FROM_HUB, &key)).await?;
                 return Err(SessionError::Refused("a fetched file's chunks do not line up".into()));
             }
             Chunk::Mismatch => return Err(SessionError::Refused("a fetched file does not match its SHA-256".into())),

@@ -178,16 +178,26 @@ async fn blob_held(
     Extension(peer): Extension<PeerCert>,
     axum::extract::Path(sha): axum::extract::Path<String>,
 ) -> Response {
-    if let Err(refusal) = enrolled(&state, &peer).await {
-        return refusal;
-    }
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
+    };
     if !simpul_store::blobs::valid_digest(&sha) {
         return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
     }
-    let key = sha.clone();
-    match state.core.db.call(move |c| simpul_store::blobs::get(c, &key)).await {
-        Ok(Some(_)) => plain(StatusCode::OK, "complete"),
-        Ok(None) => plain(StatusCode::OK, state.core.files.partial_len(&sha).to_string()),
+    let (key, of) = (sha.clone(), office.clone());
+    // Held for this office only when one of its records points at it: another office's box
+    // learns nothing of which files the hub holds (it sends the bytes, and they are kept once).
+    let held = state
+        .core
+        .db
+        .call(move |c| {
+            Ok(simpul_store::blobs::get(c, &key)?.is_some() && simpul_store::blobs::referenced_by(c, &key, &of)?)
+        })
+        .await;
+    match held {
+        Ok(true) => plain(StatusCode::OK, "complete"),
+        Ok(false) => plain(StatusCode::OK, state.core.files.partial_len(&office, &sha).to_string()),
         Err(e) => {
             tracing::error!(error = %e, "blob lookup failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "the hub could not look the file up")
@@ -300,9 +310,10 @@ async fn blob_chunk(
     body: Bytes,
 ) -> Response {
     use simpul_store::blobs::{self, Chunk};
-    if let Err(refusal) = enrolled(&state, &peer).await {
-        return refusal;
-    }
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
+    };
     if !blobs::valid_digest(&sha) {
         return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
     }
@@ -311,7 +322,8 @@ async fn blob_chunk(
     }
     let data_dir = state.core.files.clone();
     let (key, dir) = (sha.clone(), data_dir.clone());
-    let appended = tokio::task::spawn_blocking(move || dir.append_partial(&key, q.offset, q.size, &body)).await;
+    let appended =
+        tokio::task::spawn_blocking(move || dir.append_partial(&office, &key, q.offset, q.size, &body)).await;
     let chunk = match appended {
         Ok(Ok(chunk)) => chunk,
         Ok(Err(e)) => {

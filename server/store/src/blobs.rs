@@ -63,8 +63,11 @@ impl Files {
         valid_digest(sha256).then(|| self.root.join(&sha256[..2]).join(sha256))
     }
 
-    fn partial_path(&self, sha256: &str) -> Option<PathBuf> {
-        valid_digest(sha256).then(|| self.root.join("partial").join(format!("{sha256}.part")))
+    /// A partial file of `scope` (the office sending it to a hub; [`FROM_HUB`] on a box), so
+    /// that one office can neither learn of nor add to another's upload.
+    fn partial_path(&self, scope: &str, sha256: &str) -> Option<PathBuf> {
+        (valid_digest(sha256) && valid_scope(scope))
+            .then(|| self.root.join("partial").join(scope).join(format!("{sha256}.part")))
     }
 
     /// Seals and writes the bytes durably (no database access). Returns the digest. Call before
@@ -106,14 +109,14 @@ impl Files {
     }
 
     /// Hub side of a resumable upload: bytes of `sha256` received so far (kept sealed, chunk by
-    /// chunk, in `DATA_DIR/blobs/partial/`).
-    pub fn partial_len(&self, sha256: &str) -> u64 {
-        self.partial_path(sha256).map_or(0, |p| held_chunks(&p).held)
+    /// chunk, in `DATA_DIR/blobs/partial/SCOPE/`).
+    pub fn partial_len(&self, scope: &str, sha256: &str) -> u64 {
+        self.partial_path(scope, sha256).map_or(0, |p| held_chunks(&p).held)
     }
 
     /// Drops what is held of a file being received (it is fetched again from the start).
-    pub fn drop_partial(&self, sha256: &str) -> std::io::Result<()> {
-        match self.partial_path(sha256) {
+    pub fn drop_partial(&self, scope: &str, sha256: &str) -> std::io::Result<()> {
+        match self.partial_path(scope, sha256) {
             Some(p) if p.exists() => std::fs::remove_file(p),
             _ => Ok(()),
         }
@@ -122,8 +125,15 @@ impl Files {
     /// Appends a chunk at `offset` of a blob of `size` bytes, sealed and durably. When the blob
     /// is complete, checks it against its digest and returns its bytes (the caller writes and
     /// records it).
-    pub fn append_partial(&self, sha256: &str, offset: u64, size: u64, bytes: &[u8]) -> std::io::Result<Chunk> {
-        let path = self.partial_path(sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
+    pub fn append_partial(
+        &self,
+        scope: &str,
+        sha256: &str,
+        offset: u64,
+        size: u64,
+        bytes: &[u8],
+    ) -> std::io::Result<Chunk> {
+        let path = self.partial_path(scope, sha256).ok_or_else(|| std::io::Error::other("not a digest"))?;
         // One append at a time: two sessions sending the same blob (a retry racing the session
         // it replaces, or two boxes with the same scan) must not both append at the same offset.
         static APPENDING: Mutex<()> = Mutex::new(());
@@ -182,16 +192,13 @@ impl Files {
             if !shard.is_dir() {
                 continue;
             }
-            let partial = shard.file_name().is_some_and(|n| n == "partial");
+            if shard.file_name().is_some_and(|n| n == "partial") {
+                self.drop_clear_partials(&shard)?;
+                continue;
+            }
             for entry in std::fs::read_dir(&shard)? {
                 let path = entry?.path();
                 let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
-                if partial {
-                    if name.ends_with(".part") && !self.partial_is_sealed(&path, name.trim_end_matches(".part")) {
-                        std::fs::remove_file(&path)?;
-                    }
-                    continue;
-                }
                 if name.starts_with('.') && name.ends_with(".tmp") {
                     // A temporary file left by a crash: never renamed, so never acknowledged.
                     std::fs::remove_file(&path)?;
@@ -210,6 +217,49 @@ impl Files {
             }
         }
         Ok(sealed)
+    }
+
+    /// Drops partial files untouched for `age` (an upload a box abandoned: the office's box was
+    /// replaced, or its record was withdrawn); they would otherwise stay on the disk forever.
+    /// Returns how many were dropped.
+    pub fn drop_stale_partials(&self, age: std::time::Duration) -> std::io::Result<usize> {
+        let Ok(scopes) = std::fs::read_dir(self.root.join("partial")) else { return Ok(0) };
+        let mut dropped = 0;
+        for scope in scopes {
+            let scope = scope?.path();
+            if !scope.is_dir() {
+                continue;
+            }
+            for part in std::fs::read_dir(&scope)? {
+                let part = part?.path();
+                let idle = std::fs::metadata(&part)?.modified()?.elapsed().unwrap_or_default();
+                if idle > age {
+                    std::fs::remove_file(&part)?;
+                    dropped += 1;
+                }
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Partial files an older version left in clear (directly in `partial/`, or not sealed in a
+    /// scope's folder) are dropped: they are fetched or sent again.
+    fn drop_clear_partials(&self, partial: &Path) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(partial)? {
+            let path = entry?.path();
+            if !path.is_dir() {
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            for part in std::fs::read_dir(&path)? {
+                let part = part?.path();
+                let name = part.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                if !(name.ends_with(".part") && self.partial_is_sealed(&part, name.trim_end_matches(".part"))) {
+                    std::fs::remove_file(&part)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn partial_is_sealed(&self, path: &Path, sha256: &str) -> bool {
@@ -242,6 +292,17 @@ impl Files {
         }
         Ok(survey)
     }
+}
+
+/// The scope of a box's partial downloads from its hub.
+pub const FROM_HUB: &str = "from-hub";
+
+/// An office code or [`FROM_HUB`]: never anything that could leave the partial folder.
+fn valid_scope(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope.len() <= 32
+        && !scope.starts_with('.')
+        && scope.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'.' || b == b'-')
 }
 
 /// How many blob files are sealed and how many are not.
@@ -502,6 +563,9 @@ pub enum Chunk {
 mod tests {
     use super::*;
 
+    /// An office's scope.
+    const O: &str = "51.03.02";
+
     fn files(dir: &Path) -> Files {
         Files::new(dir, crate::crypt::MasterKey::generate().unwrap().file_key())
     }
@@ -629,27 +693,39 @@ mod tests {
         let bytes = b"%PDF-1.4 a scanned requirement".to_vec();
         let sha = digest(&bytes);
         let size = bytes.len() as u64;
-        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        assert_eq!(files.append_partial(O, &sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
         // A repeated or skipped chunk is refused with what is held.
-        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::WrongOffset(10));
-        assert_eq!(files.append_partial(&sha, 20, size, &bytes[20..]).unwrap(), Chunk::WrongOffset(10));
-        assert_eq!(files.partial_len(&sha), 10);
-        assert_eq!(files.append_partial(&sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
-        assert_eq!(files.partial_len(&sha), 0);
+        assert_eq!(files.append_partial(O, &sha, 0, size, &bytes[..10]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(files.append_partial(O, &sha, 20, size, &bytes[20..]).unwrap(), Chunk::WrongOffset(10));
+        assert_eq!(files.partial_len(O, &sha), 10);
+        assert_eq!(files.append_partial(O, &sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
+        assert_eq!(files.partial_len(O, &sha), 0);
         // Bytes that do not match the name are dropped.
         let wrong = digest(b"something else entirely");
-        assert_eq!(files.append_partial(&wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
-        assert_eq!(files.partial_len(&wrong), 0);
-        assert!(files.append_partial("../x", 0, 1, b"x").is_err());
+        assert_eq!(files.append_partial(O, &wrong, 0, size, &bytes).unwrap(), Chunk::Mismatch);
+        assert_eq!(files.partial_len(O, &wrong), 0);
+        assert!(files.append_partial(O, "../x", 0, 1, b"x").is_err());
+        assert!(files.append_partial("../..", &sha, 0, 1, b"x").is_err(), "a scope is never a path");
+        // Another office's scope holds nothing of this one's upload, and adds to it nothing.
+        assert_eq!(files.append_partial(O, &sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        assert_eq!(files.partial_len("51.03.01", &sha), 0);
+        assert_eq!(files.append_partial("51.03.01", &sha, 10, size, &bytes[10..]).unwrap(), Chunk::WrongOffset(0));
+        // Abandoned for long, it goes; fresh, it stays.
+        assert_eq!(files.drop_stale_partials(std::time::Duration::from_secs(3600)).unwrap(), 0);
+        let part = files.partial_path(O, &sha).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options().write(true).open(&part).unwrap().set_modified(old).unwrap();
+        assert_eq!(files.drop_stale_partials(std::time::Duration::from_secs(3600)).unwrap(), 1);
+        assert_eq!(files.partial_len(O, &sha), 0);
         // A chunk torn by a power cut counts for nothing and is cut off by the next append.
-        assert_eq!(files.append_partial(&sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
-        let part = files.partial_path(&sha).unwrap();
+        assert_eq!(files.append_partial(O, &sha, 0, size, &bytes[..10]).unwrap(), Chunk::Held(10));
+        let part = files.partial_path(O, &sha).unwrap();
         let whole = std::fs::read(&part).unwrap();
         let torn = files.key.seal_chunk(&sha, 10, &bytes[10..20]).unwrap();
         std::fs::write(&part, [whole.as_slice(), &torn[..torn.len() - 3]].concat()).unwrap();
-        assert_eq!(files.partial_len(&sha), 10);
+        assert_eq!(files.partial_len(O, &sha), 10);
         assert!(!std::fs::read(&part).unwrap().windows(8).any(|w| w == b"PDF-1.4 "), "held in clear");
-        assert_eq!(files.append_partial(&sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
+        assert_eq!(files.append_partial(O, &sha, 10, size, &bytes[10..]).unwrap(), Chunk::Complete(bytes.clone()));
     }
 
     #[test]
@@ -680,7 +756,7 @@ mod tests {
         // A temporary file and a partial download in clear, both left by a crash.
         let tmp = at.parent().unwrap().join(format!(".{sha}.1.1.tmp"));
         std::fs::write(&tmp, &clear).unwrap();
-        let part = files.partial_path(&digest(b"x")).unwrap();
+        let part = files.partial_path(O, &digest(b"x")).unwrap();
         std::fs::create_dir_all(part.parent().unwrap()).unwrap();
         std::fs::write(&part, b"clear partial").unwrap();
         assert_eq!(files.survey().unwrap(), Survey { sealed: 1, clear: 1 });
@@ -702,13 +778,13 @@ mod tests {
         for _ in 0..20 {
             let outcomes: Vec<Chunk> = std::thread::scope(|s| {
                 let handles: Vec<_> =
-                    (0..4).map(|_| s.spawn(|| files.append_partial(&sha, 0, size, &bytes[..200_000]))).collect();
+                    (0..4).map(|_| s.spawn(|| files.append_partial(O, &sha, 0, size, &bytes[..200_000]))).collect();
                 handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
             });
             assert_eq!(outcomes.iter().filter(|c| **c == Chunk::Held(200_000)).count(), 1, "{outcomes:?}");
-            assert_eq!(files.partial_len(&sha), 200_000);
+            assert_eq!(files.partial_len(O, &sha), 200_000);
             assert_eq!(
-                files.append_partial(&sha, 200_000, size, &bytes[200_000..]).unwrap(),
+                files.append_partial(O, &sha, 200_000, size, &bytes[200_000..]).unwrap(),
                 Chunk::Complete(bytes.clone())
             );
         }
