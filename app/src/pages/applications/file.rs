@@ -9,7 +9,7 @@ use simpul_domain::auth::Permission;
 use super::biometrics::Biometrics;
 use super::capture::CaptureChoices;
 use super::form::{ApplicantFields, Problems, problems_of};
-use super::steps::Steps;
+use super::steps::{StepRunner, Steps};
 use crate::api::{ApplicantForm, ApplicationView, confirm_requirement, get_application, update_applicant};
 use crate::components::errors::{ErrorPanel, message};
 use crate::components::lang::{
@@ -42,6 +42,7 @@ pub(super) fn File() -> impl IntoView {
     // The page is drawn again after every capture: the fingers and eyes staff ticked live here,
     // above it, so ticks not recorded yet are not lost.
     provide_context(CaptureChoices::default());
+    StepRunner::provide(version);
     let notice = move || {
         let q = query.read();
         if let Some(code) = q.get("galat") {
@@ -170,7 +171,7 @@ pub(super) fn FileView(app: ApplicationView, version: RwSignal<u32>) -> impl Int
                 <ScanHistory id=id.clone() version />
             </section>
             {app.needs_biometrics.then(|| view! { <Biometrics app=a.clone() version /> })}
-            <Steps app=a.clone() version />
+            <Steps app=a.clone() />
             <section class="panel" aria-labelledby="h-history">
                 <h2 id="h-history">{t!(i18n, app.history)}</h2>
                 <ol class="history">

@@ -11,37 +11,58 @@ use crate::error::ApiError;
 
 use crate::i18n::*;
 
+/// A lifecycle step on its way to the server, and its answer. Kept by the page above the file
+/// it draws: the file is drawn again whenever anything on it changes, and a step's answer that
+/// arrived after that would otherwise be lost, leaving the page on the old status.
+#[derive(Clone, Copy)]
+pub(super) struct StepRunner {
+    action: leptos::prelude::Action<(String, Action, StepForm), Result<Status, ApiError>>,
+    error: RwSignal<Option<ApiError>>,
+    done: RwSignal<Option<Status>>,
+}
+
+impl StepRunner {
+    /// Provides the runner of the page's steps; an answer draws the file again (`version`).
+    pub(super) fn provide(version: RwSignal<u32>) {
+        let csrf = csrf_getter();
+        let action = leptos::prelude::Action::new(move |(id, step, request): &(String, Action, StepForm)| {
+            let (id, step, request, csrf) = (id.clone(), *step, request.clone(), csrf());
+            let client_id = crate::client::fresh_id();
+            async move { application_step(csrf, client_id, id, step, request).await }
+        });
+        let (error, done) = (RwSignal::new(None::<ApiError>), RwSignal::new(None::<Status>));
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(status)) => {
+                error.set(None);
+                done.set(Some(status));
+                version.update(|v| *v += 1);
+            }
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        });
+        provide_context(StepRunner { action, error, done });
+    }
+}
+
 #[component]
-pub(super) fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoView {
+pub(super) fn Steps(app: ApplicationView) -> impl IntoView {
     let i18n = use_i18n();
-    let csrf = csrf_getter();
+    let runner = expect_context::<StepRunner>();
+    let StepRunner { action: step, error, done } = runner;
     let form =
         RwSignal::new(StepForm { recipient_nik: app.applicant.nik.clone(), copies: None, ..StepForm::default() });
     let picked = RwSignal::new(Vec::<usize>::new());
     let reasons = RwSignal::new(vec![String::new(); app.checklist.len()]);
-    let error = RwSignal::new(None::<ApiError>);
-    let done = RwSignal::new(None::<Status>);
     let id = app.id.clone();
-    let step = leptos::prelude::Action::new(move |action: &Action| {
+    let request = move |action: Action| {
         let mut request = form.get_untracked();
-        if *action == Action::Return {
+        if action == Action::Return {
             let texts = reasons.get_untracked();
             request.reasons =
                 picked.get_untracked().into_iter().map(|i| (i, texts.get(i).cloned().unwrap_or_default())).collect();
         }
-        let (id, csrf, action) = (id.clone(), csrf(), *action);
-        let client_id = crate::client::fresh_id();
-        async move { application_step(csrf, client_id, id, action, request).await }
-    });
-    Effect::new(move |_| match step.value().get() {
-        Some(Ok(status)) => {
-            error.set(None);
-            done.set(Some(status));
-            version.update(|v| *v += 1);
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+        request
+    };
     let actions = app.actions.clone();
     if actions.is_empty() {
         return view! {
@@ -113,7 +134,7 @@ pub(super) fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoVi
             {text_field("step_note", t!(i18n, app.note).into_any(), |f| f.note.clone(), |f, v| f.note = v)}
             <div class="button-row">
                 {actions.iter().map(|a| {
-                    let a = *a;
+                    let (a, app_id) = (*a, id.clone());
                     let class = match a {
                         Action::Cancel => "warn",
                         Action::Return => "secondary-dark",
@@ -122,7 +143,10 @@ pub(super) fn Steps(app: ApplicationView, version: RwSignal<u32>) -> impl IntoVi
                     let id = format!("step-{}", serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
                     view! {
                         <button type="button" class=class id=id disabled=move || step.pending().get()
-                            on:click=move |_| { step.dispatch(a); }>
+                            on:click={
+                                let app_id = app_id.clone();
+                                move |_| { step.dispatch((app_id.clone(), a, request(a))); }
+                            }>
                             {move || action_text(i18n, a)}
                         </button>
                     }
