@@ -119,6 +119,7 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// Unlocks a connection with the key: the first statement on a new connection. Fails with
 /// [`StoreError::WrongKey`] when the file does not open with it.
 pub fn unlock(conn: &Connection, key: &DbKey) -> Result<(), StoreError> {
+    cipher_ready();
     // A wrong key is reported as an error here; SQLCipher need not also print it to stderr.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.sql_literal().as_str()));
@@ -130,6 +131,26 @@ pub fn unlock(conn: &Connection, key: &DbKey) -> Result<(), StoreError> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Waits, once per process, until SQLCipher has finished its own initialisation. SQLite marks
+/// itself initialised before it runs SQLCipher's part, so a second thread that opens a
+/// connection meanwhile gets a connection that cannot take a key yet ("An error occurred with
+/// PRAGMA key"): seen in tests that open databases from many threads at once. Every keyed
+/// connection passes here first; the first one keys a throwaway in-memory database until that
+/// works (SQLCipher is ready), and the others wait for it.
+fn cipher_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        for _ in 0..2000 {
+            let keyed = Connection::open_in_memory()
+                .and_then(|c| c.execute_batch("PRAGMA cipher_log_level = NONE; PRAGMA key = 'warm-up';"));
+            if keyed.is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
 
 /// Whether the file at `path` is an SQLite database in clear (not encrypted).
