@@ -31,7 +31,7 @@ grep '==>' "$CARGO_TARGET_DIR/site-build.log" >&2 || true
 log "embedding the browser bundle in the simpul binary"
 cargo build --release -p simpul --bin simpul
 log "cargo test (every crate but the wasm entry point, release profile)"
-cargo test --release
+cargo test --release --no-fail-fast
 log "Playwright (Chromium) against target/release/simpul"
 (cd end2end && SIMPUL_BIN="$CARGO_TARGET_DIR/release/simpul" npx playwright test)
 log "clippy (warnings are errors)"
