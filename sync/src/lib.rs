@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod inflation;
 pub mod memory;
 pub mod merge;
 pub mod protocol;
@@ -61,12 +62,19 @@ pub enum MergePolicy {
 /// Largest document accepted from disk or the network.
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
+/// Largest size the bytes of one load may inflate to, compressed columns and chunks counted
+/// inflated (see [`inflation`]): a few megabytes cannot make the decoder allocate gigabytes.
+pub const MAX_INFLATED_BYTES: usize = 32 * 1024 * 1024;
+
 /// Why stored or received document bytes could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
     /// Larger than [`MAX_DOCUMENT_BYTES`].
     #[error("the document has {0} bytes, more than accepted")]
     TooLarge(usize),
+    /// Its compressed parts would inflate past the bound (in bytes).
+    #[error("the document would inflate past {0} bytes")]
+    Inflates(usize),
     /// Automerge refused the bytes.
     #[error("the document does not decode: {0}")]
     Invalid(String),
@@ -102,6 +110,7 @@ pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, LoadError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(LoadError::TooLarge(bytes.len()));
     }
+    inflation::within(bytes, MAX_INFLATED_BYTES)?;
     match contained(|| AutoCommit::load(bytes)) {
         Some(Ok(doc)) => Ok(doc),
         Some(Err(e)) => Err(LoadError::Invalid(e.to_string())),
@@ -119,6 +128,7 @@ pub fn apply_changes(doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), LoadError
     if !bytes.is_empty() && !bytes.starts_with(&MAGIC) {
         return Err(LoadError::Invalid("not Automerge data".into()));
     }
+    inflation::within(bytes, MAX_INFLATED_BYTES)?;
     // Work on a fork so that a failure half-way leaves the document as it was.
     let mut fork = doc.fork();
     match contained(|| fork.load_incremental(bytes)) {
