@@ -10,3 +10,4 @@
 
 pub mod enrollment;
 pub mod pki;
+pub mod signing;

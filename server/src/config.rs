@@ -47,6 +47,10 @@ pub struct KeyConfig {
     /// How `tpm2-tools` reach the TPM, e.g. `device:/dev/tpmrm0` (`SIMPUL_KEY__TPM_TCTI`); unset,
     /// a TPM is used only through `systemd-creds`.
     pub tpm_tcti: Option<String>,
+    /// The regency's recovery key, the public half (`age1…`; `SIMPUL_KEY__RECOVERY`): backups
+    /// and the hub's CA in escrow are encrypted to it. `simpul key recovery` makes a pair;
+    /// `doctor` and `backup` check it.
+    pub recovery: Option<String>,
 }
 
 /// How the box looks after its devices.

@@ -299,6 +299,17 @@ pub fn simpul_cli(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::proce
     cmd.output().expect("simpul runs")
 }
 
+/// A regency recovery key pair made by `simpul key recovery` in `dir`: the identity file (the
+/// secret half, for `restore --identity`) and the public key (for `SIMPUL_KEY__RECOVERY`).
+pub fn recovery_key(dir: &Path) -> (PathBuf, String) {
+    let identity = dir.join("recovery-identity.txt");
+    let out = simpul_cli(dir, &[], &["key", "recovery", "--out", identity.to_str().expect("a UTF-8 path")]);
+    assert!(out.status.success(), "key recovery: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let public = stdout.lines().rev().find(|l| l.starts_with("age1")).expect("the public key is printed").to_string();
+    (identity, public)
+}
+
 /// Starts a hub in `dir` with its sync listener on a free port; returns it and the sync
 /// address (`https://127.0.0.1:PORT`).
 pub fn start_hub(dir: &Path) -> (Running, String) {

@@ -3,7 +3,8 @@
 //! cannot open the database without the key, an older box's clear directory is encrypted in
 //! place at its first start, and the key opens the data from every form it is kept in
 //! (systemd-creds with the host key, a TPM through tpm2-tools against `swtpm`, a passphrase, a
-//! key file), and every read of it on a hash-chained audit trail.
+//! key file), a USB backup opens with the regency's recovery key only and not after one
+//! flipped byte, and every read of it is on a hash-chained audit trail.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -135,6 +136,74 @@ async fn a_box_that_worked_a_day_holds_nothing_readable_on_disk() {
     // Both applications carry the same scan: stored once, by its content.
     assert!(said.contains("1 stored file, all sealed"), "{said}");
     assert!(said.contains("warn  key") && said.contains("key file"), "an unsealed key is a warning: {said}");
+}
+
+#[tokio::test]
+async fn a_usb_backup_opens_with_the_recovery_key_only_on_any_box_and_not_after_one_flipped_byte() {
+    let (dir, stick, regency) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (identity, recovery) = simpul_tests::recovery_key(regency.path());
+    let identity = identity.to_str().unwrap().to_string();
+    let other_regency = tempfile::tempdir().unwrap();
+    let (stranger, _) = simpul_tests::recovery_key(other_regency.path());
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let password = server.passwords["petugas"].clone();
+    let (_, sha) =
+        open_with_scan(&server.base, &password, "ktp_el_foreign_new", applicant(FOREIGN_NIK, FOREIGN_NAME, true)).await;
+    // Taken while the box serves, onto the stick.
+    let backup = stick.path().join("backup");
+    let out = simpul_cli(dir.path(), &[("SIMPUL_KEY__RECOVERY", &recovery)], &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "backup: {}", text(&out));
+    assert!(server.terminate().success());
+    // A thief with the stick finds no personal data, no database SQLite can read, and no key of
+    // the box (neither its data key nor its TLS key).
+    assert_eq!(found_in_clear(&backup), Vec::<String>::new(), "personal data in clear on the stick");
+    let box_key = std::fs::read_to_string(dir.path().join("data/keys/simpul.key")).unwrap();
+    for file in files_under(&backup) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [box_key.trim().as_bytes(), b"PRIVATE KEY"] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{} holds a key of the box", file.display());
+        }
+    }
+
+    // One flipped byte anywhere in the database copy, and nothing is restored.
+    let flipped = stick.path().join("flipped");
+    copy_tree(&backup, &flipped);
+    let db = flipped.join("simpul.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&db, bytes).unwrap();
+    let new_box = tempfile::tempdir().unwrap();
+    let out = simpul_cli(new_box.path(), &[], &["restore", flipped.to_str().unwrap(), "--identity", &identity]);
+    assert!(!out.status.success() && text(&out).contains("changed or damaged"), "{}", text(&out));
+    assert!(!new_box.path().join("data/simpul.sqlite3").exists(), "nothing restored");
+    // Another regency's identity opens nothing.
+    let out = simpul_cli(
+        new_box.path(),
+        &[],
+        &["restore", backup.to_str().unwrap(), "--identity", stranger.to_str().unwrap()],
+    );
+    assert!(!out.status.success() && text(&out).contains("another recovery key"), "{}", text(&out));
+
+    // The regency's identity restores it on a new box, under that box's own key; the box is
+    // told to enroll again, as no backup carries an enrollment.
+    let out = simpul_cli(new_box.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
+    assert!(out.status.success(), "restore: {}", text(&out));
+    assert!(text(&out).contains("enroll the box"), "{}", text(&out));
+    let data = new_box.path().join("data");
+    assert_ne!(std::fs::read_to_string(data.join("keys/simpul.key")).unwrap(), box_key, "a key of its own");
+    assert_eq!(simpul_tests::query(&data, "SELECT count(*) FROM applications"), ["1"]);
+    assert_eq!(simpul_tests::read_blob(&data, &sha), Some(scan()));
+    assert_eq!(found_in_clear(&data), Vec::<String>::new(), "restored encrypted");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in files_under(from) {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
 }
 
 /// Turns a data directory back into what a version before encryption left: the database and

@@ -316,28 +316,33 @@ async fn a_restore_waits_for_the_server_of_its_own_data_directory_only() {
         (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let server = Running::start(&simpul_binary(), this.path(), &[], &[]);
     let backup = backups.path().join("box");
-    let out = simpul_cli(this.path(), &[], &["backup", backup.to_str().unwrap()]);
+    let (identity, recovery) = simpul_tests::recovery_key(backups.path());
+    let identity = identity.to_str().unwrap().to_string();
+    let out =
+        simpul_cli(this.path(), &[("SIMPUL_KEY__RECOVERY", recovery.as_str())], &["backup", backup.to_str().unwrap()]);
     assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
 
     // Refused under the running server of this directory, though it listens on another port than
     // the configured one.
-    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap()]);
+    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
     assert!(!out.status.success(), "no restore under a running server");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("stop it") && said.contains(&format!("process {}", server.pid())), "{said}");
 
     // A server of another data directory answering on the configured address stops nothing.
-    // (The other directory holds this box's key: a backup opens only with the key that made it.)
-    let keys = other.path().join("data/keys");
-    std::fs::create_dir_all(&keys).unwrap();
-    std::fs::copy(this.path().join("data/keys/simpul.key"), keys.join("simpul.key")).unwrap();
+    // (The other directory is a new box, with a key of its own: the recovery identity opens the
+    // backup, and the restore encrypts it under the new box's key.)
     let address = server.base.trim_start_matches("http://").to_string();
-    let out = simpul_cli(other.path(), &[("SIMPUL_LISTEN", address.as_str())], &["restore", backup.to_str().unwrap()]);
+    let out = simpul_cli(
+        other.path(),
+        &[("SIMPUL_LISTEN", address.as_str())],
+        &["restore", backup.to_str().unwrap(), "--identity", &identity],
+    );
     assert!(out.status.success(), "restore beside another server: {}", String::from_utf8_lossy(&out.stderr));
 
     // Once the server is gone (killed: the kernel lets go of its lock), the restore goes ahead.
     server.kill();
-    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap()]);
+    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
     assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
 
     // And a second server on the same directory is refused while the first runs.

@@ -883,7 +883,11 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     let fast = [("SIMPUL_HUB__SYNC_INTERVAL_SECS", "1"), ("SIMPUL_HUB__RETRY_MAX_SECS", "1")];
     let (hub_data, box_data) = (hub_dir.path().join("data"), dir.path().join("data"));
     let backups = tempfile::tempdir().unwrap();
-    let hub_env = [("SIMPUL_ROLE", "hub")];
+    // Backups are encrypted to the regency's recovery key, and open with its identity only.
+    let (identity, recovery) = simpul_tests::recovery_key(backups.path());
+    let identity = identity.to_str().unwrap().to_string();
+    let sealing = [("SIMPUL_KEY__RECOVERY", recovery.as_str())];
+    let hub_env = [("SIMPUL_ROLE", "hub"), ("SIMPUL_KEY__RECOVERY", recovery.as_str())];
     let at_hub = |number: &str| query(&hub_data, &format!("SELECT status FROM applications WHERE number = '{number}'"));
     let reaches_hub = |number: String, status: &'static str| {
         let at_hub = &at_hub;
@@ -908,6 +912,9 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     assert!(reaches_hub(first_number.clone(), "draft").await);
     let box_backup = backups.path().join("box");
     let out = simpul_cli(dir.path(), &[], &["backup", box_backup.to_str().unwrap()]);
+    assert!(!out.status.success(), "no backup without a recovery key to encrypt it to");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key.recovery"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = simpul_cli(dir.path(), &sealing, &["backup", box_backup.to_str().unwrap()]);
     assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
     let lost = counter.open(2, "5103021205900002").await;
     let lost_number = counter.detail(&lost).await["number"].as_str().unwrap().to_string();
@@ -923,13 +930,13 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     );
     // The server listens on a port of its own, not the configured one: the data directory's
     // lock, not a port, says it runs.
-    let out = simpul_cli(dir.path(), &[], &["restore", box_backup.to_str().unwrap()]);
+    let out = simpul_cli(dir.path(), &[], &["restore", box_backup.to_str().unwrap(), "--identity", &identity]);
     assert!(!out.status.success(), "no restore under a running server");
     assert!(String::from_utf8_lossy(&out.stderr).contains("stop it"), "{}", String::from_utf8_lossy(&out.stderr));
 
     // The box's disk dies; the backup goes back in.
     office.kill();
-    let out = simpul_cli(dir.path(), &[], &["restore", box_backup.to_str().unwrap()]);
+    let out = simpul_cli(dir.path(), &[], &["restore", box_backup.to_str().unwrap(), "--identity", &identity]);
     assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("kept at"), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(query(&box_data, &format!("SELECT id FROM documents WHERE id = '{lost}'")).is_empty());
@@ -1046,7 +1053,7 @@ async fn a_box_or_hub_restored_from_a_backup_gets_back_what_the_other_side_holds
     // box expects it.
     hub.kill();
     std::fs::remove_dir_all(hub_data.join("blobs")).unwrap();
-    let out = simpul_cli(hub_dir.path(), &hub_env, &["restore", hub_backup.to_str().unwrap()]);
+    let out = simpul_cli(hub_dir.path(), &hub_env, &["restore", hub_backup.to_str().unwrap(), "--identity", &identity]);
     assert!(out.status.success(), "hub restore: {}", String::from_utf8_lossy(&out.stderr));
     assert!(at_hub(&after_hub_backup_number).is_empty());
     assert_eq!(at_hub(&central_number), ["biometrics_recorded"]);

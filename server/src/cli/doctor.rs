@@ -113,11 +113,19 @@ pub(super) fn doctor(config: &Config) -> Result<()> {
             format!("served over plain HTTP on {}: HTTPS for the LAN is not built yet", config.listen),
         );
     }
-    report.line(
-        Verdict::Warn,
-        "backups",
-        "encrypted with this box's key only (no regency recovery key yet) and they carry the box's TLS key",
-    );
+    match config.key.recovery.as_deref().map(crate::keys::recovery::Recipient::parse) {
+        Some(Ok(recipient)) => report.line(
+            Verdict::Ok,
+            "backups",
+            format!("encrypted to the regency's recovery key {recipient}; the box's own keys stay out of them"),
+        ),
+        Some(Err(e)) => report.line(Verdict::Fail, "backups", e.to_string()),
+        None => report.line(
+            Verdict::Warn,
+            "backups",
+            "no recovery key (key.recovery): `simpul backup` refuses until the regency's public key is set",
+        ),
+    }
     if report.failed > 0 {
         bail!("{} check(s) failed", report.failed);
     }

@@ -92,7 +92,8 @@ pub enum Command {
     /// Check this box: where its key is kept, whether its data is encrypted, disk space, and
     /// what is not protected yet. Exits non-zero when something must be fixed.
     Doctor,
-    /// Copy the database, attachments and TLS identity into a new folder (the server may run).
+    /// Copy the database and attachments into a new folder, encrypted to the regency's
+    /// recovery key (key.recovery); the box's own keys stay out of it. The server may run.
     Backup {
         /// The new folder.
         to: PathBuf,
@@ -102,6 +103,10 @@ pub enum Command {
     Restore {
         /// The backup's folder.
         from: PathBuf,
+        /// The regency's recovery identity file (the secret half of the recovery key the
+        /// backup was encrypted to).
+        #[arg(long)]
+        identity: PathBuf,
     },
     /// Device simulators for demos and tests, speaking the real protocols: a biometric device
     /// service (SBI style: face, fingerprints, iris, signature pad), an eSCL scanner and an
@@ -148,7 +153,7 @@ pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) ->
         Command::Doctor => doctor(&load()?),
         Command::Audit(cmd) => audit_command(&load()?, cmd),
         Command::Backup { to } => backup_command(&load()?, &to),
-        Command::Restore { from } => restore_command(&load()?, &from),
+        Command::Restore { from, identity } => restore_command(&load()?, &from, &identity),
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),
         Command::Hub(HubCommand::Send { number }) => {
             hub_central_step(&load()?, &number, simpul_domain::application::Action::SendForIdentification, None)

@@ -49,4 +49,19 @@ pub enum KeyError {
     /// The system's random source failed.
     #[error("no randomness to make a key")]
     Random,
+    /// Not an age public key.
+    #[error("key.recovery is not a recovery key: it takes the regency's age public key (age1…)")]
+    NotARecoveryKey,
+    /// No identity line in a recovery identity file.
+    #[error("{0} holds no recovery identity (a line AGE-SECRET-KEY-1…)")]
+    NoRecoveryIdentity(PathBuf),
+    /// Encrypted to another recovery key.
+    #[error("it was encrypted to another recovery key than the one given")]
+    NotForThisRecoveryKey,
+    /// A recovery key file would be overwritten.
+    #[error("{0} already exists: a recovery key is never overwritten")]
+    RecoveryExists(PathBuf),
+    /// Encrypting to, or opening with, the recovery key failed.
+    #[error("recovery key: {0}")]
+    Recovery(String),
 }

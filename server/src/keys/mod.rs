@@ -18,6 +18,7 @@
 
 mod disk;
 mod error;
+pub mod recovery;
 mod seal;
 
 use std::path::{Path, PathBuf};

@@ -130,6 +130,37 @@ impl MasterKey {
         MasterKey::from_bytes(&bytes)
     }
 
+    /// A tag (HMAC-SHA256, hex) that authenticates `bytes` under this key for `purpose`, e.g. a
+    /// backup's manifest.
+    pub fn authenticate(&self, purpose: &[u8], bytes: &[u8]) -> String {
+        hex(ring::hmac::sign(&self.mac_key(purpose), bytes).as_ref())
+    }
+
+    /// Whether `tag` is [`MasterKey::authenticate`]'s for these bytes (compared in constant time).
+    pub fn verify(&self, purpose: &[u8], bytes: &[u8], tag: &str) -> bool {
+        let Ok(tag) = MasterKey::from_hex_any(tag) else { return false };
+        ring::hmac::verify(&self.mac_key(purpose), bytes, &tag).is_ok()
+    }
+
+    fn mac_key(&self, purpose: &[u8]) -> ring::hmac::Key {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        self.derive(&[b"authentication: ", purpose].concat(), key.as_mut());
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_ref())
+    }
+
+    /// Bytes from hex digits of any even length.
+    fn from_hex_any(text: &str) -> Result<Vec<u8>, CryptError> {
+        if !text.len().is_multiple_of(2) || !text.is_ascii() {
+            return Err(CryptError::BadKey);
+        }
+        text.as_bytes()
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair).ok().and_then(|d| u8::from_str_radix(d, 16).ok()).ok_or(CryptError::BadKey)
+            })
+            .collect()
+    }
+
     fn derive(&self, purpose: &[u8], out: &mut [u8]) {
         struct Len(usize);
         impl hkdf::KeyType for Len {

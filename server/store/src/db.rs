@@ -195,6 +195,21 @@ pub fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Re-encrypts the database file at `path` from key `from` to key `to`, in place. For a file no
+/// one else has open (a restore's copy, never the live database): a crash midway leaves a file
+/// to be made again from its source.
+pub fn rekey(path: &Path, from: &DbKey, to: &DbKey) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    unlock(&conn, from)?;
+    conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+    let pragma = zeroize::Zeroizing::new(format!("PRAGMA rekey = {};", to.sql_literal().as_str()));
+    conn.execute_batch(&pragma)?;
+    drop(conn);
+    // The new key opens it, or the rekey did not happen.
+    let conn = Connection::open(path)?;
+    unlock(&conn, to)
+}
+
 /// `PATH` with `suffix` appended to its file name.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
