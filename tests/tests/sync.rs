@@ -460,6 +460,37 @@ async fn boxes_and_hub_converge_through_outages_and_cut_sessions() {
     drop((box_a, box_b, hub));
 }
 
+/// Opens a TLS connection to the hub with `config` and sends the head of a request announcing
+/// `length` body bytes, and only four of them: the request stays under way while the stream is
+/// held (or until the hub answers without waiting for the rest).
+async fn stalled_request(
+    sync_url: &str,
+    config: rustls::ClientConfig,
+    path: &str,
+    length: usize,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let addr = sync_url.trim_start_matches("https://").to_string();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let host = addr.rsplit_once(':').unwrap().0.to_string();
+    let name = rustls::pki_types::ServerName::try_from(host).unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n\r\nSMPL");
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    tls
+}
+
+/// The head of the answer on a stream, or "" when none came within `wait` (or the hub closed).
+async fn answer_head(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>, wait: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    match tokio::time::timeout(wait, tls.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).to_string(),
+        _ => String::new(),
+    }
+}
+
 /// An mTLS client that trusts the hub's CA and shows the identity in `cert`/`key` (PEM files).
 fn tls_client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
     let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
@@ -604,6 +635,39 @@ async fn the_hub_refuses_bad_sync_traffic_and_keeps_running() {
     assert!(
         stranger.post(&exchange).body(push(now, vec![])).send().await.is_err(),
         "a foreign CA's certificate is refused"
+    );
+    // Without a certificate the refusal comes before the body is read: a body announced and
+    // never sent does not hold the answer back.
+    let ca_pem = std::fs::read_to_string(&ca).unwrap();
+    let anonymous_tls = simpul_installer::pki::ca_only_config(&ca_pem).unwrap();
+    let mut unread = stalled_request(&sync_url, anonymous_tls, "/sync/v1/exchange", 1_000_000).await;
+    let head = answer_head(&mut unread, Duration::from_secs(20)).await;
+    assert!(head.starts_with("HTTP/1.1 401"), "answered before the body: {head:?}");
+    // One box may have only so many requests under way at once; more are told to come back
+    // later, another office's box is served meanwhile, and once they end the box is served again.
+    let identity = simpul_installer::pki::BoxIdentity::load(&box_dir.path().join("data")).unwrap();
+    let mut under_way = Vec::new();
+    for _ in 0..4 {
+        under_way
+            .push(stalled_request(&sync_url, identity.client_config().unwrap(), "/sync/v1/exchange", 1_000_000).await);
+    }
+    let busy = eventually(Duration::from_secs(30), || async {
+        let (status, text) = send(push(now, vec![])).await;
+        (status == 429).then_some(text)
+    })
+    .await;
+    assert!(busy.is_some_and(|t| t.contains("at once")), "a fifth request at once is refused");
+    let neighbour = enrolled(hub_dir.path(), &sync_url, "51.03.01");
+    let tls = neighbour.path().join("data/tls");
+    let neighbour_client = tls_client(&ca, Some((&tls.join("box.pem"), &tls.join("box.key"))));
+    let r = neighbour_client.post(&exchange).body(push(now, vec![])).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "another box is not held up");
+    drop(under_way);
+    assert!(
+        eventually(Duration::from_secs(30), || async { (send(push(now, vec![])).await.0 == 200).then_some(()) })
+            .await
+            .is_some(),
+        "served again once its requests ended"
     );
     // A revoked box.
     let out = simpul_cli(hub_dir.path(), &[("SIMPUL_ROLE", "hub")], &["enroll", "revoke", "--office", "51.03.02"]);

@@ -1,13 +1,17 @@
 //! The hub's sync listener: HTTPS with mutual TLS. Which office is talking is known from the
 //! client certificate (looked up among enrolled boxes), never from the request body. Without a
-//! certificate a connection reaches only the CA, enrollment and the health report.
+//! certificate a connection reaches only the CA, enrollment and the health report. Every other
+//! route passes a gate first: the box is checked before any of the body is read, one box has
+//! at most a few requests under way, and a request that takes too long is cut off.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::extract::{DefaultBodyLimit, Extension, Request, State};
 use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,6 +25,7 @@ use simpul_sync::wire::{
     self, DOWNLOAD_CHUNK_BYTES, EnrollRequest, MAX_BLOB_BYTES, MIN_CHUNK_BYTES, MISSING_LIST_LIMIT, header, path,
 };
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::state::Core;
 use crate::sync::exchange::{self, ExchangeError};
@@ -29,23 +34,84 @@ use crate::sync::exchange::{self, ExchangeError};
 #[derive(Clone, Debug)]
 pub struct PeerCert(pub Option<String>);
 
+/// Requests one box may have under way at once; more are answered 429. A box's client sends
+/// one at a time, so only a misbehaving or hostile box meets the limit.
+pub const PER_BOX_REQUESTS: usize = 4;
+/// How long one request may take, its body included: a box that trickles its bytes is cut off.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The office of the enrolled box behind a request, known from its certificate before a byte
+/// of the request's body was read.
+#[derive(Clone, Debug)]
+struct BoxOffice(String);
+
+/// Requests under way, per box (by certificate fingerprint).
+#[derive(Default)]
+struct UnderWay(Mutex<HashMap<String, Arc<Semaphore>>>);
+
+impl UnderWay {
+    /// A place for one more request of this box, if it has fewer than the limit under way.
+    fn enter(&self, print: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut boxes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            boxes.entry(print.to_string()).or_insert_with(|| Arc::new(Semaphore::new(PER_BOX_REQUESTS))).clone()
+        };
+        semaphore.try_acquire_owned().ok()
+    }
+}
+
 #[derive(Clone)]
 struct SyncState {
     core: Arc<Core>,
     pki: Arc<HubPki>,
+    under_way: Arc<UnderWay>,
 }
 
 fn router(state: SyncState) -> Router {
-    Router::new()
-        .route(path::HEALTH, get(health))
-        .route(path::CA, get(ca))
-        .route(path::ENROLL, post(enroll))
+    // What only an enrolled box may ask, each request through the gate first.
+    let boxes = Router::new()
         .route(path::EXCHANGE, post(exchange))
         .route(path::BLOB_ROUTE, get(blob_held).put(blob_chunk))
         .route(path::BLOB_CONTENT_ROUTE, get(blob_content))
         .route(path::BLOBS_MISSING, get(blobs_missing))
+        .route_layer(middleware::from_fn_with_state(state.clone(), gate));
+    Router::new()
+        .route(path::HEALTH, get(health))
+        .route(path::CA, get(ca))
+        .route(path::ENROLL, post(enroll))
+        .merge(boxes)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(state)
+}
+
+/// The gate of every box route: the certificate's box must be enrolled and not revoked (checked
+/// before a byte of the body is read), may have only [`PER_BOX_REQUESTS`] requests under way,
+/// and each must end within [`REQUEST_TIMEOUT`].
+async fn gate(
+    State(state): State<SyncState>,
+    Extension(peer): Extension<PeerCert>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
+    };
+    let Some(_place) = state.under_way.enter(peer.0.as_deref().unwrap_or_default()) else {
+        tracing::warn!(%office, "a box sent more requests at once than allowed");
+        let mut refusal =
+            plain(StatusCode::TOO_MANY_REQUESTS, format!("at most {PER_BOX_REQUESTS} requests at once from one box"));
+        refusal.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return refusal;
+    };
+    request.extensions_mut().insert(BoxOffice(office));
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("a box's request took too long and was cut off");
+            plain(StatusCode::REQUEST_TIMEOUT, "the request took too long")
+        }
+    }
 }
 
 async fn health() -> Response {
@@ -175,13 +241,9 @@ async fn enrolled(state: &SyncState, peer: &PeerCert) -> Result<String, Response
 /// How much of a blob the hub holds: `complete` or the byte count of a partial upload.
 async fn blob_held(
     State(state): State<SyncState>,
-    Extension(peer): Extension<PeerCert>,
+    Extension(BoxOffice(office)): Extension<BoxOffice>,
     axum::extract::Path(sha): axum::extract::Path<String>,
 ) -> Response {
-    let office = match enrolled(&state, &peer).await {
-        Ok(office) => office,
-        Err(refusal) => return refusal,
-    };
     if !simpul_store::blobs::valid_digest(&sha) {
         return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
     }
@@ -217,13 +279,9 @@ struct MissingQuery {
 /// lost the files sent after it, and the boxes that hold them send them again.
 async fn blobs_missing(
     State(state): State<SyncState>,
-    Extension(peer): Extension<PeerCert>,
+    Extension(BoxOffice(office)): Extension<BoxOffice>,
     axum::extract::Query(q): axum::extract::Query<MissingQuery>,
 ) -> Response {
-    let office = match enrolled(&state, &peer).await {
-        Ok(office) => office,
-        Err(refusal) => return refusal,
-    };
     if !q.after.is_empty() && !simpul_store::blobs::valid_digest(&q.after) {
         return plain(StatusCode::BAD_REQUEST, "after: a SHA-256 digest in lower-case hex");
     }
@@ -248,14 +306,10 @@ struct ContentQuery {
 /// whole size in `x-simpul-size`. Any other box is told the file is not there.
 async fn blob_content(
     State(state): State<SyncState>,
-    Extension(peer): Extension<PeerCert>,
+    Extension(BoxOffice(office)): Extension<BoxOffice>,
     axum::extract::Path(sha): axum::extract::Path<String>,
     axum::extract::Query(q): axum::extract::Query<ContentQuery>,
 ) -> Response {
-    let office = match enrolled(&state, &peer).await {
-        Ok(office) => office,
-        Err(refusal) => return refusal,
-    };
     if !simpul_store::blobs::valid_digest(&sha) {
         return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
     }
@@ -304,16 +358,12 @@ struct ChunkQuery {
 /// One chunk of a blob, appended at `offset`; the last one is checked against the digest.
 async fn blob_chunk(
     State(state): State<SyncState>,
-    Extension(peer): Extension<PeerCert>,
+    Extension(BoxOffice(office)): Extension<BoxOffice>,
     axum::extract::Path(sha): axum::extract::Path<String>,
     axum::extract::Query(q): axum::extract::Query<ChunkQuery>,
     body: Bytes,
 ) -> Response {
     use simpul_store::blobs::{self, Chunk};
-    let office = match enrolled(&state, &peer).await {
-        Ok(office) => office,
-        Err(refusal) => return refusal,
-    };
     if !blobs::valid_digest(&sha) {
         return plain(StatusCode::BAD_REQUEST, "not a SHA-256 digest");
     }
@@ -385,7 +435,7 @@ pub async fn serve(
         }
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let app = router(SyncState { core, pki });
+    let app = router(SyncState { core, pki, under_way: Arc::new(UnderWay::default()) });
     loop {
         let accepted = tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
