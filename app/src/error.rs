@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The request is understood but the rules refuse it.
     #[error("refused: {0:?}")]
     Refused(Refusal),
+    /// The box's disk is full: new work waits for space; what was saved is intact.
+    #[error("the box's disk is full")]
+    DiskFull,
     /// Anything else; the cause is in the server log.
     #[error("internal error")]
     Internal,
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::Unavailable(_) => 503,
             ApiError::Refused(Refusal::DeviceToken) => 403,
             ApiError::Refused(_) => 409,
+            ApiError::DiskFull => 507,
             ApiError::Internal => 500,
         }
     }

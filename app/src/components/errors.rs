@@ -22,6 +22,7 @@ pub fn message(i18n: I18nContext<Locale>, error: ApiError) -> AnyView {
         ApiError::NotFound => t!(i18n, errors.not_found).into_any(),
         ApiError::BadRequest(detail) => t!(i18n, errors.bad_request, detail).into_any(),
         ApiError::Unavailable(_) => t!(i18n, errors.unavailable).into_any(),
+        ApiError::DiskFull => t!(i18n, errors.disk_full).into_any(),
         ApiError::Internal => t!(i18n, errors.internal).into_any(),
         ApiError::Refused(refusal) => refusal_message(i18n, refusal),
     }

@@ -237,6 +237,7 @@ pub fn upload_text(i18n: I18nContext<Locale>, code: &str) -> String {
         "forbidden" => t_string!(i18n, upload.forbidden).to_string(),
         "not_found" => t_string!(i18n, upload.not_found).to_string(),
         "wrong_state" => t_string!(i18n, upload.wrong_state).to_string(),
+        "disk_full" => t_string!(i18n, errors.disk_full).to_string(),
         _ => t_string!(i18n, upload.other).to_string(),
     }
 }

@@ -362,6 +362,10 @@ impl AppBackend {
     pub(crate) async fn write_blob(&self, bytes: Vec<u8>) -> Result<String, ApiError> {
         let files = self.core.files.clone();
         tokio::task::spawn_blocking(move || files.write(&bytes)).await.map_err(|_| ApiError::Internal)?.map_err(|e| {
+            if simpul_store::db::io_disk_full(&e) {
+                tracing::warn!("the disk is full: a file was refused");
+                return ApiError::DiskFull;
+            }
             tracing::error!(error = %e, "cannot store a file");
             ApiError::Internal
         })

@@ -64,6 +64,10 @@ impl AppBackend {
 }
 
 pub(crate) fn internal(e: StoreError) -> ApiError {
+    if e.is_disk_full() {
+        tracing::warn!("the disk is full: new work is refused until there is space");
+        return ApiError::DiskFull;
+    }
     tracing::error!(error = %e, "storage failure");
     ApiError::Internal
 }

@@ -29,6 +29,7 @@ fn error_code(e: &ApiError) -> String {
         ApiError::Forbidden => "forbidden".into(),
         ApiError::Csrf => "csrf".into(),
         ApiError::NotFound => "not_found".into(),
+        ApiError::DiskFull => "disk_full".into(),
         _ => "internal".into(),
     }
 }

@@ -52,6 +52,22 @@ pub enum StoreError {
     Encrypting(String),
 }
 
+impl StoreError {
+    /// Whether the disk (or the database's size limit) is full: new work must wait for space,
+    /// what was committed is intact, and reads go on.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
+            _ => false,
+        }
+    }
+}
+
+/// Whether an I/O error means the disk is full.
+pub fn io_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+}
+
 impl From<tokio_rusqlite::Error<StoreError>> for StoreError {
     fn from(e: tokio_rusqlite::Error<StoreError>) -> Self {
         match e {
