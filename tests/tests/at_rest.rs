@@ -198,6 +198,58 @@ async fn a_usb_backup_opens_with_the_recovery_key_only_on_any_box_and_not_after_
     assert_eq!(found_in_clear(&data), Vec::<String>::new(), "restored encrypted");
 }
 
+#[tokio::test]
+async fn a_person_gets_everything_held_about_them_and_the_export_is_audited() {
+    let (dir, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let server = Running::start(&simpul_binary(), dir.path(), &[], &[]);
+    let password = server.passwords["petugas"].clone();
+    let (citizen, sha) = open_with_scan(&server.base, &password, "ikd_activation", applicant(NIK, NAME, false)).await;
+    let (foreigner, _) =
+        open_with_scan(&server.base, &password, "ktp_el_foreign_new", applicant(FOREIGN_NIK, FOREIGN_NAME, true)).await;
+
+    // The NIK is typed on standard input: it is in no argument, so in no shell history.
+    let folder = out.path().join("wayan");
+    let export = with_stdin(dir.path(), &[], &["subject", "export", "--out", folder.to_str().unwrap()], NIK);
+    assert!(export.status.success(), "{}", text(&export));
+    assert!(text(&export).contains("1 application(s), 1 file(s)"), "{}", text(&export));
+    let data = std::fs::read_to_string(folder.join("data.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(json["applications"][0]["id"], citizen.as_str());
+    assert_eq!(json["applications"][0]["record"]["applicant"]["nik"], NIK);
+    assert_eq!(json["applications"][0]["record"]["applicant"]["name"], NAME);
+    assert!(
+        json["applications"][0]["accesses"].as_array().unwrap().iter().any(|a| a["action"] == "application_opened"),
+        "{data}"
+    );
+    assert!(!data.contains(FOREIGN_NIK) && !data.contains(FOREIGN_NAME), "nobody else's data");
+    assert_eq!(std::fs::read(folder.join("files").join(format!("{sha}.pdf"))).unwrap(), scan());
+    assert!(std::fs::read(folder.join("ringkasan.pdf")).unwrap().starts_with(b"%PDF-"));
+    let names: Vec<String> = files_under(&folder).iter().map(|p| p.display().to_string()).collect();
+    assert!(names.iter().all(|n| !n.contains(NIK)), "no NIK in a file name: {names:?}");
+
+    // A foreign resident is found by country and passport number, as staff type them.
+    let folder = out.path().join("jane");
+    let export =
+        with_stdin(dir.path(), &[], &["subject", "export", "--out", folder.to_str().unwrap()], "aus pa 7654321\n");
+    assert!(export.status.success(), "{}", text(&export));
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("data.json")).unwrap()).unwrap();
+    assert_eq!(data["applications"][0]["id"], foreigner.as_str());
+    // Someone the box holds nothing about gets an export that says so; a typo is refused.
+    let folder = out.path().join("nobody");
+    let export =
+        with_stdin(dir.path(), &[], &["subject", "export", "--out", folder.to_str().unwrap()], "5103029999999999");
+    assert!(export.status.success() && text(&export).contains("0 application(s)"), "{}", text(&export));
+    let export =
+        with_stdin(dir.path(), &[], &["subject", "export", "--out", out.path().join("x").to_str().unwrap()], "51030");
+    assert!(!export.status.success() && text(&export).contains("16 digits"), "{}", text(&export));
+
+    // The export is on the record's audit trail.
+    let listed = simpul_cli(dir.path(), &[], &["audit", "list", "--subject", &citizen]);
+    assert!(text(&listed).contains("subject_exported"), "{}", text(&listed));
+    drop(server);
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     for file in files_under(from) {
         let target = to.join(file.strip_prefix(from).unwrap());

@@ -11,6 +11,7 @@ mod queue;
 mod receipts;
 mod reference;
 mod serve;
+mod subject;
 mod sync;
 mod users;
 
@@ -23,6 +24,7 @@ use self::queue::*;
 use self::receipts::*;
 use self::reference::*;
 use self::serve::*;
+use self::subject::*;
 use self::sync::*;
 use self::users::*;
 use std::path::PathBuf;
@@ -89,6 +91,9 @@ pub enum Command {
     /// The audit trail: check its hash chain, list who touched a record.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// A data subject's rights: everything held about one person.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
     /// Check this box: where its key is kept, whether its data is encrypted, disk space, and
     /// what is not protected yet. Exits non-zero when something must be fixed.
     Doctor,
@@ -152,6 +157,7 @@ pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) ->
         Command::Key(cmd) => key_command(&load()?, cmd),
         Command::Doctor => doctor(&load()?),
         Command::Audit(cmd) => audit_command(&load()?, cmd),
+        Command::Subject(cmd) => subject_command(&load()?, cmd),
         Command::Backup { to } => backup_command(&load()?, &to),
         Command::Restore { from, identity } => restore_command(&load()?, &from, &identity),
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),

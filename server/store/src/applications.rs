@@ -368,6 +368,20 @@ pub struct PersonRecord {
     pub created_at: String,
 }
 
+/// Every application carrying `key`, whatever its status, oldest first (a data subject's export).
+pub fn of_person(conn: &Connection, key: PersonKey<'_>) -> Result<Vec<String>, StoreError> {
+    let sql = match key {
+        PersonKey::Nik(_) => "SELECT id FROM applications WHERE nik = ?1 ORDER BY created_at",
+        PersonKey::Passport(_) => "SELECT id FROM applications WHERE passport = ?1 ORDER BY created_at",
+    };
+    let value = match key {
+        PersonKey::Nik(v) | PersonKey::Passport(v) => v,
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([value], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The open (not final) applications carrying `key`, other than `except`. Each key has its own
 /// index, so a caller looking by NIK and by passport asks twice rather than once with an OR
 /// that may scan the table.
