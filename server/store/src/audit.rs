@@ -186,6 +186,15 @@ pub enum Verdict {
     },
 }
 
+/// The chain's last entry: its position and hash (None on an empty trail).
+pub fn head(conn: &Connection) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(conn
+        .query_row("SELECT seq, coalesce(hash, '') FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
 /// Checks the whole chain, entry by entry.
 pub fn verify(conn: &Connection) -> Result<Verdict, StoreError> {
     let mut stmt = conn.prepare("SELECT seq, at, actor, action, subject, detail, hash FROM audit_log ORDER BY seq")?;

@@ -253,10 +253,21 @@ fn prepare(copy: &Path, data_dir: &Path, live: &Path, key: &MasterKey, now: Offs
         tracing::info!(files = listed, "files made after the backup are listed again");
     }
     simpul_store::settings::put(&tx, "restore.at", &stamp(now))?;
-    audit::record(&tx, now, &audit::Actor::Cli, "restored_from_backup", None, None)?;
+    // The restored trail goes on from the backup's last entry, and says which trail it replaces:
+    // the entries written after the backup are in the database kept beside it, not lost unseen.
+    let replaced = replaced_head(live, key)
+        .map(|(seq, hash)| format!("replaces a trail that ended at entry {seq} ({hash}), kept beside it"))
+        .unwrap_or_else(|| "replaces no readable trail".into());
+    audit::record(&tx, now, &audit::Actor::Cli, "restored_from_backup", None, Some(&replaced))?;
     tx.commit().map_err(StoreError::from)?;
     db::leave_wal(&conn)?;
     Ok(())
+}
+
+/// The last audit entry of the database a restore replaces, when it can still be read.
+fn replaced_head(live: &Path, key: &MasterKey) -> Option<(i64, String)> {
+    let conn = db::open_read_only(live, &key.database_key()).ok()?;
+    audit::head(&conn).ok()?
 }
 
 /// The highest queue ticket number of `day` in the database a restore replaces, when it can
@@ -403,6 +414,13 @@ mod tests {
         assert_eq!(floor, 500, "above what the replaced database had handed out");
         let kept = db::open_sync(&restored.kept.unwrap(), &key.database_key()).unwrap();
         assert_eq!(simpul_store::settings::get(&kept, "marker").unwrap().as_deref(), Some("after"), "kept, not lost");
+        // The restored trail is whole, and names the trail it replaced.
+        let (old_seq, old_hash) = audit::head(&kept).unwrap().unwrap();
+        assert!(matches!(audit::verify(&conn).unwrap(), audit::Verdict::Intact { .. }));
+        let restored_entry = audit::recent(&conn, 1).unwrap().remove(0);
+        assert_eq!(restored_entry.action, "restored_from_backup");
+        let detail = restored_entry.detail.unwrap();
+        assert!(detail.contains(&format!("entry {old_seq} ({old_hash})")), "{detail}");
     }
 
     #[test]
