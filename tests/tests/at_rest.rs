@@ -175,7 +175,11 @@ async fn a_usb_backup_opens_with_the_recovery_key_only_on_any_box_and_not_after_
     bytes[middle] ^= 0x20;
     std::fs::write(&db, bytes).unwrap();
     let new_box = tempfile::tempdir().unwrap();
-    let out = simpul_cli(new_box.path(), &[], &["restore", flipped.to_str().unwrap(), "--identity", &identity]);
+    let out = simpul_cli(
+        new_box.path(),
+        &[],
+        &["restore", flipped.to_str().unwrap(), "--identity", &identity, "--allow-unchecked"],
+    );
     assert!(!out.status.success() && text(&out).contains("changed or damaged"), "{}", text(&out));
     assert!(!new_box.path().join("data/simpul.sqlite3").exists(), "nothing restored");
     // Another regency's identity opens nothing.
@@ -186,9 +190,17 @@ async fn a_usb_backup_opens_with_the_recovery_key_only_on_any_box_and_not_after_
     );
     assert!(!out.status.success() && text(&out).contains("another recovery key"), "{}", text(&out));
 
+    // A box not enrolled signs nothing: who made it cannot be checked, and the installer must
+    // say they take it.
+    let out = simpul_cli(new_box.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
+    assert!(!out.status.success() && text(&out).contains("cannot be checked"), "{}", text(&out));
     // The regency's identity restores it on a new box, under that box's own key; the box is
     // told to enroll again, as no backup carries an enrollment.
-    let out = simpul_cli(new_box.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
+    let out = simpul_cli(
+        new_box.path(),
+        &[],
+        &["restore", backup.to_str().unwrap(), "--identity", &identity, "--allow-unchecked"],
+    );
     assert!(out.status.success(), "restore: {}", text(&out));
     assert!(text(&out).contains("enroll the box"), "{}", text(&out));
     let data = new_box.path().join("data");
@@ -224,6 +236,11 @@ async fn a_person_gets_everything_held_about_them_and_the_export_is_audited() {
     assert!(!data.contains(FOREIGN_NIK) && !data.contains(FOREIGN_NAME), "nobody else's data");
     assert_eq!(std::fs::read(folder.join("files").join(format!("{sha}.pdf"))).unwrap(), scan());
     assert!(std::fs::read(folder.join("ringkasan.pdf")).unwrap().starts_with(b"%PDF-"));
+    use std::os::unix::fs::PermissionsExt;
+    for path in [folder.clone(), folder.join("data.json"), folder.join("files")] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is for its owner only: {mode:o}", path.display());
+    }
     let names: Vec<String> = files_under(&folder).iter().map(|p| p.display().to_string()).collect();
     assert!(names.iter().all(|n| !n.contains(NIK)), "no NIK in a file name: {names:?}");
 

@@ -324,7 +324,11 @@ async fn a_restore_waits_for_the_server_of_its_own_data_directory_only() {
 
     // Refused under the running server of this directory, though it listens on another port than
     // the configured one.
-    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
+    let out = simpul_cli(
+        this.path(),
+        &[],
+        &["restore", backup.to_str().unwrap(), "--identity", &identity, "--allow-unchecked"],
+    );
     assert!(!out.status.success(), "no restore under a running server");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("stop it") && said.contains(&format!("process {}", server.pid())), "{said}");
@@ -336,13 +340,17 @@ async fn a_restore_waits_for_the_server_of_its_own_data_directory_only() {
     let out = simpul_cli(
         other.path(),
         &[("SIMPUL_LISTEN", address.as_str())],
-        &["restore", backup.to_str().unwrap(), "--identity", &identity],
+        &["restore", backup.to_str().unwrap(), "--identity", &identity, "--allow-unchecked"],
     );
     assert!(out.status.success(), "restore beside another server: {}", String::from_utf8_lossy(&out.stderr));
 
     // Once the server is gone (killed: the kernel lets go of its lock), the restore goes ahead.
     server.kill();
-    let out = simpul_cli(this.path(), &[], &["restore", backup.to_str().unwrap(), "--identity", &identity]);
+    let out = simpul_cli(
+        this.path(),
+        &[],
+        &["restore", backup.to_str().unwrap(), "--identity", &identity, "--allow-unchecked"],
+    );
     assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
 
     // And a second server on the same directory is refused while the first runs.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use time::OffsetDateTime;
 
 use crate::config::Config;
@@ -23,8 +23,19 @@ pub(super) fn backup_command(config: &Config, to: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn restore_command(config: &Config, from: &Path, identity: &Path) -> Result<()> {
+pub(super) fn restore_command(
+    config: &Config,
+    from: &Path,
+    identity: &Path,
+    ca: Option<&Path>,
+    allow_unchecked: bool,
+) -> Result<()> {
     let identity = crate::keys::recovery::Identity::load(identity)?;
+    let ca_pem = match ca {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
+    };
+    let trust = crate::ops::backup::Trust { recovery: &identity, ca_pem, allow_unchecked, role: config.role.code() };
     crate::prepare_data_dir(&config.data_dir)?;
     // A running server would keep writing to the file being replaced; holding the lock also
     // keeps one from starting while the restore runs.
@@ -36,15 +47,15 @@ pub(super) fn restore_command(config: &Config, from: &Path, identity: &Path) -> 
     };
     let key = super::common::box_key(config)?;
     let now = OffsetDateTime::now_utc();
-    let done = crate::ops::backup::restore(&config.data_dir, &config.database_path(), from, &key, &identity, now)?;
+    let done = crate::ops::backup::restore(&config.data_dir, &config.database_path(), from, &key, &trust, now)?;
     println!("Restored from {} ({} attachment files brought back).", from.display(), done.blobs);
     use simpul_installer::signing::Signer;
     match &done.signer {
         Some(Signer::Trusted(name)) => println!("Made by {name}, signed with a certificate of this regency's CA."),
-        Some(Signer::Unchecked(name)) => println!(
-            "Made by {name} (signed; not checked against a regency CA: this box trusts none until it enrolls)."
-        ),
-        None => println!("Not signed: made by a box that was not enrolled with a hub."),
+        Some(Signer::Unchecked(name)) => {
+            println!("Made by {name} (signed; not checked against a regency CA: taken with --allow-unchecked).")
+        }
+        None => println!("Not signed (taken with --allow-unchecked)."),
     }
     if let Some(kept) = done.kept {
         println!("The database it replaced is kept at {}.", kept.display());

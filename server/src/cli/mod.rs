@@ -112,6 +112,14 @@ pub enum Command {
         /// backup was encrypted to).
         #[arg(long)]
         identity: PathBuf,
+        /// The regency CA (the hub's CA certificate, PEM) to check who made the backup, on a
+        /// disk that trusts none yet.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Take a backup whose maker cannot be checked (unsigned, or no CA to check against):
+        /// only one you took yourself.
+        #[arg(long)]
+        allow_unchecked: bool,
     },
     /// Device simulators for demos and tests, speaking the real protocols: a biometric device
     /// service (SBI style: face, fingerprints, iris, signature pad), an eSCL scanner and an
@@ -159,7 +167,9 @@ pub fn run(cli: Cli, bundle: std::sync::Arc<dyn crate::http::assets::Bundle>) ->
         Command::Audit(cmd) => audit_command(&load()?, cmd),
         Command::Subject(cmd) => subject_command(&load()?, cmd),
         Command::Backup { to } => backup_command(&load()?, &to),
-        Command::Restore { from, identity } => restore_command(&load()?, &from, &identity),
+        Command::Restore { from, identity, ca, allow_unchecked } => {
+            restore_command(&load()?, &from, &identity, ca.as_deref(), allow_unchecked)
+        }
         Command::Hub(HubCommand::Pending) => hub_pending(&load()?),
         Command::Hub(HubCommand::Send { number }) => {
             hub_central_step(&load()?, &number, simpul_domain::application::Action::SendForIdentification, None)

@@ -102,9 +102,19 @@ pub fn export(
     if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
         return Err(SubjectError::TargetNotEmpty(out.to_path_buf()));
     }
-    let folder = out.join("files");
-    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let ids = simpul_store::applications::of_person(conn, person.key())?;
+    // Audited before a byte is written: an export cut short still shows on the record's trail.
+    for id in &ids {
+        audit::record(conn, now, &audit::Actor::Cli, "subject_exported", Some(id), None)?;
+    }
+    // Readable by the operator only: it holds personal data in clear until it is handed over.
+    let folder = out.join("files");
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&folder).map_err(io(&folder))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700)).map_err(io(out))?;
+    }
     let (mut records, mut blocks, mut copied, mut entries) = (Vec::new(), Vec::new(), 0, 0);
     for id in &ids {
         let Some(raw) = simpul_store::documents::open(conn, id)? else { continue };
@@ -122,7 +132,7 @@ pub fn export(
                 continue;
             };
             let name = format!("{sha}.{}", extension(row.content_type));
-            std::fs::write(folder.join(&name), &bytes).map_err(io(&folder.join(&name)))?;
+            write_private(&folder.join(&name), &bytes).map_err(io(&folder.join(&name)))?;
             copied += 1;
             held.push(
                 serde_json::json!({ "sha256": sha, "type": row.content_type.mime(), "file": format!("files/{name}") }),
@@ -150,7 +160,7 @@ pub fn export(
         "applications": records,
     });
     let text = serde_json::to_vec_pretty(&data).map_err(|e| SubjectError::Summary(e.to_string()))?;
-    std::fs::write(out.join(DATA), text).map_err(io(&out.join(DATA)))?;
+    write_private(&out.join(DATA), &text).map_err(io(&out.join(DATA)))?;
     let mut summary = vec![
         Block::Text(format!(
             "Data pribadi yang disimpan kantor ini tentang pemohon, per {} (UU 27/2022 tentang Pelindungan Data \
@@ -172,10 +182,7 @@ pub fn export(
         footer: format!("Simpul · dibuat {}", stamp(now)),
     })
     .map_err(|e| SubjectError::Summary(e.to_string()))?;
-    std::fs::write(out.join(SUMMARY), pdf).map_err(io(&out.join(SUMMARY)))?;
-    for id in &ids {
-        audit::record(conn, now, &audit::Actor::Cli, "subject_exported", Some(id), None)?;
-    }
+    write_private(&out.join(SUMMARY), &pdf).map_err(io(&out.join(SUMMARY)))?;
     Ok(Exported { applications: ids.len(), files: copied, entries })
 }
 
@@ -205,6 +212,14 @@ fn summary_of(doc: &ApplicationDoc, digests: &[String], trail: &[audit::Entry]) 
     }
     blocks.push(Block::Space);
     blocks
+}
+
+/// A new file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
 }
 
 fn extension(content_type: ContentType) -> &'static str {

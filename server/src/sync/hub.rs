@@ -93,16 +93,21 @@ async fn gate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let office = match enrolled(&state, &peer).await {
-        Ok(office) => office,
-        Err(refusal) => return refusal,
+    let Some(print) = peer.0.clone() else {
+        return plain(StatusCode::UNAUTHORIZED, "a box certificate is required");
     };
-    let Some(_place) = state.under_way.enter(peer.0.as_deref().unwrap_or_default()) else {
-        tracing::warn!(%office, "a box sent more requests at once than allowed");
+    // The place is taken before the box is looked up, so that one box cannot queue lookups
+    // either (certificates come only from the hub's CA, so the places are few).
+    let Some(_place) = state.under_way.enter(&print) else {
+        tracing::warn!("a box sent more requests at once than allowed");
         let mut refusal =
             plain(StatusCode::TOO_MANY_REQUESTS, format!("at most {PER_BOX_REQUESTS} requests at once from one box"));
         refusal.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         return refusal;
+    };
+    let office = match enrolled(&state, &peer).await {
+        Ok(office) => office,
+        Err(refusal) => return refusal,
     };
     request.extensions_mut().insert(BoxOffice(office));
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {

@@ -352,12 +352,18 @@ fn replace_durably(target: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()
     // comes second replaces an equally good file, and neither sees the other's half-written one.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(".{sha}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    {
+    let written = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        std::fs::rename(&tmp, target)
+    })();
+    if let Err(e) = written {
+        // A half-written file (a full disk) would hold on to the space that freeing the disk
+        // gives back: gone at once, not at the next start.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, target)?;
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }

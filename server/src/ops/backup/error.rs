@@ -24,6 +24,20 @@ pub enum BackupError {
     /// Something in the backup is not what its manifest says.
     #[error("the backup was changed or damaged, nothing was restored: {0}")]
     Tampered(String),
+    /// Who made the backup cannot be checked.
+    #[error(
+        "who made the backup cannot be checked: {0}. Give the regency CA with --ca FILE (the hub's CA certificate: \
+         tls/hub-ca.pem of any enrolled box), or take it anyway with --allow-unchecked if it is a backup you took yourself"
+    )]
+    Unchecked(String),
+    /// A backup of an office restored onto a hub, or the other way round.
+    #[error("the backup is of {backup}, this data directory is of {here}: restore it onto its own kind")]
+    OtherRole {
+        /// The backup's role.
+        backup: String,
+        /// This directory's role.
+        here: String,
+    },
     /// The box's identity could not sign the manifest.
     #[error("the backup's manifest could not be signed: {0}")]
     Signing(String),

@@ -147,16 +147,31 @@ fn stored_digests(data_dir: &Path) -> Result<Vec<String>, BackupError> {
     Ok(found)
 }
 
+/// What a restore trusts: the recovery identity that opens the backup, and whose backups it
+/// takes.
+pub struct Trust<'a> {
+    /// The regency's recovery identity.
+    pub recovery: &'a Identity,
+    /// The regency CA to check the backup's signer against, when the data directory trusts none
+    /// yet (a new disk): the hub's CA certificate (PEM).
+    pub ca_pem: Option<String>,
+    /// Restore a backup whose maker cannot be checked (unsigned, or no CA to check against):
+    /// the installer's word that it is a backup they took themselves.
+    pub allow_unchecked: bool,
+    /// This data directory's role ("office" or "hub"): a backup of the other is refused.
+    pub role: &'a str,
+}
+
 /// Restores the backup in `from` into `data_dir` (database at `database`), opened with the
 /// regency's recovery identity and re-encrypted under this box's `key`. The server must be
-/// stopped. Every file is checked against the manifest first; the database it replaces is
-/// kept beside it.
+/// stopped. Every file is checked against the manifest first, then who made it; the database it
+/// replaces is kept beside it.
 pub fn restore(
     data_dir: &Path,
     database: &Path,
     from: &Path,
     key: &MasterKey,
-    recovery: &Identity,
+    trust: &Trust<'_>,
     now: OffsetDateTime,
 ) -> Result<Summary, BackupError> {
     let manifest_path = from.join(MANIFEST);
@@ -169,23 +184,18 @@ pub fn restore(
         return Err(BackupError::Format("1".into()));
     }
     let sealed = std::fs::read(from.join(SEALED_KEY)).map_err(|_| BackupError::NotABackup(from.to_path_buf()))?;
-    let own = MasterKey::from_bytes(&recovery.open(&sealed)?)
+    let own = MasterKey::from_bytes(&trust.recovery.open(&sealed)?)
         .map_err(|_| BackupError::Tampered(format!("{SEALED_KEY} holds no key")))?;
     let (tagged, signed) = manifest::signature(&text)?;
     let listed = Manifest::parse(tagged, &own)?;
-    // Who made it, checked against the regency CA this box trusts (if it trusts one yet).
-    let trusted = std::fs::read_to_string(data_dir.join(TLS).join("hub-ca.pem")).ok();
-    let signer = match signed {
-        Some(s) => Some(
-            simpul_installer::signing::verify(&s, tagged.as_bytes(), trusted.as_deref())
-                .map_err(|e| BackupError::Tampered(e.to_string()))?,
-        ),
-        None => None,
-    };
-    // Every byte is checked before anything is changed.
+    if listed.role != trust.role {
+        return Err(BackupError::OtherRole { backup: listed.role.clone(), here: trust.role.to_string() });
+    }
+    // Every byte is checked before anything is changed, then who made it.
     for entry in &listed.files {
         manifest::check_file(from, entry)?;
     }
+    let signer = check_signer(data_dir, signed, tagged, trust)?;
     let ready = database.with_extension("restoring");
     for stale in
         [ready.clone(), with_suffix(&ready, "-wal"), with_suffix(&ready, "-shm"), with_suffix(&ready, "-journal")]
@@ -206,15 +216,25 @@ pub fn restore(
     // files first (named by their content, so adding them early is harmless), then a copy of
     // the backup's database made ready beside it, which only then takes its place.
     let (backup_files, box_files) = (Files::new(from, own.file_key()), Files::new(data_dir, key.file_key()));
-    let mut blobs = 0;
-    for entry in listed.files.iter().skip(1) {
-        let sha = entry.path.rsplit('/').next().unwrap_or_default();
-        let bytes = backup_files.read(sha).map_err(|e| BackupError::Tampered(format!("{}: {e}", entry.path)))?;
-        box_files.write(&bytes).map_err(io(data_dir))?;
-        blobs += 1;
-    }
-    prepare(&ready, data_dir, database, key, now)?;
-    std::fs::File::open(&ready).and_then(|f| f.sync_all()).map_err(io(&ready))?;
+    let made_ready = (|| {
+        let mut blobs = 0;
+        for entry in listed.files.iter().skip(1) {
+            let sha = entry.path.rsplit('/').next().unwrap_or_default();
+            let bytes = backup_files.read(sha).map_err(|e| BackupError::Tampered(format!("{}: {e}", entry.path)))?;
+            box_files.write(&bytes).map_err(io(data_dir))?;
+            blobs += 1;
+        }
+        prepare(&ready, data_dir, database, key, now)?;
+        std::fs::File::open(&ready).and_then(|f| f.sync_all()).map_err(io(&ready))?;
+        Ok(blobs)
+    })();
+    let blobs = match made_ready {
+        Ok(blobs) => blobs,
+        Err(e) => {
+            let _ = std::fs::remove_file(&ready);
+            return Err(e);
+        }
+    };
     let kept = if database.exists() { Some(set_aside(database, key, now)?) } else { None };
     std::fs::rename(&ready, database).map_err(io(database))?;
     if let Some(dir) = database.parent() {
@@ -224,6 +244,38 @@ pub fn restore(
     let tls = data_dir.join(TLS);
     let enrolled = tls.join("box.pem").exists() || tls.join("hub-ca.key").exists();
     Ok(Summary { database_bytes, blobs, kept, enrolled, signer })
+}
+
+/// Who made the backup, checked against the regency CA this data directory trusts (or the one
+/// the installer gave). A backup whose maker cannot be checked is refused unless the installer
+/// said to take it anyway: anyone holding the recovery key's public half can make one.
+fn check_signer(
+    data_dir: &Path,
+    signed: Option<simpul_installer::signing::Signed>,
+    tagged: &str,
+    trust: &Trust<'_>,
+) -> Result<Option<simpul_installer::signing::Signer>, BackupError> {
+    use simpul_installer::signing::{Signer, verify};
+    let ca = trust.ca_pem.clone().or_else(|| std::fs::read_to_string(data_dir.join(TLS).join("hub-ca.pem")).ok());
+    let unchecked = |why: &str| {
+        if trust.allow_unchecked { Ok(()) } else { Err(BackupError::Unchecked(why.to_string())) }
+    };
+    match signed {
+        None => {
+            unchecked("it is not signed (made by a box that was not enrolled, or its signature was removed)")?;
+            Ok(None)
+        }
+        Some(s) => {
+            let signer =
+                verify(&s, tagged.as_bytes(), ca.as_deref()).map_err(|e| BackupError::Tampered(e.to_string()))?;
+            if let Signer::Unchecked(name) = &signer {
+                unchecked(&format!(
+                    "it is signed by {name}, but this disk trusts no regency CA to check that against"
+                ))?;
+            }
+            Ok(Some(signer))
+        }
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -323,7 +375,7 @@ fn check(path: &Path, key: &MasterKey) -> Result<(), BackupError> {
     }
 }
 
-/// Moves the database and its WAL files aside under one new name; returns it.
+/// Keeps the database under a second name (and moves its WAL files to match); returns it.
 fn set_aside(database: &Path, key: &MasterKey, now: OffsetDateTime) -> Result<PathBuf, BackupError> {
     // Folds the WAL into the file first when it still opens, so the kept copy stands alone;
     // a program still using the database is found here and nothing is moved.
@@ -340,7 +392,9 @@ fn set_aside(database: &Path, key: &MasterKey, now: OffsetDateTime) -> Result<Pa
             std::fs::rename(&from, &to).map_err(io(&from))?;
         }
     }
-    std::fs::rename(database, &kept).map_err(io(database))?;
+    // A second name for the file, not a move: the live name keeps a whole database until the
+    // restored one is renamed over it, so a power cut in between leaves the old one in place.
+    std::fs::hard_link(database, &kept).map_err(io(database))?;
     Ok(kept)
 }
 
@@ -353,6 +407,11 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Trust for a test restore of an office's backup.
+    fn taking<'a>(identity: &'a Identity, allow_unchecked: bool, ca_pem: Option<String>) -> Trust<'a> {
+        Trust { recovery: identity, ca_pem, allow_unchecked, role: "office" }
+    }
 
     /// A regency recovery key pair in `dir`.
     fn recovery(dir: &Path, name: &str) -> (Recipient, Identity) {
@@ -401,7 +460,7 @@ mod tests {
         .unwrap();
         drop(conn);
         std::fs::remove_dir_all(data.join("blobs")).unwrap();
-        let restored = restore(&data, &database, &to, &key, &identity, now).unwrap();
+        let restored = restore(&data, &database, &to, &key, &taking(&identity, true, None), now).unwrap();
         assert_eq!(restored.blobs, 1, "the blob comes back");
         assert!(Files::new(&data, key.file_key()).read(&sha).is_ok());
         let conn = db::open_sync(&database, &key.database_key()).unwrap();
@@ -450,11 +509,11 @@ mod tests {
         let other_db = other.join(DATABASE);
         std::fs::create_dir_all(&other).unwrap();
         assert!(matches!(
-            restore(&other, &other_db, &to, &other_key, &stranger, now),
+            restore(&other, &other_db, &to, &other_key, &taking(&stranger, true, None), now),
             Err(BackupError::Key(KeyError::NotForThisRecoveryKey))
         ));
         assert!(!other_db.exists(), "a refused restore leaves nothing");
-        let done = restore(&other, &other_db, &to, &other_key, &identity, now).unwrap();
+        let done = restore(&other, &other_db, &to, &other_key, &taking(&identity, true, None), now).unwrap();
         assert!(!done.enrolled, "a new disk holds no identity: the box enrolls again");
         let conn = db::open_sync(&other_db, &other_key.database_key()).unwrap();
         assert_eq!(simpul_store::settings::get(&conn, "marker").unwrap().as_deref(), Some("Ni Luh Putu Sekarwati"));
@@ -481,23 +540,53 @@ mod tests {
         backup(&data, &database, &to, &key, &seal_to, "office", now).unwrap();
         assert!(std::fs::read_to_string(to.join(MANIFEST)).unwrap().contains("\nsignature="));
 
-        // On a box of the same regency: the signer is named and vouched for.
-        let done = restore(&data, &database, &to, &key, &identity, now).unwrap();
+        // On a box of the same regency: the signer is named and vouched for, nothing else asked.
+        let done = restore(&data, &database, &to, &key, &taking(&identity, false, None), now).unwrap();
         assert_eq!(done.signer, Some(Signer::Trusted("simpul-office-51.03.02".into())));
-        // On a new disk: named, not vouched for yet.
+        // On a new disk: refused until the installer gives the regency's CA (or takes it anyway).
         let fresh = dir.path().join("fresh");
         std::fs::create_dir_all(&fresh).unwrap();
-        let done = restore(&fresh, &fresh.join(DATABASE), &to, &key, &identity, now).unwrap();
-        assert_eq!(done.signer, Some(Signer::Unchecked("simpul-office-51.03.02".into())));
-        // On a box of another regency: refused.
+        let fresh_db = fresh.join(DATABASE);
+        assert!(matches!(
+            restore(&fresh, &fresh_db, &to, &key, &taking(&identity, false, None), now),
+            Err(BackupError::Unchecked(why)) if why.contains("simpul-office-51.03.02")
+        ));
+        assert!(!fresh_db.exists(), "nothing restored");
+        let done = restore(&fresh, &fresh_db, &to, &key, &taking(&identity, false, Some(hub.ca_pem.clone())), now);
+        assert_eq!(done.unwrap().signer, Some(Signer::Trusted("simpul-office-51.03.02".into())));
+        // Its signature taken off, it is no longer taken as the box's.
+        let stripped = dir.path().join("stripped");
+        std::fs::create_dir_all(&stripped).unwrap();
+        for name in [MANIFEST, SEALED_KEY, DATABASE] {
+            std::fs::copy(to.join(name), stripped.join(name)).unwrap();
+        }
+        copy_dir(&to.join("blobs"), &stripped.join("blobs"));
+        let text = std::fs::read_to_string(stripped.join(MANIFEST)).unwrap();
+        std::fs::write(stripped.join(MANIFEST), &text[..text.find("signer=").unwrap()]).unwrap();
+        assert!(matches!(
+            restore(&data, &database, &stripped, &key, &taking(&identity, false, None), now),
+            Err(BackupError::Unchecked(why)) if why.contains("not signed")
+        ));
+        // On a box of another regency: refused, whatever the installer says.
         let other = dir.path().join("other");
         let other_hub = HubPki::ensure(&dir.path().join("other-hub"), &["localhost".into()], now).unwrap();
         std::fs::create_dir_all(other.join(TLS)).unwrap();
         std::fs::write(other.join(TLS).join("hub-ca.pem"), &other_hub.ca_pem).unwrap();
         assert!(matches!(
-            restore(&other, &other.join(DATABASE), &to, &key, &identity, now),
+            restore(&other, &other.join(DATABASE), &to, &key, &taking(&identity, true, None), now),
             Err(BackupError::Tampered(why)) if why.contains("regency's CA")
         ));
+        // Nor does an office's backup go onto a hub.
+        let hub_trust = Trust { recovery: &identity, ca_pem: None, allow_unchecked: true, role: "hub" };
+        assert!(matches!(restore(&fresh, &fresh_db, &to, &key, &hub_trust, now), Err(BackupError::OtherRole { .. })));
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        for file in walk(from) {
+            let target = to.join(file.strip_prefix(from).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&file, &target).unwrap();
+        }
     }
 
     #[test]
@@ -526,7 +615,7 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             let target = dir.path().join(format!("target-{n}"));
             std::fs::create_dir_all(&target).unwrap();
-            let result = restore(&target, &target.join(DATABASE), &copy, &key, &identity, now);
+            let result = restore(&target, &target.join(DATABASE), &copy, &key, &taking(&identity, true, None), now);
             assert!(result.is_err(), "a flipped byte in {file} was restored");
             assert!(!target.join(DATABASE).exists() && !target.join("blobs").exists(), "{file}: nothing restored");
         }
@@ -538,7 +627,7 @@ mod tests {
         }
         let target = dir.path().join("target-missing");
         assert!(matches!(
-            restore(&target, &target.join(DATABASE), &copy, &key, &identity, now),
+            restore(&target, &target.join(DATABASE), &copy, &key, &taking(&identity, true, None), now),
             Err(BackupError::Tampered(_))
         ));
     }
@@ -555,13 +644,16 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let empty = dir.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();
-        assert!(matches!(restore(&data, &database, &empty, &key, &identity, now), Err(BackupError::NotABackup(_))));
+        assert!(matches!(
+            restore(&data, &database, &empty, &key, &taking(&identity, true, None), now),
+            Err(BackupError::NotABackup(_))
+        ));
         let old = dir.path().join("old");
         std::fs::create_dir_all(&old).unwrap();
         std::fs::write(old.join(MANIFEST), b"simpul backup\ncreated_at=2026-11-01T00:00:00Z\nschema=20\n").unwrap();
         std::fs::write(old.join(DATABASE), vec![0x5a; 8192]).unwrap();
         assert!(
-            matches!(restore(&data, &database, &old, &key, &identity, now), Err(BackupError::Format(v)) if v == "1")
+            matches!(restore(&data, &database, &old, &key, &taking(&identity, true, None), now), Err(BackupError::Format(v)) if v == "1")
         );
         assert!(database.exists(), "the database in place was not touched");
         assert_eq!(
